@@ -1,0 +1,161 @@
+"""What every platform adapter is: one error taxonomy, one receipt shape, one interface.
+
+The fan-out engine (hub) only ever sees these types; it never parses a platform's
+wire format. An adapter never retries on its own: it raises, and the engine decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from channels.base import Post
+
+
+# ---------------------------------------------------------------- error taxonomy
+
+
+class AdapterError(Exception):
+    """Base of every failure an adapter reports.
+
+    ``reason`` is a sentence an editor can read (Chinese first); ``code`` is the platform's
+    own error code when there is one. Neither ever contains a token or secret.
+    """
+
+    kind = "error"
+
+    def __init__(self, reason: str, *, code: str | int | None = None, sent: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        # True when the request may have reached the platform (timeout after send,
+        # connection reset mid-response): the outcome is unknown, not failed.
+        self.sent = sent
+
+
+class Retryable(AdapterError):
+    """Transient: 5xx, platform busy, connection failure. Retry with backoff."""
+
+    kind = "retryable"
+
+
+class OutcomeUnknown(Retryable):
+    """The request was sent but no answer came back (timeout, reset). Look up before resending."""
+
+    kind = "unknown"
+
+    def __init__(self, reason: str, *, code: str | int | None = None):
+        super().__init__(reason, code=code, sent=True)
+
+
+class RateLimited(Retryable):
+    """The platform (or our own budget) says slow down; retry after ``retry_after`` seconds."""
+
+    kind = "rate_limited"
+
+    def __init__(self, reason: str, *, retry_after: float = 1.0, code: str | int | None = None):
+        super().__init__(reason, code=code)
+        self.retry_after = retry_after
+
+
+class AuthFailed(AdapterError):
+    """Credentials rejected even after one refresh: the account must be flagged, no retry."""
+
+    kind = "auth"
+
+
+class AccountMisconfigured(AdapterError):
+    """Missing or malformed credentials, unknown app, wrong API base: fix the account."""
+
+    kind = "misconfigured"
+
+
+class ContentRejected(AdapterError):
+    """The platform refuses this content (limits, sensitive words, duplicate): permanent."""
+
+    kind = "content_rejected"
+
+
+class Unsupported(AdapterError):
+    """The platform cannot do this by API (e.g. withdraw): a person must act (manual task)."""
+
+    kind = "unsupported"
+
+
+PERMANENT_ERRORS: tuple[type[AdapterError], ...] = (
+    AuthFailed,
+    AccountMisconfigured,
+    ContentRejected,
+    Unsupported,
+)
+
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """One platform account as an adapter needs it: decrypted credentials, resolved API base."""
+
+    id: str
+    platform: str
+    api_base: str
+    credentials: dict[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the platform said about a post."""
+
+    remote_id: str
+    url: str | None = None
+    state: str = "published"  # published | pending_review | rejected | deleted
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform lets us do by API; drives manual tasks and polling."""
+
+    publish: bool = True
+    withdraw: bool = True
+    status_polling: bool = False
+    lookup: bool = True
+    daily_publish_quota: int | None = None
+    notes: str = ""
+
+
+class TokenCache(Protocol):
+    """Shared access-token cache (Redis in production) so workers never fight over tokens."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, ttl_s: int) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+class Adapter(Protocol):
+    """One platform's API client. One instance per worker process and platform."""
+
+    platform: str
+    capabilities: Capabilities
+
+    def __init__(self, session: aiohttp.ClientSession, tokens: TokenCache) -> None: ...
+
+    async def publish(self, account: AccountRef, post: Post, *, marker: str) -> Receipt:
+        """Publish ``post``. ``marker`` (the delivery id) is embedded so lookup can find it."""
+        ...
+
+    async def status(self, account: AccountRef, remote_id: str) -> Receipt: ...
+
+    async def withdraw(self, account: AccountRef, remote_id: str) -> None:
+        """Remove the post. Already gone counts as success."""
+        ...
+
+    async def lookup(self, account: AccountRef, marker: str) -> Receipt | None:
+        """Does a post carrying ``marker`` exist on the platform? Used after a crash."""
+        ...
