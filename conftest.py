@@ -1,5 +1,10 @@
 """Root pytest configuration: shared service fixtures live in tests/plugins/."""
 
+import importlib.util
+
 pytest_plugins = [
     "tests.plugins.services",
+    "tests.plugins.hub",
 ]
+if importlib.util.find_spec("tests.plugins.sandbox") is not None:
+    pytest_plugins.append("tests.plugins.sandbox")

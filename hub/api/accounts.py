@@ -1,0 +1,114 @@
+"""/api/v1/accounts"""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from sqlalchemy import select
+
+from ..auth import current
+from ..errors import ApiError, invalid
+from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org
+from ..permissions import require
+from ..services import accounts as account_service
+from ..services import orgs as org_service
+from ..validation import json_body, limit_arg
+from . import api
+from .common import cursor_arg, page, rt
+
+MAX_IMPORT = 50_000
+
+
+@api.post("/accounts")
+def create_account():
+    principal = current()
+    spec = account_service.parse_account(json_body())
+    runtime = rt()
+    with runtime.db.session() as session:
+        org = org_service.get_by_slug(session, spec.org)
+        require(principal, "account.manage", org_path=org.path)
+        account = account_service.create(session, runtime.box, spec)
+        data = account_service.to_json(account, org.slug)
+    return jsonify(data), 201
+
+
+@api.post("/accounts/import")
+def import_accounts():
+    principal = current()
+    require(principal, "account.manage")
+    body = json_body()
+    raw = body.get("accounts")
+    if not isinstance(raw, list):
+        raise invalid("accounts", "accounts 必须是列表 (accounts must be a list)")
+    if len(raw) > MAX_IMPORT:
+        raise invalid("accounts", f"一次最多导入{MAX_IMPORT}个账号 (at most {MAX_IMPORT} per call)")
+    specs = [account_service.parse_account(a, where=f"accounts[{i}]") for i, a in enumerate(raw)]
+    runtime = rt()
+    with runtime.db.session() as session:
+        if principal.org_path is not None:
+            paths = dict(session.execute(select(Org.slug, Org.path).where(
+                Org.slug.in_({s.org for s in specs}))).all())
+            outside = sorted(slug for slug, path in paths.items()
+                             if not principal.covers_path(path))
+            if outside:
+                raise ApiError(403, "导入包含管辖范围外的机构 (import touches orgs outside your scope)",
+                               details={"orgs": outside[:50]})
+        created, updated = account_service.bulk_import(session, runtime.box, specs)
+    return jsonify({"created": created, "updated": updated})
+
+
+@api.get("/accounts")
+def list_accounts():
+    principal = current()
+    require(principal, "account.read")
+    platform = request.args.get("platform") or None
+    status = request.args.get("status") or None
+    if platform and platform not in PLATFORMS:
+        raise invalid("platform", f"platform 只能是 {'、'.join(PLATFORMS)} (unknown platform)")
+    if status and status not in ACCOUNT_STATUSES:
+        raise invalid("status", f"status 只能是 {'、'.join(ACCOUNT_STATUSES)} (unknown status)")
+    descendants = request.args.get("descendants", "0").lower() in {"1", "true", "yes"}
+    limit = limit_arg(default=100, maximum=1000)
+    after = cursor_arg()
+    with rt().db.session() as session:
+        org_id = org_path = None
+        if request.args.get("org"):
+            org = org_service.get_by_slug(session, request.args["org"])
+            require(principal, "account.read", org_path=org.path)
+            org_id, org_path = org.id, org.path
+        elif principal.org_path is not None:
+            org_id, org_path, descendants = principal.org_id, principal.org_path, True
+        query = account_service.list_query(org_path=org_path, platform=platform, status=status,
+                                           descendants=descendants, org_id=org_id)
+        if after:
+            query = query.where(Account.id > after)
+        rows = session.execute(query.order_by(Account.id).limit(limit + 1)).all()
+        rows, next_cursor = page(rows, limit, lambda r: r[0].id)
+        items = [account_service.to_json(a, slug) for a, slug in rows]
+    return jsonify({"items": items, "next_cursor": next_cursor})
+
+
+@api.get("/accounts/<account_id>")
+def get_account(account_id: str):
+    principal = current()
+    with rt().db.session() as session:
+        account = account_service.get(session, account_id)
+        org = session.get(Org, account.org_id)
+        require(principal, "account.read", org_path=org.path)
+        data = account_service.to_json(account, org.slug)
+    return jsonify(data)
+
+
+@api.patch("/accounts/<account_id>")
+def patch_account(account_id: str):
+    principal = current()
+    body = json_body()
+    runtime = rt()
+    with runtime.db.session() as session:
+        account = account_service.get(session, account_id)
+        org = session.get(Org, account.org_id)
+        require(principal, "account.manage", org_path=org.path)
+        body_for_parse = {**body, "platform": account.platform}
+        spec = account_service.parse_account(body_for_parse, partial=True)
+        account = account_service.update_account(session, runtime.box, account, spec, body)
+        data = account_service.to_json(account, org.slug)
+    return jsonify(data)

@@ -1,0 +1,50 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, request
+
+from .config import Settings, load_settings
+from .errors import register_error_handlers
+from .runtime import Runtime
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    settings = settings or (runtime.settings if runtime else load_settings())
+    runtime = runtime or Runtime(settings)
+    app = Flask("hub", static_folder=None)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SECRET_KEY=settings.secret_key,
+        JSON_AS_ASCII=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["yunchu"] = runtime
+    register_error_handlers(app)
+
+    from .api import api
+    from .public import public
+
+    app.register_blueprint(api)
+    app.register_blueprint(public)
+    try:
+        from admin import admin_blueprint
+    except ImportError:  # the admin UI is optional in slim deployments
+        admin_blueprint = None
+    if admin_blueprint is not None:
+        app.register_blueprint(admin_blueprint)
+
+    @app.before_request
+    def _remember_source() -> None:
+        g.source_ip = request.remote_addr
+
+    logging.getLogger("yunchu").setLevel(logging.INFO)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["yunchu"]

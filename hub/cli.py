@@ -1,0 +1,244 @@
+"""The ``yunchu`` command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import ConfigError, Settings, load_settings
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as err:
+        raise click.ClickException(f"配置错误 (configuration error): {err}") from None
+
+
+def _runtime(settings: Settings):
+    from .runtime import Runtime
+
+    return Runtime(settings)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """云厨 yunchu — the regional central-kitchen hub for government new media."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the embedded defaults write (default ./var).")
+@click.pass_context
+def up(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
+    """Start the API, the admin UI, the workers and any embedded services in one process tree."""
+    from werkzeug.serving import make_server
+
+    from .app import create_app
+    from .bootstrap import prepare
+    from .embedded import EmbeddedRedis
+
+    settings = _settings(ctx, data_dir=data_dir)
+    embedded = None
+    if settings.redis_embedded:
+        embedded = EmbeddedRedis(settings.data_dir)
+        settings = settings.with_overrides(redis_url=embedded.start())
+    public_url = settings.public_url or f"http://{host}:{port}"
+    settings = settings.with_overrides(public_url=public_url)
+    runtime = _runtime(settings)
+    token = prepare(runtime)
+    workers = _start_workers(settings)
+    server = make_server(host, port, create_app(runtime=runtime), threaded=True)
+    click.echo(f"url: http://{host}:{server.port}/")
+    click.echo(f"token: {token}")
+    sys.stdout.flush()
+
+    def _stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        runtime.close()
+        if embedded:
+            embedded.stop()
+
+
+def _start_workers(settings: Settings) -> list[subprocess.Popen]:
+    env = {**os.environ, "YUNCHU_REDIS_URL": settings.redis_url,
+           "YUNCHU_DATABASE_URL": settings.database_url,
+           "YUNCHU_DATA_DIR": str(settings.data_dir),
+           "YUNCHU_PUBLIC_URL": settings.public_url}
+    return [subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env)
+            for _ in range(settings.workers)]
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.pass_context
+def worker(ctx: click.Context, burst: bool) -> None:
+    """Run one fan-out worker (withdrawals first, then pushes, then maintenance)."""
+    from .worker import run_worker
+
+    settings = _settings(ctx)
+    if settings.redis_embedded:
+        raise click.ClickException("yunchu worker needs YUNCHU_REDIS_URL (the hub's Redis)")
+    run_worker(_runtime(settings), burst=burst)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply all schema migrations."""
+    from . import migrate
+
+    runtime = _runtime(_settings(ctx))
+    migrate.upgrade(runtime.db.engine)
+    click.echo("database is at the latest schema")
+
+
+@main.group()
+def users() -> None:
+    """People and their tokens."""
+
+
+@users.command("create")
+@click.option("--org", "org_slug", default=None, help="Org slug (omit for province-wide).")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="admin, editor, reviewer, operator or auditor (repeatable).")
+@click.option("--name", required=True)
+@click.option("--stage", type=click.IntRange(1, 3), default=None,
+              help="Review stage for reviewers: 1 初审, 2 复审, 3 终审.")
+@click.pass_context
+def users_create(ctx: click.Context, org_slug: str | None, roles: tuple[str, ...], name: str,
+                 stage: int | None) -> None:
+    """Create a user and print its bearer token (shown once)."""
+    from . import migrate
+    from .errors import ApiError
+    from .services import orgs as org_service
+    from .services import users as user_service
+
+    runtime = _runtime(_settings(ctx))
+    migrate.upgrade(runtime.db.engine)
+    try:
+        role_list, stage = user_service.parse_roles(list(roles), stage)
+        with runtime.db.session() as session:
+            org = org_service.get_by_slug(session, org_slug) if org_slug else None
+            _, token = user_service.create(session, org=org, name=name, roles=role_list,
+                                           review_stage=stage)
+    except ApiError as err:
+        raise click.ClickException(err.message) from None
+    click.echo(token)
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(["orgs", "accounts"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def import_cmd(ctx: click.Context, kind: str, file: Path) -> None:
+    """Import orgs or accounts from a CSV or JSON file (upsert)."""
+    from . import migrate
+    from .errors import ApiError
+    from .services import accounts as account_service
+    from .services import orgs as org_service
+
+    runtime = _runtime(_settings(ctx))
+    migrate.upgrade(runtime.db.engine)
+    rows = _read_rows(file, kind)
+    try:
+        with runtime.db.session() as session:
+            if kind == "orgs":
+                specs = [org_service.parse_org(r, where=f"{kind}[{i}]") for i, r in enumerate(rows)]
+                created, updated = org_service.bulk_import(session, specs)
+            else:
+                accounts = [account_service.parse_account(r, where=f"{kind}[{i}]")
+                            for i, r in enumerate(rows)]
+                created, updated = account_service.bulk_import(session, runtime.box, accounts)
+    except ApiError as err:
+        detail = f" ({err.details.get('field')})" if err.details.get("field") else ""
+        raise click.ClickException(f"{err.message}{detail}") from None
+    click.echo(json.dumps({"created": created, "updated": updated}))
+
+
+def _read_rows(file: Path, kind: str) -> list[dict[str, Any]]:
+    text = file.read_text(encoding="utf-8-sig")
+    if file.suffix.lower() == ".json":
+        data = json.loads(text)
+        rows = data.get(kind, []) if isinstance(data, dict) else data
+        if not isinstance(rows, list):
+            raise click.ClickException(f"{file}: expected a list or {{\"{kind}\": [...]}}")
+        return rows
+    rows = []
+    for raw in csv.DictReader(text.splitlines()):
+        row: dict[str, Any] = {k: v for k, v in raw.items() if k and v not in (None, "")}
+        if kind == "orgs":
+            row.setdefault("parent", None)
+        else:
+            row["credentials"] = {k.removeprefix("credentials."): row.pop(k)
+                                  for k in list(row) if k.startswith("credentials.")}
+        rows.append(row)
+    return rows
+
+
+@main.command()
+@click.option("--accounts", "count", default=2000, show_default=True, type=int)
+@click.option("--sandbox", default=None, help="Point every account at this sandbox URL.")
+@click.pass_context
+def seed(ctx: click.Context, count: int, sandbox: str | None) -> None:
+    """Build a realistic province with COUNT accounts over the four platforms."""
+    from . import migrate
+    from .seed import seed as run_seed
+
+    runtime = _runtime(_settings(ctx))
+    migrate.upgrade(runtime.db.engine)
+    started = time.perf_counter()
+    result = run_seed(runtime, accounts=count, sandbox=sandbox)
+    click.echo(f"seeded {result.orgs} orgs and {result.accounts} accounts "
+               f"{result.by_platform} in {time.perf_counter() - started:.1f}s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8900, show_default=True, type=int)
+@click.option("--latency-ms", default=0, show_default=True, type=float)
+@click.option("--jitter-ms", default=0, show_default=True, type=float)
+def sandbox(host: str, port: int, latency_ms: float, jitter_ms: float) -> None:
+    """Serve the wire-faithful platform sandbox (WeChat, Weibo, Douyin, city app)."""
+    from sandbox.server import run
+
+    run(host, port, latency_ms=latency_ms, jitter_ms=jitter_ms)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""One settings object, read from ``YUNCHU_*`` environment variables and validated at start.
+
+With nothing set, everything points into a data directory: a SQLite file, a local object
+store and an embedded Redis-compatible server, so ``yunchu up`` works on a bare machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A setting is present but unusable; the message names the variable."""
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(name: str, raw: str, *, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        raise ConfigError(f"{name} must be a URL starting with {' or '.join(schemes)}://")
+    return raw.rstrip("/") if parts.scheme.startswith("http") else raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = ""  # empty: start an embedded server
+    s3_endpoint: str = ""  # empty: local-directory store
+    s3_access_key: str = field(default="", repr=False)
+    s3_secret_key: str = field(default="", repr=False)
+    s3_bucket: str = "yunchu"
+    s3_secure: bool = False
+    secret_key: str = field(default="", repr=False)
+    bootstrap_token: str = field(default="", repr=False)
+    workers: int = 2
+    public_url: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    weibo_api_base: str = "https://api.weibo.com"
+    douyin_api_base: str = "https://open.douyin.com"
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_image_pixels: int = 64_000_000
+    batch_size: int = 200
+    concurrency: int = 200
+    lease_s: int = 120
+    reconcile_interval_s: float = 5.0
+
+    @property
+    def redis_embedded(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def api_base(self, platform: str) -> str:
+        return getattr(self, f"{platform}_api_base", "")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+
+_ENV_FIELDS = {f.name: f"YUNCHU_{f.name.upper()}" for f in fields(Settings)}
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build Settings from the environment; raise ConfigError naming the bad variable."""
+    env = os.environ if env is None else env
+    raw = {name: env[var] for name, var in _ENV_FIELDS.items() if var in env}
+    values: dict[str, object] = {}
+    for name, value in raw.items():
+        var = _ENV_FIELDS[name]
+        if name == "data_dir":
+            values[name] = Path(value)
+        elif name in {"s3_secure"}:
+            values[name] = _flag(var, value)
+        elif name in {"workers", "max_upload_bytes", "max_image_pixels", "batch_size",
+                      "concurrency", "lease_s"}:
+            values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
+        elif name == "reconcile_interval_s":
+            try:
+                values[name] = float(value)
+            except ValueError:
+                raise ConfigError(f"{var} must be a number of seconds") from None
+        elif name == "database_url":
+            values[name] = _url(var, value, ("postgresql", "postgres", "sqlite",
+                                             "postgresql+psycopg"))
+        elif name == "redis_url":
+            values[name] = _url(var, value, ("redis", "rediss", "unix"))
+        elif name in {"public_url", "wechat_api_base", "weibo_api_base", "douyin_api_base"}:
+            values[name] = _url(var, value, ("http", "https"))
+        else:
+            values[name] = value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "data_dir" in values:
+        values["data_dir"] = Path(values["data_dir"])  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.s3_endpoint and not (settings.s3_access_key and settings.s3_secret_key):
+        raise ConfigError("YUNCHU_S3_ENDPOINT is set: YUNCHU_S3_ACCESS_KEY and "
+                          "YUNCHU_S3_SECRET_KEY are required too")
+    return _with_defaults(settings)
+
+
+def _with_defaults(settings: Settings) -> Settings:
+    data_dir = settings.data_dir.resolve()
+    changes: dict[str, object] = {"data_dir": data_dir}
+    if not settings.database_url:
+        changes["database_url"] = f"sqlite:///{data_dir / 'yunchu.db'}"
+    if not settings.secret_key:
+        changes["secret_key"] = _persistent_secret(data_dir / "secret.key")
+    return replace(settings, **changes)
+
+
+def _persistent_secret(path: Path) -> str:
+    """A key generated once into the data dir, readable only by its owner."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,95 @@
+"""The one error shape of api.md, and the handlers that guarantee it (never a traceback)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("yunchu.api")
+
+_DEFAULT_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "throttled",
+}
+
+_DEFAULT_MESSAGES = {
+    400: "请求格式错误 (malformed request)",
+    401: "需要有效的访问令牌 (a valid bearer token is required)",
+    403: "无权执行此操作 (not allowed for this user or org)",
+    404: "找不到该资源 (not found)",
+    405: "不支持该请求方法 (method not allowed)",
+    409: "当前状态不允许此操作 (state conflict)",
+    410: "该资源已撤回 (gone)",
+    413: "内容过大 (too large)",
+    415: "不支持的媒体类型 (unsupported media type)",
+    422: "请求内容不符合规则 (invalid request)",
+    429: "请求过于频繁 (too many requests)",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str | None = None, *, code: str | None = None,
+                 details: dict[str, Any] | None = None):
+        super().__init__(message or _DEFAULT_MESSAGES.get(status, "error"))
+        self.status = status
+        self.code = code or _DEFAULT_CODES.get(status, "error")
+        self.message = message or _DEFAULT_MESSAGES.get(status, "error")
+        self.details = details or {}
+
+
+def bad_request(message: str, **details: Any) -> ApiError:
+    return ApiError(400, message, details=details)
+
+
+def not_found(what: str, ident: str) -> ApiError:
+    return ApiError(404, f"找不到{what} {ident} ({what} not found)", details={"id": ident})
+
+
+def invalid(field: str, message: str, **details: Any) -> ApiError:
+    return ApiError(422, message, code="invalid", details={"field": field, **details})
+
+
+def conflict(message: str, code: str = "conflict", **details: Any) -> ApiError:
+    return ApiError(409, message, code=code, details=details)
+
+
+def error_response(err: ApiError) -> Response:
+    body = {"error": {"code": err.code, "message": err.message, "details": err.details}}
+    response = jsonify(body)
+    response.status_code = err.status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError) -> Response:
+        log.info("%s %s -> %s %s", request.method, request.path, err.status, err.code)
+        return error_response(err)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Response:
+        status = err.code or 500
+        if status >= 500:
+            log.error("%s %s -> %s", request.method, request.path, status)
+        else:
+            log.info("%s %s -> %s", request.method, request.path, status)
+        message = _DEFAULT_MESSAGES.get(status, err.description or "error")
+        return error_response(ApiError(status, message))
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(ApiError(500, "服务器内部错误，已记录 (internal error, logged)",
+                                       code="internal"))

@@ -1,0 +1,31 @@
+"""The hub's data model (SQLAlchemy 2 typed ORM). PostgreSQL in production, SQLite embedded."""
+
+from .account import ACCOUNT_STATUSES, PLATFORMS, Account
+from .audit import AuditEntry, SafetyList
+from .base import Base, utcnow
+from .content import ITEM_KINDS, ITEM_STATUSES, Asset, Item, ItemVersion
+from .fanout import (
+    DELIVERY_STATES,
+    LIVE,
+    PUBLISH_DONE,
+    PUBLISH_OPEN,
+    WITHDRAW_DONE,
+    WITHDRAW_OPEN,
+    Delivery,
+    DeliveryAttempt,
+    Dispatch,
+    Matrix,
+    MatrixAccount,
+    Task,
+    Withdrawal,
+)
+from .org import ORG_KINDS, Org
+from .people import ROLES, ApiToken, Review, User
+
+__all__ = [
+    "ACCOUNT_STATUSES", "DELIVERY_STATES", "ITEM_KINDS", "ITEM_STATUSES", "LIVE", "ORG_KINDS",
+    "PLATFORMS", "PUBLISH_DONE", "PUBLISH_OPEN", "ROLES", "WITHDRAW_DONE", "WITHDRAW_OPEN",
+    "Account", "ApiToken", "Asset", "AuditEntry", "Base", "Delivery", "DeliveryAttempt",
+    "Dispatch", "Item", "ItemVersion", "Matrix", "MatrixAccount", "Org", "Review", "SafetyList",
+    "Task", "User", "Withdrawal", "utcnow",
+]

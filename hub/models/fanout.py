@@ -1,0 +1,137 @@
+"""Fan-out state: dispatches, deliveries (the unit of work), withdrawals, matrices, tasks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, created_column, id_column, utcnow
+
+# Publish phase, then withdraw phase. A delivery row carries its whole life.
+PUBLISH_OPEN = ("scheduled", "queued", "sending", "retry", "unknown")
+LIVE = ("published", "pending_review")
+PUBLISH_DONE = ("published", "pending_review", "failed", "cancelled", "skipped")
+WITHDRAW_OPEN = ("withdraw_queued", "withdrawing", "withdraw_retry", "manual")
+WITHDRAW_DONE = ("withdrawn",)
+DELIVERY_STATES = PUBLISH_OPEN + PUBLISH_DONE + WITHDRAW_OPEN + WITHDRAW_DONE
+
+
+class Dispatch(Base):
+    __tablename__ = "dispatches"
+
+    id: Mapped[str] = id_column()
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    version: Mapped[int]
+    targets: Mapped[dict] = mapped_column(default=dict)
+    total: Mapped[int] = mapped_column(default=0)
+    schedule_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = created_column()
+    finished_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+
+    id: Mapped[str] = id_column()
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    dispatch_id: Mapped[str] = mapped_column(ForeignKey("dispatches.id"))
+    withdrawal_id: Mapped[str | None] = mapped_column(String(40))
+    platform: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int]
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[datetime | None]
+    remote_id: Mapped[str | None] = mapped_column(String(200))
+    remote_url: Mapped[str | None] = mapped_column(String(1000))
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "account_id"),
+        Index("ix_deliveries_dispatch_state", "dispatch_id", "state"),
+        Index("ix_deliveries_withdrawal_state", "withdrawal_id", "state"),
+        Index("ix_deliveries_state_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_account", "account_id"),
+    )
+
+
+class DeliveryAttempt(Base):
+    """Append-only history: one row per call made for a delivery."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # publish | withdraw | lookup | status
+    worker: Mapped[str | None] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(1000))
+    at: Mapped[datetime] = created_column()
+
+
+class Withdrawal(Base):
+    __tablename__ = "withdrawals"
+
+    id: Mapped[str] = id_column()
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(1000))
+    total: Mapped[int] = mapped_column(default=0)
+    item_ids: Mapped[list] = mapped_column(default=list)
+    created_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = created_column()
+    finished_at: Mapped[datetime | None]
+
+
+class Matrix(Base):
+    """A named cross-org group of accounts (e.g. 交通微矩阵)."""
+
+    __tablename__ = "matrices"
+
+    id: Mapped[str] = id_column()
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("orgs.id"))
+    orgs: Mapped[list] = mapped_column(default=list)  # org slugs whose subtrees are members
+    platforms: Mapped[list] = mapped_column(default=list)  # empty: all platforms
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MatrixAccount(Base):
+    __tablename__ = "matrix_accounts"
+
+    matrix_id: Mapped[str] = mapped_column(ForeignKey("matrices.id"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+
+
+class Task(Base):
+    """A manual action owed by an org, e.g. deleting a post a platform cannot delete by API."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = id_column()
+    kind: Mapped[str] = mapped_column(String(32))
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    item_id: Mapped[str | None] = mapped_column(ForeignKey("items.id"))
+    delivery_id: Mapped[str | None] = mapped_column(ForeignKey("deliveries.id"))
+    state: Mapped[str] = mapped_column(String(8), default="open")
+    title: Mapped[str] = mapped_column(String(500))
+    detail: Mapped[str] = mapped_column(String(2000), default="")
+    deadline: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = created_column()
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (UniqueConstraint("delivery_id", "kind"),)

