@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from sqlalchemy import select
 
+from ..audit import record
 from ..auth import current
 from ..errors import ApiError, invalid
 from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org
@@ -24,9 +25,11 @@ def create_account():
     spec = account_service.parse_account(json_body())
     runtime = rt()
     with runtime.db.session() as session:
-        org = org_service.get_by_slug(session, spec.org)
+        org = org_service.get_by_slug(session, spec.org, field="org")
         require(principal, "account.manage", org_path=org.path)
         account = account_service.create(session, runtime.box, spec)
+        record(session, "account.create", target=account.id,
+               details={"platform": account.platform, "org": org.slug})
         data = account_service.to_json(account, org.slug)
     return jsonify(data), 201
 
@@ -53,6 +56,7 @@ def import_accounts():
                 raise ApiError(403, "导入包含管辖范围外的机构 (import touches orgs outside your scope)",
                                details={"orgs": outside[:50]})
         created, updated = account_service.bulk_import(session, runtime.box, specs)
+        record(session, "account.import", details={"created": created, "updated": updated})
     return jsonify({"created": created, "updated": updated})
 
 
@@ -110,5 +114,9 @@ def patch_account(account_id: str):
         body_for_parse = {**body, "platform": account.platform}
         spec = account_service.parse_account(body_for_parse, partial=True)
         account = account_service.update_account(session, runtime.box, account, spec, body)
+        changed = sorted(k for k in body if k != "credentials")
+        record(session, "account.update", target=account.id, details={"fields": changed})
+        if spec.credentials is not None:
+            record(session, "account.credentials", target=account.id)
         data = account_service.to_json(account, org.slug)
     return jsonify(data)

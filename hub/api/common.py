@@ -24,7 +24,8 @@ def cursor_arg() -> str | None:
     if not raw:
         return None
     try:
-        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        value = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+        return value.decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise invalid("cursor", "cursor 无效 (cursor is not one this API returned)") from None
 

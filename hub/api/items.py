@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from ..audit import record
 from ..auth import current
 from ..errors import invalid
 from ..models import Item, Org
@@ -47,6 +48,7 @@ def create_item():
                                                "(shared_to_library must be a boolean)")
         item, _ = item_service.create(session, org=org, kind=kind, content=content,
                                       shared=shared, user_id=principal.user_id)
+        record(session, "item.create", target=item.id, item_id=item.id)
         return _item_response(session, item, 201)
 
 
@@ -58,6 +60,8 @@ def patch_item(item_id: str):
         item = item_service.get(session, item_id, for_update=True)
         require(principal, "item.write", org_path=session.get(Org, item.org_id).path)
         item_service.edit(session, item, body, principal.user_id)
+        record(session, "item.edit", target=item.id, item_id=item.id,
+               details={"version": item.version})
         return _item_response(session, item)
 
 
@@ -78,6 +82,8 @@ def submit_item(item_id: str):
         item = item_service.get(session, item_id, for_update=True)
         require(principal, "item.submit", org_path=session.get(Org, item.org_id).path)
         review_service.submit(session, item, principal)
+        record(session, "item.submit", target=item.id, item_id=item.id,
+               details={"version": item.version})
         return _item_response(session, item)
 
 
@@ -88,5 +94,8 @@ def review_item(item_id: str):
     with rt().db.session() as session:
         item = item_service.get(session, item_id, for_update=True)
         require(principal, "item.review", org_path=session.get(Org, item.org_id).path)
-        review_service.decide(session, item, principal, body)
+        review = review_service.decide(session, item, principal, body)
+        record(session, "item.review", target=item.id, item_id=item.id,
+               details={"stage": review.stage, "decision": review.decision,
+                        "version": review.version})
         return _item_response(session, item)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from sqlalchemy import func, select
 
+from ..audit import record
 from ..auth import current
 from ..errors import invalid
 from ..models import Org
@@ -27,6 +28,7 @@ def create_org():
         if parent is None and principal.org_path is not None:
             require(principal, "org.manage", org_path="/")
         org = org_service.create(session, spec)
+        record(session, "org.create", target=org.slug)
         data = org_service.to_json(org, parent_slug=spec.parent, children=0)
     return jsonify(data), 201
 
@@ -46,6 +48,7 @@ def import_orgs():
     specs = [org_service.parse_org(o, where=f"orgs[{i}]") for i, o in enumerate(raw)]
     with rt().db.session() as session:
         created, updated = org_service.bulk_import(session, specs)
+        record(session, "org.import", details={"created": created, "updated": updated})
     return jsonify({"created": created, "updated": updated})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from ..audit import record
 from ..auth import current
 from ..permissions import require
 from ..services import orgs as org_service
@@ -27,5 +28,6 @@ def create_user():
         require(principal, "user.manage", org_path=org.path if org else "/")
         user, token = user_service.create(session, org=org, name=name, roles=roles,
                                           review_stage=stage, password=body.get("password"))
+        record(session, "token.issue", target=user.id, details={"roles": roles})
         data = {**user_service.to_json(user, org.slug if org else None), "token": token}
     return jsonify(data), 201

@@ -47,10 +47,13 @@ def parse_org(body: Any, *, where: str = "") -> OrgSpec:
     return OrgSpec(slug=slug, name=name.strip(), kind=kind, parent=parent)
 
 
-def get_by_slug(session: Session, slug: str) -> Org:
+def get_by_slug(session: Session, slug: str, *, field: str | None = None) -> Org:
     org = session.execute(select(Org).where(Org.slug == slug)).scalar_one_or_none()
     if org is None:
-        raise not_found("机构", slug)
+        err = not_found("机构", slug)
+        if field:
+            err.details["field"] = field
+        raise err
     return org
 
 
