@@ -7,4 +7,4 @@ pytest_plugins = [
     "tests.plugins.hub",
 ]
 if importlib.util.find_spec("tests.plugins.sandbox") is not None:
-    pytest_plugins.append("tests.plugins.sandbox")
+    pytest_plugins += ["tests.plugins.sandbox", "tests.plugins.fanout"]

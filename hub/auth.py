@@ -1,4 +1,5 @@
-"""Bearer tokens: issued once, stored as SHA-256, resolved to a user on every /api/ call."""
+"""Who is calling: a bearer token (issued once, stored as SHA-256) or an admin-UI session cookie
+(with a CSRF token on every state-changing request), resolved to a user on every /api/ call."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from .ids import new_id
 from .models import ApiToken, Org, User, utcnow
 
 TOKEN_PREFIX = "yc_"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def hash_token(token: str) -> str:
@@ -28,10 +30,23 @@ def new_token() -> str:
 
 
 def issue_token(session: Session, user_id: str, *, label: str = "", token: str | None = None) -> str:
+    return issue_token_row(session, user_id, label=label, token=token)[1]
+
+
+def issue_token_row(session: Session, user_id: str, *, label: str = "",
+                    token: str | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``user_id``: the row (hash only) and the token itself, shown once."""
     token = token or new_token()
-    session.add(ApiToken(id=new_id("tok"), user_id=user_id, token_hash=hash_token(token),
-                         label=label))
-    return token
+    row = ApiToken(id=new_id("tok"), user_id=user_id, token_hash=hash_token(token), label=label)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def revoke_token(session: Session, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
 
 
 @dataclass(frozen=True)
@@ -44,12 +59,19 @@ class Principal:
     org_id: str | None
     org_path: str | None  # None: the whole province (bootstrap admin)
     review_stage: int | None = None
+    token_id: str | None = None  # the bearer token used; None for a UI session
+    via_session: bool = False
 
     def has(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
 
     def covers_path(self, path: str) -> bool:
         return self.org_path is None or path.startswith(self.org_path)
+
+    @property
+    def province_wide(self) -> bool:
+        """No org, or the root of the region tree ("/<root>/")."""
+        return self.org_path is None or self.org_path.count("/") == 2
 
 
 def ensure_bootstrap_admin(session: Session, token: str) -> str:
@@ -68,8 +90,29 @@ def ensure_bootstrap_admin(session: Session, token: str) -> str:
     return user.id
 
 
+def principal_for(session: Session, user: User, *, token_id: str | None = None,
+                  via_session: bool = False) -> Principal:
+    org_path = None
+    if user.org_id is not None:
+        org_path = session.execute(select(Org.path).where(Org.id == user.org_id)).scalar_one()
+    return Principal(user_id=user.id, name=user.name, roles=tuple(user.roles or ()),
+                     org_id=user.org_id, org_path=org_path, review_stage=user.review_stage,
+                     token_id=token_id, via_session=via_session)
+
+
 def authenticate(session: Session) -> Principal:
-    header = request.headers.get("Authorization", "")
+    """The bearer token if one is sent, else the UI session cookie; 401 when neither is valid."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        return _bearer(session, header)
+    from .services.sessions import COOKIE
+
+    if request.cookies.get(COOKIE):
+        return _cookie_session(session, request.cookies[COOKIE])
+    raise ApiError(401)
+
+
+def _bearer(session: Session, header: str) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401)
@@ -82,13 +125,25 @@ def authenticate(session: Session) -> Principal:
     if row is None or not hmac.compare_digest(row[2], token_hash) or row[1].disabled:
         raise ApiError(401)
     token_id, user, last_used = row[0], row[1], row[3]
-    org_path = None
-    if user.org_id is not None:
-        org_path = session.execute(select(Org.path).where(Org.id == user.org_id)).scalar_one()
     if last_used is None or (utcnow() - last_used).total_seconds() > 60:
         _touch(session, token_id)
-    return Principal(user_id=user.id, name=user.name, roles=tuple(user.roles or ()),
-                     org_id=user.org_id, org_path=org_path, review_stage=user.review_stage)
+    return principal_for(session, user, token_id=token_id)
+
+
+def _cookie_session(session: Session, session_id: str) -> Principal:
+    from .services.sessions import CSRF_HEADER, store_for
+
+    web = store_for(current_app.extensions["yunchu"]).get(session_id)
+    if web is None:
+        raise ApiError(401)
+    user = session.get(User, web.user_id)
+    if user is None or user.disabled:
+        raise ApiError(401)
+    if request.method not in SAFE_METHODS and not web.csrf_matches(
+            request.headers.get(CSRF_HEADER)):
+        raise ApiError(403, "缺少或错误的 CSRF 令牌 (missing or wrong CSRF token)",
+                       code="csrf_failed")
+    return principal_for(session, user, via_session=True)
 
 
 def _touch(session: Session, token_id: str) -> None:

@@ -240,5 +240,26 @@ def sandbox(host: str, port: int, latency_ms: float, jitter_ms: float) -> None:
     run(host, port, latency_ms=latency_ms, jitter_ms=jitter_ms)
 
 
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check the hash chain; exit 1 if any entry was edited or removed."""
+    from .audit import verify
+
+    runtime = _runtime(_settings(ctx))
+    with runtime.db.session() as session:
+        ok, problems = verify(session)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if not ok:
+        raise SystemExit(1)
+    click.echo("audit log verified: chain intact")
+
+
 if __name__ == "__main__":
     main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .auth import Principal
 from .errors import ApiError
 
@@ -23,10 +25,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "matrix.manage": ("admin",),
     "task.read": ("admin", "editor", "operator", "auditor", "reviewer"),
     "task.done": ("admin", "operator"),
+    "user.read": ("admin", "auditor"),
     "user.manage": ("admin",),
     "audit.read": ("admin", "auditor"),
     "safety.read": ("admin", "editor", "reviewer", "auditor"),
     "safety.manage": ("admin",),
+    "safety.rescan": ("admin", "auditor"),
 }
 
 
@@ -42,3 +46,30 @@ def require(principal: Principal, action: str, *, org_path: str | None = None) -
     if org_path is not None and not principal.covers_path(org_path):
         raise ApiError(403, "超出本机构管辖范围 (outside your organisation's scope)",
                        details={"action": action})
+
+
+@dataclass(frozen=True)
+class WithdrawRight:
+    """How far a caller's withdrawal of one item reaches."""
+
+    everywhere: bool  # every delivery of the item and of every copy pulled from it
+    org_path: str | None  # when not everywhere: only deliveries on accounts under this path
+
+
+def withdraw_right(principal: Principal, *, item_org_path: str,
+                   origin_org_path: str) -> WithdrawRight:
+    """Province-wide withdrawal: a province admin, or a stage-3 reviewer (终审) whose scope covers
+    the item's origin org (the org of the root of its pull chain). An admin below the province
+    withdraws inside their subtree; an operator only their own org's deliveries. Else 403."""
+    require(principal, "item.withdraw")
+    if principal.has("admin") and principal.province_wide:
+        return WithdrawRight(everywhere=True, org_path=None)
+    if (principal.has("reviewer") and principal.review_stage == 3
+            and principal.covers_path(origin_org_path)):
+        return WithdrawRight(everywhere=True, org_path=None)
+    if principal.has("admin", "operator") and principal.covers_path(item_org_path):
+        return WithdrawRight(everywhere=False, org_path=principal.org_path)
+    raise ApiError(403, "只有省级管理员或来源机构的终审可全网撤稿；县级只能撤本机构的发布 "
+                        "(only a province admin or the origin's final reviewer withdraws "
+                        "everywhere; others only their own org's deliveries)",
+                   details={"action": "item.withdraw"})

@@ -88,11 +88,12 @@ def media(asset_id: str, spec: str | None = None):
         if spec is None:
             data, content_type = runtime.store.get(asset_key(asset.sha256)), asset.content_type
         else:
+            from storage.media_errors import MediaError
             from storage.renditions import Renditions
 
             try:
                 data, content_type = Renditions(runtime.store).rendition(asset, spec)
-            except ValueError:
+            except (ValueError, MediaError):
                 abort(404)
     except ObjectNotFound:
         abort(404)

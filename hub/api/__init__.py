@@ -23,10 +23,13 @@ def _authenticate() -> None:
 from . import (  # noqa: E402  (route modules register on the blueprint)
     accounts,
     assets,
+    fanout,
     items,
+    matrices,
     openapi,
     orgs,
+    tasks,
     users,
 )
 
-__all__ = ["api", "accounts", "assets", "items", "openapi", "orgs", "users"]
+__all__ = ["api", "accounts", "assets", "fanout", "items", "matrices", "openapi", "orgs", "tasks", "users"]

@@ -31,10 +31,11 @@ def upload_asset():
         inspected = inspect_upload(data, max_bytes=runtime.settings.max_upload_bytes,
                                    max_image_pixels=runtime.settings.max_image_pixels)
     except MediaTooLarge as err:
-        raise ApiError(413, f"文件过大或像素过多 (file too large: {err})", code="too_large") from None
+        raise ApiError(413, err.reason, code="too_large") from None
     except UnsupportedMedia as err:
-        raise ApiError(415, f"不支持的文件类型，只接受 JPEG/PNG/GIF/WebP 图片和 MP4 视频 "
-                            f"(unsupported media: {err})", code="unsupported_media_type") from None
+        raise ApiError(415, err.reason, code="unsupported_media_type",
+                       details={"accepted": ["image/jpeg", "image/png", "image/gif",
+                                             "image/webp", "video/mp4"]}) from None
     with runtime.db.session() as session:
         asset = session.execute(select(Asset).where(Asset.sha256 == inspected.sha256)).scalar_one_or_none()
         if asset is None:

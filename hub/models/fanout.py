@@ -44,6 +44,9 @@ class Delivery(Base):
     version: Mapped[int]
     state: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
+    # Set when a send may have reached the platform without an answer (timeout, crash):
+    # the next attempt asks the platform first, so a crash never doubles a post.
+    needs_lookup: Mapped[bool] = mapped_column(default=False)
     next_attempt_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_expires_at: Mapped[datetime | None]

@@ -182,7 +182,8 @@ def to_json(session: Session, item: Item, version: ItemVersion, *, org_slug: str
             Org, Org.id == Item.org_id).where(Item.id == item.origin_id)).first()
         if origin_row:
             origin = {"item": origin_row[0], "org": origin_row[1], "org_name": origin_row[2]}
-    current_reviews = [r for r in reviews if r.version == item.version and r.decision == "approve"]
+    from .review import review_json
+
     return {
         "id": item.id, "org": org_slug, "kind": item.kind, "status": item.status,
         "version": item.version, "approved_version": item.approved_version,
@@ -191,13 +192,7 @@ def to_json(session: Session, item: Item, version: ItemVersion, *, org_slug: str
         "cover": version.cover_asset_id, "assets": list(version.asset_ids),
         "shared_to_library": item.shared_to_library, "origin": origin,
         "root": item.root_id, "url": public_url,
-        "review": {
-            "stage": len({r.stage for r in current_reviews}) + 1 if item.status == "in_review"
-            else None,
-            "trail": [{"stage": r.stage, "reviewer": r.reviewer_id, "decision": r.decision,
-                       "comment": r.comment, "version": r.version,
-                       "at": rfc3339(r.created_at)} for r in reviews],
-        },
+        "review": review_json(session, item, version, list(reviews)),
         "created_at": rfc3339(item.created_at), "updated_at": rfc3339(item.updated_at),
         "approved_at": rfc3339(item.approved_at), "withdrawn_at": rfc3339(item.withdrawn_at),
         "withdraw_reason": item.withdraw_reason,

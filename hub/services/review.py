@@ -1,4 +1,10 @@
-"""三审 (three-stage review): submit, then stage 1 → 2 → 3 by distinct reviewers, never the author."""
+"""三审 (three-stage review): submit, then stage 1 → 2 → 3 by distinct reviewers, never an author.
+
+A review round starts at submit and ends with approval (all three stages) or a reject (back to
+draft). Only approvals of the current version given since the last reject count, so a rejected
+item starts again at stage 1 and an edited item (new version) needs three fresh approvals.
+Every submit and approval screens the current version against the negative list.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +16,63 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..errors import ApiError, conflict, invalid
 from ..ids import new_id
-from ..models import Item, Review, utcnow
+from ..models import Item, ItemVersion, Review, User, utcnow
+from ..safety import Hit
+from ..validation import rfc3339
+from . import safety
 
 STAGES = (1, 2, 3)
 STAGE_NAMES = {1: "初审", 2: "复审", 3: "终审"}
+MAX_COMMENT = 2000
 
 
-def submit(session: Session, item: Item, principal: Principal) -> None:
+def _current_text(session: Session, item: Item) -> ItemVersion:
+    return session.execute(select(ItemVersion).where(
+        ItemVersion.item_id == item.id, ItemVersion.version == item.version)).scalar_one()
+
+
+def submit(session: Session, item: Item, principal: Principal) -> tuple[int, list[Hit]]:
+    """Draft → in_review. 422 safety_blocked if the text hits a blocking term (it could never
+    be approved); warn hits are returned for the reviewers. Returns (list version, hits)."""
     if item.status != "draft":
         raise conflict(f"只有草稿可以送审，当前状态为 {item.status} (only a draft can be submitted)",
                        code="not_draft", status=item.status)
+    list_version, hits = safety.scan_version(session, _current_text(session, item))
+    blocked = safety.blocking(hits)
+    if blocked:
+        raise safety.blocked_error(list_version, blocked)
     item.status = "in_review"
     item.updated_at = utcnow()
+    return list_version, hits
 
 
 def approvals(session: Session, item: Item) -> list[Review]:
-    return list(session.execute(select(Review).where(
-        Review.item_id == item.id, Review.version == item.version, Review.decision == "approve"
-    ).order_by(Review.stage)).scalars())
+    """The approvals that count for the current round of the current version, by stage."""
+    last_reject = session.execute(select(Review.created_at).where(
+        Review.item_id == item.id, Review.decision == "reject"
+    ).order_by(Review.created_at.desc()).limit(1)).scalar_one_or_none()
+    query = select(Review).where(Review.item_id == item.id, Review.version == item.version,
+                                 Review.decision == "approve")
+    if last_reject is not None:
+        query = query.where(Review.created_at > last_reject)
+    return list(session.execute(query.order_by(Review.stage)).scalars())
+
+
+def authors(session: Session, item: Item) -> set[str]:
+    """Whoever created the item or wrote any of its versions."""
+    found = set(session.execute(select(ItemVersion.created_by).where(
+        ItemVersion.item_id == item.id, ItemVersion.created_by.is_not(None))).scalars())
+    if item.created_by:
+        found.add(item.created_by)
+    return found
+
+
+def _text_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name) or ""
+    if not isinstance(value, str) or len(value) > MAX_COMMENT:
+        raise invalid(name, f"{name} 必须是{MAX_COMMENT}字以内的文本 "
+                            f"({name}: a string up to {MAX_COMMENT} characters)")
+    return value.strip()
 
 
 def decide(session: Session, item: Item, principal: Principal, body: dict[str, Any]) -> Review:
@@ -35,15 +80,16 @@ def decide(session: Session, item: Item, principal: Principal, body: dict[str, A
     if decision not in ("approve", "reject"):
         raise invalid("decision", "decision 只能是 approve 或 reject (decision must be approve or "
                                   "reject)")
-    comment = body.get("comment") or ""
-    if not isinstance(comment, str) or len(comment) > 2000:
-        raise invalid("comment", "comment 必须是2000字以内的文本 (comment: a string up to 2000)")
-    if decision == "reject" and not comment.strip():
+    comment = _text_field(body, "comment")
+    override_reason = _text_field(body, "override_reason")
+    if decision == "reject" and not comment:
         raise invalid("comment", "退回必须写明理由 (a rejection needs a comment)")
+    version = body.get("version", item.version)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise invalid("version", "version 必须是整数 (version must be an integer)")
     if item.status != "in_review":
         raise conflict(f"稿件不在审核中（当前 {item.status}）(item is not in review)",
                        code="not_in_review", status=item.status)
-    version = body.get("version", item.version)
     if version != item.version:
         raise conflict("审核的版本已过期，请刷新后重审 (this version is stale; review the current one)",
                        code="stale_version", current_version=item.version)
@@ -53,14 +99,17 @@ def decide(session: Session, item: Item, principal: Principal, body: dict[str, A
         raise conflict(f"当前需要{STAGE_NAMES[stage]}（第{stage}审），你的审级是第"
                        f"{principal.review_stage}审 (this item needs stage {stage})",
                        code="wrong_stage", stage=stage)
-    if item.created_by == principal.user_id:
+    if principal.user_id in authors(session, item):
         raise conflict("作者不能审核自己的稿件 (authors cannot review their own items)",
                        code="self_review")
     if any(r.reviewer_id == principal.user_id for r in done):
         raise conflict("同一审核人不能审核两次 (a reviewer may approve only one stage)",
                        code="duplicate_reviewer")
+    if decision == "approve":
+        _check_safety(session, item, stage, override_reason)
     review = Review(id=new_id("rev"), item_id=item.id, version=item.version, stage=stage,
-                    reviewer_id=principal.user_id, decision=decision, comment=comment.strip())
+                    reviewer_id=principal.user_id, decision=decision, comment=comment,
+                    override_reason=override_reason or None)
     session.add(review)
     now = utcnow()
     if decision == "reject":
@@ -74,9 +123,55 @@ def decide(session: Session, item: Item, principal: Principal, body: dict[str, A
     return review
 
 
-def require_approved(item: Item) -> None:
+def _check_safety(session: Session, item: Item, stage: int, override_reason: str) -> None:
+    """Blocking hits stop every approval; warn hits need the stage-3 reviewer's reason."""
+    list_version, hits = safety.scan_version(session, _current_text(session, item))
+    blocked = safety.blocking(hits)
+    if blocked:
+        raise safety.blocked_error(list_version, blocked)
+    warned = safety.warnings(hits)
+    if warned and stage == STAGES[-1] and not override_reason:
+        raise ApiError(422, "稿件命中负面清单提示类词语或疑似严重错别字，终审须填写 override_reason "
+                            "说明放行理由 (warning hits need the final reviewer's override_reason)",
+                       code="safety_override_required",
+                       details={"list_version": list_version,
+                                "hits": [h.to_json() for h in warned]})
+
+
+def require_approved(item: Item, session: Session | None = None) -> None:
+    """409 unless the item's current version passed all three stages (checked against the
+    review rows too when a session is given)."""
     if item.status == "withdrawn":
         raise ApiError(409, "稿件已撤回，不能推送 (item was withdrawn)", code="item_withdrawn")
     if item.status != "approved" or item.approved_version != item.version:
         raise ApiError(409, "稿件未通过三审，不能推送 (item has not passed the three reviews)",
                        code="not_approved", details={"status": item.status})
+    if session is not None:
+        stages = {r.stage: r.reviewer_id for r in approvals(session, item)}
+        if set(stages) != set(STAGES) or len(set(stages.values())) != len(STAGES):
+            raise ApiError(409, "稿件未通过三审，不能推送 (item has not passed the three reviews)",
+                           code="not_approved", details={"status": item.status})
+
+
+def review_json(session: Session, item: Item, version: ItemVersion,
+                reviews: list[Review]) -> dict[str, Any]:
+    """The ``review`` part of an item: next stage, the full trail, the current safety screen."""
+    names = dict(session.execute(select(User.id, User.name).where(
+        User.id.in_({r.reviewer_id for r in reviews}))).all()) if reviews else {}
+    stage = None
+    if item.status == "in_review":
+        stage = len(approvals(session, item)) + 1
+    data: dict[str, Any] = {
+        "stage": stage,
+        "stage_name": STAGE_NAMES.get(stage) if stage else None,
+        "trail": [{"stage": r.stage, "stage_name": STAGE_NAMES[r.stage],
+                   "reviewer": r.reviewer_id, "reviewer_name": names.get(r.reviewer_id),
+                   "decision": r.decision, "comment": r.comment,
+                   "override_reason": r.override_reason, "version": r.version,
+                   "at": rfc3339(r.created_at)} for r in reviews],
+        "safety": None,
+    }
+    if item.status in ("draft", "in_review"):
+        list_version, hits = safety.scan_version(session, version)
+        data["safety"] = safety.summary_json(list_version, hits)
+    return data

@@ -1,19 +1,26 @@
-"""Users: created by an admin (or the CLI), each with one bearer token shown once."""
+"""Users: created by an admin (or the CLI), each with one bearer token shown once; passwords
+hashed with argon2id for the admin UI's login."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth import issue_token
-from ..errors import invalid
+from ..errors import conflict, invalid, not_found
 from ..ids import new_id
-from ..models import ROLES, Org, User
+from ..models import ROLES, ApiToken, Org, User
 from ..validation import rfc3339
 
 _hasher = PasswordHasher()
+# Verified when the user name is unknown, so a miss costs the same time as a wrong password.
+_DUMMY_HASH = _hasher.hash("yunchu-no-such-user-placeholder")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200
 
 
 def parse_roles(roles: Any, review_stage: Any) -> tuple[list[str], int | None]:
@@ -21,7 +28,7 @@ def parse_roles(roles: Any, review_stage: Any) -> tuple[list[str], int | None]:
         raise invalid("roles", f"roles 必须是 {'、'.join(ROLES)} 中的一个或多个 "
                                f"(roles: one or more of {', '.join(ROLES)})")
     if "reviewer" in roles:
-        if review_stage not in (1, 2, 3):
+        if review_stage not in (1, 2, 3) or isinstance(review_stage, bool):
             raise invalid("review_stage", "审核人须指定审级 1、2 或 3 (a reviewer needs "
                                           "review_stage 1, 2 or 3)")
     elif review_stage is not None:
@@ -29,19 +36,97 @@ def parse_roles(roles: Any, review_stage: Any) -> tuple[list[str], int | None]:
     return list(dict.fromkeys(roles)), review_stage
 
 
+def check_password(password: Any) -> str:
+    if (not isinstance(password, str) or len(password) < MIN_PASSWORD
+            or len(password) > MAX_PASSWORD):
+        raise invalid("password", f"密码须为{MIN_PASSWORD}到{MAX_PASSWORD}位 (password must be "
+                                  f"{MIN_PASSWORD} to {MAX_PASSWORD} characters)")
+    return password
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(check_password(password))
+
+
+def _unique_login_name(session: Session, name: str, user_id: str | None = None) -> None:
+    """Password login is by name, so a user with a password needs a name nobody else has."""
+    query = select(User.id).where(User.name == name)
+    if user_id is not None:
+        query = query.where(User.id != user_id)
+    if session.execute(query.limit(1)).first():
+        raise conflict(f"用户名 {name} 已被使用，设置密码的用户须有唯一的用户名 "
+                       f"(name already taken; users with a password need a unique name)",
+                       code="duplicate_name", field="name")
+
+
 def create(session: Session, *, org: Org | None, name: str, roles: list[str],
            review_stage: int | None, password: str | None = None) -> tuple[User, str]:
-    if password is not None and (not isinstance(password, str) or len(password) < 10):
-        raise invalid("password", "密码至少10位 (password must be at least 10 characters)")
+    password_hash = None
+    if password is not None:
+        password_hash = hash_password(password)
+        _unique_login_name(session, name)
     user = User(id=new_id("usr"), org_id=org.id if org else None, name=name, roles=roles,
-                review_stage=review_stage,
-                password_hash=_hasher.hash(password) if password else None)
+                review_stage=review_stage, password_hash=password_hash)
     session.add(user)
     session.flush()
     return user, issue_token(session, user.id, label="created")
 
 
+def get(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise not_found("用户", user_id)
+    return user
+
+
+def update(session: Session, user: User, body: dict[str, Any]) -> list[str]:
+    """Apply a PATCH {roles?, review_stage?, disabled?, password?}; returns the changed fields."""
+    changed: list[str] = []
+    if "roles" in body or "review_stage" in body:
+        roles, stage = parse_roles(body.get("roles", list(user.roles)),
+                                   body.get("review_stage", user.review_stage
+                                            if "roles" not in body else None))
+        if roles != list(user.roles) or stage != user.review_stage:
+            user.roles, user.review_stage = roles, stage
+            changed.append("roles")
+    if "disabled" in body:
+        if not isinstance(body["disabled"], bool):
+            raise invalid("disabled", "disabled 必须是 true 或 false (disabled must be a boolean)")
+        if body["disabled"] != user.disabled:
+            user.disabled = body["disabled"]
+            changed.append("disabled")
+    if "password" in body:
+        user.password_hash = hash_password(body["password"])
+        _unique_login_name(session, user.name, user.id)
+        changed.append("password")
+    session.flush()
+    return changed
+
+
+def verify_login(session: Session, name: str, password: str) -> User | None:
+    """The user whose name and password match, or None (same cost either way)."""
+    candidates = list(session.execute(select(User).where(
+        User.name == name, User.password_hash.is_not(None))).scalars())
+    user = candidates[0] if len(candidates) == 1 else None
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash or ""):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
 def to_json(user: User, org_slug: str | None) -> dict[str, Any]:
     return {"id": user.id, "org": org_slug, "name": user.name, "roles": list(user.roles),
             "review_stage": user.review_stage, "disabled": user.disabled,
+            "has_password": user.password_hash is not None,
             "created_at": rfc3339(user.created_at)}
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {"id": token.id, "user": token.user_id, "label": token.label,
+            "created_at": rfc3339(token.created_at), "last_used_at": rfc3339(token.last_used_at),
+            "revoked_at": rfc3339(token.revoked_at)}

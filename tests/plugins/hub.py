@@ -119,10 +119,11 @@ def make_hub(database_url: str, redis_url: str, tmp_path: Path, **overrides: Any
     from hub.config import load_settings
     from hub.runtime import Runtime
 
-    settings = load_settings(env={}, data_dir=tmp_path / "data", database_url=database_url,
-                             redis_url=redis_url, bootstrap_token=BOOT_TOKEN,
-                             public_url="http://hub.test", secret_key="test-secret-key-"
-                             + uuid.uuid4().hex, **overrides)
+    options = {"data_dir": tmp_path / "data", "database_url": database_url,
+               "redis_url": redis_url, "bootstrap_token": BOOT_TOKEN,
+               "public_url": "http://hub.test", "secret_key": "test-secret-" + uuid.uuid4().hex,
+               **overrides}
+    settings = load_settings(env={}, **options)
     runtime = Runtime(settings)
     prepare(runtime)
     app = create_app(runtime=runtime)

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 07:25:35.929193
 """
 
@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import hub.models.base
-
 
 revision = '0001'
 down_revision = None
@@ -263,6 +262,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('needs_lookup', sa.Boolean(), nullable=False),
     sa.Column('next_attempt_at', hub.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sa.String(length=80), nullable=True),
     sa.Column('lease_expires_at', hub.models.base.UTCDateTime(timezone=True), nullable=True),

@@ -1,0 +1,191 @@
+"""One HTTP call to a platform, with transport failures mapped onto the adapter error taxonomy.
+
+``call`` never hangs (the total timeout is enforced around connect, headers and body alike), never
+reads more than ``max_body`` bytes, and never puts the query string (where platforms want their
+access tokens) or the exception's own text (which may quote the full URL) into a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from adapters.base import AccountMisconfigured, OutcomeUnknown, Retryable
+
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+DEFAULT_MAX_BODY = 2_000_000
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    """A platform's answer. ``json`` is None when the body is not JSON."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = field(repr=False)  # may carry tokens (token endpoints): never in reprs
+    json: Any | None = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON that keeps Chinese readable (``ensure_ascii=False``), UTF-8 encoded."""
+    return jsonlib.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None, default: float = 1.0) -> float:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    raw = (headers or {}).get("Retry-After")
+    if not raw:
+        return default
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return default
+        if when.tzinfo is None:
+            return default
+        seconds = when.timestamp() - time.time()
+    if not math.isfinite(seconds):
+        return default
+    return max(seconds, 0.0)
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL without credentials, query string or fragment: fit for messages and logs."""
+    try:
+        parsed = URL(url) if isinstance(url, str) else url
+        return str(parsed.with_user(None).with_query(None).with_fragment(None))
+    except (ValueError, TypeError):
+        return "<invalid url>"
+
+
+async def call(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str | URL,
+    *,
+    platform: str,
+    params: Mapping[str, Any] | None = None,
+    json: Any = None,
+    data: Any = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+    max_body: int = DEFAULT_MAX_BODY,
+    allow_redirects: bool = False,
+) -> HttpReply:
+    """Send one request and read the whole (bounded) answer.
+
+    Raises ``Retryable`` (not sent: connect refused, DNS, connect timeout; or body too large),
+    ``OutcomeUnknown`` (sent but no complete answer: read timeout, reset, truncated body) and
+    ``AccountMisconfigured`` (the URL itself is unusable). HTTP error statuses are returned, not
+    raised: what a 4xx means is the adapter's business.
+    """
+    where = f"{platform} {method.upper()} {safe_url(url)}"
+    request_headers = CIMultiDict(headers or {})
+    if json is not None:
+        if data is not None:
+            raise TypeError("pass json or data, not both")
+        data = dumps(json)
+        request_headers.setdefault("Content-Type", "application/json; charset=utf-8")
+    deadline = timeout.total if timeout.total is not None else DEFAULT_TIMEOUT.total
+    try:
+        async with asyncio.timeout(deadline):
+            async with session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=request_headers,
+                timeout=timeout,
+                allow_redirects=allow_redirects,
+            ) as response:
+                body = await _read_bounded(response, max_body, where)
+                return HttpReply(
+                    status=response.status,
+                    headers=CIMultiDictProxy(CIMultiDict(response.headers)),
+                    body=body,
+                    json=_parse_json(body),
+                )
+    except (Retryable, AccountMisconfigured):
+        raise
+    except aiohttp.InvalidURL:
+        raise AccountMisconfigured(f"接口地址无效 (invalid API URL: {where})") from None
+    except aiohttp.ClientConnectorError as exc:
+        raise Retryable(
+            f"无法连接平台 (cannot connect: {where}; {_os_reason(exc)})", sent=False
+        ) from None
+    except aiohttp.ConnectionTimeoutError:
+        raise Retryable(f"连接超时 (connect timeout: {where})", sent=False) from None
+    except (aiohttp.ServerTimeoutError, TimeoutError):
+        raise OutcomeUnknown(
+            f"等待平台响应超时 (timed out waiting for the answer: {where})"
+        ) from None
+    except aiohttp.ServerDisconnectedError:
+        raise OutcomeUnknown(f"平台断开了连接 (server disconnected: {where})") from None
+    except aiohttp.ClientPayloadError:
+        raise OutcomeUnknown(f"响应不完整 (incomplete response body: {where})") from None
+    except aiohttp.ClientOSError as exc:
+        raise OutcomeUnknown(f"连接中断 (connection broken: {where}; {_os_reason(exc)})") from None
+    except aiohttp.ClientResponseError as exc:
+        raise OutcomeUnknown(
+            f"平台响应无法解析 (malformed response, HTTP {exc.status}: {where})"
+        ) from None
+    except aiohttp.ClientError as exc:
+        raise OutcomeUnknown(f"请求失败 (request failed, {type(exc).__name__}: {where})") from None
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, max_body: int, where: str) -> bytes:
+    if response.content_length is not None and response.content_length > max_body:
+        response.close()
+        raise _too_large(max_body, where)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if size > max_body:
+            response.close()
+            raise _too_large(max_body, where)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(max_body: int, where: str) -> Retryable:
+    # The platform did answer, so the request may have taken effect: sent=True.
+    return Retryable(f"响应过大 (response larger than {max_body} bytes: {where})", sent=True)
+
+
+def _parse_json(body: bytes) -> Any | None:
+    stripped = body.lstrip()
+    if not stripped or stripped[:1] not in b'{["-0123456789tfn':
+        return None
+    try:
+        return jsonlib.loads(body)
+    except ValueError:  # includes UnicodeDecodeError
+        return None
+
+
+def _os_reason(exc: OSError) -> str:
+    """The OS-level reason without the exception's text (which names host and port only)."""
+    errno_name = getattr(exc, "errno", None)
+    return exc.strerror or (f"errno {errno_name}" if errno_name else type(exc).__name__)

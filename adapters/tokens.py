@@ -1,0 +1,115 @@
+"""Access-token caches shared by all workers, plus a lock so one worker refreshes an app's token.
+
+Values are tokens: they never appear in reprs, messages or logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+
+import redis.asyncio as aioredis
+from redis.exceptions import LockError
+
+from adapters.base import Retryable
+
+
+def _lock_timeout_error(key: str, waited_s: float) -> Retryable:
+    return Retryable(
+        f"等待令牌刷新锁超时 (waited {waited_s:g}s for the token refresh lock of {key})"
+    )
+
+
+class RedisTokenCache:
+    """``TokenCache`` on Redis; keys live under ``prefix``, locks under ``prefix + "lock:"``."""
+
+    def __init__(self, redis: aioredis.Redis, prefix: str = "yunchu:tok:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    def __repr__(self) -> str:
+        return f"RedisTokenCache(prefix={self._prefix!r})"
+
+    async def get(self, key: str) -> str | None:
+        value = await self._redis.get(self._prefix + key)
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    async def set(self, key: str, value: str, ttl_s: int) -> None:
+        # A token with no time left is useless; a zero or negative TTL would be rejected by Redis.
+        await self._redis.set(self._prefix + key, value, ex=max(int(ttl_s), 1))
+
+    async def delete(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)
+
+    @contextlib.asynccontextmanager
+    async def lock(
+        self, key: str, timeout_s: float = 10, *, wait_s: float | None = None
+    ) -> AsyncIterator[None]:
+        """Hold the refresh lock of ``key``; it expires after ``timeout_s`` if the holder dies.
+
+        Waits at most ``wait_s`` (default ``timeout_s``: by then a crashed holder's lock has
+        expired) and raises ``Retryable`` when the lock could not be taken.
+        """
+        waited = timeout_s if wait_s is None else wait_s
+        lock = self._redis.lock(
+            self._prefix + "lock:" + key,
+            timeout=timeout_s,
+            sleep=0.05,
+            blocking_timeout=waited,
+            raise_on_release_error=False,
+        )
+        if not await lock.acquire():
+            raise _lock_timeout_error(key, waited)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(LockError):
+                await lock.release()
+
+
+class MemoryTokenCache:
+    """``TokenCache`` in one process's memory, for pure unit tests."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._values: dict[str, tuple[str, float]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenCache({len(self._values)} keys)"
+
+    async def get(self, key: str) -> str | None:
+        entry = self._values.get(key)
+        if entry is None:
+            return None
+        value, expires_at = entry
+        if self._clock() >= expires_at:
+            del self._values[key]
+            return None
+        return value
+
+    async def set(self, key: str, value: str, ttl_s: int) -> None:
+        self._values[key] = (value, self._clock() + max(int(ttl_s), 1))
+
+    async def delete(self, key: str) -> None:
+        self._values.pop(key, None)
+
+    @contextlib.asynccontextmanager
+    async def lock(
+        self, key: str, timeout_s: float = 10, *, wait_s: float | None = None
+    ) -> AsyncIterator[None]:
+        waited = timeout_s if wait_s is None else wait_s
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with asyncio.timeout(waited):
+                await lock.acquire()
+        except TimeoutError:
+            raise _lock_timeout_error(key, waited) from None
+        try:
+            yield
+        finally:
+            lock.release()

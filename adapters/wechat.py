@@ -1,0 +1,518 @@
+"""WeChat official account (微信公众号): draft -> 发布 (freepublish), wechat.md §2-3, §6.
+
+Publishing, as sent:
+
+1. ``POST /cgi-bin/material/add_material?type=image`` (multipart ``media``): the cover; its
+   permanent ``media_id`` becomes ``thumb_media_id``.
+2. ``POST /cgi-bin/media/uploadimg`` per in-body image; the returned URL replaces the
+   channel's ``{{media:<name>}}`` placeholder.
+3. ``POST /cgi-bin/draft/add`` with ``content_source_url`` = the channel's URL plus
+   ``d=<marker>`` (what ``lookup`` matches), then ``POST /cgi-bin/freepublish/submit``.
+
+Publishing is asynchronous: ``publish`` returns ``Receipt(state="pending_review",
+remote_id=<publish_id>)`` at once rather than polling, because ``freepublish/get`` is limited to
+100 calls a day; ``status`` polls it (0 published, 1 pending, 2/3/4 rejected, 5/6 deleted).
+Once published, receipts carry ``remote_id="article:<article_id>"`` (``freepublish/batchget``
+lists articles, not publish ids, so ``lookup`` answers in that form too); ``status`` and
+``withdraw`` accept both forms, and the article form costs no ``freepublish/get`` call.
+Withdrawal is ``freepublish/delete`` of every article of the publish; an article that is
+already gone (``40007``), a publish that failed or was deleted count as done.
+
+Tokens: ``/cgi-bin/stable_token`` in normal mode only (never ``force_refresh``, never the
+classic ``/token``, both of which would invalidate tokens other workers are using), cached in
+the shared ``TokenCache`` under ``wechat:<appid>`` and fetched under that key's lock. On
+``40001/40014/42001`` the token is refreshed once (unless another worker already did) and the
+call repeated once; a second refusal is ``AuthFailed``.
+
+Error classes (§6): ``-1`` and unknown codes → Retryable; ``45009`` → RateLimited until
+midnight China time; ``45011`` → RateLimited 60 s; ``40125/40243`` and token refusals after
+the refresh → AuthFailed; ``40013/40164/41001/41002/41004/48004`` → AccountMisconfigured;
+``48001`` → Unsupported; content and format codes → ContentRejected. A 2xx answer that is not
+a JSON object is Retryable, except for ``freepublish/submit`` where the post may exist
+(OutcomeUnknown: look up before resending); so is a 502/504 there.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import aiohttp
+
+from adapters.base import (
+    AccountMisconfigured,
+    AccountRef,
+    AdapterError,
+    AuthFailed,
+    Capabilities,
+    ContentRejected,
+    OutcomeUnknown,
+    RateLimited,
+    Receipt,
+    Retryable,
+    TokenCache,
+    Unsupported,
+)
+from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
+
+if TYPE_CHECKING:
+    from channels.base import MediaBlob, Post
+
+PLATFORM = "wechat"
+DEFAULT_API_BASE = "https://api.weixin.qq.com"
+MARKER_PARAM = "d"
+ARTICLE_PREFIX = "article:"
+TOKEN_KEY_PREFIX = "wechat:"
+TOKEN_MARGIN_S = 300  # stop using a token this long before WeChat says it expires
+LOOKUP_PAGE_SIZE = 20  # freepublish/batchget maximum
+LOOKUP_PAGES = 5  # the 100 most recent publishes; batchget is limited to 100 calls a day
+CHINA_UTC_OFFSET_S = 8 * 3600
+
+TOKEN_REFUSED = frozenset({40001, 40014, 42001})
+GONE = 40007  # invalid media_id / article id: what deleting a deleted article answers
+AUTH_FAILED = {
+    40125: "AppSecret 错误或已重置 (invalid AppSecret)",
+    40243: "AppSecret 已被冻结 (AppSecret frozen)",
+}
+MISCONFIGURED = {
+    40013: "AppID 无效 (invalid AppID)",
+    40164: "调用接口的服务器IP不在公众号白名单中 (server IP not in the account's IP whitelist)",
+    41001: "缺少 access_token (access_token missing)",
+    41002: "缺少 AppID (AppID missing)",
+    41004: "缺少 AppSecret (AppSecret missing)",
+    48004: "公众号接口因违规被封禁 (API access banned for irregularities)",
+}
+CONTENT_REJECTED = {
+    40004: "素材类型不被接受 (invalid media type)",
+    40005: "图片格式不被接受 (invalid file type)",
+    40006: "文件大小不被接受 (invalid media size)",
+    40007: "封面或素材ID无效 (invalid media_id)",
+    40009: "图片大小超出限制 (invalid image size)",
+    41005: "缺少上传的文件 (media data missing)",
+    44003: "图文内容为空 (empty news data)",
+    45001: "素材大小超出限制 (media size out of limit)",
+    45002: "正文超出长度限制 (content size out of limit)",
+    45003: "标题超出长度限制 (title size out of limit)",
+    45004: "摘要超出长度限制 (digest size out of limit)",
+    45005: "原文链接超出长度限制 (source URL out of limit)",
+    45008: "图文数量超出限制 (too many articles)",
+    45110: "作者超出长度限制 (author size out of limit)",
+    45166: "内容不合规 (invalid content)",
+    47001: "数据格式错误 (data format error)",
+    53402: "封面裁剪失败 (cover crop failed)",
+    53503: "草稿未通过发布检查 (the draft failed the publish check)",
+    53504: "需到公众平台官网使用草稿 (the draft must be used on the MP web console)",
+    53505: "需先在公众平台官网手动保存草稿 (save the draft on the MP web console first)",
+}
+PUBLISH_FAILED = {
+    2: "原创校验未通过 (originality check failed)",
+    3: "发布失败 (publishing failed)",
+    4: "平台审核未通过 (rejected by platform review)",
+}
+REMOVED = {
+    5: "文章已被删除 (deleted)",
+    6: "文章已被平台封禁 (banned by the platform)",
+}
+
+CAPABILITIES = Capabilities(
+    publish=True,
+    withdraw=True,
+    status_polling=True,
+    lookup=True,
+    daily_publish_quota=100,
+    notes=(
+        "草稿+发布（freepublish），发布为异步，需轮询状态（每日100次）；撤稿为删除已发布文章"
+        "（每日10次，未认证订阅号无权限时需人工操作） (draft + freepublish; asynchronous "
+        "publish polled via freepublish/get, 100/day; withdrawal deletes the article, 10/day)"
+    ),
+)
+
+
+class LockingTokenCache(TokenCache, Protocol):
+    def lock(self, key: str, timeout_s: float = 10) -> AbstractAsyncContextManager[None]: ...
+
+
+@dataclass(frozen=True)
+class App:
+    """One account's credentials and API base, as the calls need them."""
+
+    appid: str
+    secret: str = field(repr=False)
+    base: str
+
+    @property
+    def token_key(self) -> str:
+        return TOKEN_KEY_PREFIX + self.appid
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/cgi-bin/{path}"
+
+
+def app_of(account: AccountRef) -> App:
+    appid = (account.credentials.get("appid") or "").strip()
+    secret = (account.credentials.get("secret") or "").strip()
+    if not appid or not secret:
+        raise AccountMisconfigured(
+            "公众号缺少 AppID 或 AppSecret (the account has no appid or secret)"
+        )
+    return App(appid, secret, (account.api_base or DEFAULT_API_BASE).rstrip("/"))
+
+
+class WeChatAdapter:
+    platform = PLATFORM
+    capabilities = CAPABILITIES
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        tokens: LockingTokenCache,
+        *,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.session = session
+        self.tokens = tokens
+        self.timeout = timeout
+
+    # ------------------------------------------------------------ interface
+
+    async def publish(self, account: AccountRef, post: Post, *, marker: str) -> Receipt:
+        app = app_of(account)
+        fields = post.fields
+        blobs = {blob.name: blob for blob in post.media}
+        cover = await self._call(
+            app,
+            "material/add_material",
+            params={"type": "image"},
+            form=media_form(blob_named(blobs, fields["cover"])),
+        )
+        article = dict(fields["article"])
+        content = article["content"]
+        for name in fields.get("inline_images", ()):
+            uploaded = await self._call(
+                app, "media/uploadimg", form=media_form(blob_named(blobs, name))
+            )
+            url = html.escape(required(uploaded, "url", "media/uploadimg"))
+            content = content.replace("{{media:" + name + "}}", url)
+        article["content"] = content
+        article["thumb_media_id"] = required(cover, "media_id", "material/add_material")
+        article["content_source_url"] = with_marker(article["content_source_url"], marker)
+        draft = await self._call(app, "draft/add", json={"articles": [article]})
+        media_id = required(draft, "media_id", "draft/add")
+        submitted = await self._call(
+            app, "freepublish/submit", json={"media_id": media_id}, creates_post=True
+        )
+        publish_id = str(required(submitted, "publish_id", "freepublish/submit"))
+        return Receipt(
+            remote_id=publish_id,
+            state="pending_review",
+            extra={"draft_media_id": media_id, "msg_data_id": submitted.get("msg_data_id")},
+        )
+
+    async def status(self, account: AccountRef, remote_id: str) -> Receipt:
+        app = app_of(account)
+        if remote_id.startswith(ARTICLE_PREFIX):
+            return await self._article_status(app, remote_id)
+        answer = await self._call(app, "freepublish/get", json={"publish_id": remote_id})
+        return publish_receipt(remote_id, answer)
+
+    async def withdraw(self, account: AccountRef, remote_id: str) -> None:
+        app = app_of(account)
+        if remote_id.startswith(ARTICLE_PREFIX):
+            article_id = remote_id.removeprefix(ARTICLE_PREFIX)
+        else:
+            receipt = publish_receipt(
+                remote_id,
+                await self._call(app, "freepublish/get", json={"publish_id": remote_id}),
+            )
+            if receipt.state == "pending_review":
+                raise Retryable(
+                    "文章仍在发布中，稍后再撤回 (still publishing; retry the withdrawal shortly)"
+                )
+            if receipt.state != "published":
+                return  # failed or already removed: nothing is live
+            article_id = receipt.extra["article_id"]
+        await self._call(
+            app, "freepublish/delete", json={"article_id": article_id, "index": 0}, gone_ok=True
+        )
+
+    async def lookup(self, account: AccountRef, marker: str) -> Receipt | None:
+        app = app_of(account)
+        for page in range(LOOKUP_PAGES):
+            offset = page * LOOKUP_PAGE_SIZE
+            answer = await self._call(
+                app,
+                "freepublish/batchget",
+                json={"offset": offset, "count": LOOKUP_PAGE_SIZE, "no_content": 1},
+            )
+            items = answer.get("item") or []
+            for item in items:
+                receipt = match_marker(item, marker)
+                if receipt is not None:
+                    return receipt
+            if len(items) < LOOKUP_PAGE_SIZE or offset + len(items) >= answer.get("total_count", 0):
+                break
+        return None
+
+    # ------------------------------------------------------------ calls
+
+    async def _article_status(self, app: App, remote_id: str) -> Receipt:
+        article_id = remote_id.removeprefix(ARTICLE_PREFIX)
+        answer = await self._call(
+            app, "freepublish/getarticle", json={"article_id": article_id}, gone_ok=True
+        )
+        news = answer.get("news_item") or []
+        if errcode(answer) == GONE or not news or all(n.get("is_deleted") for n in news):
+            return Receipt(remote_id=remote_id, state="deleted", extra={"article_id": article_id})
+        return Receipt(
+            remote_id=remote_id, url=news[0].get("url"), extra={"article_id": article_id}
+        )
+
+    async def _call(
+        self,
+        app: App,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
+        creates_post: bool = False,
+        gone_ok: bool = False,
+    ) -> dict[str, Any]:
+        """One business call with the token refresh-once rule; returns the success body."""
+        token = await self._token(app)
+        for attempt in (1, 2):
+            reply = await call(
+                self.session,
+                "POST",
+                app.url(path),
+                platform=PLATFORM,
+                params={**(params or {}), "access_token": token},
+                json=json,
+                data=form() if form is not None else None,
+                timeout=self.timeout,
+            )
+            body = answer_of(reply, path, creates_post=creates_post)
+            code = errcode(body)
+            if code == 0 or (gone_ok and code == GONE):
+                return body
+            if code in TOKEN_REFUSED and attempt == 1:
+                token = await self._refresh(app, stale=token)
+                continue
+            raise error_for(code, path)
+        raise AssertionError("unreachable")
+
+    async def _token(self, app: App) -> str:
+        token = await self.tokens.get(app.token_key)
+        if token:
+            return token
+        async with self.tokens.lock(app.token_key):
+            return await self.tokens.get(app.token_key) or await self._fetch_token(app)
+
+    async def _refresh(self, app: App, *, stale: str) -> str:
+        """A new token unless another worker already replaced ``stale``."""
+        async with self.tokens.lock(app.token_key):
+            current = await self.tokens.get(app.token_key)
+            if current and current != stale:
+                return current
+            return await self._fetch_token(app)
+
+    async def _fetch_token(self, app: App) -> str:
+        reply = await call(
+            self.session,
+            "POST",
+            app.url("stable_token"),
+            platform=PLATFORM,
+            json={"grant_type": "client_credential", "appid": app.appid, "secret": app.secret},
+            timeout=self.timeout,
+        )
+        body = answer_of(reply, "stable_token")
+        code = errcode(body)
+        if code in TOKEN_REFUSED:  # at the token endpoint this means the secret is wrong
+            raise AuthFailed("AppSecret 错误 (invalid AppSecret)", code=code)
+        if code != 0:
+            raise error_for(code, "stable_token")
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise Retryable("微信未返回访问令牌 (no access_token in the answer)")
+        expires_in = as_int(body.get("expires_in"), 7200)
+        ttl = expires_in - TOKEN_MARGIN_S if expires_in > 2 * TOKEN_MARGIN_S else expires_in // 2
+        await self.tokens.set(app.token_key, token, max(ttl, 1))
+        return token
+
+
+# ---------------------------------------------------------------- answers
+
+
+def answer_of(reply: HttpReply, path: str, *, creates_post: bool = False) -> dict[str, Any]:
+    """The JSON object of a 2xx answer; transport-level trouble mapped to the taxonomy."""
+    status = reply.status
+    if status == 429:
+        raise RateLimited(
+            f"微信接口限流 (HTTP 429 from {path})", retry_after=retry_after_seconds(reply.headers)
+        )
+    if status >= 500:
+        reason = f"微信接口暂时不可用 (HTTP {status} from {path})"
+        if creates_post and status in (502, 504):
+            raise OutcomeUnknown(reason, code=status)
+        raise Retryable(reason, code=status)
+    if status in (404, 405):
+        raise AccountMisconfigured(
+            f"接口地址不对，请检查 api_base (HTTP {status} from {path}: check the API base)",
+            code=status,
+        )
+    if not 200 <= status < 300:
+        raise Retryable(f"微信接口返回异常状态 (HTTP {status} from {path})", code=status)
+    if not isinstance(reply.json, dict):
+        reason = f"微信返回的不是JSON (the answer from {path} is not a JSON object)"
+        if creates_post:
+            raise OutcomeUnknown(reason)
+        raise Retryable(reason)
+    return reply.json
+
+
+def errcode(body: Mapping[str, Any]) -> int:
+    """wechatpy's rule: success when ``errcode`` is absent or 0."""
+    return as_int(body.get("errcode"), 0)
+
+
+def as_int(value: Any, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def error_for(code: int, path: str) -> AdapterError:
+    if code == -1:
+        return Retryable(f"微信系统繁忙 (WeChat system busy, {path})", code=code)
+    if code == 45009:
+        return RateLimited(
+            f"今日接口调用次数已用完 (daily quota of {path} reached)",
+            retry_after=seconds_to_china_midnight(),
+            code=code,
+        )
+    if code == 45011:
+        return RateLimited(
+            f"接口调用过于频繁 (per-minute limit of {path} reached)", retry_after=60, code=code
+        )
+    if code in TOKEN_REFUSED:
+        return AuthFailed(
+            "微信拒绝了访问令牌，刷新后仍无效 (access token rejected even after a refresh)",
+            code=code,
+        )
+    if code in AUTH_FAILED:
+        return AuthFailed(AUTH_FAILED[code], code=code)
+    if code in MISCONFIGURED:
+        return AccountMisconfigured(MISCONFIGURED[code], code=code)
+    if code == 48001:
+        return Unsupported(
+            "该公众号无权调用此接口，请在公众平台后台手动操作 "
+            f"(api unauthorized for this account: {path}; do it on the MP web console)",
+            code=code,
+        )
+    if code == GONE and path.startswith("freepublish/"):
+        return ContentRejected(
+            "微信上找不到这条发布记录 (WeChat has no such publish or article on this account)",
+            code=code,
+        )
+    if code in CONTENT_REJECTED:
+        return ContentRejected(CONTENT_REJECTED[code], code=code)
+    return Retryable(f"微信返回错误码 {code} (WeChat error {code} from {path})", code=code)
+
+
+def seconds_to_china_midnight(now: float | None = None) -> float:
+    china_now = (time.time() if now is None else now) + CHINA_UTC_OFFSET_S
+    return 86400 - china_now % 86400
+
+
+def required(body: Mapping[str, Any], name: str, path: str) -> Any:
+    value = body.get(name)
+    if value in (None, ""):
+        raise Retryable(f"微信的应答缺少 {name} (no {name} in the answer from {path})")
+    return value
+
+
+def publish_receipt(remote_id: str, answer: Mapping[str, Any]) -> Receipt:
+    status = as_int(answer.get("publish_status"), -1)
+    article_id = answer.get("article_id")
+    extra: dict[str, Any] = {"publish_status": status}
+    if article_id:
+        extra["article_id"] = str(article_id)
+    if status == 0:
+        if not article_id:
+            raise Retryable("发布成功但缺少文章ID (published, but no article_id in the answer)")
+        items = (answer.get("article_detail") or {}).get("item") or []
+        urls = [item.get("article_url") for item in items if item.get("article_url")]
+        extra["article_urls"] = urls
+        extra["publish_id"] = remote_id
+        # From here on the article id is the handle: withdraw and status then need no
+        # freepublish/get call, whose quota (100 a day) the pending posts need.
+        return Receipt(
+            remote_id=ARTICLE_PREFIX + str(article_id), url=urls[0] if urls else None, extra=extra
+        )
+    if status == 1:
+        return Receipt(remote_id=remote_id, state="pending_review", extra=extra)
+    if status in PUBLISH_FAILED:
+        extra["reason"] = PUBLISH_FAILED[status]
+        extra["fail_idx"] = answer.get("fail_idx") or []
+        return Receipt(remote_id=remote_id, state="rejected", extra=extra)
+    if status in REMOVED:
+        extra["reason"] = REMOVED[status]
+        return Receipt(remote_id=remote_id, state="deleted", extra=extra)
+    raise Retryable(f"未知的发布状态 {status} (unknown publish_status {status})")
+
+
+def match_marker(item: Mapping[str, Any], marker: str) -> Receipt | None:
+    news = ((item.get("content") or {}).get("news_item")) or []
+    for article in news:
+        if marker_of(article.get("content_source_url") or "") == marker:
+            article_id = str(item.get("article_id"))
+            return Receipt(
+                remote_id=ARTICLE_PREFIX + article_id,
+                url=article.get("url"),
+                state="deleted" if article.get("is_deleted") else "published",
+                extra={"article_id": article_id},
+            )
+    return None
+
+
+# ---------------------------------------------------------------- requests
+
+
+def with_marker(url: str, marker: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != MARKER_PARAM]
+    query.append((MARKER_PARAM, marker))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def marker_of(url: str) -> str | None:
+    for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if key == MARKER_PARAM:
+            return value
+    return None
+
+
+def blob_named(blobs: Mapping[str, MediaBlob], name: str) -> MediaBlob:
+    blob = blobs.get(name)
+    if blob is None:
+        raise ContentRejected(f"渲染结果缺少图片 {name} (the rendered post lacks media {name})")
+    return blob
+
+
+def media_form(blob: MediaBlob) -> Callable[[], aiohttp.FormData]:
+    """A fresh multipart body per attempt (a FormData cannot be sent twice)."""
+
+    def build() -> aiohttp.FormData:
+        form = aiohttp.FormData()
+        form.add_field("media", blob.read(), filename=blob.filename, content_type=blob.content_type)
+        return form
+
+    return build

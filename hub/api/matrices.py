@@ -1,0 +1,131 @@
+"""/api/v1/matrices: named cross-org account groups (e.g. 交通微矩阵)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import jsonify
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from ..audit import record
+from ..auth import current
+from ..errors import conflict, invalid, not_found
+from ..ids import new_id
+from ..models import PLATFORMS, Account, Matrix, MatrixAccount, Org
+from ..permissions import require
+from ..validation import json_body, string_list, text
+from . import api
+from .common import rt
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def _members(session: Session, body: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    accounts = string_list(body, "accounts", max_items=100_000, max_len=40)
+    orgs = string_list(body, "orgs", max_items=10_000, max_len=64)
+    platforms = string_list(body, "platforms", max_items=4, max_len=16)
+    bad_platforms = sorted(set(platforms) - set(PLATFORMS))
+    if bad_platforms:
+        raise invalid("platforms", f"未知平台：{'、'.join(bad_platforms)} (unknown platforms)",
+                      unknown=bad_platforms)
+    if accounts:
+        found = set(session.execute(select(Account.id).where(Account.id.in_(accounts))).scalars())
+        unknown = [a for a in accounts if a not in found]
+        if unknown:
+            raise invalid("accounts", f"找不到账号：{'、'.join(unknown[:20])} (unknown accounts)",
+                          unknown=unknown)
+    if orgs:
+        found = set(session.execute(select(Org.slug).where(Org.slug.in_(orgs))).scalars())
+        unknown = [o for o in orgs if o not in found]
+        if unknown:
+            raise invalid("orgs", f"找不到机构：{'、'.join(unknown)} (unknown orgs)", unknown=unknown)
+    return list(dict.fromkeys(accounts)), orgs, platforms
+
+
+def _json(session: Session, matrix: Matrix) -> dict[str, Any]:
+    explicit = session.execute(select(func.count()).where(
+        MatrixAccount.matrix_id == matrix.id)).scalar_one()
+    from ..fanout.targets import TargetSpec, resolve
+
+    count = len(resolve(session, TargetSpec(matrices=[matrix.slug]), _everything()))
+    return {"id": matrix.id, "slug": matrix.slug, "name": matrix.name, "orgs": matrix.orgs,
+            "platforms": matrix.platforms, "explicit_accounts": explicit,
+            "account_count": count}
+
+
+def _everything():
+    from ..auth import Principal
+
+    return Principal(user_id="", name="", roles=("admin",), org_id=None, org_path=None)
+
+
+@api.post("/matrices")
+def create_matrix():
+    """Create a matrix from accounts, org subtrees and platforms."""
+    principal = current()
+    require(principal, "matrix.manage")
+    body = json_body()
+    slug = text(body, "slug", max_len=64)
+    if not SLUG_RE.match(slug or ""):
+        raise invalid("slug", "slug 只能用小写字母、数字、- 和 _ (slug: lower-case letters, digits, "
+                              "- and _)")
+    name = text(body, "name", max_len=200)
+    with rt().db.session() as session:
+        if session.execute(select(Matrix.id).where(Matrix.slug == slug)).first():
+            raise conflict(f"矩阵 {slug} 已存在 (matrix slug exists)", code="duplicate_slug",
+                           field="slug")
+        accounts, orgs, platforms = _members(session, body)
+        matrix = Matrix(id=new_id("mtx"), slug=slug, name=name, org_id=principal.org_id,
+                        orgs=orgs, platforms=platforms)
+        session.add(matrix)
+        session.flush()
+        if accounts:
+            session.execute(insert(MatrixAccount), [{"matrix_id": matrix.id, "account_id": a}
+                                                    for a in accounts])
+        record(session, "matrix.create", target=slug, details={"accounts": len(accounts),
+                                                                "orgs": orgs})
+        data = _json(session, matrix)
+    return jsonify(data), 201
+
+
+@api.get("/matrices/<slug>")
+def get_matrix(slug: str):
+    """A matrix with its resolved account count."""
+    principal = current()
+    require(principal, "matrix.read")
+    with rt().db.session() as session:
+        matrix = session.execute(select(Matrix).where(Matrix.slug == slug)).scalar_one_or_none()
+        if matrix is None:
+            raise not_found("矩阵", slug)
+        data = _json(session, matrix)
+    return jsonify(data)
+
+
+@api.patch("/matrices/<slug>")
+def patch_matrix(slug: str):
+    """Rename a matrix or replace its accounts, orgs or platforms."""
+    principal = current()
+    require(principal, "matrix.manage")
+    body = json_body()
+    with rt().db.session() as session:
+        matrix = session.execute(select(Matrix).where(Matrix.slug == slug)).scalar_one_or_none()
+        if matrix is None:
+            raise not_found("矩阵", slug)
+        accounts, orgs, platforms = _members(session, body)
+        if "name" in body:
+            matrix.name = text(body, "name", max_len=200)
+        if "orgs" in body:
+            matrix.orgs = orgs
+        if "platforms" in body:
+            matrix.platforms = platforms
+        if "accounts" in body:
+            session.execute(delete(MatrixAccount).where(MatrixAccount.matrix_id == matrix.id))
+            if accounts:
+                session.execute(insert(MatrixAccount), [{"matrix_id": matrix.id, "account_id": a}
+                                                        for a in accounts])
+        record(session, "matrix.update", target=slug, details={"fields": sorted(body)})
+        session.flush()
+        data = _json(session, matrix)
+    return jsonify(data)

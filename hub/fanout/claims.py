@@ -1,0 +1,201 @@
+"""The delivery rows' side of a batch: claim with a lease, renew it, record outcomes.
+
+Every write after the claim is conditional on ``lease_owner`` and the in-flight state: a
+worker whose lease was taken over (it stalled, the reconciler moved on) writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Boolean, String, bindparam, case, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..ids import new_id
+from ..models import Account, Delivery, DeliveryAttempt, Task, utcnow
+from ..models.base import UTCDateTime
+
+PUBLISH_CLAIMABLE = ("queued", "retry")
+WITHDRAW_CLAIMABLE = ("withdraw_queued", "withdraw_retry")
+IN_FLIGHT = {"publish": "sending", "withdraw": "withdrawing"}
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    item_id: str
+    version: int
+    account_id: str
+    attempts: int
+    needs_lookup: bool
+    remote_id: str | None
+    withdrawing: bool  # withdrawal_id set: the item was withdrawn
+
+
+@dataclass
+class Outcome:
+    """What happened to one claimed delivery; turned into one conditional UPDATE."""
+
+    delivery_id: str
+    state: str
+    outcome: str  # for the attempt history
+    error_kind: str | None = None
+    error: str | None = None
+    remote_id: str | None = None
+    remote_url: str | None = None
+    retry_in: float | None = None
+    needs_lookup: bool | None = None
+    flag_account: str | None = None  # account id to flag (credentials rejected)
+    flag_reason: str | None = None
+    task: dict[str, Any] | None = None  # manual task to open
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def claim(session: Session, action: str, ids: Sequence[str], owner: str,
+          lease_s: int) -> list[Claimed]:
+    now = utcnow()
+    states = PUBLISH_CLAIMABLE if action == "publish" else WITHDRAW_CLAIMABLE
+    rows = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.state.in_(states),
+               or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
+        .values(state=IN_FLIGHT[action], lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_s),
+                attempts=Delivery.attempts + 1, updated_at=now)
+        .returning(Delivery.id, Delivery.item_id, Delivery.version, Delivery.account_id,
+                   Delivery.attempts, Delivery.needs_lookup, Delivery.remote_id,
+                   Delivery.withdrawal_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return [Claimed(id=r[0], item_id=r[1], version=r[2], account_id=r[3], attempts=r[4],
+                    needs_lookup=bool(r[5]), remote_id=r[6], withdrawing=r[7] is not None)
+            for r in rows]
+
+
+def renew(session: Session, owner: str, ids: Sequence[str], lease_s: int) -> None:
+    if not ids:
+        return
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.lease_owner == owner,
+               Delivery.state.in_(tuple(IN_FLIGHT.values())))
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+        .execution_options(synchronize_session=False))
+
+
+def record(session: Session, action: str, owner: str, outcomes: Sequence[Outcome]) -> list[str]:
+    """Write outcomes; returns ids that became ``withdraw_queued`` (published after withdrawal)."""
+    if not outcomes:
+        return []
+    now = utcnow()
+    in_flight = IN_FLIGHT[action]
+    params = []
+    for o in outcomes:
+        retry_at = now + timedelta(seconds=o.retry_in) if o.retry_in is not None else None
+        params.append({
+            "b_id": o.delivery_id, "b_state": o.state,
+            "b_wstate": _state_after_withdrawal(o) if action == "publish" else o.state,
+            "b_kind": o.error_kind, "b_error": (o.error or "")[:1000] or None,
+            "b_remote_id": o.remote_id, "b_remote_url": o.remote_url, "b_retry": retry_at,
+            "b_lookup": o.needs_lookup, "b_published": now if o.state in ("published",
+                                                                       "pending_review") else None,
+            "b_withdrawn": now if o.state == "withdrawn" else None,
+        })
+    statement = (
+        update(Delivery)
+        .where(Delivery.id == bindparam("b_id"), Delivery.lease_owner == owner,
+               Delivery.state == in_flight)
+        .values(
+            state=case((Delivery.withdrawal_id.is_(None), bindparam("b_state", type_=String)),
+                       else_=bindparam("b_wstate", type_=String)),
+            error_kind=bindparam("b_kind", type_=String), error=bindparam("b_error", type_=String),
+            remote_id=func.coalesce(bindparam("b_remote_id", type_=String), Delivery.remote_id),
+            remote_url=func.coalesce(bindparam("b_remote_url", type_=String),
+                                     Delivery.remote_url),
+            next_attempt_at=bindparam("b_retry", type_=UTCDateTime()),
+            needs_lookup=func.coalesce(bindparam("b_lookup", type_=Boolean),
+                                       Delivery.needs_lookup),
+            published_at=func.coalesce(bindparam("b_published", type_=UTCDateTime()),
+                                       Delivery.published_at),
+            withdrawn_at=func.coalesce(bindparam("b_withdrawn", type_=UTCDateTime()),
+                                       Delivery.withdrawn_at),
+            lease_owner=None, lease_expires_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.connection().execute(statement, params)
+    session.execute(insert(DeliveryAttempt), [
+        {"delivery_id": o.delivery_id, "action": action, "worker": owner, "outcome": o.outcome,
+         "error": (o.error or "")[:1000] or None, "at": now} for o in outcomes])
+    _side_effects(session, outcomes, now)
+    if action != "publish":
+        return []
+    published = [o.delivery_id for o in outcomes if o.state in ("published", "pending_review")]
+    if not published:
+        return []
+    return list(session.execute(select(Delivery.id).where(
+        Delivery.id.in_(published), Delivery.state == "withdraw_queued")).scalars())
+
+
+def _state_after_withdrawal(o: Outcome) -> str:
+    """A publish that returns after its item was withdrawn: withdraw wins."""
+    if o.state in ("published", "pending_review"):
+        return "withdraw_queued"
+    if o.state == "retry":
+        # Sent but unanswered may be live: look it up and remove it; else it never started.
+        return "withdraw_queued" if o.needs_lookup else "cancelled"
+    return o.state
+
+
+def _side_effects(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
+    flags = {o.flag_account: o.flag_reason for o in outcomes if o.flag_account}
+    for account_id, reason in flags.items():
+        session.execute(update(Account).where(Account.id == account_id,
+                                              Account.flagged_reason.is_(None))
+                        .values(flagged_reason=(reason or "")[:500], flagged_at=now))
+    tasks = [o for o in outcomes if o.task]
+    if tasks:
+        existing = set(session.execute(select(Task.delivery_id).where(
+            Task.delivery_id.in_([o.delivery_id for o in tasks]),
+            Task.kind == "manual_withdraw")).scalars())
+        rows = [{"id": new_id("tsk"), "kind": "manual_withdraw", "state": "open",
+                 "delivery_id": o.delivery_id, "created_at": now, **o.task}
+                for o in tasks if o.delivery_id not in existing]
+        if rows:
+            session.execute(insert(Task), rows)
+
+
+def mark_published_accounts(session: Session, account_ids: Sequence[str]) -> None:
+    if account_ids:
+        session.execute(update(Account).where(Account.id.in_(account_ids))
+                        .values(last_published_at=utcnow())
+                        .execution_options(synchronize_session=False))
+
+
+def accounts_of(session: Session, account_ids: Sequence[str]) -> dict[str, Account]:
+    return {a.id: a for a in session.execute(select(Account).where(
+        Account.id.in_(set(account_ids)))).scalars()}
+
+
+def stale_leases(session: Session) -> int:
+    """In-flight rows whose worker died: a send may have happened, so look before resending."""
+    now = utcnow()
+    moved = session.execute(
+        update(Delivery)
+        .where(Delivery.state == "sending", Delivery.lease_expires_at < now)
+        .values(state=case((Delivery.withdrawal_id.is_(None), "retry"), else_="withdraw_queued"),
+                needs_lookup=True, lease_owner=None, lease_expires_at=None, next_attempt_at=now,
+                error_kind="unknown", error="发送中断，将先核实平台上是否已发布 "
+                                            "(interrupted while sending; checking the platform)",
+                updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    moved += session.execute(
+        update(Delivery)
+        .where(Delivery.state == "withdrawing", Delivery.lease_expires_at < now)
+        .values(state="withdraw_retry", lease_owner=None, lease_expires_at=None,
+                next_attempt_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    return moved
+

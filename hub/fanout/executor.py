@@ -1,0 +1,401 @@
+"""Runs one batch of deliveries of one platform: claim, then concurrent adapter calls under
+bounded concurrency and shared rate budgets, outcomes written back in small batches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+from sqlalchemy import select
+
+from adapters.base import (
+    AccountMisconfigured,
+    AccountRef,
+    AdapterError,
+    AuthFailed,
+    ContentRejected,
+    OutcomeUnknown,
+    RateLimited,
+    Receipt,
+    Retryable,
+    Unsupported,
+)
+from adapters.tokens import RedisTokenCache
+from channels.base import CannotRender, Post
+
+from ..models import Account, Item, utcnow
+from ..platforms import REGISTRY, adapter_class
+from ..runtime import Runtime
+from . import backoff, claims
+from .claims import Claimed, Outcome
+from .ratelimit import Limiter
+from .render import RenderCache
+
+log = logging.getLogger("yunchu.fanout")
+
+FENCE_PREFIX = "yunchu:fence:"
+FENCE_TTL_S = 7 * 86400
+FLUSH_EVERY_S, FLUSH_MAX = 0.2, 200
+MAX_RATE_WAIT_S = 1.0
+MANUAL_DEADLINE = timedelta(hours=2)
+
+
+@dataclass
+class BatchReport:
+    action: str
+    platform: str
+    claimed: int = 0
+    states: dict[str, int] = field(default_factory=dict)
+
+
+class Executor:
+    """One per worker process; owns the pooled HTTP client and the adapters."""
+
+    def __init__(self, runtime: Runtime, owner: str):
+        self.runtime = runtime
+        self.owner = owner
+        self.settings = runtime.settings
+        self.renders: RenderCache | None = None
+        self.http: aiohttp.ClientSession | None = None
+        self.redis: aioredis.Redis | None = None
+        self.adapters: dict[str, Any] = {}
+        self.limiter: Limiter | None = None
+        self.semaphore: asyncio.Semaphore | None = None
+
+    async def start(self) -> None:
+        from storage.renditions import Renditions
+
+        connector = aiohttp.TCPConnector(limit=self.settings.concurrency, limit_per_host=0,
+                                         ttl_dns_cache=300, enable_cleanup_closed=True)
+        self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True,
+                                          trust_env=False)
+        self.redis = aioredis.Redis.from_url(self.settings.redis_url, socket_timeout=10,
+                                             socket_connect_timeout=5, retry_on_timeout=True)
+        tokens = RedisTokenCache(self.redis)
+        self.adapters = {p: adapter_class(p)(self.http, tokens) for p in REGISTRY}
+        self.limiter = Limiter(self.redis)
+        self.semaphore = asyncio.Semaphore(self.settings.concurrency)
+        self.renders = RenderCache(Renditions(self.runtime.store), self._public_base())
+
+    def _public_base(self) -> str:
+        return (self.settings.public_url or "http://127.0.0.1:8000").rstrip("/")
+
+    async def close(self) -> None:
+        if self.http:
+            await self.http.close()
+        if self.redis:
+            await self.redis.aclose()
+
+    # ------------------------------------------------------------------ batches
+
+    async def run_batch(self, action: str, platform: str, ids: Sequence[str]) -> BatchReport:
+        report = BatchReport(action=action, platform=platform)
+        claimed = await asyncio.to_thread(self._claim, action, ids)
+        report.claimed = len(claimed)
+        if not claimed:
+            return report
+        accounts = await asyncio.to_thread(self._accounts, claimed)
+        posts: dict[tuple[str, int], Post | CannotRender] = {}
+        if action == "publish":
+            posts = await asyncio.to_thread(self._render, claimed, platform)
+        batch = _Batch(self, action, claimed)
+        await batch.start()
+        try:
+            work = [self._one(action, platform, c, accounts.get(c.account_id),
+                              posts.get((c.item_id, c.version)), batch) for c in claimed]
+            for outcome in await asyncio.gather(*work):
+                batch.add(outcome)
+                report.states[outcome.state] = report.states.get(outcome.state, 0) + 1
+        finally:
+            flipped = await batch.finish()
+        if flipped:
+            # Published just after a withdrawal: remove it now, on this warm connection.
+            await self.run_batch("withdraw", platform, flipped)
+        return report
+
+    def _claim(self, action: str, ids: Sequence[str]) -> list[Claimed]:
+        with self.runtime.db.session() as session:
+            return claims.claim(session, action, ids, self.owner, self.settings.lease_s)
+
+    def _accounts(self, claimed: Sequence[Claimed]) -> dict[str, tuple[Account, AccountRef | None]]:
+        box = self.runtime.box
+        result: dict[str, tuple[Account, AccountRef | None]] = {}
+        with self.runtime.db.session() as session:
+            for account in claims.accounts_of(session, [c.account_id for c in claimed]).values():
+                try:
+                    credentials = box.open(account.credentials_sealed, bound_to=account.id)
+                    ref: AccountRef | None = AccountRef(
+                        id=account.id, platform=account.platform,
+                        api_base=(account.api_base or self.settings.api_base(account.platform)),
+                        credentials=credentials)
+                except Exception:  # noqa: BLE001 - unreadable credentials are a config problem
+                    ref = None
+                result[account.id] = (account, ref)
+        return result
+
+    def _render(self, claimed: Sequence[Claimed],
+                platform: str) -> dict[tuple[str, int], Post | CannotRender]:
+        assert self.renders is not None
+        posts: dict[tuple[str, int], Post | CannotRender] = {}
+        with self.runtime.db.session() as session:
+            for key in {(c.item_id, c.version) for c in claimed}:
+                try:
+                    posts[key] = self.renders.get(session, key[0], key[1], platform)
+                except CannotRender as err:
+                    posts[key] = err
+        return posts
+
+    # ------------------------------------------------------------------ one delivery
+
+    async def _one(self, action: str, platform: str, c: Claimed,
+                   account: tuple[Account, AccountRef | None] | None,
+                   post: Post | CannotRender | None, batch: _Batch) -> Outcome:
+        assert self.semaphore is not None
+        async with self.semaphore:
+            try:
+                if action == "publish":
+                    return await self._publish(platform, c, account, post, batch)
+                return await self._withdraw(platform, c, account)
+            except Exception as err:  # noqa: BLE001 - a bug must not lose the delivery
+                log.exception("unexpected error on delivery %s (%s)", c.id, type(err).__name__)
+                retry_state = "retry" if action == "publish" else "withdraw_retry"
+                return Outcome(c.id, retry_state, "crash", error_kind="unknown",
+                               error=f"内部错误，将重试 (internal error: {type(err).__name__})",
+                               retry_in=backoff.delay(c.attempts, base=5, cap=300),
+                               needs_lookup=True if action == "publish" else None)
+
+    async def _publish(self, platform: str, c: Claimed,
+                       account: tuple[Account, AccountRef | None] | None,
+                       post: Post | CannotRender | None, batch: _Batch) -> Outcome:
+        if c.item_id in batch.fenced or c.withdrawing:
+            return Outcome(c.id, "cancelled", "fenced",
+                           error="撤稿时尚未发出，已取消 (cancelled by withdrawal before sending)")
+        if account is None:
+            return Outcome(c.id, "failed", "no_account", error_kind="misconfigured",
+                           error="账号不存在 (account no longer exists)")
+        row, ref = account
+        if row.status != "active":
+            return Outcome(c.id, "skipped", "skipped", error_kind="skipped",
+                           error=f"账号状态为 {row.status}，未推送 (account is {row.status})")
+        if row.flagged_reason:
+            return Outcome(c.id, "failed", "flagged", error_kind="auth",
+                           error=f"账号凭据失效，请更新凭据后重推 (credentials rejected earlier: "
+                                 f"{row.flagged_reason})")
+        if ref is None:
+            return Outcome(c.id, "failed", "credentials", error_kind="misconfigured",
+                           error="账号凭据无法解密，请重新录入 (stored credentials unreadable)")
+        if isinstance(post, CannotRender) or post is None:
+            reason = post.reason if isinstance(post, CannotRender) else "无法生成稿件 (no post)"
+            return Outcome(c.id, "failed", "cannot_render", error_kind="cannot_render",
+                           error=reason)
+        adapter = self.adapters[platform]
+        try:
+            if c.needs_lookup:
+                if not adapter.capabilities.lookup:
+                    return Outcome(c.id, "failed", "unverifiable", error_kind="unknown",
+                                   error="发送结果未知且平台无法查询，请人工核实是否已发布 "
+                                         "(outcome unknown; the platform cannot be queried)")
+                found = await adapter.lookup(ref, c.id)
+                if found is not None:
+                    return self._published(c, found, "found")
+            wait = await self._take_budget(platform, ref)
+            if wait:
+                return Outcome(c.id, "retry", "throttled", error_kind="rate_limited",
+                               error="本地限速，稍后发送 (rate budget exhausted, will send soon)",
+                               retry_in=wait)
+            if c.item_id in batch.fenced:
+                return Outcome(c.id, "cancelled", "fenced",
+                               error="撤稿时尚未发出，已取消 (cancelled by withdrawal before sending)")
+            receipt = await adapter.publish(ref, post, marker=c.id)
+            return self._published(c, receipt, "published")
+        except AdapterError as err:
+            return self._publish_failure(c, row, err)
+
+    def _published(self, c: Claimed, receipt: Receipt, outcome: str) -> Outcome:
+        state = "pending_review" if receipt.state == "pending_review" else "published"
+        return Outcome(c.id, state, outcome, remote_id=receipt.remote_id, remote_url=receipt.url,
+                       needs_lookup=False)
+
+    def _publish_failure(self, c: Claimed, row: Account, err: AdapterError) -> Outcome:
+        if isinstance(err, RateLimited):
+            if c.attempts >= backoff.RATE_LIMITED_MAX_ATTEMPTS:
+                return Outcome(c.id, "failed", "rate_limited", error_kind="rate_limited",
+                               error=f"平台持续限流，已放弃 (still rate limited: {err.reason})")
+            return Outcome(c.id, "retry", "rate_limited", error_kind="rate_limited",
+                           error=err.reason, retry_in=backoff.delay(
+                               c.attempts, base=1, cap=60, at_least=err.retry_after))
+        if isinstance(err, Retryable):
+            unknown = isinstance(err, OutcomeUnknown) or err.sent
+            if c.attempts >= backoff.PUBLISH_MAX_ATTEMPTS:
+                return Outcome(c.id, "failed", err.kind, error_kind=err.kind,
+                               error=f"重试{c.attempts}次仍失败 (gave up after {c.attempts} "
+                                     f"attempts): {err.reason}")
+            return Outcome(c.id, "retry", err.kind, error_kind=err.kind, error=err.reason,
+                           needs_lookup=True if unknown else None,
+                           retry_in=backoff.delay(c.attempts, base=backoff.PUBLISH_BASE_S,
+                                                  cap=backoff.PUBLISH_CAP_S))
+        if isinstance(err, AuthFailed):
+            return Outcome(c.id, "failed", "auth", error_kind="auth", error=err.reason,
+                           flag_account=row.id, flag_reason=err.reason)
+        return Outcome(c.id, "failed", err.kind, error_kind=err.kind, error=err.reason)
+
+    async def _withdraw(self, platform: str, c: Claimed,
+                        account: tuple[Account, AccountRef | None] | None) -> Outcome:
+        if account is None:
+            return Outcome(c.id, "withdrawn", "no_account",
+                           error="账号已不存在 (account no longer exists)")
+        row, ref = account
+        if row.status == "closed":
+            return Outcome(c.id, "withdrawn", "account_closed",
+                           error="账号已关闭，视为已撤回 (account closed)")
+        adapter = self.adapters[platform]
+        if not adapter.capabilities.withdraw or ref is None:
+            why = "平台不支持接口撤稿 (the platform cannot delete by API)" if ref else \
+                "账号凭据无法解密 (stored credentials unreadable)"
+            return self._manual(c, row, why)
+        remote_id = c.remote_id
+        try:
+            if remote_id is None or c.needs_lookup:
+                found = await adapter.lookup(ref, c.id) if adapter.capabilities.lookup else None
+                if found is None and remote_id is None:
+                    if not adapter.capabilities.lookup:
+                        return self._manual(c, row, "无法确认平台上是否有该稿 (cannot verify)")
+                    return Outcome(c.id, "withdrawn", "not_found", needs_lookup=False,
+                                   error="平台上未找到该稿，无需删除 (not on the platform)")
+                if found is not None:
+                    remote_id = found.remote_id
+            wait = await self._take_budget(platform, ref)
+            if wait:
+                return Outcome(c.id, "withdraw_retry", "throttled", error_kind="rate_limited",
+                               error="本地限速 (rate budget)", retry_in=wait)
+            await adapter.withdraw(ref, remote_id)
+            return Outcome(c.id, "withdrawn", "withdrawn", remote_id=remote_id, error=None,
+                           needs_lookup=False)
+        except RateLimited as err:
+            return Outcome(c.id, "withdraw_retry", "rate_limited", error_kind="rate_limited",
+                           error=err.reason, retry_in=max(err.retry_after, 0.5))
+        except Retryable as err:
+            return Outcome(c.id, "withdraw_retry", err.kind, error_kind=err.kind,
+                           error=err.reason, retry_in=backoff.delay(
+                               c.attempts, base=backoff.WITHDRAW_BASE_S,
+                               cap=backoff.WITHDRAW_CAP_S))
+        except (Unsupported, ContentRejected) as err:
+            return self._manual(c, row, err.reason)
+        except (AuthFailed, AccountMisconfigured) as err:
+            outcome = self._manual(c, row, err.reason)
+            outcome.flag_account, outcome.flag_reason = row.id, err.reason
+            return outcome
+
+    def _manual(self, c: Claimed, row: Account, why: str) -> Outcome:
+        return Outcome(c.id, "manual", "manual", error_kind="manual",
+                       error=f"需人工删除：{why} (manual removal needed)",
+                       task={"org_id": row.org_id, "account_id": row.id, "item_id": c.item_id,
+                             "title": f"请在{row.name}上手动删除稿件 (delete the post by hand)",
+                             "detail": why[:2000], "deadline": utcnow() + MANUAL_DEADLINE})
+
+    async def _take_budget(self, platform: str, ref: AccountRef) -> float:
+        """Wait briefly for the shared rate budget; a longer wait goes back to the schedule."""
+        assert self.limiter is not None
+        app = ref.credentials.get("client_key") or ref.credentials.get("appid") or platform
+        for _ in range(5):
+            wait = await self.limiter.reserve(platform, app, ref.id, time.time())
+            if wait <= 0:
+                return 0.0
+            if wait > MAX_RATE_WAIT_S:
+                return wait
+            await asyncio.sleep(wait)
+        return MAX_RATE_WAIT_S
+
+
+class _Batch:
+    """Per-batch bookkeeping: buffered outcomes, lease heartbeat, withdrawal fence."""
+
+    def __init__(self, executor: Executor, action: str, claimed: Sequence[Claimed]):
+        self.executor = executor
+        self.action = action
+        self.pending: list[Outcome] = []
+        self.open_ids = {c.id for c in claimed}
+        self.items = {c.item_id for c in claimed}
+        self.fenced: set[str] = set()
+        self.flipped: list[str] = []
+        self.published_accounts: set[str] = set()
+        self.account_of = {c.id: c.account_id for c in claimed}
+        self._tasks: list[asyncio.Task] = []
+        self._flush_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        if self.action == "publish":
+            await self._check_fence()
+        self._tasks = [asyncio.create_task(self._heartbeat()),
+                       asyncio.create_task(self._periodic_flush())]
+        if self.action == "publish":
+            self._tasks.append(asyncio.create_task(self._watch_fence()))
+
+    def add(self, outcome: Outcome) -> None:
+        self.pending.append(outcome)
+        self.open_ids.discard(outcome.delivery_id)
+        if outcome.state in ("published", "pending_review"):
+            self.published_accounts.add(self.account_of[outcome.delivery_id])
+
+    async def finish(self) -> list[str]:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.flush()
+        return self.flipped
+
+    async def flush(self) -> None:
+        async with self._flush_lock:
+            outcomes, self.pending = self.pending, []
+            accounts, self.published_accounts = list(self.published_accounts), set()
+            if not outcomes:
+                return
+            flipped = await asyncio.to_thread(self._write, outcomes, accounts)
+            self.flipped += flipped
+
+    def _write(self, outcomes: list[Outcome], accounts: list[str]) -> list[str]:
+        runtime = self.executor.runtime
+        with runtime.db.session() as session:
+            flipped = claims.record(session, self.action, self.executor.owner, outcomes)
+            claims.mark_published_accounts(session, accounts)
+        return flipped
+
+    async def _periodic_flush(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY_S)
+            if len(self.pending) >= 1:
+                await self.flush()
+
+    async def _heartbeat(self) -> None:
+        lease = self.executor.settings.lease_s
+        while True:
+            await asyncio.sleep(max(lease / 3, 0.5))
+            ids = list(self.open_ids)
+            await asyncio.to_thread(self._renew, ids, lease)
+
+    def _renew(self, ids: list[str], lease: int) -> None:
+        with self.executor.runtime.db.session() as session:
+            claims.renew(session, self.executor.owner, ids, lease)
+            if self.action == "publish":
+                withdrawn = session.execute(select(Item.id).where(
+                    Item.id.in_(self.items), Item.status == "withdrawn")).scalars()
+                self.fenced.update(withdrawn)
+
+    async def _check_fence(self) -> None:
+        redis = self.executor.redis
+        assert redis is not None
+        keys = [FENCE_PREFIX + i for i in self.items]
+        values = await redis.mget(keys)
+        self.fenced.update(i for i, v in zip(self.items, values, strict=True) if v)
+
+    async def _watch_fence(self) -> None:
+        while True:
+            await asyncio.sleep(0.1)
+            await self._check_fence()

@@ -1,0 +1,60 @@
+"""Counts by state for a dispatch or a withdrawal: one grouped, index-only query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..models import (
+    DELIVERY_STATES,
+    PUBLISH_OPEN,
+    WITHDRAW_OPEN,
+    Delivery,
+    Dispatch,
+    Withdrawal,
+    utcnow,
+)
+from ..validation import rfc3339
+
+WITHDRAW_REMAINING = ("sending",) + PUBLISH_OPEN[2:] + WITHDRAW_OPEN  # sending, retry, unknown, …
+
+
+def _counts(session: Session, column: Any, key: str) -> dict[str, int]:
+    counts = dict.fromkeys(DELIVERY_STATES, 0)
+    for state, n in session.execute(select(Delivery.state, func.count()).where(column == key)
+                                    .group_by(Delivery.state)):
+        counts[state] = n
+    return counts
+
+
+def dispatch_progress(session: Session, dispatch: Dispatch) -> dict[str, Any]:
+    counts = _counts(session, Delivery.dispatch_id, dispatch.id)
+    open_count = sum(counts[s] for s in PUBLISH_OPEN)
+    state = "done" if open_count == 0 else ("scheduled" if counts["scheduled"] == open_count
+                                            else "running")
+    if state == "done" and dispatch.finished_at is None:
+        dispatch.finished_at = utcnow()
+        session.execute(update(Dispatch).where(Dispatch.id == dispatch.id)
+                        .values(finished_at=dispatch.finished_at))
+    return {"id": dispatch.id, "item": dispatch.item_id, "version": dispatch.version,
+            "state": state, "total": dispatch.total, "remaining": open_count,
+            "counts": counts, "schedule_at": rfc3339(dispatch.schedule_at),
+            "created_at": rfc3339(dispatch.created_at),
+            "finished_at": rfc3339(dispatch.finished_at)}
+
+
+def withdrawal_progress(session: Session, withdrawal: Withdrawal) -> dict[str, Any]:
+    counts = _counts(session, Delivery.withdrawal_id, withdrawal.id)
+    remaining = sum(counts[s] for s in WITHDRAW_REMAINING)
+    if remaining == 0 and withdrawal.finished_at is None:
+        withdrawal.finished_at = utcnow()
+        session.execute(update(Withdrawal).where(Withdrawal.id == withdrawal.id)
+                        .values(finished_at=withdrawal.finished_at))
+    return {"id": withdrawal.id, "item": withdrawal.item_id, "items": withdrawal.item_ids,
+            "reason": withdrawal.reason, "state": "done" if remaining == 0 else "running",
+            "total": withdrawal.total, "remaining": remaining, "counts": counts,
+            "manual_tasks": counts["manual"],
+            "created_at": rfc3339(withdrawal.created_at),
+            "finished_at": rfc3339(withdrawal.finished_at)}

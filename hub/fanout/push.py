@@ -1,0 +1,92 @@
+"""One click, thousands of deliveries: rows first (one transaction), then batch jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from ..auth import Principal
+from ..errors import invalid
+from ..ids import new_id
+from ..models import Delivery, Dispatch, Item, utcnow
+from ..services.review import require_approved
+from .targets import Target, TargetSpec
+
+REQUEUE_STATES = ("failed", "skipped")
+
+
+@dataclass(frozen=True)
+class PushResult:
+    dispatch: Dispatch
+    total: int
+    skipped: int
+    queued: list[tuple[str, str]]  # (delivery id, platform) to enqueue now
+
+
+def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
+         schedule_at: datetime | None, principal: Principal) -> PushResult:
+    require_approved(item)
+    now = utcnow()
+    if schedule_at is not None and schedule_at <= now:
+        raise invalid("schedule_at", "定时发布时间必须晚于现在 (schedule_at must be in the future)")
+    if not targets:
+        from ..errors import ApiError
+
+        raise ApiError(422, "所选范围内没有账号 (the chosen targets contain no accounts)",
+                       code="no_targets", details={"field": "targets"})
+    dispatch = Dispatch(id=new_id("dsp"), item_id=item.id, version=item.approved_version or
+                        item.version, targets=spec.__dict__, schedule_at=schedule_at,
+                        created_by=principal.user_id)
+    session.add(dispatch)
+    session.flush()
+    existing = dict(session.execute(select(Delivery.account_id, Delivery.state).where(
+        Delivery.item_id == item.id)).all())
+    initial = "scheduled" if schedule_at else "queued"
+    rows: list[dict[str, Any]] = []
+    requeue: list[str] = []
+    queued: list[tuple[str, str]] = []
+    skipped = 0
+    for target in targets:
+        state = existing.get(target.account_id)
+        if state is not None and state not in REQUEUE_STATES:
+            continue  # already delivered or on its way: never a second delivery
+        if target.skip_reason:
+            skipped += 1
+        if state is not None:
+            if not target.skip_reason:
+                requeue.append(target.account_id)
+            continue
+        delivery_id = new_id("dlv")
+        rows.append({"id": delivery_id, "item_id": item.id, "account_id": target.account_id,
+                     "dispatch_id": dispatch.id, "platform": target.platform,
+                     "version": dispatch.version,
+                     "state": "skipped" if target.skip_reason else initial,
+                     "error_kind": "skipped" if target.skip_reason else None,
+                     "error": target.skip_reason, "next_attempt_at": schedule_at,
+                     "attempts": 0, "needs_lookup": False, "created_at": now, "updated_at": now})
+        if not target.skip_reason and not schedule_at:
+            queued.append((delivery_id, target.platform))
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Delivery), rows[start:start + 5000])
+    if requeue:
+        for start in range(0, len(requeue), 5000):
+            chunk = requeue[start:start + 5000]
+            moved = session.execute(
+                update(Delivery)
+                .where(Delivery.item_id == item.id, Delivery.account_id.in_(chunk),
+                       Delivery.state.in_(REQUEUE_STATES))
+                .values(state=initial, dispatch_id=dispatch.id, version=dispatch.version,
+                        error=None, error_kind=None, next_attempt_at=schedule_at, attempts=0,
+                        updated_at=now)
+                .returning(Delivery.id, Delivery.platform)
+            ).all()
+            if not schedule_at:
+                queued += [(r[0], r[1]) for r in moved]
+    dispatch.total = len(rows) + len(requeue)
+    if dispatch.total == 0:
+        dispatch.finished_at = now
+    return PushResult(dispatch=dispatch, total=dispatch.total, skipped=skipped, queued=queued)

@@ -1,0 +1,53 @@
+"""RQ queues and how work is put on them: batches of delivery ids of one platform."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+WITHDRAW_QUEUE, PUSH_QUEUE, MAINTENANCE_QUEUE = "yunchu-withdraw", "yunchu-push", "yunchu-maint"
+# A worker always drains withdrawals first, then pushes, then maintenance.
+QUEUE_ORDER = (WITHDRAW_QUEUE, PUSH_QUEUE, MAINTENANCE_QUEUE)
+JOB_TIMEOUT_S = 600
+BATCH_JOB = "hub.fanout.jobs.run_batch"
+
+
+def queue(connection: redis.Redis, name: str) -> Queue:
+    return Queue(name, connection=connection, serializer=JSONSerializer)
+
+
+def enqueue_batches(connection: redis.Redis, action: str, rows: Iterable[tuple[str, str]],
+                    batch_size: int) -> int:
+    """Enqueue (delivery id, platform) pairs as per-platform batch jobs; returns the job count."""
+    by_platform: dict[str, list[str]] = defaultdict(list)
+    for delivery_id, platform in rows:
+        by_platform[platform].append(delivery_id)
+    name = WITHDRAW_QUEUE if action == "withdraw" else PUSH_QUEUE
+    q = queue(connection, name)
+    jobs = []
+    # Interleave platforms so one slow platform never holds the others back.
+    chunks = {p: [ids[i:i + batch_size] for i in range(0, len(ids), batch_size)]
+              for p, ids in by_platform.items()}
+    while any(chunks.values()):
+        for platform in list(chunks):
+            if chunks[platform]:
+                jobs.append(Queue.prepare_data(BATCH_JOB, args=(action, platform,
+                                                                chunks[platform].pop(0)),
+                                               timeout=JOB_TIMEOUT_S, result_ttl=0,
+                                               failure_ttl=86400))
+    if jobs:
+        q.enqueue_many(jobs)
+    return len(jobs)
+
+
+def pending_jobs(connection: redis.Redis) -> int:
+    """Jobs waiting or running on the fan-out queues (0 after Redis lost everything)."""
+    total = 0
+    for name in (WITHDRAW_QUEUE, PUSH_QUEUE):
+        q = queue(connection, name)
+        total += q.count + q.started_job_registry.count
+    return total

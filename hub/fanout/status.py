@@ -1,0 +1,72 @@
+"""Polling posts the platform is still reviewing or publishing (WeChat, Douyin)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+
+from adapters.base import AccountRef, AdapterError
+
+from ..models import Delivery, utcnow
+from .executor import Executor
+
+
+async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[str, Any]:
+    rows = await asyncio.to_thread(_load, executor, ids)
+    adapter = executor.adapters[platform]
+    changes: list[dict[str, Any]] = []
+
+    async def one(delivery_id: str, remote_id: str, ref: AccountRef) -> None:
+        try:
+            receipt = await adapter.status(ref, remote_id)
+        except AdapterError:
+            return
+        if receipt.state == "published":
+            changes.append({"id": delivery_id, "state": "published", "remote_id": receipt.remote_id,
+                            "remote_url": receipt.url, "error": None})
+        elif receipt.state in ("rejected", "deleted"):
+            changes.append({"id": delivery_id, "state": "failed", "remote_id": remote_id,
+                            "remote_url": None,
+                            "error": f"平台审核未通过或已删除 (platform says {receipt.state}): "
+                                     f"{receipt.extra.get('reason', '')}"[:1000]})
+
+    await asyncio.gather(*(one(d, r, ref) for d, r, ref in rows))
+    await asyncio.to_thread(_write, executor, changes)
+    return {"polled": len(rows), "changed": len(changes)}
+
+
+def _load(executor: Executor, ids: Sequence[str]) -> list[tuple[str, str, AccountRef]]:
+    from .claims import accounts_of
+
+    runtime = executor.runtime
+    with runtime.db.session() as session:
+        rows = session.execute(select(Delivery.id, Delivery.remote_id, Delivery.account_id).where(
+            Delivery.id.in_(ids), Delivery.state == "pending_review",
+            Delivery.remote_id.is_not(None))).all()
+        accounts = accounts_of(session, [r[2] for r in rows])
+        result = []
+        for delivery_id, remote_id, account_id in rows:
+            account = accounts[account_id]
+            ref = AccountRef(id=account.id, platform=account.platform,
+                             api_base=account.api_base or runtime.settings.api_base(
+                                 account.platform),
+                             credentials=runtime.box.open(account.credentials_sealed,
+                                                          bound_to=account.id))
+            result.append((delivery_id, remote_id, ref))
+        return result
+
+
+def _write(executor: Executor, changes: list[dict[str, Any]]) -> None:
+    if not changes:
+        return
+    with executor.runtime.db.session() as session:
+        for change in changes:
+            # Only while still pending: a withdrawal that started meanwhile keeps its state.
+            session.execute(update(Delivery).where(Delivery.id == change["id"],
+                                                   Delivery.state == "pending_review")
+                            .values(state=change["state"], remote_id=change["remote_id"],
+                                    remote_url=change["remote_url"], error=change["error"],
+                                    updated_at=utcnow()))

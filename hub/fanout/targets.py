@@ -1,0 +1,120 @@
+"""Resolve a push's targets (org subtrees, platforms, matrices, explicit accounts) to accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..auth import Principal
+from ..errors import ApiError, invalid
+from ..models import PLATFORMS, Account, Matrix, MatrixAccount, Org
+
+
+@dataclass
+class TargetSpec:
+    orgs: list[str] = field(default_factory=list)
+    descendants: bool = True
+    platforms: list[str] = field(default_factory=list)
+    matrices: list[str] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target:
+    account_id: str
+    platform: str
+    org_id: str
+    skip_reason: str | None
+
+
+def parse_targets(body: Any) -> TargetSpec:
+    if not isinstance(body, dict):
+        raise invalid("targets", "targets 必须是对象 (targets must be an object)")
+    spec = TargetSpec()
+    for name in ("orgs", "platforms", "matrices", "accounts"):
+        value = body.get(name) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise invalid(f"targets.{name}", f"targets.{name} 必须是文本列表 "
+                                             f"(targets.{name} must be a list of strings)")
+        setattr(spec, name, list(dict.fromkeys(value)))
+    descendants = body.get("descendants", True)
+    if not isinstance(descendants, bool):
+        raise invalid("targets.descendants", "descendants 必须是 true 或 false (must be a boolean)")
+    spec.descendants = descendants
+    unknown_platforms = sorted(set(spec.platforms) - set(PLATFORMS))
+    if unknown_platforms:
+        raise invalid("targets.platforms", f"未知平台：{'、'.join(unknown_platforms)} (unknown "
+                                           "platforms)", unknown=unknown_platforms)
+    if not (spec.orgs or spec.matrices or spec.accounts):
+        raise ApiError(422, "请至少选择一个机构、矩阵或账号 (choose at least one org, matrix or "
+                            "account)", code="no_targets", details={"field": "targets"})
+    return spec
+
+
+def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Target]:
+    """Every targeted account once; 422 naming unknown ids, 403 for anything out of scope."""
+    org_rows = session.execute(select(Org.slug, Org.id, Org.path).where(
+        Org.slug.in_(spec.orgs))).all() if spec.orgs else []
+    unknown_orgs = sorted(set(spec.orgs) - {r[0] for r in org_rows})
+    if unknown_orgs:
+        raise invalid("targets.orgs", f"找不到机构：{'、'.join(unknown_orgs)} (unknown orgs)",
+                      unknown=unknown_orgs)
+    matrices = list(session.execute(select(Matrix).where(Matrix.slug.in_(spec.matrices))
+                                    ).scalars()) if spec.matrices else []
+    unknown_matrices = sorted(set(spec.matrices) - {m.slug for m in matrices})
+    if unknown_matrices:
+        raise invalid("targets.matrices", f"找不到矩阵：{'、'.join(unknown_matrices)} "
+                                          "(unknown matrices)", unknown=unknown_matrices)
+    if spec.accounts:
+        found = set(session.execute(select(Account.id).where(Account.id.in_(spec.accounts))
+                                    ).scalars())
+        unknown_accounts = [a for a in spec.accounts if a not in found]
+        if unknown_accounts:
+            raise invalid("targets.accounts", f"找不到账号：{'、'.join(unknown_accounts[:20])} "
+                                              "(unknown accounts)", unknown=unknown_accounts)
+
+    conditions = []
+    for _slug, org_id, path in org_rows:
+        conditions.append(_org_condition(org_id, path, spec.descendants, spec.platforms))
+    for matrix in matrices:
+        member_ids = select(MatrixAccount.account_id).where(MatrixAccount.matrix_id == matrix.id)
+        conditions.append(Account.id.in_(member_ids))
+        if matrix.orgs:
+            paths = session.execute(select(Org.id, Org.path).where(Org.slug.in_(matrix.orgs))).all()
+            platforms = [p for p in matrix.platforms if not spec.platforms or p in spec.platforms] \
+                if matrix.platforms else spec.platforms
+            conditions += [_org_condition(oid, path, True, platforms) for oid, path in paths]
+    if spec.accounts:
+        conditions.append(Account.id.in_(spec.accounts))
+    rows = session.execute(
+        select(Account.id, Account.platform, Account.org_id, Account.status,
+               Account.flagged_reason, Org.path)
+        .join(Org, Org.id == Account.org_id).where(or_(*conditions))
+    ).all()
+    outside = [r[0] for r in rows if not principal.covers_path(r[5])]
+    if outside:
+        raise ApiError(403, "目标中包含管辖范围外的账号 (targets include accounts outside your scope)",
+                       details={"accounts": outside[:50], "count": len(outside)})
+    return [Target(account_id=r[0], platform=r[1], org_id=r[2],
+                   skip_reason=_skip_reason(r[3], r[4])) for r in rows]
+
+
+def _org_condition(org_id: str, path: str, descendants: bool, platforms: list[str]):
+    condition = Account.org_id.in_(select(Org.id).where(Org.path.startswith(path, autoescape=True))) \
+        if descendants else Account.org_id == org_id
+    if platforms:
+        condition = condition & Account.platform.in_(platforms)
+    return condition
+
+
+def _skip_reason(status: str, flagged: str | None) -> str | None:
+    if status == "closed":
+        return "账号已关闭，未推送 (account is closed)"
+    if status == "suspended":
+        return "账号已暂停，未推送 (account is suspended)"
+    if flagged:
+        return f"账号凭据失效，需管理员更新后重推 (account credentials rejected: {flagged})"
+    return None

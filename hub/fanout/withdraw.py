@@ -1,0 +1,98 @@
+"""Withdraw wins: one transaction makes the item (and every pulled copy) withdrawn, cancels
+what has not started, and queues a removal for everything that is or may be live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..auth import Principal
+from ..errors import ApiError, invalid
+from ..ids import new_id
+from ..models import Account, Delivery, Item, Org, Withdrawal, utcnow
+
+NOT_STARTED = ("scheduled", "queued")
+MAYBE_LIVE = ("published", "pending_review", "unknown")
+
+
+@dataclass(frozen=True)
+class WithdrawResult:
+    withdrawal: Withdrawal
+    total: int
+    queued: list[tuple[str, str]]
+    item_ids: list[str]
+
+
+def parse_reason(body: dict) -> str:
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise invalid("reason", "撤稿必须写明原因 (a withdrawal needs a reason)")
+    if len(reason) > 1000:
+        raise invalid("reason", "原因不超过1000字 (reason up to 1000 characters)")
+    return reason.strip()
+
+
+def pulled_copies(session: Session, item_id: str) -> list[str]:
+    """Every item pulled from ``item_id``, transitively."""
+    found: list[str] = []
+    frontier = [item_id]
+    while frontier:
+        frontier = list(session.execute(select(Item.id).where(Item.origin_id.in_(frontier))
+                                        ).scalars())
+        found += frontier
+    return found
+
+
+def withdraw(session: Session, item: Item, reason: str, principal: Principal,
+             *, scope_path: str | None = None) -> WithdrawResult:
+    """Withdraw ``item`` everywhere, or (``scope_path``) only from accounts in that subtree."""
+    if item.status == "withdrawn" and scope_path is None:
+        existing = session.execute(select(Withdrawal.id).where(Withdrawal.item_id == item.id)
+                                   .order_by(Withdrawal.created_at.desc())).scalar()
+        raise ApiError(409, "稿件已撤回 (item already withdrawn)", code="already_withdrawn",
+                       details={"withdrawal_id": existing})
+    now = utcnow()
+    item_ids = [item.id] + pulled_copies(session, item.id)
+    has_deliveries = session.execute(select(func.count()).where(
+        Delivery.item_id.in_(item_ids))).scalar_one()
+    if item.status not in ("approved", "withdrawn") and not has_deliveries:
+        raise ApiError(409, "稿件尚未发布，无需撤回 (item was never published)",
+                       code="not_published", details={"status": item.status})
+    withdrawal = Withdrawal(id=new_id("wdr"), item_id=item.id, reason=reason, item_ids=item_ids,
+                            created_by=principal.user_id)
+    session.add(withdrawal)
+    if scope_path is None:
+        session.execute(update(Item).where(Item.id.in_(item_ids)).values(
+            status="withdrawn", withdrawn_at=now, withdraw_reason=reason, updated_at=now))
+    scoped = [Delivery.item_id.in_(item_ids)]
+    if scope_path is not None:
+        scoped.append(Delivery.account_id.in_(
+            select(Account.id).join(Org, Org.id == Account.org_id)
+            .where(Org.path.startswith(scope_path, autoescape=True))))
+    session.execute(
+        update(Delivery)
+        .where(*scoped, or_(Delivery.state.in_(NOT_STARTED),
+                            and_(Delivery.state == "retry", Delivery.needs_lookup.is_(False))))
+        .values(state="cancelled", withdrawal_id=withdrawal.id, updated_at=now,
+                error="撤稿时尚未发出，已取消 (cancelled by withdrawal before sending)")
+        .execution_options(synchronize_session=False))
+    queued = session.execute(
+        update(Delivery)
+        .where(*scoped, or_(Delivery.state.in_(MAYBE_LIVE),
+                            and_(Delivery.state == "retry", Delivery.needs_lookup.is_(True))))
+        .values(state="withdraw_queued", withdrawal_id=withdrawal.id, next_attempt_at=None,
+                updated_at=now, error=None, error_kind=None)
+        .returning(Delivery.id, Delivery.platform)
+        .execution_options(synchronize_session=False)).all()
+    # In flight: the worker that holds the lease turns it into a removal when publish returns.
+    session.execute(update(Delivery).where(*scoped, Delivery.state == "sending")
+                    .values(withdrawal_id=withdrawal.id)
+                    .execution_options(synchronize_session=False))
+    withdrawal.total = session.execute(select(func.count()).where(
+        Delivery.withdrawal_id == withdrawal.id)).scalar_one()
+    if withdrawal.total == 0:
+        withdrawal.finished_at = now
+    return WithdrawResult(withdrawal=withdrawal, total=withdrawal.total,
+                          queued=[(r[0], r[1]) for r in queued], item_ids=item_ids)

@@ -1,0 +1,218 @@
+"""The versioned negative list: read, replace (new version), screen item versions, rescan live items.
+
+A compiled ``Screen`` is cached in-process per list version (keyed by database and the row's
+creation time, so a recreated database never reuses a stale automaton).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..errors import ApiError, conflict, invalid
+from ..models import LIVE, Delivery, Item, ItemVersion, Org, SafetyList
+from ..safety import CATEGORIES, DEFAULT_ACTIONS, Hit, Screen, Term
+from ..safety.captions import captions
+from ..safety.text import compact
+from ..validation import rfc3339
+
+MAX_TERMS = 50_000
+MAX_NAMES = 10_000
+MAX_TERM_LEN = 100
+ACTIONS = ("block", "warn")
+TYPO_ACTION = "warn"
+
+_cache: OrderedDict[tuple[str, int, str], Screen] = OrderedDict()
+_cache_lock = threading.Lock()
+_CACHE_SIZE = 8
+
+
+def current_list(session: Session) -> SafetyList | None:
+    return session.execute(select(SafetyList).order_by(SafetyList.version.desc()).limit(1)
+                           ).scalar_one_or_none()
+
+
+def current_version(session: Session) -> int:
+    return session.execute(select(func.coalesce(func.max(SafetyList.version), 0))).scalar_one()
+
+
+def parse_terms(raw: Any) -> list[dict[str, str]]:
+    if not isinstance(raw, list):
+        raise invalid("terms", "terms 必须是列表 (terms must be a list)")
+    if len(raw) > MAX_TERMS:
+        raise invalid("terms", f"最多{MAX_TERMS}个词条 (at most {MAX_TERMS} terms)")
+    seen: dict[str, int] = {}
+    terms: list[dict[str, str]] = []
+    for index, entry in enumerate(raw):
+        where = f"terms[{index}]"
+        if not isinstance(entry, dict):
+            raise invalid(where, "词条必须是对象 {term, category, action} (each term is an object)")
+        term = entry.get("term")
+        if not isinstance(term, str) or not term.strip() or len(term) > MAX_TERM_LEN:
+            raise invalid(f"{where}.term", f"term 必须是1到{MAX_TERM_LEN}字的文本 "
+                                            f"(term: 1 to {MAX_TERM_LEN} characters)")
+        key = compact(term)
+        if not key:
+            raise invalid(f"{where}.term", "term 不能只含空白或标点 (term must contain letters)")
+        if key in seen:
+            raise invalid(f"{where}.term", f"词条 {term} 与 terms[{seen[key]}] 重复 "
+                                            f"(duplicate of terms[{seen[key]}])")
+        seen[key] = index
+        category = entry.get("category")
+        if category not in CATEGORIES:
+            raise invalid(f"{where}.category", "category 不在负面清单类别中 (unknown category)",
+                          allowed=sorted(CATEGORIES))
+        action = entry.get("action", DEFAULT_ACTIONS[category])
+        if action not in ACTIONS:
+            raise invalid(f"{where}.action", "action 只能是 block 或 warn "
+                                              "(action must be block or warn)")
+        terms.append({"term": term.strip(), "category": category, "action": action})
+    return terms
+
+
+def parse_names(raw: Any) -> list[str]:
+    if not isinstance(raw, list) or len(raw) > MAX_NAMES:
+        raise invalid("canonical_names", f"canonical_names 必须是不超过{MAX_NAMES}项的列表 "
+                                         f"(canonical_names: a list of up to {MAX_NAMES})")
+    names: list[str] = []
+    for index, name in enumerate(raw):
+        if not isinstance(name, str) or not compact(name) or len(name) > MAX_TERM_LEN:
+            raise invalid(f"canonical_names[{index}]", "规范名称必须是非空文本 "
+                                                       "(each canonical name is a non-empty string)")
+        names.append(name.strip())
+    return list(dict.fromkeys(names))
+
+
+def replace_list(session: Session, body: dict[str, Any], user_id: str | None) -> SafetyList:
+    """Store the next version; 409 unless ``body.version`` is exactly the current one + 1."""
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise invalid("version", "version 必须是整数：当前版本号加一 (version: current + 1)")
+    terms = parse_terms(body.get("terms"))
+    current = current_list(session)
+    current_number = current.version if current else 0
+    if version != current_number + 1:
+        raise conflict(f"负面清单已是第{current_number}版，新版本号应为{current_number + 1} "
+                       f"(the list is at version {current_number}; send {current_number + 1})",
+                       code="version_conflict", current_version=current_number)
+    if "canonical_names" in body:
+        names = parse_names(body["canonical_names"])
+    else:
+        names = list(current.canonical_names) if current else []
+    row = SafetyList(version=version, terms=terms, canonical_names=names, created_by=user_id)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_json(row: SafetyList | None) -> dict[str, Any]:
+    if row is None:
+        return {"version": 0, "terms": [], "canonical_names": [], "created_at": None,
+                "created_by": None, "categories": CATEGORIES}
+    return {"version": row.version, "terms": list(row.terms),
+            "canonical_names": list(row.canonical_names), "created_at": rfc3339(row.created_at),
+            "created_by": row.created_by, "categories": CATEGORIES}
+
+
+def screen(session: Session) -> Screen:
+    """The compiled current list (cached per version)."""
+    head = session.execute(select(SafetyList.version, SafetyList.created_at)
+                           .order_by(SafetyList.version.desc()).limit(1)).first()
+    if head is None:
+        return Screen([], version=0)
+    key = (str(session.get_bind().url), head[0], head[1].isoformat())
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+    row = session.get(SafetyList, head[0])
+    assert row is not None
+    compiled = Screen([Term(t["term"], t["category"], t["action"]) for t in row.terms],
+                      row.canonical_names, typo_action=TYPO_ACTION, version=row.version)
+    with _cache_lock:
+        _cache[key] = compiled
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return compiled
+
+
+def version_fields(version: ItemVersion) -> dict[str, str]:
+    """The texts screened: title, summary, body text, then each caption."""
+    fields = {"title": version.title, "summary": version.summary, "body": version.body_text}
+    for index, caption in enumerate(captions(version.body_html)):
+        fields[f"captions[{index}]"] = caption
+    return fields
+
+
+def scan_version(session: Session, version: ItemVersion) -> tuple[int, list[Hit]]:
+    compiled = screen(session)
+    if compiled.empty:
+        return compiled.version, []
+    return compiled.version, compiled.scan(version_fields(version))
+
+
+def blocking(hits: list[Hit]) -> list[Hit]:
+    return [h for h in hits if h.action == "block"]
+
+
+def warnings(hits: list[Hit]) -> list[Hit]:
+    return [h for h in hits if h.action == "warn"]
+
+
+def blocked_error(list_version: int, hits: list[Hit]) -> ApiError:
+    return ApiError(422, "稿件命中负面清单禁止类词语，不能通过审核 (the item hits blocked terms of "
+                         "the negative list)", code="safety_blocked",
+                    details={"list_version": list_version,
+                             "hits": [h.to_json() for h in hits]})
+
+
+def summary_json(list_version: int, hits: list[Hit]) -> dict[str, Any]:
+    return {"list_version": list_version, "hits": [h.to_json() for h in hits],
+            "blocked": any(h.action == "block" for h in hits),
+            "needs_override": any(h.action == "warn" for h in hits)}
+
+
+RESCAN_LIMIT = 1000
+
+
+def rescan(session: Session, *, org_path: str | None) -> dict[str, Any]:
+    """Every live item (approved, not withdrawn) whose approved text hits the current list."""
+    compiled = screen(session)
+    query = (select(Item, ItemVersion, Org.slug)
+             .join(ItemVersion, (ItemVersion.item_id == Item.id)
+                   & (ItemVersion.version == Item.approved_version))
+             .join(Org, Org.id == Item.org_id)
+             .where(Item.approved_version.is_not(None), Item.status != "withdrawn")
+             .order_by(Item.id))
+    if org_path is not None:
+        query = query.where(Org.path.startswith(org_path, autoescape=True))
+    scanned, found = 0, []
+    if not compiled.empty:
+        for item, version, slug in session.execute(query.execution_options(yield_per=500)):
+            scanned += 1
+            hits = compiled.scan(version_fields(version))
+            if hits:
+                found.append((item, version, slug, hits))
+    else:
+        scanned = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    live = _live_counts(session, [f[0].id for f in found[:RESCAN_LIMIT]])
+    items = [{"id": item.id, "org": slug, "title": version.title, "status": item.status,
+              "version": version.version, "live_deliveries": live.get(item.id, 0),
+              "blocked": any(h.action == "block" for h in hits),
+              "hits": [h.to_json() for h in hits]}
+             for item, version, slug, hits in found[:RESCAN_LIMIT]]
+    return {"list_version": compiled.version, "scanned": scanned, "matched": len(found),
+            "items": items, "truncated": len(found) > RESCAN_LIMIT}
+
+
+def _live_counts(session: Session, item_ids: list[str]) -> dict[str, int]:
+    if not item_ids:
+        return {}
+    rows = session.execute(select(Delivery.item_id, func.count()).where(
+        Delivery.item_id.in_(item_ids), Delivery.state.in_(LIVE)).group_by(Delivery.item_id))
+    return {item_id: count for item_id, count in rows}

@@ -1,0 +1,44 @@
+"""`yunchu worker`: an RQ worker that runs batch jobs on a persistent event loop, plus the
+reconciler thread (one active across all workers, by a Redis lock)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from .fanout import jobs
+from .fanout.executor import Executor
+from .fanout.loop import LoopThread
+from .fanout.queueing import QUEUE_ORDER, queue
+from .fanout.reconciler import Reconciler
+from .runtime import Runtime
+
+log = logging.getLogger("yunchu.worker")
+
+
+def run_worker(runtime: Runtime, *, burst: bool = False) -> None:
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    loop = LoopThread()
+    executor = Executor(runtime, owner)
+    loop.run(executor.start())
+    jobs.install(executor, loop)
+    reconciler = None
+    if not burst:
+        reconciler = Reconciler(runtime, owner, runtime.settings.reconcile_interval_s)
+        reconciler.start()
+    connection = runtime.redis
+    worker = SimpleWorker([queue(connection, name) for name in QUEUE_ORDER],
+                          connection=connection, serializer=JSONSerializer, name=owner)
+    log.info("worker %s listening on %s", owner, ", ".join(QUEUE_ORDER))
+    try:
+        worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
+    finally:
+        if reconciler:
+            reconciler.stopping.set()
+        loop.run(executor.close(), timeout=10)
+        loop.stop()

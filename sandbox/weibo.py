@@ -1,0 +1,525 @@
+"""Emulated Sina Weibo Open API (weibo.md §7), mounted at ``/weibo``.
+
+Routes: ``POST /2/statuses/share.json``, ``POST /2/statuses/destroy.json``,
+``GET /2/statuses/show.json``, ``GET /2/statuses/user_timeline.json``, and the OAuth pair
+``GET /oauth2/authorize`` + ``POST /oauth2/access_token`` (get_token_info is not emulated).
+
+Choices where weibo.md leaves one (all in :class:`WeiboSandboxSettings`):
+
+- Identity: the account is the user (uid) behind the access token. A token issued by
+  ``oauth2/access_token`` maps to the uid chosen at ``oauth2/authorize`` (``uid`` query parameter,
+  a sandbox extension). Any other token is accepted on first use and maps to a uid derived from
+  it (:func:`uid_for_token`), so seeded accounts need no OAuth dance; it expires
+  ``first_use_token_ttl_s`` after its first use, on the sandbox clock. Revoking the account
+  (``/_sandbox/accounts/weibo/<uid>/revoke``) turns every token of that uid into ``21332``.
+- Token errors answer HTTP 401; rate limits (and the ``rate_limit`` fault) HTTP 403 with
+  ``10022`` (per app, i.e. per IP on loopback), ``10023`` (per user, all calls) or ``10024``
+  (per user, posts); windows are clock hours. No ``Retry-After`` header: Weibo sends none.
+- ``status`` is URL-decoded after the form decoding (the wiki's "must be URLencoded"). Length:
+  ASCII ½, other characters 1, rounded up, at most 140 (``20012``). ``#话题#`` → ``10008``.
+  At least one link must point into a safe domain (``10017 appkey not bind domain!``); the
+  defaults are 127.0.0.1, localhost and the host of ``YUNCHU_PUBLIC_URL``.
+- Repeat content (``20019``): the same text as the user's previous post (``repeat_window_s``
+  None), or as any of the user's posts within that many seconds.
+- Faults, rolled once per business call after authentication: ``busy`` → 503 ``10009``,
+  ``rate_limit`` → 403 ``10023``, ``http_5xx`` → a gateway's HTML 502, ``timeout`` → the kit's
+  stall; on share.json the timeout stalls *after* the post went live (the case lookup is for).
+- ``show.json`` of a deleted or unknown id → 400 ``20101``; any user may show any live post.
+
+Module state lives in the ledger where it can (posts, timelines); the rest (first-use tokens,
+OAuth codes, rate counters, last posts, settings) is dropped whenever the kit's reset swaps the
+ledger. :func:`emulator_for` hands tests the live emulator to adjust its settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from sandbox.core import Ledger, LedgerPost, SandboxState, timeout_fault
+
+PLATFORM = "weibo"
+SHARE = "/2/statuses/share.json"
+DESTROY = "/2/statuses/destroy.json"
+SHOW = "/2/statuses/show.json"
+TIMELINE = "/2/statuses/user_timeline.json"
+ACCESS_TOKEN = "/oauth2/access_token"
+AUTHORIZE = "/oauth2/authorize"
+DAY_S = 86_400
+HOUR_S = 3_600
+MAX_BODY_BYTES = 12 * 1024 * 1024
+IMAGE_MAGIC = {b"\xff\xd8\xff": "jpg", b"\x89PNG": "png", b"GIF8": "gif"}
+CHINA_TZ = timezone(timedelta(hours=8))
+# Real ids are 16-digit int64s above 2**53: JSON clients that read them as floats get them wrong.
+FIRST_STATUS_ID = 9_100_000_000_000_000
+
+_URL_RE = re.compile(r"https?://[^\s<>\"'，。、）)】]+")
+_TOPIC_RE = re.compile(r"[#＃][^#＃\n]+[#＃]")
+
+GATEWAY_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+@dataclass
+class WeiboSandboxSettings:
+    token_ttl_s: float = 30 * DAY_S
+    first_use_token_ttl_s: float = 30 * DAY_S
+    token_error_status: int = 401
+    rate_limit_status: int = 403
+    posts_per_user_hour: int = 30
+    requests_per_user_hour: int = 150
+    requests_per_app_hour: int = 30_000
+    repeat_window_s: float | None = None
+    max_pic_bytes: int = 5 * 1024 * 1024
+    safe_domains: tuple[str, ...] = ("127.0.0.1", "localhost")
+
+
+class WeiboError(Exception):
+    """An answer in Weibo's error envelope."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class HourCounter:
+    hour: int = -1
+    count: int = 0
+
+    def take(self, hour: int, limit: int) -> bool:
+        """Count one call in ``hour``; False (and nothing counted) when over ``limit``."""
+        if hour != self.hour:
+            self.hour, self.count = hour, 0
+        if self.count >= limit:
+            return False
+        self.count += 1
+        return True
+
+
+@dataclass
+class UserMemory:
+    calls: HourCounter = field(default_factory=HourCounter)
+    posts: HourCounter = field(default_factory=HourCounter)
+    # (time, text) of recent posts, newest last; only the last one unless repeat_window_s is set.
+    recent: list[tuple[float, str]] = field(default_factory=list)
+
+
+class WeiboEmulator:
+    def __init__(self, state: SandboxState, settings: WeiboSandboxSettings) -> None:
+        self.state = state
+        self.initial_settings = settings
+        self.settings = replace(settings)
+        self._forget()
+
+    def _forget(self) -> None:
+        self._ledger: Ledger = self.state.ledger
+        self.settings = replace(self.initial_settings)
+        self.first_use: dict[str, tuple[str, float]] = {}  # token -> (uid, expires_at)
+        self.codes: dict[str, str] = {}  # OAuth code -> uid
+        self.users: dict[str, UserMemory] = {}
+        self.app_calls = HourCounter()
+        self.next_id = FIRST_STATUS_ID + secrets.randbelow(10**11) * 1000
+
+    def fresh(self) -> WeiboEmulator:
+        """Drop module memory when the kit's reset swapped the ledger."""
+        if self.state.ledger is not self._ledger:
+            self._forget()
+        return self
+
+    # ------------------------------------------------------------ business calls
+
+    async def share(self, request: web.Request) -> web.StreamResponse:
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            return envelope(SHARE, WeiboError(413, 10018, "Request body length over limit"))
+        try:
+            uid = self.authenticate(request, form)
+            fault = self.state.roll_fault(PLATFORM)
+            if fault is not None and fault != "timeout":
+                return self.fault_response(fault, SHARE)
+            self.limit(uid, posting=True)
+            text, rip = self.validate_share(form)
+            self.check_repeat(uid, text)
+        except WeiboError as error:
+            return envelope(SHARE, error)
+        status = self.create(uid, text, rip, form.get("pic"))
+        if fault == "timeout":
+            return await timeout_fault(self.state, PLATFORM)
+        return json_response(status)
+
+    async def destroy(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        try:
+            uid = self.authenticate(request, form)
+            if (answer := await self.roll(DESTROY)) is not None:
+                return answer
+            self.limit(uid)
+            post = self.own_live_post(uid, str(form.get("id") or ""))
+        except WeiboError as error:
+            return envelope(DESTROY, error)
+        self.state.ledger.delete(PLATFORM, post.remote_id)
+        return json_response(post.extra["status"])
+
+    async def show(self, request: web.Request) -> web.StreamResponse:
+        try:
+            uid = self.authenticate(request, None)
+            if (answer := await self.roll(SHOW)) is not None:
+                return answer
+            self.limit(uid)
+            post = self.live_post(request.query.get("id", ""))
+        except WeiboError as error:
+            return envelope(SHOW, error)
+        return json_response(post.extra["status"])
+
+    async def user_timeline(self, request: web.Request) -> web.StreamResponse:
+        try:
+            uid = self.authenticate(request, None)
+            if (answer := await self.roll(TIMELINE)) is not None:
+                return answer
+            self.limit(uid)
+            count = bounded_int(request.query.get("count"), default=20, low=1, high=100)
+            page = bounded_int(request.query.get("page"), default=1, low=1, high=10_000)
+        except WeiboError as error:
+            return envelope(TIMELINE, error)
+        posts = self.state.ledger.list(PLATFORM, uid, "live")
+        newest_first = posts[::-1][(page - 1) * count : page * count]
+        return json_response(
+            {
+                "statuses": [post.extra["status"] for post in newest_first],
+                "total_number": len(posts),
+                "previous_cursor": 0,
+                "next_cursor": 0,
+            }
+        )
+
+    # ------------------------------------------------------------ OAuth
+
+    async def authorize(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        redirect_uri, client_id = query.get("redirect_uri"), query.get("client_id")
+        if not redirect_uri or not client_id:
+            return envelope(AUTHORIZE, WeiboError(400, 10016, "Miss required parameter"))
+        uid = query.get("uid") or uid_for_token(client_id)
+        code = secrets.token_hex(16)
+        self.codes[code] = uid
+        joiner = "&" if urlsplit(redirect_uri).query else "?"
+        raise web.HTTPFound(f"{redirect_uri}{joiner}code={code}")
+
+    async def access_token(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        missing = [
+            name
+            for name in ("client_id", "client_secret", "grant_type", "code", "redirect_uri")
+            if not form.get(name)
+        ]
+        if missing:
+            error = WeiboError(400, 10016, f"Miss required parameter ({missing[0]})")
+            return envelope(ACCESS_TOKEN, error)
+        uid = self.codes.pop(str(form["code"]), None)
+        if form["grant_type"] != "authorization_code" or uid is None:
+            return envelope(ACCESS_TOKEN, WeiboError(400, 21325, "invalid_grant"))
+        ttl = self.settings.token_ttl_s
+        token = self.state.tokens.issue(PLATFORM, uid, ttl)
+        lifetime = str(int(ttl))
+        return json_response(
+            {"access_token": token, "expires_in": lifetime, "remind_in": lifetime, "uid": uid}
+        )
+
+    # ------------------------------------------------------------ checks
+
+    def authenticate(self, request: web.Request, form: MultiDictProxy[Any] | None) -> str:
+        token = (form.get("access_token") if form is not None else None) or request.query.get(
+            "access_token"
+        )
+        if not token:
+            header = request.headers.get("Authorization", "")
+            scheme, _, value = header.partition(" ")
+            token = value.strip() if scheme in ("OAuth2", "Bearer") else ""
+        if not token:
+            raise WeiboError(400, 10006, "source paramter(appkey) is missing")
+        return self.resolve(str(token))
+
+    def resolve(self, token: str) -> str:
+        """The uid behind ``token``; token errors as Weibo words them."""
+        uid, status = self.state.tokens.resolve(PLATFORM, token)
+        if uid is None:
+            now = self.state.clock.now()
+            uid, expires_at = self.first_use.setdefault(
+                token, (uid_for_token(token), now + self.settings.first_use_token_ttl_s)
+            )
+            if self.state.accounts.is_revoked(PLATFORM, uid):
+                status = "revoked"
+            else:
+                status = "ok" if now < expires_at else "expired"
+        if status == "expired":
+            raise WeiboError(self.settings.token_error_status, 21327, "expired_token")
+        if status != "ok":
+            raise WeiboError(self.settings.token_error_status, 21332, "invalid_access_token")
+        return uid
+
+    async def roll(self, path: str) -> web.StreamResponse | None:
+        fault = self.state.roll_fault(PLATFORM)
+        if fault is None:
+            return None
+        if fault == "timeout":
+            return await timeout_fault(self.state, PLATFORM)
+        return self.fault_response(fault, path)
+
+    def fault_response(self, fault: str, path: str) -> web.Response:
+        if fault == "busy":
+            error = WeiboError(503, 10009, "Too many pending tasks, system is busy")
+            return envelope(path, error)
+        if fault == "rate_limit":
+            error = WeiboError(
+                self.settings.rate_limit_status, 10023, "User requests out of rate limit"
+            )
+            return envelope(path, error)
+        return web.Response(status=502, text=GATEWAY_502, content_type="text/html")
+
+    def limit(self, uid: str, *, posting: bool = False) -> None:
+        settings = self.settings
+        hour = int(self.state.clock.now() // HOUR_S)
+        status = settings.rate_limit_status
+        if not self.app_calls.take(hour, settings.requests_per_app_hour):
+            raise WeiboError(status, 10022, "IP requests out of rate limit")
+        memory = self.user(uid)
+        if not memory.calls.take(hour, settings.requests_per_user_hour):
+            raise WeiboError(status, 10023, "User requests out of rate limit")
+        if posting and not memory.posts.take(hour, settings.posts_per_user_hour):
+            message = "User requests for (/statuses/share) out of rate limit"
+            raise WeiboError(status, 10024, message)
+
+    def validate_share(self, form: MultiDictProxy[Any]) -> tuple[str, str]:
+        raw = form.get("status")
+        if raw is None:
+            raise WeiboError(400, 10016, "Miss required parameter (status)")
+        text = unquote(str(raw)).strip()
+        if not text:
+            raise WeiboError(400, 20008, "Content is null")
+        rip = str(form.get("rip") or "")
+        if not rip:
+            raise WeiboError(400, 10016, "Miss required parameter (rip)")
+        if weibo_length(text) > 140:
+            raise WeiboError(
+                400, 20012, "Text too long, please input text less than 140 characters"
+            )
+        if _TOPIC_RE.search(text):
+            raise WeiboError(400, 10008, "Param error, see doc for more info")
+        if not any(self.safe(url) for url in _URL_RE.findall(text)):
+            raise WeiboError(400, 10017, "appkey not bind domain!")
+        pic = form.get("pic")
+        if pic is not None:
+            self.check_pic(pic)
+        return text, rip
+
+    def safe(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.settings.safe_domains)
+
+    def check_pic(self, pic: Any) -> None:
+        if not isinstance(pic, web.FileField):
+            raise WeiboError(400, 20007, "Does multipart has image")
+        head = pic.file.read(8)
+        pic.file.seek(0, os.SEEK_END)
+        size = pic.file.tell()
+        pic.file.seek(0)
+        if not any(head.startswith(magic) for magic in IMAGE_MAGIC):
+            raise WeiboError(400, 20005, "Unsupported image type, only suport JPG, GIF, PNG")
+        if size >= self.settings.max_pic_bytes:
+            raise WeiboError(400, 20006, "Image size too large")
+
+    def check_repeat(self, uid: str, text: str) -> None:
+        recent = self.user(uid).recent
+        window = self.settings.repeat_window_s
+        if window is None:
+            repeated = bool(recent) and recent[-1][1] == text
+        else:
+            since = self.state.clock.now() - window
+            repeated = any(at >= since and old == text for at, old in recent)
+        if repeated:
+            raise WeiboError(400, 20019, "repeat content!")
+
+    def own_live_post(self, uid: str, remote_id: str) -> LedgerPost:
+        if not remote_id:
+            raise WeiboError(400, 20109, "Weibo id is null")
+        post = self.live_post(remote_id)
+        if post.account != uid:
+            raise WeiboError(403, 20102, "not your own weibo!")
+        return post
+
+    def live_post(self, remote_id: str) -> LedgerPost:
+        post = self.state.ledger.get(PLATFORM, remote_id)
+        if post is None or not post.live:
+            raise WeiboError(400, 20101, "target weibo does not exist!")
+        return post
+
+    # ------------------------------------------------------------ state
+
+    def create(self, uid: str, text: str, rip: str, pic: Any) -> dict[str, Any]:
+        now = self.state.clock.now()
+        self.next_id += 1 + secrets.randbelow(997)
+        status_id = self.next_id
+        status = status_object(status_id, uid, text, now, pic_hash(pic))
+        self.state.ledger.create(
+            PLATFORM,
+            uid,
+            remote_id=str(status_id),
+            title=text.split("\n", 1)[0],
+            text=text,
+            extra={"status": status, "rip": rip},
+        )
+        recent = self.user(uid).recent
+        recent.append((now, text))
+        window = self.settings.repeat_window_s
+        keep_since = now - window if window is not None else None
+        if keep_since is None:
+            del recent[:-1]
+        else:
+            recent[:] = [entry for entry in recent if entry[0] >= keep_since]
+        return status
+
+    def user(self, uid: str) -> UserMemory:
+        memory = self.users.get(uid)
+        if memory is None:
+            memory = self.users[uid] = UserMemory()
+        return memory
+
+
+# ---------------------------------------------------------------- wiring
+
+_emulators: weakref.WeakKeyDictionary[SandboxState, WeiboEmulator] = weakref.WeakKeyDictionary()
+
+
+def build_app(state: SandboxState, settings: WeiboSandboxSettings | None = None) -> web.Application:
+    emulator = WeiboEmulator(state, settings or default_settings())
+    _emulators[state] = emulator
+
+    @web.middleware
+    async def forget_after_reset(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        emulator.fresh()
+        return await handler(request)
+
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[forget_after_reset])
+    app.add_routes(
+        [
+            web.post(SHARE, emulator.share),
+            web.post(DESTROY, emulator.destroy),
+            web.get(SHOW, emulator.show),
+            web.get(TIMELINE, emulator.user_timeline),
+            web.get(AUTHORIZE, emulator.authorize),
+            web.post(ACCESS_TOKEN, emulator.access_token),
+        ]
+    )
+    return app
+
+
+def emulator_for(state: SandboxState) -> WeiboEmulator:
+    """The Weibo emulator serving ``state`` (tests adjust ``.settings`` through it)."""
+    return _emulators[state].fresh()
+
+
+def default_settings() -> WeiboSandboxSettings:
+    domains = list(WeiboSandboxSettings.safe_domains)
+    public_host = urlsplit(os.environ.get("YUNCHU_PUBLIC_URL", "")).hostname
+    if public_host and public_host not in domains:
+        domains.append(public_host.lower())
+    return WeiboSandboxSettings(safe_domains=tuple(domains))
+
+
+# ---------------------------------------------------------------- wire helpers
+
+
+def uid_for_token(token: str) -> str:
+    """The 10-digit uid a first-use token stands for (stable for the same token)."""
+    digest = hashlib.sha256(token.encode()).digest()
+    return str(1_000_000_000 + int.from_bytes(digest[:8], "big") % 9_000_000_000)
+
+
+def weibo_length(text: str) -> int:
+    units = sum(1 if ord(char) < 128 else 2 for char in text)
+    return (units + 1) // 2
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    """JSON that keeps Chinese readable, as Weibo sends it."""
+    return web.json_response(body, status=status, dumps=_dumps)
+
+
+def _dumps(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def envelope(path: str, error: WeiboError) -> web.Response:
+    body = {"error": error.message, "error_code": error.code, "request": path}
+    return json_response(body, status=error.status)
+
+
+def bounded_int(raw: str | None, *, default: int, low: int, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise WeiboError(400, 10017, f"Parameter ({raw})'s value invalid") from None
+    return min(max(value, low), high)
+
+
+def pic_hash(pic: Any) -> str | None:
+    if not isinstance(pic, web.FileField):
+        return None
+    digest = hashlib.sha256(pic.file.read()).hexdigest()
+    pic.file.seek(0)
+    return digest[:24]
+
+
+def status_object(
+    status_id: int, uid: str, text: str, created: float, pic: str | None
+) -> dict[str, Any]:
+    created_at = datetime.fromtimestamp(created, CHINA_TZ).strftime("%a %b %d %H:%M:%S +0800 %Y")
+    status: dict[str, Any] = {
+        "created_at": created_at,
+        "id": status_id,
+        "mid": str(status_id),
+        "idstr": str(status_id),
+        "text": text,
+        "source": '<a href="https://open.weibo.com" rel="nofollow">云厨</a>',
+        "favorited": False,
+        "truncated": False,
+        "in_reply_to_status_id": "",
+        "in_reply_to_user_id": "",
+        "in_reply_to_screen_name": "",
+        "geo": None,
+        "user": {"id": int(uid), "idstr": uid, "screen_name": f"用户{uid}"},
+        "reposts_count": 0,
+        "comments_count": 0,
+        "annotations": [],
+    }
+    if pic is not None:
+        for size, key in (
+            ("thumbnail", "thumbnail_pic"),
+            ("bmiddle", "bmiddle_pic"),
+            ("large", "original_pic"),
+        ):
+            status[key] = f"https://wx1.sinaimg.cn/{size}/{pic}.jpg"
+    return status

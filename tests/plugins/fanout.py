@@ -1,0 +1,169 @@
+"""A complete fan-out rig: hub on PostgreSQL, real Redis (a private db index), the sandbox,
+worker subprocesses that can be killed, and helpers to approve, push and wait."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tests.plugins.hub import BOOT_TOKEN, HubClient, database_url_for, make_hub
+
+REPO = Path(__file__).resolve().parents[2]
+FANOUT_REDIS_DB = 5
+PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+@dataclass
+class FanoutRig:
+    hub: HubClient
+    sandbox: Any
+    redis_url: str
+    env: dict[str, str]
+    workers: list[subprocess.Popen] = field(default_factory=list)
+    reviewers: list[str] = field(default_factory=list)
+
+    # -------------------------------------------------------------- workers
+
+    def start_workers(self, count: int = 2, **env: str) -> None:
+        for _ in range(count):
+            self.workers.append(subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", "worker"], cwd=REPO,
+                env={**self.env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+
+    def kill_worker(self, index: int = 0) -> None:
+        proc = self.workers[index]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def replace_worker(self, index: int = 0, **env: str) -> None:
+        self.kill_worker(index)
+        self.workers[index] = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "worker"], cwd=REPO, env={**self.env, **env},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+        for proc in self.workers:
+            proc.wait(timeout=10)
+        self.workers.clear()
+
+    # -------------------------------------------------------------- content
+
+    def seed(self, accounts: int) -> None:
+        from hub.seed import seed
+
+        seed(self.hub.runtime, accounts=accounts, sandbox=self.sandbox.url)
+
+    def upload(self, data: bytes, name: str) -> str:
+        import io
+
+        r = self.hub.client.post("/api/v1/assets", data={"file": (io.BytesIO(data), name)},
+                                 headers={"Authorization": f"Bearer {self.hub.token}"},
+                                 content_type="multipart/form-data")
+        assert r.status_code == 201, r.json
+        return r.json["id"]
+
+    def cover(self) -> str:
+        from tests.storage.samples import encode, halves
+
+        return self.upload(encode(halves((1200, 600)), "JPEG"), "cover.jpg")
+
+    def approved_video(self, title: str = "防汛一线直击", org: str = "yun") -> str:
+        from tests.storage.samples import video
+
+        clip = self.upload(video(), "clip.mp4")
+        return self.approved_item(title=title, org=org, kind="video", assets=[clip],
+                                  cover=self.cover())
+
+    def approved_item(self, title: str = "全省防汛工作会议召开", org: str = "yun",
+                      **fields: Any) -> str:
+        if not self.reviewers:
+            for stage in (1, 2, 3):
+                r = self.hub.post("/api/v1/users", {"org": "yun", "name": f"审核{stage}",
+                                                    "roles": ["reviewer"], "review_stage": stage})
+                assert r.status_code == 201, r.json
+                self.reviewers.append(r.json["token"])
+        fields.setdefault("cover", self.cover())
+        body = {"org": org, "kind": "article", "title": title,
+                "body": "<p>会议要求各地压实防汛责任，做好强降雨应对。</p>",
+                "summary": "部署本周强降雨应对工作", "author": "王敏", "source": "云省日报",
+                **fields}
+        r = self.hub.post("/api/v1/items", body)
+        assert r.status_code == 201, r.json
+        item = r.json["id"]
+        assert self.hub.post(f"/api/v1/items/{item}/submit").status_code == 200
+        for token in self.reviewers:
+            r = self.hub.post(f"/api/v1/items/{item}/reviews", {"decision": "approve",
+                                                                "comment": "同意"}, token=token)
+            assert r.status_code == 200, r.json
+        assert self.hub.get(f"/api/v1/items/{item}").json["status"] == "approved"
+        return item
+
+    def push(self, item: str, targets: dict[str, Any] | None = None) -> dict[str, Any]:
+        r = self.hub.post(f"/api/v1/items/{item}/push", {"targets": targets or {"orgs": ["yun"]}})
+        assert r.status_code == 202, r.json
+        return r.json
+
+    def withdraw(self, item: str, reason: str = "内容有误") -> dict[str, Any]:
+        r = self.hub.post(f"/api/v1/items/{item}/withdraw", {"reason": reason})
+        assert r.status_code == 202, r.json
+        return r.json
+
+    def wait(self, path: str, done, timeout: float = 120.0, poll: float = 0.25) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            last = self.hub.get(path).json
+            if done(last):
+                return last
+            time.sleep(poll)
+        dead = [p.returncode for p in self.workers if p.poll() is not None]
+        raise AssertionError(f"{path} not done after {timeout}s: {last} (dead workers: {dead})")
+
+    def wait_dispatch(self, dispatch_id: str, timeout: float = 120.0) -> dict[str, Any]:
+        return self.wait(f"/api/v1/dispatches/{dispatch_id}", lambda d: d["state"] == "done",
+                         timeout)
+
+    def wait_withdrawal(self, withdrawal_id: str, timeout: float = 120.0) -> dict[str, Any]:
+        return self.wait(f"/api/v1/withdrawals/{withdrawal_id}",
+                         lambda d: d["state"] == "done", timeout)
+
+    def live_posts(self) -> int:
+        return sum(v["live"] for v in self.sandbox.stats().values())
+
+    def duplicates(self) -> int:
+        return sum(v["duplicates"] for v in self.sandbox.stats().values())
+
+
+@pytest.fixture
+def fanout(request: pytest.FixtureRequest, redis_server_url: str, sandbox,
+           tmp_path: Path) -> Iterator[FanoutRig]:
+    redis_url = redis_server_url.rsplit("/", 1)[0] + f"/{FANOUT_REDIS_DB}"
+    redis.Redis.from_url(redis_url).flushdb()
+    database_url = database_url_for(request, "postgres", tmp_path)
+    secret = "fanout-secret-" + uuid.uuid4().hex
+    hub = make_hub(database_url, redis_url, tmp_path, public_url=PUBLIC_URL, secret_key=secret)
+    env = {**os.environ, "YUNCHU_DATABASE_URL": database_url, "YUNCHU_REDIS_URL": redis_url,
+           "YUNCHU_SECRET_KEY": secret, "YUNCHU_DATA_DIR": str(tmp_path / "data"),
+           "YUNCHU_PUBLIC_URL": PUBLIC_URL, "YUNCHU_BOOTSTRAP_TOKEN": BOOT_TOKEN,
+           "YUNCHU_LEASE_S": "6", "YUNCHU_RECONCILE_INTERVAL_S": "0.5",
+           "YUNCHU_BATCH_SIZE": "100", "YUNCHU_CONCURRENCY": "100"}
+    rig = FanoutRig(hub=hub, sandbox=sandbox, redis_url=redis_url, env=env)
+    try:
+        yield rig
+    finally:
+        rig.stop_workers()
+        hub.runtime.close()
