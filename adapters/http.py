@@ -129,7 +129,7 @@ async def call(
                 )
     except (Retryable, AccountMisconfigured):
         raise
-    except aiohttp.InvalidURL:
+    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
         raise AccountMisconfigured(f"接口地址无效 (invalid API URL: {where})") from None
     except aiohttp.ClientConnectorError as exc:
         raise Retryable(
@@ -145,6 +145,8 @@ async def call(
         raise OutcomeUnknown(f"平台断开了连接 (server disconnected: {where})") from None
     except aiohttp.ClientPayloadError:
         raise OutcomeUnknown(f"响应不完整 (incomplete response body: {where})") from None
+    except aiohttp.ClientConnectionResetError:
+        raise OutcomeUnknown(f"连接被重置 (connection reset: {where})") from None
     except aiohttp.ClientOSError as exc:
         raise OutcomeUnknown(f"连接中断 (connection broken: {where}; {_os_reason(exc)})") from None
     except aiohttp.ClientResponseError as exc:

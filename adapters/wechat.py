@@ -267,7 +267,8 @@ class WeChatAdapter:
         )
         news = answer.get("news_item") or []
         if errcode(answer) == GONE or not news or all(n.get("is_deleted") for n in news):
-            return Receipt(remote_id=remote_id, state="deleted", extra={"article_id": article_id})
+            extra = {"article_id": article_id, "reason": REMOVED[5]}
+            return Receipt(remote_id=remote_id, state="deleted", extra=extra)
         return Receipt(
             remote_id=remote_id, url=news[0].get("url"), extra={"article_id": article_id}
         )

@@ -89,7 +89,8 @@ class WeChatChannel:
         title = checked_title(item.title)
         cover_blob = cover_image(item, media)
         body = BodyImages(item, media)
-        content = body.sanitise(item.body_html)
+        body_html = body.sanitise(item.body_html)
+        content = body_html
         if item.kind == "video":
             content = body.video_intro(item) + content
         content += reprint_footer(item)
@@ -98,7 +99,7 @@ class WeChatChannel:
             "article_type": "news",
             "title": title,
             "author": author_for(item),
-            "digest": digest_for(item, content),
+            "digest": digest_for(item, body_html),
             "content": content,
             "content_source_url": source_url_for(item),
             "need_open_comment": 0,
@@ -150,8 +151,8 @@ def author_for(item: ItemVersionView) -> str:
     return author
 
 
-def digest_for(item: ItemVersionView, content: str) -> str:
-    digest = _SPACE_RE.sub(" ", item.summary).strip() or plain_text(content)
+def digest_for(item: ItemVersionView, body_html: str) -> str:
+    digest = _SPACE_RE.sub(" ", item.summary).strip() or plain_text(body_html)
     if len(digest) <= MAX_DIGEST_CHARS:
         return digest
     return digest[: MAX_DIGEST_CHARS - 1].rstrip(" ，,。.；;、：:") + "…"

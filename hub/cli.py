@@ -240,6 +240,27 @@ def sandbox(host: str, port: int, latency_ms: float, jitter_ms: float) -> None:
     run(host, port, latency_ms=latency_ms, jitter_ms=jitter_ms)
 
 
+@main.command()
+@click.option("--accounts", default=10_000, show_default=True, type=int)
+@click.option("--latency-ms", default=100.0, show_default=True, type=float)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--baseline", is_flag=True, help="Also run the job-per-delivery design.")
+@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--timeout", default=1800.0, show_default=True, type=float,
+              help="Give up on a phase after this many seconds.")
+@click.pass_context
+def bench(ctx: click.Context, accounts: int, latency_ms: float, workers: int, baseline: bool,
+          json_path: Path | None, timeout: float) -> None:
+    """Measure push and withdrawal end to end against the sandbox (configured PostgreSQL/Redis)."""
+    from .bench import run
+
+    _settings(ctx)
+    report = run(accounts=accounts, latency_ms=latency_ms, baseline=baseline,
+                 json_path=json_path, workers=workers, timeout=timeout,
+                 log=lambda line: click.echo(line, err=True))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
 @main.group()
 def audit() -> None:
     """The tamper-evident audit log."""

@@ -61,9 +61,13 @@ def credentials(platform: str, index: int, sandbox: str | None) -> dict[str, str
     if platform == "weibo":
         return {"access_token": f"2.00{token}", "uid": str(5_000_000_000 + index)}
     if platform == "douyin":
-        return {"client_key": f"aw{index:014x}", "client_secret": token,
-                "open_id": f"ou_{index:012x}", "access_token": f"act.{secrets.token_hex(12)}",
-                "refresh_token": f"rft.{secrets.token_hex(12)}"}
+        # One hub app for every account; the sandbox reads the account out of seeded tokens
+        # (Douyin's refresh call names no open_id), hence "<kind>.<base64 open_id>.<secret>".
+        open_id = f"ou_{index:012x}"
+        name = base64.urlsafe_b64encode(open_id.encode()).decode().rstrip("=")
+        return {"client_key": "yunchu_app", "client_secret": "yunchu-app-secret-" + token[:8],
+                "open_id": open_id, "access_token": f"act.{name}.{token}",
+                "refresh_token": f"rft.{name}.{token}"}
     base = (sandbox or "http://127.0.0.1:8900").rstrip("/")
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     return {"webhook_url": f"{base}/cityapp/webhook/app{index:06d}", "signing_secret": secret}

@@ -27,7 +27,6 @@ PLATFORM_MODULES: dict[str, str] = {
 }
 
 STATE_KEY = web.AppKey("sandbox_state", SandboxState)
-CONTROL_PREFIX = "/_sandbox/"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

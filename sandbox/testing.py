@@ -17,21 +17,24 @@ import json
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from sandbox.core import FAULT_KINDS, SandboxConfig, SandboxState
 from sandbox.server import build_app
 
+T = TypeVar("T")
+
 
 class RunningSandbox:
     """Handle on a sandbox server running in a background thread."""
 
-    def __init__(self, url: str, state: SandboxState) -> None:
+    def __init__(self, url: str, state: SandboxState, loop: asyncio.AbstractEventLoop) -> None:
         self.url = url
         self.state = state
+        self._loop = loop
 
     def __repr__(self) -> str:
         return f"RunningSandbox({self.url!r}, platforms={self.state.platforms!r})"
@@ -39,6 +42,18 @@ class RunningSandbox:
     def platform_url(self, platform: str) -> str:
         """The ``api_base`` an account uses to talk to one emulated platform."""
         return f"{self.url}/{platform}"
+
+    def call_in_server(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``function`` on the server's event loop and return its result.
+
+        Reading ``.state`` from the test thread is fine; changing it while requests are in flight
+        (e.g. creating ledger posts during a fan-out) should go through here.
+        """
+
+        async def invoke() -> T:
+            return function(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(invoke(), self._loop).result(timeout=30)
 
     def config(self, **changes: Any) -> dict[str, Any]:
         """Change latency, jitter, fault probabilities or timeout_s at run time."""
@@ -134,7 +149,7 @@ def running_sandbox(
     if not port:
         raise RuntimeError("sandbox server did not start within 30 s")
     try:
-        yield RunningSandbox(f"http://{host}:{port[0]}", state)
+        yield RunningSandbox(f"http://{host}:{port[0]}", state, loop)
     finally:
         # Clean up on the server's loop so pending handlers are cancelled, not destroyed.
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)

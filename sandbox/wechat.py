@@ -322,6 +322,8 @@ Handler = Callable[[str, web.Request], Awaitable[dict[str, Any]]]
 
 
 class WeChatSandbox:
+    """The HTTP face: envelope, auth, faults and quotas around each handler."""
+
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self._world = World(state)

@@ -23,13 +23,17 @@ def _authenticate() -> None:
 from . import (  # noqa: E402  (route modules register on the blueprint)
     accounts,
     assets,
+    audit,
     fanout,
     items,
+    login,
     matrices,
     openapi,
     orgs,
+    safety,
     tasks,
     users,
 )
 
-__all__ = ["api", "accounts", "assets", "fanout", "items", "matrices", "openapi", "orgs", "tasks", "users"]
+__all__ = ["api", "accounts", "assets", "fanout", "items", "matrices", "openapi", "orgs", "tasks", "users",
+           "audit", "login", "safety"]

@@ -58,10 +58,11 @@ class BatchReport:
 class Executor:
     """One per worker process; owns the pooled HTTP client and the adapters."""
 
-    def __init__(self, runtime: Runtime, owner: str):
+    def __init__(self, runtime: Runtime, owner: str, *, concurrency: int | None = None):
         self.runtime = runtime
         self.owner = owner
         self.settings = runtime.settings
+        self.concurrency = concurrency or runtime.settings.concurrency
         self.renders: RenderCache | None = None
         self.http: aiohttp.ClientSession | None = None
         self.redis: aioredis.Redis | None = None
@@ -72,7 +73,7 @@ class Executor:
     async def start(self) -> None:
         from storage.renditions import Renditions
 
-        connector = aiohttp.TCPConnector(limit=self.settings.concurrency, limit_per_host=0,
+        connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=0,
                                          ttl_dns_cache=300, enable_cleanup_closed=True)
         self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True,
                                           trust_env=False)
@@ -81,7 +82,7 @@ class Executor:
         tokens = RedisTokenCache(self.redis)
         self.adapters = {p: adapter_class(p)(self.http, tokens) for p in REGISTRY}
         self.limiter = Limiter(self.redis)
-        self.semaphore = asyncio.Semaphore(self.settings.concurrency)
+        self.semaphore = asyncio.Semaphore(self.concurrency)
         self.renders = RenderCache(Renditions(self.runtime.store), self._public_base())
 
     def _public_base(self) -> str:

@@ -183,9 +183,40 @@ def test_refused_port_is_retryable_and_not_sent() -> None:
     assert_no_secret(caught.value)
 
 
-def test_unusable_url_is_an_account_misconfiguration() -> None:
+def test_connect_timeout_is_retryable_and_not_sent() -> None:
+    # A listener whose accept queue is full: the kernel drops further SYNs, connect() hangs.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = [socket.socket() for _ in range(3)]
+    for filler in fillers:
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+
     async def scenario() -> None:
-        await one_call(f"wechat-api.example/cgi-bin?access_token={TOKEN}")
+        await one_call(
+            f"http://127.0.0.1:{port}/api/send?access_token={TOKEN}",
+            timeout=aiohttp.ClientTimeout(total=5, connect=0.3),
+        )
+
+    try:
+        with pytest.raises(Retryable, match="连接超时") as caught:
+            asyncio.run(scenario())
+    finally:
+        for open_socket in (*fillers, listener):
+            open_socket.close()
+    assert type(caught.value) is Retryable and caught.value.sent is False
+    assert_no_secret(caught.value)
+
+
+@pytest.mark.parametrize(
+    "api_base",
+    ["wechat-api.example/cgi-bin", "ftp://api.example/cgi-bin", "http://[::1/cgi-bin"],
+)
+def test_unusable_url_is_an_account_misconfiguration(api_base: str) -> None:
+    async def scenario() -> None:
+        await one_call(f"{api_base}?access_token={TOKEN}")
 
     with pytest.raises(AccountMisconfigured) as caught:
         asyncio.run(scenario())
@@ -274,18 +305,25 @@ def test_truncated_body_is_outcome_unknown() -> None:
     assert_no_secret(caught.value)
 
 
-def test_connection_reset_mid_response_is_outcome_unknown() -> None:
+def send_rst(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()  # RST, not FIN
+
+
+@pytest.mark.parametrize("answered_bytes", [0, 100])
+def test_connection_reset_after_the_request_is_outcome_unknown(answered_bytes: int) -> None:
     async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request_head(reader)
-        writer.write(response_head(Content_Length="5000") + b"x" * 100)
-        await writer.drain()
-        await asyncio.sleep(0.05)
-        sock = writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        writer.transport.abort()  # RST, not FIN
+        if answered_bytes:
+            writer.write(response_head(Content_Length="5000") + b"x" * answered_bytes)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        send_rst(writer)
 
     with pytest.raises(OutcomeUnknown) as caught:
         run_against_raw_server(reset)
+    assert "超时" not in caught.value.reason  # the reset itself was recognised, not a timeout
     assert_no_secret(caught.value)
 
 
@@ -304,7 +342,7 @@ def test_garbage_status_line_is_outcome_unknown() -> None:
         writer.write(b"SMTP ready\r\n\r\n")
         await writer.drain()
 
-    with pytest.raises(OutcomeUnknown) as caught:
+    with pytest.raises(OutcomeUnknown, match="无法解析") as caught:
         run_against_raw_server(garbage)
     assert_no_secret(caught.value)
 

@@ -211,8 +211,19 @@ def test_default_registry_mounts_every_platform_module_that_exists() -> None:
 
 def test_the_shared_fixture_serves_the_control_api_and_resets(sandbox: RunningSandbox) -> None:
     assert sandbox.url.startswith("http://127.0.0.1:") and not sandbox.url.endswith("/")
-    sandbox.state.ledger.create("weibo", "u1", remote_id="1", title="t", text="x")
+    assert sandbox.platform_url("weibo") == sandbox.url + "/weibo"
+    sandbox.call_in_server(
+        sandbox.state.ledger.create, "weibo", "u1", remote_id="1", title="t", text="x"
+    )
+    sandbox.register("cityapp", "app1", signing_secret="whsec_1")
+    sandbox.revoke("weibo", "u1")
     assert [p["remote_id"] for p in sandbox.posts(platform="weibo")] == ["1"]
     assert sandbox.stats()["weibo"]["created"] == 1
+    assert sandbox.state.accounts.registered("cityapp", "app1") == {"signing_secret": "whsec_1"}
+    assert sandbox.state.accounts.is_revoked("weibo", "u1")
+
     sandbox.reset()
+
     assert sandbox.posts() == []
+    assert sandbox.state.accounts.registered("cityapp", "app1") is None
+    assert not sandbox.state.accounts.is_revoked("weibo", "u1")

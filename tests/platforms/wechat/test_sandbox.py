@@ -318,3 +318,28 @@ def test_reset_forgets_tokens_and_posts(sandbox, api):
     sandbox.reset()
     assert_refused(api.count(), 40001)
     assert sandbox.posts(platform="wechat") == []
+
+
+def test_force_refresh_is_limited_to_twenty_a_day(sandbox, api):
+    for _ in range(20):
+        assert "access_token" in api.stable_token(force=True)
+        sandbox.advance_clock(31)
+    assert_refused(api.stable_token(force=True), 45009)
+
+
+def test_delete_by_one_based_index_removes_one_article(sandbox, api):
+    thumb = api.cover()
+    articles = [
+        {"title": f"第{n}篇", "content": "<p>正文</p>", "thumb_media_id": thumb} for n in (1, 2)
+    ]
+    media_id = api.call("draft/add", {"articles": articles})["media_id"]
+    publish_id = api.call("freepublish/submit", {"media_id": media_id})["publish_id"]
+    article_id = api.status(publish_id)["article_id"]
+    assert api.call("freepublish/delete", {"article_id": article_id, "index": 2})["errcode"] == 0
+    remaining = api.status(publish_id)
+    assert remaining["publish_status"] == 0
+    assert [item["idx"] for item in remaining["article_detail"]["item"]] == [1]
+    assert len(sandbox.posts(platform="wechat", state="live")) == 1
+    assert api.call("freepublish/delete", {"article_id": article_id, "index": 1})["errcode"] == 0
+    assert api.status(publish_id)["publish_status"] == 5
+    assert sandbox.posts(platform="wechat", state="live") == []

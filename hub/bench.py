@@ -1,0 +1,382 @@
+"""`yunchu bench`: the whole path (API click -> rows -> jobs -> workers -> sandbox) measured end
+to end on the configured PostgreSQL and Redis, and, with --baseline, the same scenario on the
+idiomatic design (one RQ job per delivery, one synchronous HTTP exchange at a time)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform as host_platform
+import resource
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy.engine import make_url
+
+from .config import Settings, load_settings
+from .models import PUBLISH_OPEN, Delivery, Item, utcnow
+from .runtime import Runtime
+
+WITHDRAW_OPEN_STATES = ("sending", "retry", "withdraw_queued", "withdrawing", "withdraw_retry",
+                        "manual")
+BENCH_REDIS_DB = 9
+
+
+@dataclass
+class DesignResult:
+    design: str
+    accounts: int
+    push_s: float | None = None
+    withdraw_s: float | None = None
+    deliveries_per_s: float | None = None
+    withdrawals_per_s: float | None = None
+    lost: int = 0
+    duplicates: int = 0
+    live_after_withdraw: int = 0
+    failed: int = 0
+    states_after_push: dict[str, int] = field(default_factory=dict)
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    sandbox: dict[str, Any] = field(default_factory=dict)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return -1.0
+
+
+def _sandbox_get(url: str, path: str) -> Any:
+    with urllib.request.urlopen(url + path, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _sandbox_post(url: str, path: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"{}")
+
+
+class Bench:
+    def __init__(self, settings: Settings, *, accounts: int, latency_ms: float, workers: int,
+                 log=print):
+        self.base_settings = settings
+        self.accounts = accounts
+        self.latency_ms = latency_ms
+        self.worker_count = workers
+        self.log = log
+        self.tmp = Path(tempfile.mkdtemp(prefix="yunchu-bench-"))
+        self.processes: list[subprocess.Popen] = []
+        self.database_url, self.drop_database = self._bench_database()
+        self.redis_url, self.embedded = self._bench_redis()
+        self.sandbox_port = _free_port()
+        self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
+        self.secret = secrets.token_urlsafe(32)
+        self.public_url = "http://127.0.0.1:8000"
+        self.settings = settings.with_overrides(
+            database_url=self.database_url, redis_url=self.redis_url, data_dir=self.tmp,
+            public_url=self.public_url, secret_key=self.secret,
+            bootstrap_token="yc_bench_" + secrets.token_urlsafe(16))
+        self.env = {**os.environ, "YUNCHU_DATABASE_URL": self.database_url,
+                    "YUNCHU_REDIS_URL": self.redis_url, "YUNCHU_DATA_DIR": str(self.tmp),
+                    "YUNCHU_SECRET_KEY": self.secret, "YUNCHU_PUBLIC_URL": self.public_url,
+                    "YUNCHU_BATCH_SIZE": str(settings.batch_size),
+                    "YUNCHU_CONCURRENCY": str(settings.concurrency),
+                    "YUNCHU_LEASE_S": str(settings.lease_s),
+                    "YUNCHU_RECONCILE_INTERVAL_S": str(settings.reconcile_interval_s)}
+        self.runtime: Runtime | None = None
+        self.client = None
+
+    # ----------------------------------------------------------------- setup / teardown
+
+    def _bench_database(self) -> tuple[str, Any]:
+        url = self.base_settings.database_url
+        if url.startswith("sqlite"):
+            return f"sqlite:///{self.tmp / 'bench.db'}", None
+        name = f"yunchu_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin_url = make_url(url).set(drivername="postgresql+psycopg")
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+        return admin_url.set(database=name).render_as_string(hide_password=False), drop
+
+    def _bench_redis(self) -> tuple[str, Any]:
+        if self.base_settings.redis_embedded:
+            from .embedded import EmbeddedRedis
+
+            embedded = EmbeddedRedis(self.tmp)
+            return embedded.start(), embedded
+        url = self.base_settings.redis_url.rsplit("/", 1)[0] + f"/{BENCH_REDIS_DB}"
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+        return url, None
+
+    def setup(self) -> None:
+        from .app import create_app
+        from .bootstrap import prepare
+        from .seed import seed
+
+        sandbox = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--port", str(self.sandbox_port),
+             "--latency-ms", str(self.latency_ms)], env=self.env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.processes.append(sandbox)
+        _wait_port(self.sandbox_port)
+        self.runtime = Runtime(self.settings)
+        prepare(self.runtime)
+        started = time.perf_counter()
+        seed(self.runtime, accounts=self.accounts, sandbox=self.sandbox_url)
+        self.log(f"seeded {self.accounts} accounts in {time.perf_counter() - started:.1f}s")
+        app = create_app(runtime=self.runtime)
+        self.client = app.test_client()
+
+    def close(self) -> None:
+        for proc in self.processes:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=10)
+        if self.runtime:
+            self.runtime.close()
+        if self.embedded:
+            self.embedded.stop()
+        if self.drop_database:
+            self.drop_database()
+
+    # ----------------------------------------------------------------- content
+
+    def _api(self, method: str, path: str, body: Any = None) -> Any:
+        assert self.client is not None
+        headers = {"Authorization": f"Bearer {self.settings.bootstrap_token}"}
+        response = self.client.open(path, method=method, json=body, headers=headers)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.json}")
+        return response.json
+
+    def _upload(self, data: bytes, name: str) -> str:
+        import io
+
+        assert self.client is not None
+        response = self.client.post(
+            "/api/v1/assets", data={"file": (io.BytesIO(data), name)},
+            headers={"Authorization": f"Bearer {self.settings.bootstrap_token}"},
+            content_type="multipart/form-data")
+        return response.json["id"]
+
+    def approved_items(self, tag: str) -> tuple[str, str]:
+        """An article with a cover (WeChat, Weibo, city app) and a video (Douyin), approved."""
+        from .demo_media import demo_cover_jpeg, demo_video_mp4
+
+        cover = self._upload(demo_cover_jpeg(), "cover.jpg")
+        clip = self._upload(demo_video_mp4(), "clip.mp4")
+        article = self._api("POST", "/api/v1/items", {
+            "org": "yun", "kind": "article", "title": f"全省防汛工作部署（{tag}）",
+            "body": "<p>各地要压实防汛责任，做好强降雨应对。</p>", "summary": "部署强降雨应对",
+            "author": "王敏", "source": "云省日报", "cover": cover})["id"]
+        video = self._api("POST", "/api/v1/items", {
+            "org": "yun", "kind": "video", "title": f"防汛一线直击（{tag}）", "body": "",
+            "summary": "一线记者直击", "cover": cover, "assets": [clip]})["id"]
+        assert self.runtime is not None
+        with self.runtime.db.session() as session:
+            # Review is not what is measured here: approve directly.
+            session.execute(update(Item).where(Item.id.in_([article, video])).values(
+                status="approved", approved_version=1, approved_at=utcnow()))
+        return article, video
+
+    # ----------------------------------------------------------------- measuring
+
+    def _counts(self, column, keys: list[str]) -> dict[str, int]:
+        assert self.runtime is not None
+        with self.runtime.db.session() as session:
+            rows = session.execute(select(Delivery.state, func.count()).where(
+                column.in_(keys)).group_by(Delivery.state)).all()
+        return {state: n for state, n in rows}
+
+    def _wait(self, column, keys: list[str], open_states: tuple[str, ...],
+              timeout: float) -> tuple[float | None, dict[str, int]]:
+        started = time.perf_counter()
+        counts: dict[str, int] = {}
+        while time.perf_counter() - started < timeout:
+            counts = self._counts(column, keys)
+            if not any(counts.get(s) for s in open_states):
+                return time.perf_counter() - started, counts
+            time.sleep(0.05)
+        return None, counts
+
+    def _start_workers(self, command: list[str]) -> list[subprocess.Popen]:
+        procs = [subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for _ in range(self.worker_count)]
+        self.processes += procs
+        time.sleep(1.5)  # let them import and connect before the click
+        return procs
+
+    def _stop(self, procs: list[subprocess.Popen]) -> dict[str, float]:
+        peaks = {f"worker{i}": _peak_rss_mb(p.pid) for i, p in enumerate(procs)}
+        for proc in procs:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        return peaks
+
+    def _reset_sandbox(self) -> None:
+        from .seed import register_cityapps
+
+        _sandbox_post(self.sandbox_url, "/_sandbox/reset", {})
+        assert self.runtime is not None
+        from .models import Account
+
+        with self.runtime.db.session() as session:
+            rows = session.execute(select(Account.id, Account.credentials_sealed).where(
+                Account.platform == "cityapp")).all()
+        register_cityapps(self.sandbox_url, [self.runtime.box.open(sealed, bound_to=account_id)
+                                             for account_id, sealed in rows])
+
+    def run_design(self, design: str, timeout: float) -> DesignResult:
+        result = DesignResult(design=design, accounts=self.accounts)
+        self._reset_sandbox()
+        article, video = self.approved_items(design)
+        if design == "batched":
+            workers = self._start_workers([sys.executable, "-m", "hub.cli", "worker"])
+        else:
+            workers = self._start_workers([sys.executable, "-m", "hub.fanout.baseline"])
+        dispatches = []
+        started = time.perf_counter()
+        dispatches.append(self._api("POST", f"/api/v1/items/{article}/push", {"targets": {
+            "orgs": ["yun"], "platforms": ["wechat", "weibo", "cityapp"]}})["dispatch_id"])
+        dispatches.append(self._api("POST", f"/api/v1/items/{video}/push", {"targets": {
+            "orgs": ["yun"], "platforms": ["douyin"]}})["dispatch_id"])
+        click_s = time.perf_counter() - started
+        if design == "baseline":
+            self._enqueue_one_per_delivery("publish", Delivery.dispatch_id, dispatches)
+        push_s, counts = self._wait(Delivery.dispatch_id, dispatches, PUBLISH_OPEN, timeout)
+        result.push_s = round(push_s + click_s, 3) if push_s is not None else None
+        result.states_after_push = counts
+        result.failed = counts.get("failed", 0)
+        result.lost = sum(counts.get(s, 0) for s in PUBLISH_OPEN)
+        stats = _sandbox_get(self.sandbox_url, "/_sandbox/stats")
+        live_published = counts.get("published", 0) + counts.get("pending_review", 0)
+        unique_created = sum(v["created"] - v["duplicates"] for v in stats.values())
+        result.lost += max(0, live_published - unique_created)
+        self.log(f"[{design}] push: {result.push_s}s {counts}")
+
+        withdrawals = []
+        started = time.perf_counter()
+        for item in (article, video):
+            withdrawals.append(self._api("POST", f"/api/v1/items/{item}/withdraw",
+                                         {"reason": "基准测试撤稿"})["withdrawal_id"])
+        click_s = time.perf_counter() - started
+        if design == "baseline":
+            self._enqueue_one_per_delivery("withdraw", Delivery.withdrawal_id, withdrawals)
+        withdraw_s, wcounts = self._wait(Delivery.withdrawal_id, withdrawals,
+                                         WITHDRAW_OPEN_STATES, timeout)
+        result.withdraw_s = round(withdraw_s + click_s, 3) if withdraw_s is not None else None
+        stats = _sandbox_get(self.sandbox_url, "/_sandbox/stats")
+        result.sandbox = stats
+        result.duplicates = sum(v["duplicates"] for v in stats.values())
+        result.live_after_withdraw = sum(v["live"] for v in stats.values())
+        result.lost += sum(wcounts.get(s, 0) for s in WITHDRAW_OPEN_STATES)
+        total = sum(counts.values())
+        if result.push_s:
+            result.deliveries_per_s = round(total / result.push_s, 1)
+        if result.withdraw_s:
+            result.withdrawals_per_s = round(sum(wcounts.values()) / result.withdraw_s, 1)
+        result.peak_rss_mb = self._stop(workers)
+        result.peak_rss_mb["sandbox"] = _peak_rss_mb(self.processes[0].pid)
+        result.peak_rss_mb["hub_api_and_bench"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        self.log(f"[{design}] withdraw: {result.withdraw_s}s {wcounts} "
+                 f"live_after={result.live_after_withdraw} dup={result.duplicates}")
+        return result
+
+    def _enqueue_one_per_delivery(self, action: str, column, keys: list[str]) -> None:
+        from rq import Queue
+
+        from .fanout.baseline import BASELINE_QUEUE
+        from .fanout.queueing import queue
+
+        assert self.runtime is not None
+        with self.runtime.db.session() as session:
+            rows = session.execute(select(Delivery.id, Delivery.platform).where(
+                column.in_(keys))).all()
+        q = queue(self.runtime.redis, BASELINE_QUEUE)
+        jobs = [Queue.prepare_data("hub.fanout.baseline.deliver_one",
+                                   args=(action, platform, delivery_id), result_ttl=0,
+                                   timeout=120) for delivery_id, platform in rows]
+        for start in range(0, len(jobs), 1000):
+            q.enqueue_many(jobs[start:start + 1000])
+
+
+def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | None,
+        workers: int = 2, timeout: float = 1800, log=print) -> dict[str, Any]:
+    settings = load_settings()
+    bench = Bench(settings, accounts=accounts, latency_ms=latency_ms, workers=workers, log=log)
+    try:
+        bench.setup()
+        batched = bench.run_design("batched", timeout)
+        results: dict[str, Any] = {"batched": asdict(batched)}
+        if baseline:
+            base = bench.run_design("baseline", timeout)
+            results["baseline"] = asdict(base)
+            results["ratios"] = {
+                "push_speedup": _ratio(base.push_s, batched.push_s),
+                "withdraw_speedup": _ratio(base.withdraw_s, batched.withdraw_s),
+            }
+    finally:
+        bench.close()
+    report = {
+        "scenario": {"accounts": accounts, "latency_ms": latency_ms, "workers": workers,
+                     "platforms": "wechat+weibo+cityapp article, douyin video",
+                     "database": "postgresql" if "postgresql" in bench.database_url else "sqlite",
+                     "batch_size": settings.batch_size, "concurrency": settings.concurrency},
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                    "platform": host_platform.platform()},
+        "when": utcnow().isoformat(),
+        **results,
+    }
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    return report
+
+
+def _ratio(slow: float | None, fast: float | None) -> float | None:
+    if not slow or not fast:
+        return None
+    return round(slow / fast, 1)

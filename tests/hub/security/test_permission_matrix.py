@@ -1,0 +1,329 @@
+"""Every /api/v1 endpoint × every role × in-scope / out-of-scope org: 401 without a token,
+403 for a role not allowed or an org outside the caller's subtree, never 401/403 otherwise.
+
+``EXPECTATIONS`` is the one table to extend when a route is added: a route the app serves
+that has no entry fails ``test_every_route_has_an_expectation``. Callers live in org c1
+(plus a province admin); "out of scope" resources belong to the sibling city c2. Out-of-scope
+ids answer 403, consistently (not 404).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from hub.ids import new_id
+from hub.models import Org, Task
+from tests.hub.helpers import make_account, make_tree, wechat_account
+
+from .support import make_user, newsroom
+
+IN, OUT = "c1", "c2"
+ROLES = ("admin", "editor", "reviewer1", "reviewer2", "reviewer3", "operator", "auditor",
+         "province_admin")
+READERS = frozenset(ROLES) - {"province_admin"} | {"province_admin"}
+ADMINS = frozenset({"admin", "province_admin"})
+WRITERS = frozenset({"admin", "editor", "operator", "province_admin"})
+REVIEWERS = frozenset({"reviewer1", "reviewer2", "reviewer3"})
+AUDIT = frozenset({"admin", "auditor", "province_admin"})
+SAFETY_READERS = frozenset({"admin", "editor", "auditor", "province_admin"}) | REVIEWERS
+MATRIX_READERS = frozenset({"admin", "editor", "operator", "auditor", "province_admin"})
+TASK_DOERS = frozenset({"admin", "operator", "province_admin"})
+# Withdrawal: a province admin or the origin's final reviewer everywhere; an admin or operator
+# of the item's org only there (partial); nobody else.
+WITHDRAWERS = frozenset({"admin", "operator", "reviewer3", "province_admin"})
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    json: Any = None
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Expect:
+    allowed: frozenset[str]
+    build: Callable[[Matrix, str], Call]
+    scoped: bool = True  # False: the org does not matter (global or self-filtered routes)
+    mutates: bool = True  # True: build a fresh resource after an allowed call
+    public: bool = False  # no token needed (login, the OpenAPI document)
+
+
+class Matrix:
+    """Builds resources in an org with the bootstrap admin's token and the org's reviewers."""
+
+    def __init__(self, hub):
+        self.hub = hub
+        make_tree(hub)
+        self.tokens: dict[str, str] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        people = {"admin": (["admin"], None), "editor": (["editor"], None),
+                  "reviewer1": (["reviewer"], 1), "reviewer2": (["reviewer"], 2),
+                  "reviewer3": (["reviewer"], 3), "operator": (["operator"], None),
+                  "auditor": (["auditor"], None)}
+        for role, (roles, stage) in people.items():
+            self.users[role] = make_user(hub, f"m-{role}", roles, org=IN, stage=stage)
+            self.tokens[role] = self.users[role]["token"]
+        self.users["province_admin"] = make_user(hub, "m-province", ["admin"], org="yun")
+        self.tokens["province_admin"] = self.users["province_admin"]["token"]
+        self.reviewers = {IN: {"r1": self.tokens["reviewer1"], "r2": self.tokens["reviewer2"],
+                               "r3": self.tokens["reviewer3"]},
+                          OUT: newsroom(hub, OUT, prefix="c2-")}
+        self.org_admin = {IN: self.tokens["admin"],
+                          OUT: make_user(hub, "c2-admin", ["admin"], org=OUT)["token"]}
+        self.accounts = {org: make_account(hub, org, f"{org}-main")["id"] for org in (IN, OUT)}
+        self.serial = itertools.count()
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}{next(self.serial)}"
+
+    def ok(self, response, *statuses: int) -> Any:
+        assert response.status_code in (statuses or (200, 201, 202)), response.get_json()
+        return response.get_json()
+
+    def item(self, org: str, status: str = "draft", **extra: Any) -> str:
+        body = {"org": org, "kind": "article", "title": self.unique("矩阵测试稿"),
+                "body": "<p>正文</p>", "summary": "摘要", **extra}
+        item_id = self.ok(self.hub.post("/api/v1/items", body))["id"]
+        if status == "draft":
+            return item_id
+        self.ok(self.hub.post(f"/api/v1/items/{item_id}/submit", {}))
+        if status == "in_review":
+            return item_id
+        for stage in (1, 2, 3):
+            self.ok(self.hub.post(f"/api/v1/items/{item_id}/reviews",
+                                  {"decision": "approve", "comment": "同意"},
+                                  token=self.reviewers[org][f"r{stage}"]))
+        return item_id
+
+    def dispatch(self, org: str) -> str:
+        item_id = self.item(org, "approved")
+        answer = self.ok(self.hub.post(f"/api/v1/items/{item_id}/push",
+                                       {"targets": {"orgs": [org]}}))
+        return answer["dispatch_id"]
+
+    def withdrawal(self, org: str) -> str:
+        item_id = self.item(org, "approved")
+        self.ok(self.hub.post(f"/api/v1/items/{item_id}/push", {"targets": {"orgs": [org]}}))
+        answer = self.ok(self.hub.post(f"/api/v1/items/{item_id}/withdraw", {"reason": "测试"}))
+        return answer["withdrawal_id"]
+
+    def task(self, org: str) -> str:
+        with self.hub.runtime.db.session() as session:
+            org_id = session.query(Org.id).filter(Org.slug == org).scalar()
+            task = Task(id=new_id("tsk"), kind="manual_check", org_id=org_id, title="人工核查")
+            session.add(task)
+        return task.id
+
+    def matrix(self, org: str) -> str:
+        slug = self.unique(f"mx-{org}-")
+        self.ok(self.hub.post("/api/v1/matrices", {"slug": slug, "name": "矩阵", "orgs": [org]},
+                              token=self.org_admin[org]))
+        return slug
+
+    def user(self, org: str) -> dict[str, Any]:
+        return make_user(self.hub, self.unique(f"target-{org}-"), ["editor"], org=org)
+
+    def token_id(self, org: str) -> str:
+        user = self.user(org)
+        return self.ok(self.hub.get(f"/api/v1/users/{user['id']}/tokens"))["items"][0]["id"]
+
+    def safety_version(self) -> int:
+        return self.ok(self.hub.get("/api/v1/safety/terms"))["version"]
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _org_body(m: Matrix, org: str) -> dict[str, Any]:
+    return {"slug": m.unique("sub-"), "name": "下级机构", "kind": "department", "parent": org}
+
+
+EXPECTATIONS: dict[str, Expect] = {
+    "POST /api/v1/orgs": Expect(ADMINS, lambda m, o: Call("POST", "/api/v1/orgs",
+                                                          _org_body(m, o))),
+    "POST /api/v1/orgs/import": Expect(
+        frozenset({"province_admin"}), scoped=False,
+        build=lambda m, o: Call("POST", "/api/v1/orgs/import", {"orgs": [_org_body(m, "yun")]})),
+    "GET /api/v1/orgs": Expect(READERS, lambda m, o: Call("GET", "/api/v1/orgs"), scoped=False,
+                               mutates=False),
+    "GET /api/v1/orgs/<>": Expect(READERS, lambda m, o: Call("GET", f"/api/v1/orgs/{o}"),
+                                  mutates=False),
+    "POST /api/v1/accounts": Expect(ADMINS, lambda m, o: Call(
+        "POST", "/api/v1/accounts", wechat_account(o, m.unique("acc-")))),
+    "POST /api/v1/accounts/import": Expect(ADMINS, lambda m, o: Call(
+        "POST", "/api/v1/accounts/import", {"accounts": [wechat_account(o, m.unique("imp-"))]})),
+    "GET /api/v1/accounts": Expect(READERS, lambda m, o: Call("GET", f"/api/v1/accounts?org={o}"),
+                                   mutates=False),
+    "GET /api/v1/accounts/<>": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/accounts/{m.accounts[o]}"), mutates=False),
+    "PATCH /api/v1/accounts/<>": Expect(ADMINS, lambda m, o: Call(
+        "PATCH", f"/api/v1/accounts/{m.accounts[o]}", {"responsible_person": "张三"}),
+        mutates=False),
+    "POST /api/v1/assets": Expect(WRITERS, scoped=False, build=lambda m, o: Call(
+        "POST", "/api/v1/assets", data={"file": (io.BytesIO(_png()), "a.png")})),
+    # Assets are content-addressed published media, readable by anyone who may read items.
+    "GET /api/v1/assets/<>": Expect(READERS, scoped=False, mutates=False, build=lambda m, o: Call(
+        "GET", "/api/v1/assets/" + m.ok(m.hub.client.post(
+            "/api/v1/assets", data={"file": (io.BytesIO(_png()), "a.png")},
+            headers={"Authorization": f"Bearer {m.hub.token}"}))["id"])),
+    "GET /api/v1/audit": Expect(AUDIT, lambda m, o: Call("GET", "/api/v1/audit?limit=5"),
+                                scoped=False, mutates=False),
+    "POST /api/v1/items": Expect(WRITERS, lambda m, o: Call(
+        "POST", "/api/v1/items", {"org": o, "kind": "article", "title": "新稿件",
+                                  "body": "<p>x</p>"})),
+    "PATCH /api/v1/items/<>": Expect(WRITERS, lambda m, o: Call(
+        "PATCH", f"/api/v1/items/{m.item(o)}", {"title": "改过的标题"})),
+    "GET /api/v1/items/<>": Expect(READERS, lambda m, o: Call("GET", f"/api/v1/items/{m.item(o)}"),
+                                   mutates=False),
+    "POST /api/v1/items/<>/submit": Expect(WRITERS, lambda m, o: Call(
+        "POST", f"/api/v1/items/{m.item(o)}/submit", {})),
+    "POST /api/v1/items/<>/reviews": Expect(REVIEWERS, lambda m, o: Call(
+        "POST", f"/api/v1/items/{m.item(o, 'in_review')}/reviews",
+        {"decision": "approve", "comment": "同意"})),
+    "POST /api/v1/items/<>/push": Expect(WRITERS, lambda m, o: Call(
+        "POST", f"/api/v1/items/{m.item(o, 'approved')}/push", {"targets": {"orgs": [o]}})),
+    "POST /api/v1/items/<>/withdraw": Expect(WITHDRAWERS, lambda m, o: Call(
+        "POST", f"/api/v1/items/{m.item(o, 'approved')}/withdraw", {"reason": "内容有误"})),
+    "GET /api/v1/dispatches/<>": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/dispatches/{m.dispatch(o)}"), mutates=False),
+    "GET /api/v1/dispatches/<>/deliveries": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/dispatches/{m.dispatch(o)}/deliveries"), mutates=False),
+    "GET /api/v1/withdrawals/<>": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/withdrawals/{m.withdrawal(o)}"), mutates=False),
+    "GET /api/v1/withdrawals/<>/deliveries": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/withdrawals/{m.withdrawal(o)}/deliveries"), mutates=False),
+    "GET /api/v1/library": Expect(READERS, lambda m, o: Call("GET", "/api/v1/library"),
+                                  scoped=False, mutates=False),
+    "POST /api/v1/library/<>/pull": Expect(WRITERS, lambda m, o: Call(
+        "POST", f"/api/v1/library/{m.item('yun', 'approved', shared_to_library=True)}/pull",
+        {"org": o})),
+    "POST /api/v1/matrices": Expect(ADMINS, lambda m, o: Call(
+        "POST", "/api/v1/matrices", {"slug": m.unique("new-mx-"), "name": "新矩阵",
+                                     "orgs": [o]})),
+    "GET /api/v1/matrices/<>": Expect(MATRIX_READERS, lambda m, o: Call(
+        "GET", f"/api/v1/matrices/{m.matrix(o)}"), mutates=False),
+    "PATCH /api/v1/matrices/<>": Expect(ADMINS, lambda m, o: Call(
+        "PATCH", f"/api/v1/matrices/{m.matrix(o)}", {"name": "改名"})),
+    "GET /api/v1/tasks": Expect(READERS - {"province_admin"} | {"province_admin"}, lambda m, o: Call(
+        "GET", f"/api/v1/tasks?org={o}"), mutates=False),
+    "POST /api/v1/tasks/<>/done": Expect(TASK_DOERS, lambda m, o: Call(
+        "POST", f"/api/v1/tasks/{m.task(o)}/done", {"note": "已处理"})),
+    "POST /api/v1/users": Expect(ADMINS, lambda m, o: Call(
+        "POST", "/api/v1/users", {"org": o, "name": m.unique("new-user-"), "roles": ["editor"]})),
+    "GET /api/v1/users": Expect(frozenset({"admin", "auditor", "province_admin"}), lambda m, o: Call(
+        "GET", f"/api/v1/users?org={o}"), mutates=False),
+    "GET /api/v1/users/<>": Expect(frozenset({"admin", "auditor", "province_admin"}),
+                                   lambda m, o: Call("GET", f"/api/v1/users/{m.user(o)['id']}"),
+                                   mutates=False),
+    "PATCH /api/v1/users/<>": Expect(ADMINS, lambda m, o: Call(
+        "PATCH", f"/api/v1/users/{m.user(o)['id']}", {"roles": ["operator"]})),
+    "GET /api/v1/users/<>/tokens": Expect(
+        frozenset({"admin", "auditor", "province_admin"}), mutates=False,
+        build=lambda m, o: Call("GET", f"/api/v1/users/{m.user(o)['id']}/tokens")),
+    "POST /api/v1/users/<>/tokens": Expect(ADMINS, lambda m, o: Call(
+        "POST", f"/api/v1/users/{m.user(o)['id']}/tokens", {"label": "x"})),
+    "POST /api/v1/tokens/<>/revoke": Expect(ADMINS, lambda m, o: Call(
+        "POST", f"/api/v1/tokens/{m.token_id(o)}/revoke", {})),
+    "GET /api/v1/safety/terms": Expect(SAFETY_READERS, lambda m, o: Call(
+        "GET", "/api/v1/safety/terms"), scoped=False, mutates=False),
+    "PUT /api/v1/safety/terms": Expect(frozenset({"province_admin"}), scoped=False,
+                                       build=lambda m, o: Call("PUT", "/api/v1/safety/terms", {
+                                           "version": m.safety_version() + 1, "terms": []})),
+    "POST /api/v1/safety/rescan": Expect(AUDIT, lambda m, o: Call(
+        "POST", "/api/v1/safety/rescan", {}), scoped=False, mutates=False),
+    "POST /api/v1/session": Expect(frozenset(), public=True, scoped=False, build=lambda m, o: Call(
+        "POST", "/api/v1/session", {"name": "m-editor", "password": "no password set"})),
+    "GET /api/v1/session": Expect(READERS, lambda m, o: Call("GET", "/api/v1/session"),
+                                  scoped=False, mutates=False),
+    "DELETE /api/v1/session": Expect(READERS, lambda m, o: Call("DELETE", "/api/v1/session"),
+                                     scoped=False, mutates=False),
+    "POST /api/v1/session/password": Expect(READERS, scoped=False, mutates=False, build=lambda m, o: Call(
+        "POST", "/api/v1/session/password",
+        {"current_password": "whatever it is", "new_password": "short"})),
+    "GET /api/v1/openapi.json": Expect(frozenset(), lambda m, o: Call("GET", "/api/v1/openapi.json"),
+                                       public=True, scoped=False, mutates=False),
+}
+
+
+def route_keys(app) -> set[str]:
+    keys = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = re.sub(r"<[^>]+>", "<>", rule.rule)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            keys.add(f"{method} {path}")
+    return keys
+
+
+def _send(hub, call: Call, token: str | None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if call.data is not None:
+        data = {k: (io.BytesIO(v[0].getvalue()), v[1]) for k, v in call.data.items()}
+        return hub.client.open(call.path, method=call.method, data=data, headers=headers,
+                               content_type="multipart/form-data")
+    return hub.client.open(call.path, method=call.method, json=call.json, headers=headers)
+
+
+def test_every_route_has_an_expectation(sqlite_hub):
+    missing = sorted(route_keys(sqlite_hub.app) - set(EXPECTATIONS))
+    assert not missing, f"add these routes to EXPECTATIONS: {missing}"
+
+
+@dataclass
+class Escapes:
+    found: list[str] = field(default_factory=list)
+
+    def check(self, key: str, who: str, scope: str, status: int, expected: str) -> None:
+        if expected == "denied" and status != 403:
+            self.found.append(f"{key} as {who} ({scope}): {status}, expected 403")
+        if expected == "allowed" and status in (401, 403):
+            self.found.append(f"{key} as {who} ({scope}): {status}, expected allowed")
+
+
+def test_permission_matrix(sqlite_hub):
+    m = Matrix(sqlite_hub)
+    served = route_keys(sqlite_hub.app)
+    escapes = Escapes()
+    cells = 0
+    for key, expect in EXPECTATIONS.items():
+        if key not in served:
+            continue  # documented in api.md, not served yet
+        orgs = (IN, OUT) if expect.scoped else (IN,)
+        calls = {org: expect.build(m, org) for org in orgs}
+        anonymous = _send(sqlite_hub, calls[IN], None)
+        if not expect.public and anonymous.status_code != 401:
+            escapes.found.append(f"{key} without a token: {anonymous.status_code}, expected 401")
+        if expect.public:
+            continue
+        for who, org in itertools.product(ROLES, orgs):
+            in_scope = org == IN or who == "province_admin"
+            allowed = who in expect.allowed and in_scope
+            response = _send(sqlite_hub, calls[org], m.tokens[who])
+            cells += 1
+            scope = "in scope" if org == IN else "out of scope"
+            escapes.check(key, who, scope, response.status_code,
+                          "allowed" if allowed else "denied")
+            if allowed and expect.mutates:
+                calls[org] = expect.build(m, org)
+    assert not escapes.found, "\n".join(escapes.found)
+    assert cells > 400
+
+
+@pytest.mark.parametrize("token", ["", "Bearer", "Bearer ", "Basic abc", "Bearer yc_forged"])
+def test_malformed_or_unknown_tokens_are_401(sqlite_hub, token):
+    r = sqlite_hub.client.get("/api/v1/orgs", headers={"Authorization": token})
+    assert r.status_code == 401
