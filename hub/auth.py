@@ -1,5 +1,7 @@
 """Who is calling: a bearer token (issued once, stored as SHA-256) or an admin-UI session cookie
-(with a CSRF token on every state-changing request), resolved to a user on every /api/ call."""
+(with a CSRF token on every state-changing request, in the ``X-CSRF-Token`` header or a
+``csrf_token`` form field), resolved to a user on every /api/ call. The admin blueprint can
+call ``authenticate`` the same way for its own pages."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from .models import ApiToken, Org, User, utcnow
 
 TOKEN_PREFIX = "yc_"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def hash_token(token: str) -> str:
@@ -139,8 +142,9 @@ def _cookie_session(session: Session, session_id: str) -> Principal:
     user = session.get(User, web.user_id)
     if user is None or user.disabled:
         raise ApiError(401)
-    if request.method not in SAFE_METHODS and not web.csrf_matches(
-            request.headers.get(CSRF_HEADER)):
+    presented = request.headers.get(CSRF_HEADER) or (
+        request.form.get("csrf_token") if request.mimetype in FORM_TYPES else None)
+    if request.method not in SAFE_METHODS and not web.csrf_matches(presented):
         raise ApiError(403, "缺少或错误的 CSRF 令牌 (missing or wrong CSRF token)",
                        code="csrf_failed")
     return principal_for(session, user, via_session=True)

@@ -21,11 +21,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from .config import Settings, load_settings
-from .models import PUBLISH_OPEN, Delivery, Item, utcnow
+from .models import PUBLISH_OPEN, Delivery, utcnow
 from .runtime import Runtime
 
 WITHDRAW_OPEN_STATES = ("sending", "retry", "withdraw_queued", "withdrawing", "withdraw_retry",
@@ -46,7 +46,10 @@ class DesignResult:
     live_after_withdraw: int = 0
     failed: int = 0
     states_after_push: dict[str, int] = field(default_factory=dict)
+    attempt_outcomes: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,6 +78,15 @@ def _peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return -1.0
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, IndexError, ValueError):
+        return -1.0
 
 
 def _sandbox_get(url: str, path: str) -> Any:
@@ -118,6 +130,7 @@ class Bench:
                     "YUNCHU_RECONCILE_INTERVAL_S": str(settings.reconcile_interval_s)}
         self.runtime: Runtime | None = None
         self.client = None
+        self.reviewers: list[str] = []
 
     # ----------------------------------------------------------------- setup / teardown
 
@@ -168,6 +181,7 @@ class Bench:
         self.log(f"seeded {self.accounts} accounts in {time.perf_counter() - started:.1f}s")
         app = create_app(runtime=self.runtime)
         self.client = app.test_client()
+        self.reviewers = reviewers(self._api)
 
     def close(self) -> None:
         for proc in self.processes:
@@ -183,9 +197,9 @@ class Bench:
 
     # ----------------------------------------------------------------- content
 
-    def _api(self, method: str, path: str, body: Any = None) -> Any:
+    def _api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         assert self.client is not None
-        headers = {"Authorization": f"Bearer {self.settings.bootstrap_token}"}
+        headers = {"Authorization": f"Bearer {token or self.settings.bootstrap_token}"}
         response = self.client.open(path, method=method, json=body, headers=headers)
         if response.status_code >= 400:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.json}")
@@ -214,11 +228,8 @@ class Bench:
         video = self._api("POST", "/api/v1/items", {
             "org": "yun", "kind": "video", "title": f"防汛一线直击（{tag}）", "body": "",
             "summary": "一线记者直击", "cover": cover, "assets": [clip]})["id"]
-        assert self.runtime is not None
-        with self.runtime.db.session() as session:
-            # Review is not what is measured here: approve directly.
-            session.execute(update(Item).where(Item.id.in_([article, video])).values(
-                status="approved", approved_version=1, approved_at=utcnow()))
+        for item in (article, video):
+            approve(self._api, item, self.reviewers)
         return article, video
 
     # ----------------------------------------------------------------- measuring
@@ -242,8 +253,10 @@ class Bench:
         return None, counts
 
     def _start_workers(self, command: list[str]) -> list[subprocess.Popen]:
-        procs = [subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for _ in range(self.worker_count)]
+        logs = [open(self.tmp / f"worker-{len(self.processes) + i}.log", "wb")  # noqa: SIM115
+                for i in range(self.worker_count)]
+        procs = [subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=log)
+                 for log in logs]
         self.processes += procs
         time.sleep(1.5)  # let them import and connect before the click
         return procs
@@ -317,6 +330,9 @@ class Bench:
             result.deliveries_per_s = round(total / result.push_s, 1)
         if result.withdraw_s:
             result.withdrawals_per_s = round(sum(wcounts.values()) / result.withdraw_s, 1)
+        result.attempt_outcomes, result.errors = self._attempts(dispatches)
+        result.cpu_s = {f"worker{i}": _cpu_s(p.pid) for i, p in enumerate(workers)}
+        result.cpu_s["sandbox"] = _cpu_s(self.processes[0].pid)
         result.peak_rss_mb = self._stop(workers)
         result.peak_rss_mb["sandbox"] = _peak_rss_mb(self.processes[0].pid)
         result.peak_rss_mb["hub_api_and_bench"] = round(
@@ -324,6 +340,23 @@ class Bench:
         self.log(f"[{design}] withdraw: {result.withdraw_s}s {wcounts} "
                  f"live_after={result.live_after_withdraw} dup={result.duplicates}")
         return result
+
+    def _attempts(self, dispatches: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+        from .models import DeliveryAttempt
+
+        assert self.runtime is not None
+        with self.runtime.db.session() as session:
+            ids = select(Delivery.id).where(Delivery.dispatch_id.in_(dispatches))
+            outcomes = session.execute(
+                select(DeliveryAttempt.action + ":" + DeliveryAttempt.outcome, func.count())
+                .where(DeliveryAttempt.delivery_id.in_(ids)).group_by(
+                    DeliveryAttempt.action, DeliveryAttempt.outcome)).all()
+            errors = session.execute(
+                select(func.substr(DeliveryAttempt.error, 1, 80), func.count())
+                .where(DeliveryAttempt.delivery_id.in_(ids), DeliveryAttempt.error.is_not(None))
+                .group_by(func.substr(DeliveryAttempt.error, 1, 80))
+                .order_by(func.count().desc()).limit(10)).all()
+        return {k: n for k, n in outcomes}, {k: n for k, n in errors}
 
     def _enqueue_one_per_delivery(self, action: str, column, keys: list[str]) -> None:
         from rq import Queue
@@ -341,6 +374,21 @@ class Bench:
                                    timeout=120) for delivery_id, platform in rows]
         for start in range(0, len(jobs), 1000):
             q.enqueue_many(jobs[start:start + 1000])
+
+
+def reviewers(api) -> list[str]:
+    """Three reviewers, one per stage (初审, 复审, 终审); returns their tokens."""
+    return [api("POST", "/api/v1/users", {"org": "yun", "name": f"审核员{stage}",
+                                          "roles": ["reviewer"], "review_stage": stage})["token"]
+            for stage in (1, 2, 3)]
+
+
+def approve(api, item: str, tokens: list[str]) -> None:
+    """Submit and pass the three reviews."""
+    api("POST", f"/api/v1/items/{item}/submit")
+    for token in tokens:
+        api("POST", f"/api/v1/items/{item}/reviews", {"decision": "approve", "comment": "同意"},
+            token=token)
 
 
 def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | None,

@@ -60,14 +60,15 @@ def withdraw_right(principal: Principal, *, item_org_path: str,
                    origin_org_path: str) -> WithdrawRight:
     """Province-wide withdrawal: a province admin, or a stage-3 reviewer (终审) whose scope covers
     the item's origin org (the org of the root of its pull chain). An admin below the province
-    withdraws inside their subtree; an operator only their own org's deliveries. Else 403."""
+    or an operator withdraws only the deliveries on their own subtree's accounts. Else 403."""
     require(principal, "item.withdraw")
     if principal.has("admin") and principal.province_wide:
         return WithdrawRight(everywhere=True, org_path=None)
     if (principal.has("reviewer") and principal.review_stage == 3
             and principal.covers_path(origin_org_path)):
         return WithdrawRight(everywhere=True, org_path=None)
-    if principal.has("admin", "operator") and principal.covers_path(item_org_path):
+    if principal.has("admin", "operator") and principal.org_path is not None:
+        # Their own accounts only, whoever owns the item (a province story on county accounts).
         return WithdrawRight(everywhere=False, org_path=principal.org_path)
     raise ApiError(403, "只有省级管理员或来源机构的终审可全网撤稿；县级只能撤本机构的发布 "
                         "(only a province admin or the origin's final reviewer withdraws "

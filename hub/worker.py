@@ -21,12 +21,26 @@ from .runtime import Runtime
 log = logging.getLogger("yunchu.worker")
 
 
+def _dump_tasks_on_sigusr1(loop: LoopThread) -> None:
+    """`kill -USR1 <pid>` prints every pending asyncio task's stack (diagnosing a stuck batch)."""
+    import asyncio
+    import signal
+    import sys
+
+    def dump() -> None:
+        for task in asyncio.all_tasks(loop.loop):
+            task.print_stack(limit=12, file=sys.stderr)
+
+    signal.signal(signal.SIGUSR1, lambda *_: loop.loop.call_soon_threadsafe(dump))
+
+
 def run_worker(runtime: Runtime, *, burst: bool = False) -> None:
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     loop = LoopThread()
     executor = Executor(runtime, owner)
     loop.run(executor.start())
     jobs.install(executor, loop)
+    _dump_tasks_on_sigusr1(loop)
     reconciler = None
     if not burst:
         reconciler = Reconciler(runtime, owner, runtime.settings.reconcile_interval_s)

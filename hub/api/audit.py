@@ -6,6 +6,8 @@ transaction of its own.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Response, g, jsonify, request
 
 from ..audit import AuditFilter, record_separately, search, to_json
@@ -34,9 +36,7 @@ def _audit_denial(response: Response) -> Response:
     return response
 
 
-def _time_arg(name: str):
-    from datetime import datetime
-
+def _time_arg(name: str) -> datetime | None:
     raw = request.args.get(name)
     if not raw:
         return None

@@ -4,6 +4,7 @@ logout, and changing one's own password. Failed logins are throttled per name an
 from __future__ import annotations
 
 from flask import g, jsonify, request
+from sqlalchemy import select
 
 from ..audit import record, record_separately
 from ..auth import current
@@ -37,7 +38,7 @@ def _credentials(body: dict, name_field: str, password_field: str) -> tuple[str,
     return name.strip(), password
 
 
-def _throttled(seconds: int, name: str | None = None):
+def _throttled(seconds: int):
     response = error_response(ApiError(429, f"登录失败次数过多，请{seconds}秒后再试 "
                                             f"(too many failed logins; retry in {seconds} s)",
                                        code="login_throttled",
@@ -49,6 +50,8 @@ def _throttled(seconds: int, name: str | None = None):
 @api.post("/session")
 def login():
     """Log in with name and password; sets the session cookie and returns the CSRF token."""
+    if not request.is_json:  # a cross-site form cannot send JSON: no login CSRF
+        raise ApiError(415, "登录请求须为 JSON (send the login as application/json)")
     body = json_body()
     name, password = _credentials(body, "name", "password")
     runtime = rt()
@@ -85,8 +88,6 @@ def login():
 
 def _known_name(name: str) -> bool:
     """Whether ``name`` is a user's (a typed password must never land in the log as a name)."""
-    from sqlalchemy import select
-
     with rt().db.session() as session:
         return session.execute(select(User.id).where(User.name == name).limit(1)).first() \
             is not None

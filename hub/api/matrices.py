@@ -44,6 +44,25 @@ def _members(session: Session, body: dict[str, Any]) -> tuple[list[str], list[st
     return list(dict.fromkeys(accounts)), orgs, platforms
 
 
+def _require_members_in_scope(session: Session, principal, accounts: list[str],
+                              orgs: list[str]) -> None:
+    """Every org and account a matrix names must be inside the caller's subtree."""
+    if principal.org_path is None:
+        return
+    paths = set(session.execute(select(Org.path).where(Org.slug.in_(orgs))).scalars()) \
+        if orgs else set()
+    if accounts:
+        paths |= set(session.execute(select(Org.path).join(Account, Account.org_id == Org.id)
+                                     .where(Account.id.in_(accounts))).scalars())
+    for path in paths:
+        require(principal, "matrix.manage", org_path=path)
+
+
+def _require_owner_scope(session: Session, principal, matrix: Matrix) -> None:
+    owner = session.get(Org, matrix.org_id) if matrix.org_id else None
+    require(principal, "matrix.manage", org_path=owner.path if owner else "/")
+
+
 def _json(session: Session, matrix: Matrix) -> dict[str, Any]:
     explicit = session.execute(select(func.count()).where(
         MatrixAccount.matrix_id == matrix.id)).scalar_one()
@@ -77,6 +96,7 @@ def create_matrix():
             raise conflict(f"矩阵 {slug} 已存在 (matrix slug exists)", code="duplicate_slug",
                            field="slug")
         accounts, orgs, platforms = _members(session, body)
+        _require_members_in_scope(session, principal, accounts, orgs)
         matrix = Matrix(id=new_id("mtx"), slug=slug, name=name, org_id=principal.org_id,
                         orgs=orgs, platforms=platforms)
         session.add(matrix)
@@ -113,7 +133,9 @@ def patch_matrix(slug: str):
         matrix = session.execute(select(Matrix).where(Matrix.slug == slug)).scalar_one_or_none()
         if matrix is None:
             raise not_found("矩阵", slug)
+        _require_owner_scope(session, principal, matrix)
         accounts, orgs, platforms = _members(session, body)
+        _require_members_in_scope(session, principal, accounts, orgs)
         if "name" in body:
             matrix.name = text(body, "name", max_len=200)
         if "orgs" in body:

@@ -26,7 +26,8 @@ def get_safety_terms():
 @api.put("/safety/terms")
 def put_safety_terms():
     """Replace the list: {version: current + 1, terms: [{term, category, action}],
-    canonical_names?}. 409 when ``version`` is not the next one."""
+    canonical_names?}. 409 when ``version`` is not the next one. The answer carries ``rescan``:
+    the live items that hit the new list."""
     principal = current()
     require(principal, "safety.manage")
     if not principal.province_wide:
@@ -38,6 +39,8 @@ def put_safety_terms():
                details={"version": row.version, "terms": len(row.terms),
                         "canonical_names": len(row.canonical_names)})
         data = safety_service.list_json(row)
+        # The list changed: report at once which live items now hit it.
+        data["rescan"] = safety_service.rescan(session, org_path=principal.org_path)
     return jsonify(data)
 
 

@@ -77,8 +77,12 @@ class Executor:
                                          ttl_dns_cache=300, enable_cleanup_closed=True)
         self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True,
                                           trust_env=False)
-        self.redis = aioredis.Redis.from_url(self.settings.redis_url, socket_timeout=10,
-                                             socket_connect_timeout=5, retry_on_timeout=True)
+        # A blocking pool: hundreds of concurrent deliveries share a few dozen connections
+        # and wait for one instead of failing with "too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.settings.redis_url, max_connections=64, timeout=20, socket_timeout=10,
+            socket_connect_timeout=5)
+        self.redis = aioredis.Redis(connection_pool=pool)
         tokens = RedisTokenCache(self.redis)
         self.adapters = {p: adapter_class(p)(self.http, tokens) for p in REGISTRY}
         self.limiter = Limiter(self.redis)
@@ -330,6 +334,9 @@ class _Batch:
         self.account_of = {c.id: c.account_id for c in claimed}
         self._tasks: list[asyncio.Task] = []
         self._flush_lock = asyncio.Lock()
+        # Loops end on this event, not on cancel(): a cancel that lands inside a Redis call
+        # can be swallowed by the client, which would leave the batch waiting forever.
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         if self.action == "publish":
@@ -346,11 +353,24 @@ class _Batch:
             self.published_accounts.add(self.account_of[outcome.delivery_id])
 
     async def finish(self) -> list[str]:
-        for task in self._tasks:
+        self._stopping.set()
+        _, stuck = await asyncio.wait(self._tasks, timeout=15)
+        for task in stuck:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.flush()
+        for _ in range(5):
+            await self.flush()
+            if not self.pending:
+                break
+            await asyncio.sleep(1)
         return self.flipped
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; False once the batch is finishing."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return True
+        return False
 
     async def flush(self) -> None:
         async with self._flush_lock:
@@ -358,7 +378,14 @@ class _Batch:
             accounts, self.published_accounts = list(self.published_accounts), set()
             if not outcomes:
                 return
-            flipped = await asyncio.to_thread(self._write, outcomes, accounts)
+            try:
+                flipped = await asyncio.to_thread(self._write, outcomes, accounts)
+            except Exception as err:  # noqa: BLE001 - keep them; the next flush tries again
+                log.warning("recording %d outcomes failed (%s); will retry", len(outcomes),
+                            type(err).__name__)
+                self.pending = outcomes + self.pending
+                self.published_accounts.update(accounts)
+                return
             self.flipped += flipped
 
     def _write(self, outcomes: list[Outcome], accounts: list[str]) -> list[str]:
@@ -369,15 +396,13 @@ class _Batch:
         return flipped
 
     async def _periodic_flush(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
-            if len(self.pending) >= 1:
+        while await self._pause(FLUSH_EVERY_S):
+            if self.pending:
                 await self.flush()
 
     async def _heartbeat(self) -> None:
         lease = self.executor.settings.lease_s
-        while True:
-            await asyncio.sleep(max(lease / 3, 0.5))
+        while await self._pause(max(lease / 3, 0.5)):
             ids = list(self.open_ids)
             await asyncio.to_thread(self._renew, ids, lease)
 
@@ -397,6 +422,5 @@ class _Batch:
         self.fenced.update(i for i, v in zip(self.items, values, strict=True) if v)
 
     async def _watch_fence(self) -> None:
-        while True:
-            await asyncio.sleep(0.1)
+        while await self._pause(0.1):
             await self._check_fence()

@@ -29,7 +29,7 @@ class PushResult:
 
 def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
          schedule_at: datetime | None, principal: Principal) -> PushResult:
-    require_approved(item)
+    require_approved(item, session)
     now = utcnow()
     if schedule_at is not None and schedule_at <= now:
         raise invalid("schedule_at", "定时发布时间必须晚于现在 (schedule_at must be in the future)")

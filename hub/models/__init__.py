@@ -2,6 +2,7 @@
 
 from .account import ACCOUNT_STATUSES, PLATFORMS, Account
 from .audit import AuditEntry, SafetyList
+from .audit_head import AuditHead
 from .base import Base, utcnow
 from .content import ITEM_KINDS, ITEM_STATUSES, Asset, Item, ItemVersion
 from .fanout import (
@@ -25,7 +26,7 @@ from .people import ROLES, ApiToken, Review, User
 __all__ = [
     "ACCOUNT_STATUSES", "DELIVERY_STATES", "ITEM_KINDS", "ITEM_STATUSES", "LIVE", "ORG_KINDS",
     "PLATFORMS", "PUBLISH_DONE", "PUBLISH_OPEN", "ROLES", "WITHDRAW_DONE", "WITHDRAW_OPEN",
-    "Account", "ApiToken", "Asset", "AuditEntry", "Base", "Delivery", "DeliveryAttempt",
+    "Account", "ApiToken", "Asset", "AuditEntry", "AuditHead", "Base", "Delivery", "DeliveryAttempt",
     "Dispatch", "Item", "ItemVersion", "Matrix", "MatrixAccount", "Org", "Review", "SafetyList",
     "Task", "User", "Withdrawal", "utcnow",
 ]

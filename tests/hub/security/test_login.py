@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hub.models import ApiToken, User
 from hub.services.sessions import namespace
 from hub.services.throttle import MAX_FAILURES_PER_ADDRESS, LoginThrottle
-from tests.hub.helpers import error_of, make_tree
+from tests.hub.helpers import error_of, make_account, make_tree
 
 from .support import make_user
 
@@ -46,6 +46,8 @@ def test_login_session_cookie_and_csrf(hub):
     assert hub.client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf}).status_code == 200
     hub.client.set_cookie("yunchu_session", cookie.split(";")[0].split("=", 1)[1])
     assert hub.client.get("/api/v1/session").status_code == 401  # the old cookie is dead
+    form = hub.client.post("/api/v1/session", data={"name": "wang", "password": PASSWORD})
+    assert form.status_code == 415  # a cross-site form cannot log a victim in
     logins = hub.get("/api/v1/audit?action=login").json["items"]
     assert [e["outcome"] for e in logins] == ["ok", "failed"]
     assert logins[0]["source_ip"] == "10.0.0.1" and logins[0]["actor"]["name"] == "wang"
@@ -139,17 +141,22 @@ def test_no_secret_in_any_answer_or_log_line(hub, caplog):
     make_tree(hub)
     user = make_user(hub, "qian", ["editor"], password=PASSWORD)
     token = user["token"]
+    account = make_account(hub, "c1", "c1-wechat")
+    hub.patch(f"/api/v1/accounts/{account['id']}", {"credentials": {
+        "appid": "wx-c1", "secret": "rotated-secret-XYZ"}})
     answers = [_login(hub, "qian", PASSWORD), _login(hub, "qian", "wrong wrong wrong"),
                hub.get(f"/api/v1/users/{user['id']}"), hub.get("/api/v1/users"),
                hub.get(f"/api/v1/users/{user['id']}/tokens"),
                hub.get("/api/v1/audit?limit=1000"), hub.get("/api/v1/session", token=token),
                hub.get("/api/v1/orgs", token=token + "x"),
-               _login(hub, PASSWORD, PASSWORD)]
+               _login(hub, PASSWORD, PASSWORD), hub.get("/api/v1/accounts?org=c1"),
+               hub.get(f"/api/v1/accounts/{account['id']}")]
     with hub.runtime.db.session() as session:
         password_hash = session.execute(select(User.password_hash).where(
             User.id == user["id"])).scalar_one()
         token_hashes = list(session.execute(select(ApiToken.token_hash)).scalars())
-    secrets = [PASSWORD, password_hash, token, hub.token, *token_hashes]
+    secrets = [PASSWORD, password_hash, token, hub.token, *token_hashes, "s3cr3t-c1-wechat-XYZ",
+               "rotated-secret-XYZ"]
     for answer in answers:
         body = answer.get_data(as_text=True)
         for secret in secrets:
@@ -157,4 +164,4 @@ def test_no_secret_in_any_answer_or_log_line(hub, caplog):
     for record in caplog.records:
         for secret in secrets:
             assert secret not in record.getMessage()
-    assert answers[0].status_code == 200 and answers[-1].status_code == 401
+    assert answers[0].status_code == 200 and answers[-3].status_code == 401

@@ -90,7 +90,8 @@ def test_rescan_reports_live_items_that_hit_a_changed_list(hub):
     draft = create_item(hub, people["editor"], body="<p>抢盐风潮</p>")
     empty = hub.post("/api/v1/safety/rescan", {}).json
     assert empty["matched"] == 0 and empty["scanned"] == 2
-    put_list(hub, 1, [{"term": "抢盐风潮", "category": "rumour", "action": "block"}])
+    changed = put_list(hub, 1, [{"term": "抢盐风潮", "category": "rumour", "action": "block"}])
+    assert [i["id"] for i in changed.json["rescan"]["items"]] == [live["id"]]
     report = hub.post("/api/v1/safety/rescan", {}).json
     assert report["list_version"] == 1 and report["scanned"] == 2 and report["matched"] == 1
     [entry] = report["items"]
