@@ -261,6 +261,105 @@ def bench(ctx: click.Context, accounts: int, latency_ms: float, workers: int, ba
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
 
 
+def _client(ctx: click.Context, url: str | None, token: str | None):
+    from .client import HubClient
+
+    settings = _settings(ctx)
+    token = token or settings.bootstrap_token
+    if not token:
+        path = settings.data_dir / "bootstrap.token"
+        if path.exists():
+            token = path.read_text().strip()
+    if not token:
+        raise click.ClickException("需要令牌：--token 或 YUNCHU_TOKEN (a bearer token is required)")
+    return HubClient(url or os.environ.get("YUNCHU_URL") or "http://127.0.0.1:8000", token)
+
+
+_url_option = click.option("--url", default=None, help="Hub URL (default $YUNCHU_URL or :8000).")
+_token_option = click.option("--token", default=None, envvar="YUNCHU_TOKEN",
+                             help="Bearer token (default $YUNCHU_TOKEN or the bootstrap token).")
+
+
+@main.command()
+@click.argument("item")
+@click.option("--all", "everything", is_flag=True, help="Every account of the province.")
+@click.option("--org", "orgs", multiple=True, help="Org subtree (repeatable).")
+@click.option("--platform", "platforms", multiple=True,
+              type=click.Choice(["wechat", "weibo", "douyin", "cityapp"]))
+@click.option("--matrix", "matrices", multiple=True)
+@click.option("--account", "accounts", multiple=True)
+@click.option("--schedule-at", default=None, help="RFC 3339 time to publish at.")
+@click.option("--follow", is_flag=True, help="Show live progress until done.")
+@_url_option
+@_token_option
+@click.pass_context
+def push(ctx: click.Context, item: str, everything: bool, orgs: tuple[str, ...],
+         platforms: tuple[str, ...], matrices: tuple[str, ...], accounts: tuple[str, ...],
+         schedule_at: str | None, follow: bool, url: str | None, token: str | None) -> None:
+    """One-click push of an approved ITEM."""
+    from .client import HubError
+    from .follow import follow_dispatches, summary
+
+    client = _client(ctx, url, token)
+    try:
+        org_list = list(orgs)
+        if everything:
+            org_list += [o["slug"] for o in client.call(
+                "GET", "/api/v1/orgs?kind=province&limit=1000")["items"]]
+        body: dict[str, Any] = {"targets": {"orgs": org_list, "platforms": list(platforms),
+                                            "matrices": list(matrices),
+                                            "accounts": list(accounts)}}
+        if schedule_at:
+            body["schedule_at"] = schedule_at
+        answer = client.call("POST", f"/api/v1/items/{item}/push", body)
+        click.echo(f"dispatch: {answer['dispatch_id']} total: {answer['total']}")
+        if follow:
+            result = follow_dispatches(client, {item: answer["dispatch_id"]})[item]
+            click.echo(f"完成 (done): {summary(result['counts'])}")
+    except HubError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@main.command()
+@click.argument("item")
+@click.option("--reason", required=True, help="Why (recorded in the audit log).")
+@click.option("--follow", is_flag=True, help="Show live progress until zero remain.")
+@_url_option
+@_token_option
+@click.pass_context
+def withdraw(ctx: click.Context, item: str, reason: str, follow: bool, url: str | None,
+             token: str | None) -> None:
+    """One-click withdrawal of ITEM from every account, copy and feed."""
+    from .client import HubError
+    from .follow import follow_withdrawal, summary
+
+    client = _client(ctx, url, token)
+    try:
+        answer = client.call("POST", f"/api/v1/items/{item}/withdraw", {"reason": reason})
+        click.echo(f"withdrawal: {answer['withdrawal_id']} total: {answer['total']}")
+        if follow:
+            result = follow_withdrawal(client, answer["withdrawal_id"])
+            click.echo(f"剩余 (remaining): {result['remaining']}  {summary(result['counts'])}")
+    except HubError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@main.command()
+@click.option("--accounts", default=3000, show_default=True, type=int)
+@click.option("--port", default=0, type=int, help="Hub port (default: a free one).")
+@click.option("--data-dir", default=Path("var/demo"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--exit", "exit_after", is_flag=True, help="Stop after the summary.")
+def demo(accounts: int, port: int, data_dir: Path, exit_after: bool) -> None:
+    """Seed a province, push an article and a video to it, withdraw one: all on this machine."""
+    from .demo import run_demo
+
+    try:
+        run_demo(data_dir=data_dir, accounts=accounts, port=port, keep_running=not exit_after)
+    except KeyboardInterrupt:
+        pass
+
+
 @main.group()
 def audit() -> None:
     """The tamper-evident audit log."""

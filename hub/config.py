@@ -67,6 +67,7 @@ class Settings:
     concurrency: int = 200
     lease_s: int = 120
     reconcile_interval_s: float = 5.0
+    http_timeout_s: float = 15.0
 
     @property
     def redis_embedded(self) -> bool:
@@ -100,7 +101,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         elif name in {"workers", "max_upload_bytes", "max_image_pixels", "batch_size",
                       "concurrency", "lease_s"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
-        elif name == "reconcile_interval_s":
+        elif name in ("reconcile_interval_s", "http_timeout_s"):
             try:
                 values[name] = float(value)
             except ValueError:

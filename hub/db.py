@@ -39,6 +39,17 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor.close()
 
 
+TRANSIENT_PG_CODES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def is_transient(err: BaseException) -> bool:
+    """A conflict between concurrent transactions: running the transaction again is right."""
+    from sqlalchemy.exc import OperationalError
+
+    code = getattr(getattr(err, "orig", None), "sqlstate", None)
+    return isinstance(err, OperationalError) and code in TRANSIENT_PG_CODES
+
+
 class Database:
     def __init__(self, url: str):
         self.url = normalise_url(url)

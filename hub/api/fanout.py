@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..audit import record
 from ..auth import current
+from ..db import is_transient
 from ..errors import invalid, not_found
 from ..fanout import push as push_service
 from ..fanout import withdraw as withdraw_service
@@ -138,6 +139,22 @@ def withdraw_item(item_id: str):
     body = json_body()
     reason = withdraw_service.parse_reason(body)
     runtime = rt()
+    for attempt in range(3):
+        try:
+            withdrawal_id, result, scope_path = _withdraw_once(runtime, principal, item_id,
+                                                               reason)
+            break
+        except Exception as err:
+            if attempt == 2 or not is_transient(err):
+                raise
+            log.warning("withdrawal of %s hit a transaction conflict; retrying", item_id)
+    if scope_path is None:
+        _fence(runtime, result.item_ids)
+    _enqueue(runtime, "withdraw", result.queued)
+    return jsonify({"withdrawal_id": withdrawal_id, "total": result.total}), 202
+
+
+def _withdraw_once(runtime, principal, item_id: str, reason: str):
     with runtime.db.session() as session:
         item = item_service.get(session, item_id, for_update=True)
         scope_path = withdrawal_scope(session, principal, item)
@@ -146,11 +163,7 @@ def withdraw_item(item_id: str):
         record(session, "item.withdraw", target=result.withdrawal.id, item_id=item.id,
                details={"total": result.total, "items": result.item_ids, "reason": reason,
                         "scope": "partial" if scope_path else "all"})
-        withdrawal_id = result.withdrawal.id
-    if scope_path is None:
-        _fence(runtime, result.item_ids)
-    _enqueue(runtime, "withdraw", result.queued)
-    return jsonify({"withdrawal_id": withdrawal_id, "total": result.total}), 202
+        return result.withdrawal.id, result, scope_path
 
 
 def _fence(runtime, item_ids: list[str]) -> None:

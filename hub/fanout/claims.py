@@ -58,10 +58,15 @@ def claim(session: Session, action: str, ids: Sequence[str], owner: str,
           lease_s: int) -> list[Claimed]:
     now = utcnow()
     states = PUBLISH_CLAIMABLE if action == "publish" else WITHDRAW_CLAIMABLE
+    # Lock in id order and skip rows someone else holds (a withdrawal in progress): one lock
+    # order everywhere means no deadlocks, and a skipped row is simply not claimed now.
+    claimable = (select(Delivery.id)
+                 .where(Delivery.id.in_(ids), Delivery.state.in_(states),
+                        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
+                 .order_by(Delivery.id).with_for_update(skip_locked=True))
     rows = session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.state.in_(states),
-               or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
+        .where(Delivery.id.in_(claimable.scalar_subquery()))
         .values(state=IN_FLIGHT[action], lease_owner=owner,
                 lease_expires_at=now + timedelta(seconds=lease_s),
                 attempts=Delivery.attempts + 1, updated_at=now)
@@ -78,10 +83,13 @@ def claim(session: Session, action: str, ids: Sequence[str], owner: str,
 def renew(session: Session, owner: str, ids: Sequence[str], lease_s: int) -> None:
     if not ids:
         return
+    mine = (select(Delivery.id)
+            .where(Delivery.id.in_(ids), Delivery.lease_owner == owner,
+                   Delivery.state.in_(tuple(IN_FLIGHT.values())))
+            .order_by(Delivery.id).with_for_update(skip_locked=True))
     session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.lease_owner == owner,
-               Delivery.state.in_(tuple(IN_FLIGHT.values())))
+        .where(Delivery.id.in_(mine.scalar_subquery()))
         .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
         .execution_options(synchronize_session=False))
 
@@ -93,7 +101,7 @@ def record(session: Session, action: str, owner: str, outcomes: Sequence[Outcome
     now = utcnow()
     in_flight = IN_FLIGHT[action]
     params = []
-    for o in outcomes:
+    for o in sorted(outcomes, key=lambda o: o.delivery_id):  # id order: the global lock order
         retry_at = now + timedelta(seconds=o.retry_in) if o.retry_in is not None else None
         params.append({
             "b_id": o.delivery_id, "b_state": o.state,
@@ -169,7 +177,10 @@ def _side_effects(session: Session, outcomes: Sequence[Outcome], now: datetime) 
 
 def mark_published_accounts(session: Session, account_ids: Sequence[str]) -> None:
     if account_ids:
-        session.execute(update(Account).where(Account.id.in_(account_ids))
+        # Best effort (an inspection hint): skip accounts another transaction holds.
+        free = (select(Account.id).where(Account.id.in_(account_ids)).order_by(Account.id)
+                .with_for_update(skip_locked=True).scalar_subquery())
+        session.execute(update(Account).where(Account.id.in_(free))
                         .values(last_published_at=utcnow())
                         .execution_options(synchronize_session=False))
 
@@ -182,9 +193,14 @@ def accounts_of(session: Session, account_ids: Sequence[str]) -> dict[str, Accou
 def stale_leases(session: Session) -> int:
     """In-flight rows whose worker died: a send may have happened, so look before resending."""
     now = utcnow()
+
+    def expired(state: str):
+        return (select(Delivery.id).where(Delivery.state == state, Delivery.lease_expires_at < now)
+                .order_by(Delivery.id).with_for_update(skip_locked=True).scalar_subquery())
+
     moved = session.execute(
         update(Delivery)
-        .where(Delivery.state == "sending", Delivery.lease_expires_at < now)
+        .where(Delivery.id.in_(expired("sending")))
         .values(state=case((Delivery.withdrawal_id.is_(None), "retry"), else_="withdraw_queued"),
                 needs_lookup=True, lease_owner=None, lease_expires_at=None, next_attempt_at=now,
                 error_kind="unknown", error="发送中断，将先核实平台上是否已发布 "
@@ -193,7 +209,7 @@ def stale_leases(session: Session) -> int:
         .execution_options(synchronize_session=False)).rowcount
     moved += session.execute(
         update(Delivery)
-        .where(Delivery.state == "withdrawing", Delivery.lease_expires_at < now)
+        .where(Delivery.id.in_(expired("withdrawing")))
         .values(state="withdraw_retry", lease_owner=None, lease_expires_at=None,
                 next_attempt_at=now, updated_at=now)
         .execution_options(synchronize_session=False)).rowcount

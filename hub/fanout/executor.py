@@ -85,6 +85,10 @@ class Executor:
         self.redis = aioredis.Redis(connection_pool=pool)
         tokens = RedisTokenCache(self.redis)
         self.adapters = {p: adapter_class(p)(self.http, tokens) for p in REGISTRY}
+        timeout = aiohttp.ClientTimeout(total=self.settings.http_timeout_s,
+                                        connect=min(5.0, self.settings.http_timeout_s))
+        for adapter in self.adapters.values():
+            adapter.timeout = timeout  # explicit, no hidden retries: the engine decides
         self.limiter = Limiter(self.redis)
         self.semaphore = asyncio.Semaphore(self.concurrency)
         self.renders = RenderCache(Renditions(self.runtime.store), self._public_base())

@@ -63,7 +63,7 @@ def _write(executor: Executor, changes: list[dict[str, Any]]) -> None:
     if not changes:
         return
     with executor.runtime.db.session() as session:
-        for change in changes:
+        for change in sorted(changes, key=lambda c: c["id"]):  # id order: the global lock order
             # Only while still pending: a withdrawal that started meanwhile keeps its state.
             session.execute(update(Delivery).where(Delivery.id == change["id"],
                                                    Delivery.state == "pending_review")

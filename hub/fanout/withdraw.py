@@ -66,6 +66,9 @@ def withdraw(session: Session, item: Item, reason: str, principal: Principal,
     if scope_path is None:
         session.execute(update(Item).where(Item.id.in_(item_ids)).values(
             status="withdrawn", withdrawn_at=now, withdraw_reason=reason, updated_at=now))
+    # Take every row lock up front, in id order (the order workers use too): no deadlocks.
+    session.execute(select(Delivery.id).where(Delivery.item_id.in_(item_ids))
+                    .order_by(Delivery.id).with_for_update()).all()
     scoped = [Delivery.item_id.in_(item_ids)]
     if scope_path is not None:
         scoped.append(Delivery.account_id.in_(
