@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -354,10 +355,8 @@ def demo(accounts: int, port: int, data_dir: Path, exit_after: bool) -> None:
     """Seed a province, push an article and a video to it, withdraw one: all on this machine."""
     from .demo import run_demo
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run_demo(data_dir=data_dir, accounts=accounts, port=port, keep_running=not exit_after)
-    except KeyboardInterrupt:
-        pass
 
 
 @main.group()

@@ -43,6 +43,8 @@ def _wait_port(port: int, timeout: float = 30) -> None:
 
 def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
              console: Console | None = None) -> dict:
+    import logging
+
     from werkzeug.serving import make_server
 
     from .app import create_app
@@ -51,8 +53,6 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
     from .embedded import EmbeddedRedis
     from .runtime import Runtime
     from .seed import seed
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     console = console or Console()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -105,10 +106,8 @@ def test_no_secret_in_plaintext_in_the_database(hub):
     if hub.backend == "sqlite":
         db_file = engine.url.database
         hub.runtime.db.dispose()
-        raw = open(db_file, "rb").read()
-        for suffix in ("-wal",):
-            try:
-                raw += open(db_file + suffix, "rb").read()
-            except FileNotFoundError:
-                pass
+        raw = Path(db_file).read_bytes()
+        wal = Path(db_file + "-wal")
+        if wal.exists():
+            raw += wal.read_bytes()
         assert b"DOUYIN-SECRET-123" not in raw and b"REFRESH-789" not in raw
