@@ -137,6 +137,10 @@ class TokenCache(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def get_many(self, keys: list[str]) -> list[str | None]: ...
+
+    async def set_many(self, values: dict[str, str], ttl_s: int) -> None: ...
+
 
 class Adapter(Protocol):
     """One platform's API client. One instance per worker process and platform."""

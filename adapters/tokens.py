@@ -45,6 +45,20 @@ class RedisTokenCache:
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
 
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        """One round trip for several keys."""
+        if not keys:
+            return []
+        values = await self._redis.mget([self._prefix + key for key in keys])
+        return [v.decode() if isinstance(v, bytes) else v for v in values]
+
+    async def set_many(self, values: dict[str, str], ttl_s: int) -> None:
+        """One round trip for several keys with the same TTL."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, value in values.items():
+                pipe.set(self._prefix + key, value, ex=max(int(ttl_s), 1))
+            await pipe.execute()
+
     @contextlib.asynccontextmanager
     async def lock(
         self, key: str, timeout_s: float = 10, *, wait_s: float | None = None
@@ -97,6 +111,13 @@ class MemoryTokenCache:
 
     async def delete(self, key: str) -> None:
         self._values.pop(key, None)
+
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        return [await self.get(key) for key in keys]
+
+    async def set_many(self, values: dict[str, str], ttl_s: int) -> None:
+        for key, value in values.items():
+            await self.set(key, value, ttl_s)
 
     @contextlib.asynccontextmanager
     async def lock(

@@ -133,6 +133,47 @@ CAPABILITIES = Capabilities(
 )
 
 
+MEMO_TTL_S = 3 * 86400
+
+
+class StepMemo:
+    """Remembers what one publish already created on WeChat (permanent cover material, hosted
+    in-body image URLs, the draft) in the shared cache, so a retry after a failure in a later
+    step does not upload again: fewer calls, and no orphaned materials eating the quota.
+
+    One read before the first step and one write only when the publish fails part-way: the
+    common, successful path costs a single extra round trip."""
+
+    def __init__(self, cache: TokenCache, appid: str) -> None:
+        self.cache = cache
+        self.prefix = f"wechat-memo:{appid}:"
+        self.known: dict[str, str] = {}
+        self.made: dict[str, str] = {}
+        self.reused: list[str] = []
+
+    async def load(self, keys: list[str]) -> None:
+        values = await self.cache.get_many([self.prefix + key for key in keys])
+        self.known = {key: value for key, value in zip(keys, values, strict=True) if value}
+
+    async def remember(self, key: str, make: Callable[[], Any]) -> str:
+        if key in self.known:
+            self.reused.append(key)
+            return self.known[key]
+        value = await make()
+        self.made[key] = value
+        return value
+
+    async def save(self) -> None:
+        if self.made:
+            await self.cache.set_many(
+                {self.prefix + key: value for key, value in self.made.items()}, MEMO_TTL_S
+            )
+
+    async def forget(self, keys: list[str]) -> None:
+        for key in keys:
+            await self.cache.delete(self.prefix + key)
+
+
 class LockingTokenCache(TokenCache, Protocol):
     def lock(self, key: str, timeout_s: float = 10) -> AbstractAsyncContextManager[None]: ...
 
@@ -184,34 +225,68 @@ class WeChatAdapter:
         app = app_of(account)
         fields = post.fields
         blobs = {blob.name: blob for blob in post.media}
-        cover = await self._call(
-            app,
-            "material/add_material",
-            params={"type": "image"},
-            form=media_form(blob_named(blobs, fields["cover"])),
+        memo = StepMemo(self.tokens, app.appid)
+        cover_blob = blob_named(blobs, fields["cover"])
+        inline = [blob_named(blobs, name) for name in fields.get("inline_images", ())]
+        draft_key = f"draft:{marker}:{post.content_hash}"
+        await memo.load(
+            [f"cover:{cover_blob.sha256}", *(f"img:{b.sha256}" for b in inline), draft_key]
         )
-        article = dict(fields["article"])
-        content = article["content"]
-        for name in fields.get("inline_images", ()):
-            uploaded = await self._call(
-                app, "media/uploadimg", form=media_form(blob_named(blobs, name))
+        try:
+            cover_id = await memo.remember(
+                f"cover:{cover_blob.sha256}", lambda: self._upload_cover(app, cover_blob)
             )
-            url = html.escape(required(uploaded, "url", "media/uploadimg"))
-            content = content.replace("{{media:" + name + "}}", url)
-        article["content"] = content
-        article["thumb_media_id"] = required(cover, "media_id", "material/add_material")
-        article["content_source_url"] = with_marker(article["content_source_url"], marker)
-        draft = await self._call(app, "draft/add", json={"articles": [article]})
-        media_id = required(draft, "media_id", "draft/add")
-        submitted = await self._call(
-            app, "freepublish/submit", json={"media_id": media_id}, creates_post=True
-        )
+            article = dict(fields["article"])
+            content = article["content"]
+            for blob in inline:
+                url = await memo.remember(
+                    f"img:{blob.sha256}", lambda b=blob: self._upload_inline(app, b)
+                )
+                content = content.replace("{{media:" + blob.name + "}}", html.escape(url))
+            article["content"] = content
+            article["thumb_media_id"] = cover_id
+            article["content_source_url"] = with_marker(article["content_source_url"], marker)
+            media_id = await memo.remember(draft_key, lambda: self._add_draft(app, article))
+            submitted = await self._call(
+                app, "freepublish/submit", json={"media_id": media_id}, creates_post=True
+            )
+        except ContentRejected as err:
+            if err.code != GONE or not memo.reused:
+                await memo.save()
+                raise
+            # A remembered material or draft no longer exists on WeChat (deleted by hand, or
+            # the draft was used): forget what this post reused and build it again.
+            await memo.forget(memo.reused)
+            raise Retryable(
+                "微信素材或草稿已失效，将重新上传 (a remembered material or draft is gone; "
+                "rebuilding)",
+                code=GONE,
+            ) from None
+        except AdapterError:
+            await memo.save()
+            raise
+        if draft_key in memo.reused:
+            await memo.forget([draft_key])  # submit consumed the draft
         publish_id = str(required(submitted, "publish_id", "freepublish/submit"))
         return Receipt(
             remote_id=publish_id,
             state="pending_review",
             extra={"draft_media_id": media_id, "msg_data_id": submitted.get("msg_data_id")},
         )
+
+    async def _upload_cover(self, app: App, blob: MediaBlob) -> str:
+        cover = await self._call(
+            app, "material/add_material", params={"type": "image"}, form=media_form(blob)
+        )
+        return str(required(cover, "media_id", "material/add_material"))
+
+    async def _upload_inline(self, app: App, blob: MediaBlob) -> str:
+        uploaded = await self._call(app, "media/uploadimg", form=media_form(blob))
+        return str(required(uploaded, "url", "media/uploadimg"))
+
+    async def _add_draft(self, app: App, article: dict[str, Any]) -> str:
+        draft = await self._call(app, "draft/add", json={"articles": [article]})
+        return str(required(draft, "media_id", "draft/add"))
 
     async def status(self, account: AccountRef, remote_id: str) -> Receipt:
         app = app_of(account)
@@ -304,7 +379,10 @@ class WeChatAdapter:
             if code in TOKEN_REFUSED and attempt == 1:
                 token = await self._refresh(app, stale=token)
                 continue
-            raise error_for(code, path)
+            error = error_for(code, path)
+            if isinstance(error, RateLimited) and "Retry-After" in (reply.headers or {}):
+                error.retry_after = retry_after_seconds(reply.headers, error.retry_after)
+            raise error
         raise AssertionError("unreachable")
 
     async def _token(self, app: App) -> str:

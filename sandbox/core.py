@@ -75,15 +75,19 @@ class SandboxConfig:
     jitter_ms: float = 0.0
     faults: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FAULT_KINDS, 0.0))
     timeout_s: float = 30.0
+    # When above 0, rate-limit faults carry ``Retry-After: <this>`` (as a gateway in front of a
+    # platform may send); at 0 each platform answers its rate limit exactly as the real one does,
+    # e.g. Weibo's hourly 10023 reopens at the next clock hour.
+    retry_after_s: float = 0.0
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply a partial update; validates everything before changing anything."""
-        unknown = set(changes) - {"latency_ms", "jitter_ms", "faults", "timeout_s"}
+        unknown = set(changes) - {"latency_ms", "jitter_ms", "faults", "timeout_s", "retry_after_s"}
         if unknown:
             raise ValueError(f"未知配置项 (unknown config keys): {sorted(unknown)}")
         numbers = {
             name: _non_negative(name, changes[name])
-            for name in ("latency_ms", "jitter_ms", "timeout_s")
+            for name in ("latency_ms", "jitter_ms", "timeout_s", "retry_after_s")
             if name in changes
         }
         faults = dict(self.faults)
@@ -109,6 +113,7 @@ class SandboxConfig:
             "jitter_ms": self.jitter_ms,
             "faults": dict(self.faults),
             "timeout_s": self.timeout_s,
+            "retry_after_s": self.retry_after_s,
         }
 
     def copy(self) -> SandboxConfig:
@@ -438,6 +443,12 @@ class SandboxState:
             if roll < 0:
                 return kind
         return None
+
+    def rate_limited(self, response: web.Response) -> web.Response:
+        """A rate-limit fault's response, with the configured ``Retry-After`` if any."""
+        if self.config.retry_after_s > 0:
+            response.headers["Retry-After"] = f"{self.config.retry_after_s:g}"
+        return response
 
     def latency_s(self) -> float:
         """The delay for one platform request: latency ± uniform jitter, never negative."""

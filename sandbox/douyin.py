@@ -316,7 +316,7 @@ def business(
         if fault == "busy":
             return reply(BUSY)
         if fault == "rate_limit":
-            return reply(TOO_FREQUENT)
+            return state.rate_limited(reply(TOO_FREQUENT))
         if fault == "http_5xx":
             state.count_error(PLATFORM)
             return web.Response(

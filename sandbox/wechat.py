@@ -56,6 +56,7 @@ DAILY_QUOTAS: dict[str, int] = {
     "token": 2000,
     "stable_token": 500_000,
     "material/add_material": 100_000,
+    "material/del_material": 100_000,
     "media/uploadimg": 100_000,
     "draft/add": 1000,
     "draft/get": 500,
@@ -337,6 +338,7 @@ class WeChatSandbox:
     def routes(self) -> list[web.RouteDef]:
         business: list[tuple[str, str, Handler]] = [
             ("POST", "material/add_material", self.add_material),
+            ("POST", "material/del_material", self.del_material),
             ("POST", "media/uploadimg", self.upload_image),
             ("POST", "draft/add", self.draft_add),
             ("POST", "draft/get", self.draft_get),
@@ -390,7 +392,7 @@ class WeChatSandbox:
         if kind == "busy":
             return self.refusal(WeChatError(-1))
         if kind == "rate_limit":
-            return self.refusal(WeChatError(45011))
+            return self.state.rate_limited(self.refusal(WeChatError(45011)))
         self.state.count_error(PLATFORM)
         status = self.state.rng.choice((502, 503))
         reason = "Bad Gateway" if status == 502 else "Service Unavailable"
@@ -597,6 +599,13 @@ class WeChatSandbox:
             for draft in page
         ]
         return {"total_count": len(drafts), "item_count": len(items), "item": items}
+
+    async def del_material(self, appid: str, request: web.Request) -> dict[str, Any]:
+        media_id = (await json_body(request)).get("media_id")
+        materials = self.world.app(appid).materials
+        if not isinstance(media_id, str) or materials.pop(media_id, None) is None:
+            raise WeChatError(40007)
+        return {"errcode": 0, "errmsg": "ok"}
 
     async def draft_count(self, appid: str, request: web.Request) -> dict[str, Any]:
         return {"total_count": len(self.world.app(appid).drafts)}

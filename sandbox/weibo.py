@@ -292,7 +292,7 @@ class WeiboEmulator:
             error = WeiboError(
                 self.settings.rate_limit_status, 10023, "User requests out of rate limit"
             )
-            return envelope(path, error)
+            return self.state.rate_limited(envelope(path, error))
         return web.Response(status=502, text=GATEWAY_502, content_type="text/html")
 
     def limit(self, uid: str, *, posting: bool = False) -> None:

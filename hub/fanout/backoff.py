@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
-PUBLISH_BASE_S, PUBLISH_CAP_S, PUBLISH_MAX_ATTEMPTS = 2.0, 900.0, 8
-WITHDRAW_BASE_S, WITHDRAW_CAP_S = 1.0, 60.0
+# Publish retries: Settings.retry_base_s / retry_cap_s / retry_max_attempts (2 s, 900 s, 8).
+# Withdrawals retry twice as eagerly and never wait more than a minute: they never give up.
+WITHDRAW_CAP_S = 60.0
 RATE_LIMITED_MAX_ATTEMPTS = 30
 
 

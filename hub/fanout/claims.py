@@ -140,7 +140,8 @@ def record(session: Session, action: str, owner: str, outcomes: Sequence[Outcome
     _side_effects(session, outcomes, now)
     if action != "publish":
         return []
-    published = [o.delivery_id for o in outcomes if o.state in ("published", "pending_review")]
+    published = [o.delivery_id for o in outcomes
+                 if _state_after_withdrawal(o) == "withdraw_queued"]
     if not published:
         return []
     return list(session.execute(select(Delivery.id).where(
@@ -151,9 +152,10 @@ def _state_after_withdrawal(o: Outcome) -> str:
     """A publish that returns after its item was withdrawn: withdraw wins."""
     if o.state in ("published", "pending_review"):
         return "withdraw_queued"
+    if o.state in ("retry", "failed") and o.needs_lookup:
+        return "withdraw_queued"  # sent but unanswered may be live: look it up and remove it
     if o.state == "retry":
-        # Sent but unanswered may be live: look it up and remove it; else it never started.
-        return "withdraw_queued" if o.needs_lookup else "cancelled"
+        return "cancelled"  # it never went out
     return o.state
 
 

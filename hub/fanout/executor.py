@@ -45,6 +45,7 @@ FENCE_TTL_S = 7 * 86400
 FLUSH_EVERY_S, FLUSH_MAX = 0.2, 200
 MAX_RATE_WAIT_S = 1.0
 MANUAL_DEADLINE = timedelta(hours=2)
+LOOKUP_GRACE = 3  # attempts beyond the last one, spent only on finding out whether it exists
 
 
 @dataclass
@@ -205,6 +206,7 @@ class Executor:
             return Outcome(c.id, "failed", "cannot_render", error_kind="cannot_render",
                            error=reason)
         adapter = self.adapters[platform]
+        maybe_live = c.needs_lookup  # an earlier attempt went out and its answer was lost
         try:
             if c.needs_lookup:
                 if not adapter.capabilities.lookup:
@@ -214,6 +216,11 @@ class Executor:
                 found = await adapter.lookup(ref, c.id)
                 if found is not None:
                     return self._published(c, found, "found")
+                maybe_live = False
+                if c.attempts > self.settings.retry_max_attempts:
+                    return Outcome(c.id, "failed", "gave_up", error_kind="retryable",
+                                   needs_lookup=False, error=f"重试{c.attempts - 1}次仍失败，"
+                                   f"平台上确认没有该稿 (gave up; verified not on the platform)")
             wait = await self._take_budget(platform, ref)
             if wait:
                 return Outcome(c.id, "retry", "throttled", error_kind="rate_limited",
@@ -225,7 +232,10 @@ class Executor:
             receipt = await adapter.publish(ref, post, marker=c.id)
             return self._published(c, receipt, "published")
         except AdapterError as err:
-            return self._publish_failure(c, row, err)
+            outcome = self._publish_failure(c, row, err)
+            if outcome.needs_lookup is None:
+                outcome.needs_lookup = maybe_live
+            return outcome
 
     def _published(self, c: Claimed, receipt: Receipt, outcome: str) -> Outcome:
         state = "pending_review" if receipt.state == "pending_review" else "published"
@@ -242,14 +252,17 @@ class Executor:
                                c.attempts, base=1, cap=60, at_least=err.retry_after))
         if isinstance(err, Retryable):
             unknown = isinstance(err, OutcomeUnknown) or err.sent
-            if c.attempts >= backoff.PUBLISH_MAX_ATTEMPTS:
+            last = self.settings.retry_max_attempts
+            if c.attempts >= last and not (unknown and c.attempts < last + LOOKUP_GRACE):
+                # A post that may exist is not given up on before a lookup has settled it.
                 return Outcome(c.id, "failed", err.kind, error_kind=err.kind,
+                               needs_lookup=True if unknown else None,
                                error=f"重试{c.attempts}次仍失败 (gave up after {c.attempts} "
                                      f"attempts): {err.reason}")
             return Outcome(c.id, "retry", err.kind, error_kind=err.kind, error=err.reason,
                            needs_lookup=True if unknown else None,
-                           retry_in=backoff.delay(c.attempts, base=backoff.PUBLISH_BASE_S,
-                                                  cap=backoff.PUBLISH_CAP_S))
+                           retry_in=backoff.delay(c.attempts, base=self.settings.retry_base_s,
+                                                  cap=self.settings.retry_cap_s))
         if isinstance(err, AuthFailed):
             return Outcome(c.id, "failed", "auth", error_kind="auth", error=err.reason,
                            flag_account=row.id, flag_reason=err.reason)
@@ -293,8 +306,8 @@ class Executor:
         except Retryable as err:
             return Outcome(c.id, "withdraw_retry", err.kind, error_kind=err.kind,
                            error=err.reason, retry_in=backoff.delay(
-                               c.attempts, base=backoff.WITHDRAW_BASE_S,
-                               cap=backoff.WITHDRAW_CAP_S))
+                               c.attempts, base=self.settings.retry_base_s / 2,
+                               cap=min(backoff.WITHDRAW_CAP_S, self.settings.retry_cap_s)))
         except (Unsupported, ContentRejected) as err:
             return self._manual(c, row, err.reason)
         except (AuthFailed, AccountMisconfigured) as err:

@@ -84,7 +84,8 @@ def withdraw(session: Session, item: Item, reason: str, principal: Principal,
     queued = session.execute(
         update(Delivery)
         .where(*scoped, or_(Delivery.state.in_(MAYBE_LIVE),
-                            and_(Delivery.state == "retry", Delivery.needs_lookup.is_(True))))
+                            and_(Delivery.state.in_(("retry", "failed")),
+                                 Delivery.needs_lookup.is_(True))))
         .values(state="withdraw_queued", withdrawal_id=withdrawal.id, next_attempt_at=None,
                 updated_at=now, error=None, error_kind=None)
         .returning(Delivery.id, Delivery.platform)

@@ -181,6 +181,7 @@ def test_config_update_is_partial_and_validated_all_or_nothing() -> None:
         "jitter_ms": 0.0,
         "faults": {"http_5xx": 0.0, "timeout": 0.0, "rate_limit": 0.0, "busy": 0.25},
         "timeout_s": 30.0,
+        "retry_after_s": 0.0,
     }
 
 

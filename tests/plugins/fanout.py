@@ -30,16 +30,24 @@ class FanoutRig:
     sandbox: Any
     redis_url: str
     env: dict[str, str]
+    log_dir: Path
     workers: list[subprocess.Popen] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
+    started: int = 0
 
     # -------------------------------------------------------------- workers
 
+    def _spawn(self, env: dict[str, str]) -> subprocess.Popen:
+        # Logs go to files: an unread pipe fills up and then blocks the worker mid-write.
+        self.started += 1
+        self.env.update(env)  # replacements started later keep the same settings
+        with open(self.log_dir / f"worker-{self.started}.log", "wb") as log:
+            return subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], cwd=REPO,
+                                    env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
     def start_workers(self, count: int = 2, **env: str) -> None:
         for _ in range(count):
-            self.workers.append(subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "worker"], cwd=REPO,
-                env={**self.env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+            self.workers.append(self._spawn(env))
 
     def kill_worker(self, index: int = 0) -> None:
         proc = self.workers[index]
@@ -48,9 +56,7 @@ class FanoutRig:
 
     def replace_worker(self, index: int = 0, **env: str) -> None:
         self.kill_worker(index)
-        self.workers[index] = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "worker"], cwd=REPO, env={**self.env, **env},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.workers[index] = self._spawn(env)
 
     def stop_workers(self) -> None:
         for proc in self.workers:
@@ -161,7 +167,9 @@ def fanout(request: pytest.FixtureRequest, redis_server_url: str, sandbox,
            "YUNCHU_PUBLIC_URL": PUBLIC_URL, "YUNCHU_BOOTSTRAP_TOKEN": BOOT_TOKEN,
            "YUNCHU_LEASE_S": "6", "YUNCHU_RECONCILE_INTERVAL_S": "0.5",
            "YUNCHU_BATCH_SIZE": "100", "YUNCHU_CONCURRENCY": "100"}
-    rig = FanoutRig(hub=hub, sandbox=sandbox, redis_url=redis_url, env=env)
+    log_dir = tmp_path / "worker-logs"
+    log_dir.mkdir()
+    rig = FanoutRig(hub=hub, sandbox=sandbox, redis_url=redis_url, env=env, log_dir=log_dir)
     try:
         yield rig
     finally:

@@ -238,6 +238,9 @@ def test_minute_quota_is_rate_limited(sandbox, account, redis_url):
     assert error.code == 45011 and error.retry_after == 60
     assert sandbox.posts(platform="wechat") == []
 
+    sandbox.config(retry_after_s=2.5)  # a gateway that says how long: believed over the default
+    assert run_with_adapter(redis_url, scenario).retry_after == 2.5
+
 
 def test_daily_quota_is_rate_limited_until_the_next_day(sandbox, account, redis_url):
     async def scenario(adapter: WeChatAdapter):
@@ -314,3 +317,50 @@ def test_lookup_pages_through_recent_publishes(sandbox, account, redis_url):
     assert found is not None and found.state == "published"
     status_of_first = sandbox.state.ledger.list(platform="wechat")[0]
     assert found.remote_id == f"article:{status_of_first.remote_id}"
+
+
+def test_a_retry_reuses_the_cover_and_images_already_uploaded(sandbox, account, redis_url):
+    post = make_post()
+    too_long = dataclasses.replace(post, fields={
+        **post.fields, "article": {**post.fields["article"], "title": "标" * 80}})
+
+    async def scenario(adapter: WeChatAdapter):
+        with pytest.raises(ContentRejected):  # draft/add refuses; cover and image are uploaded
+            await adapter.publish(account, too_long, marker="dl_memo")
+        before = requests_made(sandbox)
+        receipt = await adapter.publish(account, post, marker="dl_memo")
+        return receipt, requests_made(sandbox) - before
+
+    receipt, calls = run_with_adapter(redis_url, scenario)
+    assert receipt.state == "pending_review"
+    assert calls == 2  # draft/add + freepublish/submit: nothing uploaded twice
+
+
+def test_a_remembered_material_deleted_on_wechat_is_rebuilt(sandbox, account, redis_url):
+    post = make_post()
+    too_long = dataclasses.replace(post, fields={
+        **post.fields, "article": {**post.fields["article"], "title": "标" * 80}})
+
+    async def scenario(adapter: WeChatAdapter):
+        with pytest.raises(ContentRejected):  # the cover is uploaded and remembered
+            await adapter.publish(account, too_long, marker="dl_gone")
+        cover = next(b for b in post.media if b.name == post.fields["cover"])
+        thumb = await adapter.tokens.get(f"wechat-memo:{APPID}:cover:{cover.sha256}")
+        assert thumb
+        # Someone deletes the cover from the account's material library by hand.
+        await adapter._call(adapter_app(account), "material/del_material",
+                            json={"media_id": thumb})
+        with pytest.raises(Retryable) as caught:
+            await adapter.publish(account, post, marker="dl_gone")
+        again = await adapter.publish(account, post, marker="dl_gone")
+        return caught.value, again
+
+    error, again = run_with_adapter(redis_url, scenario)
+    assert error.code == 40007 and "重新上传" in error.reason
+    assert again.state == "pending_review"
+
+
+def adapter_app(account):
+    from adapters.wechat import app_of
+
+    return app_of(account)

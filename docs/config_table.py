@@ -1,0 +1,111 @@
+"""Regenerate (or check) the README's configuration table from hub/config.py.
+
+    .venv/bin/python docs/config_table.py           # rewrite the table in README.md
+    .venv/bin/python docs/config_table.py --check   # exit 1 if README.md is out of date
+
+Every field of ``hub.config.Settings`` is a ``YUNCHU_<FIELD>`` variable; a field without a
+description below is an error, so a new setting cannot slip into the code undocumented.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hub.config import _ENV_FIELDS, Settings  # noqa: E402
+
+README = ROOT / "README.md"
+START, END = "<!-- config-table:start -->", "<!-- config-table:end -->"
+
+MEANINGS = {
+    "data_dir": "Where the embedded defaults write: `yunchu.db` (SQLite), `secret.key`, "
+                "`bootstrap.token`, `valkey/` (embedded Redis data), `objects/` (local store). "
+                "`yunchu up --data-dir` overrides it.",
+    "database_url": "`postgresql://user:pass@host/db` (the installed psycopg driver is picked), "
+                    "`postgresql+psycopg://…` or `sqlite:///path`. Empty: "
+                    "`sqlite:///<data dir>/yunchu.db`.",
+    "redis_url": "`redis://`, `rediss://` or `unix://` URL of the RQ queues, rate budgets and "
+                 "token cache. Empty: `yunchu up` starts an embedded valkey server; "
+                 "`yunchu worker` refuses to start without it.",
+    "s3_endpoint": "MinIO/S3 endpoint as `host:port` (no scheme). Empty: a local-directory "
+                   "store under `<data dir>/objects`.",
+    "s3_access_key": "MinIO access key; required when `YUNCHU_S3_ENDPOINT` is set.",
+    "s3_secret_key": "MinIO secret key; required when `YUNCHU_S3_ENDPOINT` is set.",
+    "s3_bucket": "Bucket for media and renditions (created on the first write if missing).",
+    "s3_secure": "`true` to talk TLS to the endpoint (`true/false`, `1/0`, `yes/no`, `on/off`).",
+    "secret_key": "Flask's `SECRET_KEY`, and the source of the AES-256-GCM key that encrypts platform "
+                  "credentials at rest. Empty: generated once into `<data dir>/secret.key` "
+                  "(mode 0600). Changing it makes stored credentials unreadable.",
+    "bootstrap_token": "Token of the bootstrap admin that `yunchu up` registers. Empty: one is "
+                       "generated into `<data dir>/bootstrap.token`. Also the CLI's default "
+                       "token for `push`/`withdraw`.",
+    "workers": "Fan-out worker processes `yunchu up` starts (0: none, run `yunchu worker` "
+               "elsewhere).",
+    "public_url": "Public base of item pages (`/p/<id>`) and media links that go out in posts "
+                  "and feeds. "
+                  "Empty: `yunchu up` uses `http://HOST:PORT`; set it in production.",
+    "wechat_api_base": "WeChat API base (point it at a sandbox: `http://127.0.0.1:8900/wechat`). "
+                       "An account's own `api_base` wins.",
+    "weibo_api_base": "Weibo API base (sandbox: `…/weibo`). An account's own `api_base` wins.",
+    "douyin_api_base": "Douyin API base (sandbox: `…/douyin`). An account's own `api_base` "
+                       "wins.",
+    "max_upload_bytes": "Largest request body / uploaded asset (bytes; 413 above it).",
+    "max_image_pixels": "Largest image (width × height) accepted: the decompression-bomb limit.",
+    "batch_size": "Deliveries per RQ job (one platform per job), and per reconciler batch.",
+    "concurrency": "Platform calls in flight per worker process (aiohttp pool size).",
+    "lease_s": "Seconds a worker's claim on a delivery lasts; an expired lease (worker killed) "
+               "is re-driven by the reconciler after asking the platform whether the post "
+               "exists.",
+    "reconcile_interval_s": "Seconds between reconciler sweeps (expired leases, due retries, "
+                            "scheduled pushes, jobs lost from Redis).",
+    "http_timeout_s": "Total timeout of one platform API call, seconds (connect: at most 5 s).",
+    "retry_base_s": "First retry of a failed publish waits up to this long (exponential "
+                    "backoff with jitter).",
+    "retry_cap_s": "No publish retry waits longer than this, seconds.",
+    "retry_max_attempts": "Publish attempts before a delivery fails with its last reason.",
+}
+
+
+def _default(f) -> str:
+    value = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+    if f.name == "max_upload_bytes":
+        return f"`{value}` (200 MiB)" if value == 200 * 1024 * 1024 else f"`{value}`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if value == "":
+        return "(empty)"
+    return f"`{value}`"
+
+
+def table() -> str:
+    missing = [f.name for f in fields(Settings) if f.name not in MEANINGS]
+    if missing:
+        raise SystemExit(f"docs/config_table.py: describe these settings: {', '.join(missing)}")
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for f in fields(Settings):
+        rows.append(f"| `{_ENV_FIELDS[f.name]}` | {_default(f)} | {MEANINGS[f.name]} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> int:
+    text = README.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise SystemExit(f"README.md lacks the {START} … {END} markers")
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    updated = f"{head}{START}\n{table()}\n{END}{tail}"
+    if "--check" in argv:
+        if updated != text:
+            print("README.md configuration table is out of date: run docs/config_table.py")
+            return 1
+        return 0
+    README.write_text(updated, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
