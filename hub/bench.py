@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, literal_column, select, text
 from sqlalchemy.engine import make_url
 
 from .config import Settings, load_settings
@@ -351,10 +351,11 @@ class Bench:
                 select(DeliveryAttempt.action + ":" + DeliveryAttempt.outcome, func.count())
                 .where(DeliveryAttempt.delivery_id.in_(ids)).group_by(
                     DeliveryAttempt.action, DeliveryAttempt.outcome)).all()
+            head = func.substr(DeliveryAttempt.error, literal_column("1"), literal_column("80"))
             errors = session.execute(
-                select(func.substr(DeliveryAttempt.error, 1, 80), func.count())
+                select(head, func.count())
                 .where(DeliveryAttempt.delivery_id.in_(ids), DeliveryAttempt.error.is_not(None))
-                .group_by(func.substr(DeliveryAttempt.error, 1, 80))
+                .group_by(head)
                 .order_by(func.count().desc()).limit(10)).all()
         return {k: n for k, n in outcomes}, {k: n for k, n in errors}
 

@@ -96,7 +96,10 @@ def timestamp(body: dict[str, Any], name: str) -> datetime | None:
         raise invalid(name, f"{name} 不是合法的时间 ({name} is not an RFC 3339 time)") from None
     if parsed.tzinfo is None:
         raise invalid(name, f"{name} 必须带时区 ({name} needs a UTC offset)")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is past the calendar in UTC
+        raise invalid(name, f"{name} 超出可表示的时间范围 ({name} is out of range)") from None
 
 
 def limit_arg(default: int = 50, maximum: int = 1000) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import jsonify
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..audit import record
@@ -15,9 +16,9 @@ from ..errors import conflict, invalid, not_found
 from ..ids import new_id
 from ..models import PLATFORMS, Account, Matrix, MatrixAccount, Org
 from ..permissions import require
-from ..validation import json_body, string_list, text
+from ..validation import json_body, limit_arg, string_list, text
 from . import api
-from .common import rt
+from .common import cursor_arg, page, rt
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -60,7 +61,15 @@ def _require_members_in_scope(session: Session, principal, accounts: list[str],
 
 def _require_owner_scope(session: Session, principal, matrix: Matrix) -> None:
     owner = session.get(Org, matrix.org_id) if matrix.org_id else None
+    if owner is None and principal.province_wide:
+        require(principal, "matrix.manage")  # an org-less (bootstrap) matrix: province-wide
+        return
     require(principal, "matrix.manage", org_path=owner.path if owner else "/")
+
+
+def _duplicate(slug: str):
+    return conflict(f"矩阵 {slug} 已存在 (matrix slug exists)", code="duplicate_slug",
+                    field="slug")
 
 
 def _json(session: Session, matrix: Matrix) -> dict[str, Any]:
@@ -69,7 +78,9 @@ def _json(session: Session, matrix: Matrix) -> dict[str, Any]:
     from ..fanout.targets import TargetSpec, resolve
 
     count = len(resolve(session, TargetSpec(matrices=[matrix.slug]), _everything()))
-    return {"id": matrix.id, "slug": matrix.slug, "name": matrix.name, "orgs": matrix.orgs,
+    owner = session.get(Org, matrix.org_id) if matrix.org_id else None
+    return {"id": matrix.id, "slug": matrix.slug, "name": matrix.name,
+            "org": owner.slug if owner else None, "orgs": matrix.orgs,
             "platforms": matrix.platforms, "explicit_accounts": explicit,
             "account_count": count}
 
@@ -93,14 +104,16 @@ def create_matrix():
     name = text(body, "name", max_len=200)
     with rt().db.session() as session:
         if session.execute(select(Matrix.id).where(Matrix.slug == slug)).first():
-            raise conflict(f"矩阵 {slug} 已存在 (matrix slug exists)", code="duplicate_slug",
-                           field="slug")
+            raise _duplicate(slug)
         accounts, orgs, platforms = _members(session, body)
         _require_members_in_scope(session, principal, accounts, orgs)
         matrix = Matrix(id=new_id("mtx"), slug=slug, name=name, org_id=principal.org_id,
                         orgs=orgs, platforms=platforms)
         session.add(matrix)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # the same slug, created concurrently (the transaction rolls back)
+            raise _duplicate(slug) from None
         if accounts:
             session.execute(insert(MatrixAccount), [{"matrix_id": matrix.id, "account_id": a}
                                                     for a in accounts])
@@ -108,6 +121,23 @@ def create_matrix():
                                                                 "orgs": orgs})
         data = _json(session, matrix)
     return jsonify(data), 201
+
+
+@api.get("/matrices")
+def list_matrices():
+    """Every matrix (province-wide groupings), with resolved account counts."""
+    principal = current()
+    require(principal, "matrix.read")
+    limit = limit_arg(default=50, maximum=200)
+    after = cursor_arg()
+    with rt().db.session() as session:
+        query = select(Matrix)
+        if after:
+            query = query.where(Matrix.slug > after)
+        rows = list(session.execute(query.order_by(Matrix.slug).limit(limit + 1)).scalars())
+        rows, next_cursor = page(rows, limit, lambda m: m.slug)
+        items = [_json(session, m) for m in rows]
+    return jsonify({"items": items, "next_cursor": next_cursor})
 
 
 @api.get("/matrices/<slug>")
@@ -151,3 +181,19 @@ def patch_matrix(slug: str):
         session.flush()
         data = _json(session, matrix)
     return jsonify(data)
+
+
+@api.delete("/matrices/<slug>")
+def delete_matrix(slug: str):
+    """Delete a matrix (its accounts and past dispatches stay as they are)."""
+    principal = current()
+    require(principal, "matrix.manage")
+    with rt().db.session() as session:
+        matrix = session.execute(select(Matrix).where(Matrix.slug == slug)).scalar_one_or_none()
+        if matrix is None:
+            raise not_found("矩阵", slug)
+        _require_owner_scope(session, principal, matrix)
+        session.execute(delete(MatrixAccount).where(MatrixAccount.matrix_id == matrix.id))
+        session.delete(matrix)
+        record(session, "matrix.delete", target=slug)
+    return jsonify({"slug": slug, "deleted": True})

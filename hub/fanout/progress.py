@@ -32,14 +32,17 @@ def _counts(session: Session, column: Any, key: str) -> dict[str, int]:
 def dispatch_progress(session: Session, dispatch: Dispatch) -> dict[str, Any]:
     counts = _counts(session, Delivery.dispatch_id, dispatch.id)
     open_count = sum(counts[s] for s in PUBLISH_OPEN)
-    state = "done" if open_count == 0 else ("scheduled" if counts["scheduled"] == open_count
-                                            else "running")
+    # api.md's states are running|done; a dispatch still waiting for its schedule_at is
+    # running (its counts say "scheduled" and "waiting" says so in one flag).
+    state = "done" if open_count == 0 else "running"
+    waiting = open_count > 0 and counts["scheduled"] == open_count
     if state == "done" and dispatch.finished_at is None:
         dispatch.finished_at = utcnow()
         session.execute(update(Dispatch).where(Dispatch.id == dispatch.id)
                         .values(finished_at=dispatch.finished_at))
     return {"id": dispatch.id, "item": dispatch.item_id, "version": dispatch.version,
-            "state": state, "total": dispatch.total, "remaining": open_count,
+            "state": state, "waiting_for_schedule": waiting, "total": dispatch.total,
+            "remaining": open_count,
             "counts": counts, "schedule_at": rfc3339(dispatch.schedule_at),
             "created_at": rfc3339(dispatch.created_at),
             "finished_at": rfc3339(dispatch.finished_at)}

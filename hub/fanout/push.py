@@ -54,12 +54,12 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
         state = existing.get(target.account_id)
         if state is not None and state not in REQUEUE_STATES:
             continue  # already delivered or on its way: never a second delivery
-        if target.skip_reason:
-            skipped += 1
         if state is not None:
-            if not target.skip_reason:
+            if not target.skip_reason:  # a skipped row stays with the dispatch that made it
                 requeue.append(target.account_id)
             continue
+        if target.skip_reason:
+            skipped += 1
         delivery_id = new_id("dlv")
         rows.append({"id": delivery_id, "item_id": item.id, "account_id": target.account_id,
                      "dispatch_id": dispatch.id, "platform": target.platform,

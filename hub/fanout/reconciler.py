@@ -41,7 +41,7 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
         report.expired_leases = claims.stale_leases(session)
         released = session.execute(
             update(Delivery).where(Delivery.state == "scheduled", Delivery.next_attempt_at <= now)
-            .values(state="queued", next_attempt_at=None, updated_at=now)
+            .values(state="queued", next_attempt_at=now, updated_at=now)  # due: enqueue now
             .execution_options(synchronize_session=False)).rowcount
         report.scheduled_released = released
     queues_empty = pending_jobs(connection) == 0

@@ -62,6 +62,10 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
     if unknown_orgs:
         raise invalid("targets.orgs", f"找不到机构：{'、'.join(unknown_orgs)} (unknown orgs)",
                       unknown=unknown_orgs)
+    outside_orgs = sorted(slug for slug, _id, path in org_rows if not principal.covers_path(path))
+    if outside_orgs:  # even when they hold no account: 403, not "no targets"
+        raise ApiError(403, "目标中包含管辖范围外的机构 (targets include orgs outside your scope)",
+                       details={"orgs": outside_orgs})
     matrices = list(session.execute(select(Matrix).where(Matrix.slug.in_(spec.matrices))
                                     ).scalars()) if spec.matrices else []
     unknown_matrices = sorted(set(spec.matrices) - {m.slug for m in matrices})
@@ -81,11 +85,14 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
         conditions.append(_org_condition(org_id, path, spec.descendants, spec.platforms))
     for matrix in matrices:
         member_ids = select(MatrixAccount.account_id).where(MatrixAccount.matrix_id == matrix.id)
-        conditions.append(Account.id.in_(member_ids))
-        if matrix.orgs:
+        members = Account.id.in_(member_ids)
+        conditions.append(members & Account.platform.in_(spec.platforms) if spec.platforms
+                          else members)
+        # The matrix's platforms narrowed by the push's: an empty intersection selects nothing.
+        platforms = [p for p in matrix.platforms if not spec.platforms or p in spec.platforms] \
+            if matrix.platforms else spec.platforms
+        if matrix.orgs and (platforms or not matrix.platforms):
             paths = session.execute(select(Org.id, Org.path).where(Org.slug.in_(matrix.orgs))).all()
-            platforms = [p for p in matrix.platforms if not spec.platforms or p in spec.platforms] \
-                if matrix.platforms else spec.platforms
             conditions += [_org_condition(oid, path, True, platforms) for oid, path in paths]
     if spec.accounts:
         conditions.append(Account.id.in_(spec.accounts))

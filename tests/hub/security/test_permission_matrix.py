@@ -79,7 +79,9 @@ class Matrix:
         self.tokens["province_admin"] = self.users["province_admin"]["token"]
         self.reviewers = {IN: {"r1": self.tokens["reviewer1"], "r2": self.tokens["reviewer2"],
                                "r3": self.tokens["reviewer3"]},
-                          OUT: newsroom(hub, OUT, prefix="c2-")}
+                          OUT: newsroom(hub, OUT, prefix="c2-"),
+                          # the province's newsroom shares the library items that get pulled
+                          "yun": newsroom(hub, "yun", prefix="yun-")}
         self.org_admin = {IN: self.tokens["admin"],
                           OUT: make_user(hub, "c2-admin", ["admin"], org=OUT)["token"]}
         self.accounts = {org: make_account(hub, org, f"{org}-main")["id"] for org in (IN, OUT)}
@@ -222,6 +224,10 @@ EXPECTATIONS: dict[str, Expect] = {
         "GET", f"/api/v1/matrices/{m.matrix(o)}"), mutates=False, scoped=False),
     "PATCH /api/v1/matrices/<>": Expect(ADMINS, lambda m, o: Call(
         "PATCH", f"/api/v1/matrices/{m.matrix(o)}", {"name": "改名"})),
+    "GET /api/v1/matrices": Expect(MATRIX_READERS, lambda m, o: Call("GET", "/api/v1/matrices"),
+                                   mutates=False, scoped=False),
+    "DELETE /api/v1/matrices/<>": Expect(ADMINS, lambda m, o: Call(
+        "DELETE", f"/api/v1/matrices/{m.matrix(o)}")),
     "GET /api/v1/tasks": Expect(READERS, lambda m, o: Call(
         "GET", f"/api/v1/tasks?org={o}"), mutates=False),
     "POST /api/v1/tasks/<>/done": Expect(TASK_DOERS, lambda m, o: Call(
