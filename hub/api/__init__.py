@@ -26,6 +26,7 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     audit,
     fanout,
     items,
+    library,
     login,
     matrices,
     openapi,
@@ -35,5 +36,5 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     users,
 )
 
-__all__ = ["api", "accounts", "assets", "fanout", "items", "matrices", "openapi", "orgs", "tasks", "users",
-           "audit", "login", "safety"]
+__all__ = ["api", "accounts", "assets", "fanout", "items", "library", "matrices", "openapi", "orgs",
+           "tasks", "users", "audit", "login", "safety"]

@@ -14,6 +14,8 @@ from ..ids import new_id
 from ..models import ORG_KINDS, Org
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Names the hub's own URLs use where an org slug could go (/feeds/library.rss).
+RESERVED_SLUGS = frozenset({"library"})
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ def parse_org(body: Any, *, where: str = "") -> OrgSpec:
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         raise invalid(f"{prefix}slug", "slug 只能用小写字母、数字、- 和 _，最长64 "
                                        "(slug: lower-case letters, digits, - and _, up to 64)")
+    if slug in RESERVED_SLUGS:
+        raise invalid(f"{prefix}slug", f"slug {slug} 是系统保留名 (slug {slug} is reserved)")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise invalid(f"{prefix}name", "name 必填，最长200字 (name is required, up to 200 characters)")
