@@ -54,5 +54,9 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> None:
     finally:
         if reconciler:
             reconciler.stopping.set()
+        try:  # batches still running in the background finish (bounded by their lease)
+            loop.run(executor.drain(), timeout=runtime.settings.lease_s)
+        except TimeoutError:
+            log.warning("stopping with batches still running; their leases will expire")
         loop.run(executor.close(), timeout=10)
         loop.stop()

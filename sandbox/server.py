@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.eventloop import new_event_loop
 from sandbox.core import SandboxConfig, SandboxState
 
 log = logging.getLogger(__name__)
@@ -222,4 +223,5 @@ def run(
         print=None,
         shutdown_timeout=1.0,
         backlog=1024,
+        loop=new_event_loop(),
     )

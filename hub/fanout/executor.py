@@ -70,11 +70,19 @@ class Executor:
         self.adapters: dict[str, Any] = {}
         self.limiter: Limiter | None = None
         self.semaphore: asyncio.Semaphore | None = None
+        self.withdraw_semaphore: asyncio.Semaphore | None = None
+        # Batches claimed and running in the background (see ``admit``), and how many
+        # deliveries each kind holds, so the worker takes the next job only when there is room.
+        self._running: set[asyncio.Task] = set()
+        self._load = {"publish": 0, "withdraw": 0}
+        self._freed: asyncio.Event | None = None
 
     async def start(self) -> None:
         from storage.renditions import Renditions
 
-        connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=0,
+        # Pushes and withdrawals each get ``concurrency`` calls in flight: a withdrawal never
+        # queues behind a push for a connection.
+        connector = aiohttp.TCPConnector(limit=2 * self.concurrency, limit_per_host=0,
                                          ttl_dns_cache=300, enable_cleanup_closed=True)
         self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True,
                                           trust_env=False)
@@ -92,12 +100,16 @@ class Executor:
             adapter.timeout = timeout  # explicit, no hidden retries: the engine decides
         self.limiter = Limiter(self.redis)
         self.semaphore = asyncio.Semaphore(self.concurrency)
+        self.withdraw_semaphore = asyncio.Semaphore(self.concurrency)
+        self._freed = asyncio.Event()
         self.renders = RenderCache(Renditions(self.runtime.store), self._public_base())
 
     def _public_base(self) -> str:
         return (self.settings.public_url or "http://127.0.0.1:8000").rstrip("/")
 
     async def close(self) -> None:
+        for task in list(self._running):
+            task.cancel()
         if self.http:
             await self.http.close()
         if self.redis:
@@ -106,20 +118,64 @@ class Executor:
     # ------------------------------------------------------------------ batches
 
     async def run_batch(self, action: str, platform: str, ids: Sequence[str]) -> BatchReport:
-        report = BatchReport(action=action, platform=platform)
+        """Claim and run one batch to the end."""
+        prepared = await self._prepare(action, platform, ids)
+        if prepared is None:
+            return BatchReport(action=action, platform=platform)
+        return await self._process(prepared)
+
+    async def admit(self, action: str, platform: str, ids: Sequence[str]) -> BatchReport:
+        """Claim a batch, start it in the background, and return once this worker has room
+        for another: the next batch is claimed and rendered while this one's calls are in
+        flight, so concurrency stays full instead of draining at every batch's tail. The
+        claims' leases, not the RQ job, make this safe: if the process dies, the reconciler
+        re-drives whatever it held."""
+        assert self._freed is not None
+        prepared = await self._prepare(action, platform, ids)
+        if prepared is None:
+            return BatchReport(action=action, platform=platform)
+        kind = "publish" if action == "publish" else "withdraw"
+        size = len(prepared.claimed)
+        self._load[kind] += size
+        task = asyncio.create_task(self._process(prepared))
+        self._running.add(task)
+        task.add_done_callback(lambda done: self._finished(done, kind, size))
+        while self._load[kind] >= 2 * self.concurrency:  # the next batch waits, claimed
+            self._freed.clear()
+            await self._freed.wait()
+        return BatchReport(action=action, platform=platform, claimed=size)
+
+    def _finished(self, task: asyncio.Task, kind: str, size: int) -> None:
+        self._running.discard(task)
+        self._load[kind] -= size
+        assert self._freed is not None
+        self._freed.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("batch failed; its leases will expire and the reconciler re-drives it",
+                      exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait for every background batch (a worker stopping cleanly hands nothing back)."""
+        while self._running:
+            await asyncio.gather(*list(self._running), return_exceptions=True)
+
+    async def _prepare(self, action: str, platform: str, ids: Sequence[str]) -> _Prepared | None:
         claimed = await asyncio.to_thread(self._claim, action, ids)
-        report.claimed = len(claimed)
         if not claimed:
-            return report
+            return None
         accounts = await asyncio.to_thread(self._accounts, claimed)
         posts: dict[tuple[str, int], Post | CannotRender] = {}
         if action == "publish":
             posts = await asyncio.to_thread(self._render, claimed, platform)
-        batch = _Batch(self, action, claimed)
+        return _Prepared(action, platform, claimed, accounts, posts)
+
+    async def _process(self, p: _Prepared) -> BatchReport:
+        report = BatchReport(action=p.action, platform=p.platform, claimed=len(p.claimed))
+        batch = _Batch(self, p.action, p.claimed)
         await batch.start()
         try:
-            work = [self._one(action, platform, c, accounts.get(c.account_id),
-                              posts.get((c.item_id, c.version)), batch) for c in claimed]
+            work = [self._one(p.action, p.platform, c, p.accounts.get(c.account_id),
+                              p.posts.get((c.item_id, c.version)), batch) for c in p.claimed]
             for outcome in await asyncio.gather(*work):
                 batch.add(outcome)
                 report.states[outcome.state] = report.states.get(outcome.state, 0) + 1
@@ -127,7 +183,8 @@ class Executor:
             flipped = await batch.finish()
         if flipped:
             # Published just after a withdrawal: remove it now, on this warm connection.
-            await self.run_batch("withdraw", platform, flipped)
+            await self.run_batch("withdraw", p.platform, flipped)
+        log.info("%s %s: %d claimed -> %s", p.action, p.platform, report.claimed, report.states)
         return report
 
     def _claim(self, action: str, ids: Sequence[str]) -> list[Claimed]:
@@ -167,8 +224,9 @@ class Executor:
     async def _one(self, action: str, platform: str, c: Claimed,
                    account: tuple[Account, AccountRef | None] | None,
                    post: Post | CannotRender | None, batch: _Batch) -> Outcome:
-        assert self.semaphore is not None
-        async with self.semaphore:
+        semaphore = self.semaphore if action == "publish" else self.withdraw_semaphore
+        assert semaphore is not None
+        async with semaphore:
             try:
                 if action == "publish":
                     return await self._publish(platform, c, account, post, batch)
@@ -334,6 +392,17 @@ class Executor:
                 return wait
             await asyncio.sleep(wait)
         return MAX_RATE_WAIT_S
+
+
+@dataclass
+class _Prepared:
+    """A claimed batch with what its calls need, loaded before any call is made."""
+
+    action: str
+    platform: str
+    claimed: list[Claimed]
+    accounts: dict[str, tuple[Account, AccountRef | None]]
+    posts: dict[tuple[str, int], Post | CannotRender]
 
 
 class _Batch:

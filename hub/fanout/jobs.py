@@ -27,7 +27,7 @@ def run_batch(action: str, platform: str, ids: Sequence[str]) -> dict[str, Any]:
         from .status import poll
 
         return loop.run(poll(executor, platform, ids))
-    report: BatchReport = loop.run(executor.run_batch(action, platform, ids))
-    log.info("%s %s: claimed %d of %d -> %s", action, platform, report.claimed, len(ids),
-             report.states)
-    return {"claimed": report.claimed, "states": report.states}
+    # Returns once the batch is claimed and running and the worker has room for the next one.
+    report: BatchReport = loop.run(executor.admit(action, platform, ids))
+    log.debug("%s %s: claimed %d of %d", action, platform, report.claimed, len(ids))
+    return {"claimed": report.claimed}

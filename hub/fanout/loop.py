@@ -8,12 +8,14 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ..eventloop import new_event_loop
+
 T = TypeVar("T")
 
 
 class LoopThread:
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self._thread = threading.Thread(target=self._run, name="yunchu-io", daemon=True)
         self._thread.start()
 
