@@ -1,0 +1,267 @@
+"""Every string the admin UI shows, in Chinese (the default) and English, in one table.
+
+``t(key)`` looks a key up in the request's language; ``label(group, value)`` names an enum value
+(an item status, a delivery state, a platform...); ``localise(message)`` picks one half of the
+API's bilingual error messages ("中文 (English)").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import g, has_request_context
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+LANG_COOKIE = "yunchu_lang"
+
+TEXT: dict[str, tuple[str, str]] = {
+    # frame
+    "app.name": ("云厨 · 融媒体中央厨房", "Yunchu · regional media hub"),
+    "nav.dashboard": ("概览", "Dashboard"),
+    "nav.items": ("稿件", "Items"),
+    "nav.accounts": ("账号台账", "Account ledger"),
+    "nav.tasks": ("人工任务", "Manual tasks"),
+    "nav.audit": ("审计日志", "Audit log"),
+    "nav.logout": ("退出登录", "Log out"),
+    "nav.lang": ("English", "中文"),
+    "user.province": ("全省", "whole province"),
+    # login
+    "login.title": ("登录", "Log in"),
+    "login.name": ("用户名", "Name"),
+    "login.password": ("密码", "Password"),
+    "login.submit": ("登录", "Log in"),
+    "login.failed": ("用户名或密码错误", "Wrong name or password"),
+    "login.missing": ("请输入用户名和密码", "Enter your name and password"),
+    "login.throttled": ("登录失败次数过多，请{seconds}秒后再试",
+                        "Too many failed logins; try again in {seconds} s"),
+    "login.logged_out": ("已退出登录", "You are logged out"),
+    # dashboard
+    "dash.title": ("概览", "Dashboard"),
+    "dash.items": ("稿件（按状态）", "Items by status"),
+    "dash.deliveries": ("投递", "Deliveries"),
+    "dash.live": ("在线发布", "Live on platforms"),
+    "dash.in_progress": ("进行中", "In progress"),
+    "dash.tasks": ("待办人工任务", "Open manual tasks"),
+    "dash.accounts": ("账号（按平台和状态）", "Accounts by platform and status"),
+    "dash.recent_dispatches": ("最近推送", "Recent pushes"),
+    "dash.recent_withdrawals": ("最近撤稿", "Recent withdrawals"),
+    "dash.total": ("合计", "Total"),
+    # items
+    "items.title": ("稿件", "Items"),
+    "items.filter": ("筛选", "Filter"),
+    "items.search": ("标题包含", "Title contains"),
+    "items.all_statuses": ("全部状态", "All statuses"),
+    "items.org": ("机构", "Org"),
+    "items.none": ("没有符合条件的稿件", "No items match"),
+    "items.more": ("下一页", "Next page"),
+    "item.title": ("标题", "Title"),
+    "item.status": ("状态", "Status"),
+    "item.version": ("版本", "Version"),
+    "item.kind": ("类型", "Kind"),
+    "item.updated": ("更新时间", "Updated"),
+    "item.created": ("创建时间", "Created"),
+    "item.author": ("作者", "Author"),
+    "item.source": ("来源", "Source"),
+    "item.summary": ("摘要", "Summary"),
+    "item.origin": ("转载自", "Pulled from"),
+    "item.public_url": ("公开链接", "Public page"),
+    "item.body": ("正文", "Body"),
+    "item.versions": ("版本记录", "Versions"),
+    "item.review": ("审核记录（三审）", "Review trail (three stages)"),
+    "item.review.none": ("尚无审核记录", "No reviews yet"),
+    "item.review.next": ("待{stage}", "Waiting for {stage}"),
+    "item.safety": ("负面清单筛查", "Negative-list screening"),
+    "item.safety.none": ("未命中负面清单", "No negative-list hits"),
+    "item.safety.blocked": ("命中禁止类词语，不能送审或通过", "Blocking hits: cannot be submitted "
+                                                             "or approved"),
+    "item.safety.warn": ("命中提示类词语，终审须填写放行理由",
+                         "Warning hits: the final reviewer must give an override reason"),
+    "item.deliveries": ("投递（按状态）", "Deliveries by state"),
+    "item.deliveries.none": ("尚未推送", "Not pushed yet"),
+    "item.dispatches": ("推送记录", "Pushes"),
+    "item.withdrawals": ("撤稿记录", "Withdrawals"),
+    "item.withdrawn": ("已于{at}撤回，原因：{reason}", "Withdrawn at {at}: {reason}"),
+    "item.actions": ("操作", "Actions"),
+    "item.no_actions": ("当前状态下你没有可执行的操作", "Nothing you can do in this state"),
+    "action.submit": ("送审", "Submit for review"),
+    "action.approve": ("通过", "Approve"),
+    "action.reject": ("退回", "Reject"),
+    "action.comment": ("审核意见", "Comment"),
+    "action.override": ("放行理由（终审，命中提示词时必填）",
+                        "Override reason (final stage, needed for warning hits)"),
+    "action.review_as": ("以{stage}身份审核", "Review as {stage}"),
+    "action.push": ("一键推送到本机构全部账号", "Push to every account in my scope"),
+    "action.push_scope": ("推送范围：{scope}（含下级机构）", "Scope: {scope} and everything below"),
+    "action.withdraw": ("一键撤稿", "Withdraw everywhere"),
+    "action.withdraw_own": ("撤回本机构账号上的发布", "Withdraw from my org's accounts"),
+    "action.withdraw_all_note": ("撤回全部账号上的发布，含所有转载稿件",
+                                 "Removes every copy on every account, including pulled copies"),
+    "action.reason": ("撤稿原因（必填）", "Reason (required)"),
+    "action.confirm_withdraw": ("确定撤稿吗？此操作不可撤销。",
+                                "Withdraw this item? This cannot be undone."),
+    "done.submit": ("已送审", "Submitted for review"),
+    "done.review": ("审核意见已提交", "Review recorded"),
+    "done.push": ("已开始推送，共{total}个账号", "Push started: {total} accounts"),
+    "done.withdraw": ("已开始撤稿，共{total}条发布", "Withdrawal started: {total} deliveries"),
+    "done.task": ("任务已标记完成", "Task marked done"),
+    # progress
+    "progress.dispatch": ("推送进度", "Push progress"),
+    "progress.withdrawal": ("撤稿进度", "Withdrawal progress"),
+    "progress.item": ("稿件", "Item"),
+    "progress.state": ("状态", "State"),
+    "progress.total": ("总数", "Total"),
+    "progress.remaining": ("剩余", "Remaining"),
+    "progress.reason": ("撤稿原因", "Reason"),
+    "progress.started": ("开始时间", "Started"),
+    "progress.finished": ("完成时间", "Finished"),
+    "progress.counts": ("各状态数量", "Counts by state"),
+    "progress.problems": ("需要关注的投递", "Deliveries that need attention"),
+    "progress.no_problems": ("暂无失败的投递", "No failed deliveries"),
+    "progress.live": ("每秒自动刷新", "Refreshes every second"),
+    "progress.manual": ("需人工处理 {n} 条，见人工任务", "{n} need manual action; see manual tasks"),
+    "run.running": ("进行中", "running"),
+    "run.done": ("已完成", "done"),
+    "run.scheduled": ("定时待发", "scheduled"),
+    # accounts
+    "accounts.title": ("账号统一台账", "Unified account ledger"),
+    "accounts.all_platforms": ("全部平台", "All platforms"),
+    "accounts.all_statuses": ("全部状态", "All statuses"),
+    "accounts.org_hint": ("机构代码（含下级）", "Org slug (with everything below)"),
+    "accounts.none": ("没有符合条件的账号", "No accounts match"),
+    "account.name": ("账号名称", "Account"),
+    "account.platform": ("平台", "Platform"),
+    "account.org": ("所属机构", "Org"),
+    "account.status": ("状态", "Status"),
+    "account.responsible": ("责任人", "Responsible person"),
+    "account.chief_editor": ("总编辑", "Chief editor"),
+    "account.department": ("主管部门", "Managing department"),
+    "account.filing": ("备案号", "Filing number"),
+    "account.filing_date": ("备案日期", "Filing date"),
+    "account.last_published": ("最近发布", "Last published"),
+    "account.flagged": ("凭据失效", "Credentials rejected"),
+    # tasks
+    "tasks.title": ("人工任务", "Manual tasks"),
+    "tasks.open": ("待办", "Open"),
+    "tasks.done": ("已完成", "Done"),
+    "tasks.none": ("没有任务", "No tasks"),
+    "task.title": ("任务", "Task"),
+    "task.org": ("责任机构", "Owner org"),
+    "task.deadline": ("期限", "Deadline"),
+    "task.overdue": ("已超期", "overdue"),
+    "task.state": ("状态", "State"),
+    "task.note": ("处理说明", "Note"),
+    "task.mark_done": ("标记完成", "Mark done"),
+    # audit
+    "audit.title": ("审计日志", "Audit log"),
+    "audit.at": ("时间", "Time"),
+    "audit.actor": ("操作人", "Actor"),
+    "audit.org": ("机构", "Org"),
+    "audit.action": ("操作", "Action"),
+    "audit.target": ("对象", "Target"),
+    "audit.outcome": ("结果", "Outcome"),
+    "audit.source": ("来源地址", "Source address"),
+    "audit.details": ("详情", "Details"),
+    "audit.item": ("稿件 id", "Item id"),
+    "audit.none": ("没有符合条件的记录", "No entries match"),
+    # shared
+    "common.filter": ("筛选", "Filter"),
+    "common.next": ("下一页", "Next page"),
+    "common.first": ("第一页", "First page"),
+    "common.none": ("—", "—"),
+    "common.back": ("返回概览", "Back to the dashboard"),
+    "common.view": ("查看", "View"),
+    "common.id": ("编号", "Id"),
+    "common.count": ("数量", "Count"),
+    # errors
+    "error.title": ("出错了", "Something went wrong"),
+    "error.400": ("请求有误", "Bad request"),
+    "error.401": ("请先登录", "Please log in"),
+    "error.403": ("无权访问", "Not allowed"),
+    "error.404": ("找不到页面", "Not found"),
+    "error.405": ("不支持该操作", "Not supported"),
+    "error.409": ("当前状态不允许此操作", "Not possible in this state"),
+    "error.410": ("已撤回", "Gone"),
+    "error.413": ("内容过大", "Too large"),
+    "error.415": ("请求格式不受支持", "Unsupported request"),
+    "error.422": ("填写的内容不符合规则", "Some input breaks a rule"),
+    "error.429": ("操作过于频繁", "Too many requests"),
+    "error.500": ("服务器内部错误，已记录，请稍后再试", "Internal error (logged); please try again"),
+    "error.csrf": ("页面已过期或来源不明，请刷新页面后重试",
+                   "The page has expired or did not come from this site; reload and try again"),
+    "error.not_found": ("找不到该页面或记录", "No such page or record"),
+}
+
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "item_status": {
+        "draft": ("草稿", "draft"), "in_review": ("审核中", "in review"),
+        "approved": ("已通过", "approved"), "withdrawn": ("已撤回", "withdrawn"),
+    },
+    "kind": {"article": ("图文", "article"), "video": ("视频", "video")},
+    "delivery": {
+        "scheduled": ("定时待发", "scheduled"), "queued": ("排队中", "queued"),
+        "sending": ("发送中", "sending"), "retry": ("等待重试", "retry due"),
+        "unknown": ("结果待确认", "outcome unknown"), "published": ("已发布", "published"),
+        "pending_review": ("平台审核中", "platform reviewing"), "failed": ("失败", "failed"),
+        "cancelled": ("已取消", "cancelled"), "skipped": ("已跳过", "skipped"),
+        "withdraw_queued": ("撤稿排队中", "withdrawal queued"),
+        "withdrawing": ("撤稿中", "withdrawing"), "withdraw_retry": ("撤稿待重试", "withdrawal retry"),
+        "manual": ("需人工删除", "manual removal"), "withdrawn": ("已撤下", "withdrawn"),
+    },
+    "platform": {
+        "weibo": ("微博", "Weibo"), "wechat": ("微信公众号", "WeChat"),
+        "douyin": ("抖音", "Douyin"), "cityapp": ("城市客户端", "City app"),
+    },
+    "account_status": {
+        "active": ("正常", "active"), "suspended": ("暂停", "suspended"),
+        "closed": ("已关闭", "closed"),
+    },
+    "role": {
+        "admin": ("管理员", "administrator"), "editor": ("编辑", "editor"),
+        "reviewer": ("审核", "reviewer"), "operator": ("运营", "operator"),
+        "auditor": ("审计", "auditor"),
+    },
+    "stage": {"1": ("初审", "first review"), "2": ("复审", "second review"),
+              "3": ("终审", "final review")},
+    "decision": {"approve": ("通过", "approved"), "reject": ("退回", "rejected")},
+    "task_state": {"open": ("待办", "open"), "done": ("已完成", "done")},
+    "outcome": {"ok": ("成功", "ok"), "failed": ("失败", "failed"),
+                "denied": ("拒绝", "denied"), "throttled": ("限流", "throttled")},
+    "safety": {"block": ("禁止", "block"), "warn": ("提示", "warn")},
+}
+
+
+def current_lang() -> str:
+    lang = getattr(g, "lang", None) if has_request_context() else None
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def t(key: str, **values: Any) -> str:
+    pair = TEXT.get(key)
+    if pair is None:
+        return key
+    text = pair[LANGS.index(current_lang())]
+    return text.format(**values) if values else text
+
+
+def label(group: str, value: Any) -> str:
+    pair = LABELS.get(group, {}).get(str(value))
+    if pair is None:
+        return "" if value is None else str(value)
+    return pair[LANGS.index(current_lang())]
+
+
+_BILINGUAL = re.compile(r"^(?P<zh>.*?\S)\s+\((?P<en>[^()]*[A-Za-z][^()]*)\)\s*$", re.S)
+
+
+def localise(message: str | None) -> str:
+    """One language out of an API message written as "中文 (English)"."""
+    if not message:
+        return ""
+    match = _BILINGUAL.match(message)
+    if match is None:
+        return message
+    if current_lang() == "zh":
+        return match["zh"]
+    return match["en"] if match["en"].isascii() else message

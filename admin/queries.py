@@ -1,0 +1,247 @@
+"""Reads the API has no route for (dashboard counts, the item list, an item's history), scoped
+exactly like the API: ``hub.permissions.require`` for the role, the caller's org subtree (a
+path prefix) for the rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from hub.auth import Principal
+from hub.errors import ApiError
+from hub.fanout.progress import WITHDRAW_REMAINING
+from hub.fanout.rights import withdrawal_scope
+from hub.models import (
+    ITEM_STATUSES,
+    LIVE,
+    PUBLISH_OPEN,
+    WITHDRAW_OPEN,
+    Account,
+    Delivery,
+    Dispatch,
+    Item,
+    ItemVersion,
+    Org,
+    Task,
+    User,
+    Withdrawal,
+)
+from hub.permissions import may, require
+from hub.services import orgs as org_service
+
+IN_PROGRESS = PUBLISH_OPEN + WITHDRAW_OPEN
+ITEMS_PAGE = 50
+
+
+def in_scope(query: Select, principal: Principal, path: Any = Org.path) -> Select:
+    """Only rows whose org lies in the caller's subtree (everything for a province-wide user)."""
+    if principal.org_path is None:
+        return query
+    return query.where(path.startswith(principal.org_path, autoescape=True))
+
+
+# ------------------------------------------------------------------ dashboard
+
+
+@dataclass
+class Dashboard:
+    items: dict[str, int] = field(default_factory=dict)
+    live: int = 0
+    in_progress: dict[str, int] = field(default_factory=dict)
+    open_tasks: int | None = None
+    accounts: dict[str, dict[str, int]] = field(default_factory=dict)
+    recent_dispatches: list[dict[str, Any]] = field(default_factory=list)
+    recent_withdrawals: list[dict[str, Any]] = field(default_factory=list)
+
+
+def dashboard(db: Session, principal: Principal) -> Dashboard:
+    require(principal, "item.read")
+    board = Dashboard()
+    counts = db.execute(in_scope(select(Item.status, func.count()).join(
+        Org, Org.id == Item.org_id), principal).group_by(Item.status)).all()
+    board.items = {status: 0 for status in ITEM_STATUSES} | dict(counts)
+    if may(principal, "account.read"):
+        deliveries = select(Delivery.state, func.count()).where(
+            Delivery.state.in_(LIVE + IN_PROGRESS)).group_by(Delivery.state)
+        if principal.org_path is not None:  # deliveries on the accounts of the caller's subtree
+            deliveries = in_scope(deliveries.join(Account, Account.id == Delivery.account_id)
+                                  .join(Org, Org.id == Account.org_id), principal)
+        states = dict(db.execute(deliveries).all())
+        board.live = sum(states.get(s, 0) for s in LIVE)
+        board.in_progress = {s: states[s] for s in IN_PROGRESS if states.get(s)}
+        accounts = db.execute(in_scope(
+            select(Account.platform, Account.status, func.count())
+            .join(Org, Org.id == Account.org_id), principal)
+            .group_by(Account.platform, Account.status)).all()
+        for platform, status, n in accounts:
+            board.accounts.setdefault(platform, {})[status] = n
+    if may(principal, "task.read"):
+        board.open_tasks = db.execute(in_scope(
+            select(func.count()).select_from(Task).join(Org, Org.id == Task.org_id), principal)
+            .where(Task.state == "open")).scalar_one()
+    board.recent_dispatches = _recent(db, principal, Dispatch)
+    board.recent_withdrawals = _recent(db, principal, Withdrawal)
+    return board
+
+
+def _recent(db: Session, principal: Principal, model: Any, limit: int = 8) -> list[dict[str, Any]]:
+    query = in_scope(
+        select(model.id, model.item_id, model.total, model.created_at, ItemVersion.title)
+        .join(Item, Item.id == model.item_id).join(Org, Org.id == Item.org_id)
+        .join(ItemVersion, (ItemVersion.item_id == Item.id)
+              & (ItemVersion.version == Item.version)), principal)
+    rows = db.execute(query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)).all()
+    done = finished(db, model, [r[0] for r in rows])
+    return [{"id": r[0], "item": r[1], "total": r[2], "created_at": r[3], "title": r[4],
+             "done": r[0] in done} for r in rows]
+
+
+def finished(db: Session, model: Any, ids: list[str]) -> set[str]:
+    """Which of these dispatches (or withdrawals) have nothing left to do: the same rule as
+    their progress in the API (no delivery in an open state)."""
+    if not ids:
+        return set()
+    column, states = ((Delivery.dispatch_id, PUBLISH_OPEN) if model is Dispatch
+                      else (Delivery.withdrawal_id, WITHDRAW_REMAINING))
+    busy = set(db.execute(select(column).where(column.in_(ids), Delivery.state.in_(states))
+                          .group_by(column)).scalars())
+    return set(ids) - busy
+
+
+# ------------------------------------------------------------------ item list
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    status: str | None = None
+    q: str | None = None
+    org: str | None = None
+    before: str | None = None  # cursor: item ids sort by creation time
+
+
+@dataclass
+class ItemRow:
+    id: str
+    title: str
+    status: str
+    kind: str
+    version: int
+    org_slug: str
+    org_name: str
+    updated_at: datetime | None
+
+
+def items_page(db: Session, principal: Principal, where: ItemFilter,
+               limit: int | None = None) -> tuple[list[ItemRow], str | None]:
+    """One page of items, newest first, and the cursor of the next page (None: the last)."""
+    require(principal, "item.read")
+    limit = limit or ITEMS_PAGE
+    query = in_scope(
+        select(Item, ItemVersion.title, Org.slug, Org.name)
+        .join(Org, Org.id == Item.org_id)
+        .join(ItemVersion, (ItemVersion.item_id == Item.id)
+              & (ItemVersion.version == Item.version)), principal)
+    if where.org:
+        org = org_service.get_by_slug(db, where.org)
+        require(principal, "item.read", org_path=org.path)
+        query = query.where(Org.path.startswith(org.path, autoescape=True))
+    if where.status:
+        query = query.where(Item.status == where.status)
+    if where.q:
+        query = query.where(ItemVersion.title.contains(where.q, autoescape=True))
+    if where.before:
+        query = query.where(Item.id < where.before)
+    rows = db.execute(query.order_by(Item.id.desc()).limit(limit + 1)).all()
+    page = [ItemRow(id=i.id, title=title, status=i.status, kind=i.kind, version=i.version,
+                    org_slug=slug, org_name=name, updated_at=i.updated_at)
+            for i, title, slug, name in rows[:limit]]
+    return page, (page[-1].id if len(rows) > limit else None)
+
+
+# ------------------------------------------------------------------ one item
+
+
+@dataclass
+class ItemHistory:
+    versions: list[dict[str, Any]]
+    deliveries: dict[str, int]
+    dispatches: list[dict[str, Any]]
+    withdrawals: list[dict[str, Any]]
+    withdraw_reach: str | None  # "all", "own" or None (no right)
+
+
+def item_history(db: Session, principal: Principal, item_id: str) -> ItemHistory:
+    """Versions, delivery counts, pushes and withdrawals of an item the caller may read."""
+    item = db.get(Item, item_id)
+    if item is None:
+        raise ApiError(404)
+    require(principal, "item.read", org_path=db.get(Org, item.org_id).path)
+    versions = db.execute(
+        select(ItemVersion.version, ItemVersion.title, ItemVersion.created_at, User.name)
+        .outerjoin(User, User.id == ItemVersion.created_by)
+        .where(ItemVersion.item_id == item.id).order_by(ItemVersion.version.desc())).all()
+    deliveries = dict(db.execute(select(Delivery.state, func.count())
+                                 .where(Delivery.item_id == item.id)
+                                 .group_by(Delivery.state)).all())
+    dispatches = db.execute(select(Dispatch.id, Dispatch.version, Dispatch.total,
+                                   Dispatch.created_at)
+                            .where(Dispatch.item_id == item.id)
+                            .order_by(Dispatch.created_at.desc())).all()
+    withdrawals = db.execute(select(Withdrawal.id, Withdrawal.reason, Withdrawal.total,
+                                    Withdrawal.created_at)
+                             .where(Withdrawal.item_id == item.id)
+                             .order_by(Withdrawal.created_at.desc())).all()
+    dispatches_done = finished(db, Dispatch, [r[0] for r in dispatches])
+    withdrawals_done = finished(db, Withdrawal, [r[0] for r in withdrawals])
+    return ItemHistory(
+        versions=[{"version": v, "title": t, "created_at": at, "by": by}
+                  for v, t, at, by in versions],
+        deliveries=deliveries,
+        dispatches=[{"id": i, "version": v, "total": n, "created_at": at,
+                     "done": i in dispatches_done} for i, v, n, at in dispatches],
+        withdrawals=[{"id": i, "reason": r, "total": n, "created_at": at,
+                      "done": i in withdrawals_done} for i, r, n, at in withdrawals],
+        withdraw_reach=_withdraw_reach(db, principal, item))
+
+
+def _withdraw_reach(db: Session, principal: Principal, item: Item) -> str | None:
+    """How far this caller's withdrawal would reach, by the API's own rule."""
+    try:
+        scope = withdrawal_scope(db, principal, item)
+    except ApiError:
+        return None
+    return "all" if scope is None else "own"
+
+
+def item_title(db: Session, item_id: str) -> str | None:
+    return db.execute(select(ItemVersion.title).join(Item, Item.id == ItemVersion.item_id)
+                      .where(Item.id == item_id, ItemVersion.version == Item.version)
+                      ).scalar_one_or_none()
+
+
+# ------------------------------------------------------------------ orgs
+
+
+def push_orgs(db: Session, principal: Principal) -> list[str]:
+    """The org slugs that make up "everything in my scope": the caller's org, or every root."""
+    if principal.org_id is not None:
+        return [db.execute(select(Org.slug).where(Org.id == principal.org_id)).scalar_one()]
+    return list(db.execute(select(Org.slug).where(Org.parent_id.is_(None))
+                           .order_by(Org.slug)).scalars())
+
+
+def org_choices(db: Session, principal: Principal, limit: int = 500) -> list[tuple[str, str]]:
+    """(slug, name) of orgs in the caller's subtree, for filter suggestions."""
+    rows = db.execute(in_scope(select(Org.slug, Org.name), principal)
+                      .order_by(Org.path).limit(limit)).all()
+    return [(slug, name) for slug, name in rows]
+
+
+def org_label(db: Session, principal: Principal) -> str | None:
+    if principal.org_id is None:
+        return None
+    return db.execute(select(Org.name).where(Org.id == principal.org_id)).scalar_one_or_none()

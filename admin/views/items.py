@@ -1,0 +1,116 @@
+"""Items: the list, one item's page, and its actions (submit, review, push, withdraw), each
+action one API call whose refusal is shown to the editor in words."""
+
+from __future__ import annotations
+
+from flask import Response, flash, g, redirect, render_template, request, url_for
+
+from hub.models import ITEM_STATUSES
+from hub.permissions import may
+
+from .. import apicall, i18n, queries
+from ..blueprint import admin_blueprint
+from ..web import runtime
+
+
+@admin_blueprint.get("/items")
+def items() -> str:
+    status = request.args.get("status") or None
+    where = queries.ItemFilter(status=status if status in ITEM_STATUSES else None,
+                               q=(request.args.get("q") or "").strip()[:100] or None,
+                               org=(request.args.get("org") or "").strip() or None,
+                               before=request.args.get("before") or None)
+    with runtime().db.session() as db:
+        rows, next_before = queries.items_page(db, g.principal, where)
+        orgs = queries.org_choices(db, g.principal)
+    return render_template("admin/items.html", rows=rows, where=where, next_before=next_before,
+                           statuses=ITEM_STATUSES, orgs=orgs)
+
+
+@admin_blueprint.get("/items/<item_id>")
+def item(item_id: str) -> str:
+    data = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
+    with runtime().db.session() as db:
+        history = queries.item_history(db, g.principal, item_id)
+        scope_orgs = queries.push_orgs(db, g.principal)
+    return render_template("admin/item.html", item=data, history=history,
+                           actions=_actions(data, history), scope_orgs=scope_orgs)
+
+
+def _actions(data: dict, history: queries.ItemHistory) -> dict[str, bool]:
+    """Which buttons to show; the API decides again (and explains) when one is pressed."""
+    principal = g.principal
+    status = data["status"]
+    review = data.get("review") or {}
+    approved = status == "approved" and data.get("approved_version") == data.get("version")
+    reach = history.withdraw_reach
+    withdrawable = reach is not None and (
+        (status == "approved" or (status != "withdrawn" and bool(history.deliveries)))
+        or (status == "withdrawn" and reach == "own"))
+    return {
+        "submit": status == "draft" and may(principal, "item.submit"),
+        "review": status == "in_review" and may(principal, "item.review")
+        and review.get("stage") is not None and review.get("stage") == principal.review_stage,
+        "push": approved and may(principal, "item.push"),
+        "withdraw": withdrawable,
+    }
+
+
+def _back(item_id: str) -> Response:
+    return redirect(url_for("admin.item", item_id=item_id), 303)  # type: ignore[return-value]
+
+
+def _refused(answer: apicall.ApiAnswer, item_id: str) -> Response:
+    """A refused action: a 404/403 is an error page; anything else a message on the item."""
+    if answer.status in (401, 403, 404):
+        raise answer.as_error()
+    flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
+    return _back(item_id)
+
+
+@admin_blueprint.post("/items/<item_id>/submit")
+def item_submit(item_id: str) -> Response:
+    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/submit", json={})
+    if not answer.ok:
+        return _refused(answer, item_id)
+    flash(i18n.t("done.submit"), "ok")
+    return _back(item_id)
+
+
+@admin_blueprint.post("/items/<item_id>/review")
+def item_review(item_id: str) -> Response:
+    decision = request.form.get("decision")
+    body = {"decision": decision, "comment": request.form.get("comment") or "",
+            "override_reason": request.form.get("override_reason") or ""}
+    version = request.form.get("version", "")
+    if version.isdigit():
+        body["version"] = int(version)  # the version the reviewer read: a stale page is refused
+    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/reviews", json=body)
+    if not answer.ok:
+        return _refused(answer, item_id)
+    flash(i18n.t("done.review"), "ok")
+    return _back(item_id)
+
+
+@admin_blueprint.post("/items/<item_id>/push")
+def item_push(item_id: str) -> Response:
+    with runtime().db.session() as db:
+        orgs = queries.push_orgs(db, g.principal)
+    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push",
+                          json={"targets": {"orgs": orgs, "descendants": True}})
+    if not answer.ok:
+        return _refused(answer, item_id)
+    flash(i18n.t("done.push", total=answer.data.get("total", 0)), "ok")
+    return redirect(url_for("admin.dispatch", dispatch_id=answer.data["dispatch_id"]),
+                    303)  # type: ignore[return-value]
+
+
+@admin_blueprint.post("/items/<item_id>/withdraw")
+def item_withdraw(item_id: str) -> Response:
+    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/withdraw",
+                          json={"reason": request.form.get("reason") or ""})
+    if not answer.ok:
+        return _refused(answer, item_id)
+    flash(i18n.t("done.withdraw", total=answer.data.get("total", 0)), "ok")
+    return redirect(url_for("admin.withdrawal", withdrawal_id=answer.data["withdrawal_id"]),
+                    303)  # type: ignore[return-value]
