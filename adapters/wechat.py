@@ -20,7 +20,8 @@ already gone (``40007``), a publish that failed or was deleted count as done.
 
 Tokens: ``/cgi-bin/stable_token`` in normal mode only (never ``force_refresh``, never the
 classic ``/token``, both of which would invalidate tokens other workers are using), cached in
-the shared ``TokenCache`` under ``wechat:<appid>`` and fetched under that key's lock. On
+the shared ``TokenCache`` under ``wechat:<appid>`` (a cold fetch needs no lock: stable_token
+hands concurrent callers the same token; a refresh takes that key's lock). On
 ``40001/40014/42001`` the token is refreshed once (unless another worker already did) and the
 call repeated once; a second refusal is ``AuthFailed``.
 
@@ -34,6 +35,7 @@ a JSON object is Retryable, except for ``freepublish/submit`` where the post may
 
 from __future__ import annotations
 
+import asyncio
 import html
 import time
 from collections.abc import Callable, Mapping
@@ -224,6 +226,7 @@ class WeChatAdapter:
         # Redis for the token before each was a third of a worker's CPU. A copy that another
         # worker has since replaced is refused by WeChat and then refreshed from Redis.
         self._recent: dict[str, tuple[str, float]] = {}
+        self._fetching: dict[str, asyncio.Future[str]] = {}
 
     # ------------------------------------------------------------ interface
 
@@ -397,8 +400,16 @@ class WeChatAdapter:
             return recent[0]
         token = await self.tokens.get(app.token_key)
         if not token:
-            async with self.tokens.lock(app.token_key):
-                token = await self.tokens.get(app.token_key) or await self._fetch_token(app)
+            # No Redis lock on a cold fetch (two round trips per account on a first push):
+            # stable_token in normal mode hands concurrent callers the same token and never
+            # invalidates one in use. Callers in this process share one fetch; a refresh
+            # after a refusal still takes the lock.
+            fetching = self._fetching.get(app.appid)
+            if fetching is None:
+                fetching = asyncio.ensure_future(self._fetch_token(app))
+                self._fetching[app.appid] = fetching
+                fetching.add_done_callback(lambda _: self._fetching.pop(app.appid, None))
+            token = await asyncio.shield(fetching)
         return self._keep(app, token)
 
     async def _refresh(self, app: App, *, stale: str) -> str:

@@ -64,7 +64,7 @@ class Settings:
     max_upload_bytes: int = 200 * 1024 * 1024
     max_image_pixels: int = 64_000_000
     batch_size: int = 200
-    concurrency: int = 200
+    concurrency: int = 300
     lease_s: int = 120
     reconcile_interval_s: float = 5.0
     http_timeout_s: float = 15.0
