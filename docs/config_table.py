@@ -56,7 +56,7 @@ MEANINGS = {
     "max_upload_bytes": "Largest request body / uploaded asset (bytes; 413 above it).",
     "max_image_pixels": "Largest image (width × height) accepted: the decompression-bomb limit.",
     "batch_size": "Deliveries per RQ job (one platform per job), and per reconciler batch.",
-    "concurrency": "Platform calls in flight per worker process (aiohttp pool size).",
+    "concurrency": "Platform calls in flight per worker process, for pushes and for withdrawals each (withdrawals never wait behind pushes); a worker holds up to twice this many claimed deliveries.",
     "lease_s": "Seconds a worker's claim on a delivery lasts; an expired lease (worker killed) "
                "is re-driven by the reconciler after asking the platform whether the post "
                "exists.",

@@ -10,7 +10,6 @@ import platform as host_platform
 import resource
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from .config import Settings, load_settings
 from .models import PUBLISH_OPEN, Delivery, utcnow
+from .ports import free_port, wait_port
 from .runtime import Runtime
 
 WITHDRAW_OPEN_STATES = ("sending", "retry", "withdraw_queued", "withdrawing", "withdraw_retry",
@@ -51,23 +51,6 @@ class DesignResult:
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     cpu_s: dict[str, float] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} did not open")
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -113,7 +96,7 @@ class Bench:
         self.processes: list[subprocess.Popen] = []
         self.database_url, self.drop_database = self._bench_database()
         self.redis_url, self.embedded = self._bench_redis()
-        self.sandbox_port = _free_port()
+        self.sandbox_port = free_port()
         self.sandbox_url = f"http://127.0.0.1:{self.sandbox_port}"
         self.secret = secrets.token_urlsafe(32)
         self.public_url = "http://127.0.0.1:8000"
@@ -173,7 +156,7 @@ class Bench:
              "--latency-ms", str(self.latency_ms)], env=self.env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.processes.append(sandbox)
-        _wait_port(self.sandbox_port)
+        wait_port(self.sandbox_port)
         self.runtime = Runtime(self.settings)
         prepare(self.runtime)
         started = time.perf_counter()

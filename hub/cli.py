@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from .config import ConfigError, Settings, load_settings
+from .ports import stop_processes
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
@@ -79,13 +80,7 @@ def up(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
         pass
     finally:
         server.server_close()
-        for proc in workers:
-            proc.terminate()
-        for proc in workers:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(workers)
         runtime.close()
         if embedded:
             embedded.stop()

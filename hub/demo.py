@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -22,23 +21,7 @@ from rich.table import Table
 from .client import HubClient
 from .config import load_settings
 from .follow import follow_dispatches, follow_withdrawal
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing is listening on port {port}")
+from .ports import free_port, stop_processes, wait_port
 
 
 def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
@@ -65,18 +48,18 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
     runtime = None
     try:
         redis_url = embedded.start()
-        sandbox_port = _free_port()
+        sandbox_port = free_port()
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "sandbox", "--port", str(sandbox_port), "--latency-ms", "30",
              "--jitter-ms", "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        port = port or _free_port()
+        port = port or free_port()
         hub_url = f"http://127.0.0.1:{port}"
         settings = load_settings(data_dir=data_dir, redis_url=redis_url, public_url=hub_url,
                                  workers=2)
         runtime = Runtime(settings)
         token = prepare(runtime)
-        _wait_port(sandbox_port)
+        wait_port(sandbox_port)
         with console.status("正在建立演示省份 (seeding a province)…"):
             seeded = seed(runtime, accounts=accounts, sandbox=sandbox_url)
         console.print(f"[green]✓[/] 演示省份：{seeded.orgs} 个机构，{seeded.accounts} 个账号 "
@@ -155,13 +138,7 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
     finally:
         if server is not None:
             server.shutdown()
-        for proc in processes:
-            proc.terminate()
-        for proc in processes:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(processes)
         if runtime is not None:
             runtime.close()
         embedded.stop()

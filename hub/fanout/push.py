@@ -27,6 +27,9 @@ class PushResult:
     queued: list[tuple[str, str]]  # (delivery id, platform) to enqueue now
 
 
+INSERT_CHUNK = 5000
+
+
 def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
          schedule_at: datetime | None, principal: Principal) -> PushResult:
     require_approved(item, session)
@@ -49,7 +52,7 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
     rows: list[dict[str, Any]] = []
     requeue: list[str] = []
     queued: list[tuple[str, str]] = []
-    skipped = 0
+    skipped = created = 0
     for target in targets:
         state = existing.get(target.account_id)
         if state is not None and state not in REQUEUE_STATES:
@@ -70,8 +73,13 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
                      "attempts": 0, "needs_lookup": False, "created_at": now, "updated_at": now})
         if not target.skip_reason and not schedule_at:
             queued.append((delivery_id, target.platform))
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(Delivery), rows[start:start + 5000])
+        if len(rows) == INSERT_CHUNK:  # bounded memory at 100,000 targets
+            session.execute(insert(Delivery), rows)
+            created += len(rows)
+            rows = []
+    if rows:
+        session.execute(insert(Delivery), rows)
+        created += len(rows)
     if requeue:
         for start in range(0, len(requeue), 5000):
             chunk = requeue[start:start + 5000]
@@ -86,7 +94,7 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
             ).all()
             if not schedule_at:
                 queued += [(r[0], r[1]) for r in moved]
-    dispatch.total = len(rows) + len(requeue)
+    dispatch.total = created + len(requeue)
     if dispatch.total == 0:
         dispatch.finished_at = now
     return PushResult(dispatch=dispatch, total=dispatch.total, skipped=skipped, queued=queued)
