@@ -32,6 +32,7 @@ log = logging.getLogger("yunchu.fanout")
 def push_item(item_id: str):
     """Push an approved item to accounts (orgs, platforms, matrices, explicit ids)."""
     principal = current()
+    require(principal, "item.push")  # the role first: a caller who may not push learns no more
     body = json_body()
     spec = parse_targets(body.get("targets"))
     schedule_at = timestamp(body, "schedule_at")
