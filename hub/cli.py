@@ -244,16 +244,19 @@ def sandbox(host: str, port: int, latency_ms: float, jitter_ms: float) -> None:
 @click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--timeout", default=1800.0, show_default=True, type=float,
               help="Give up on a phase after this many seconds.")
+@click.option("--baseline-timeout", default=None, type=float,
+              help="The same for the baseline (default: --timeout); its rate and a lower "
+                   "bound of the speed-up are still reported.")
 @click.pass_context
 def bench(ctx: click.Context, accounts: int, latency_ms: float, workers: int, baseline: bool,
-          json_path: Path | None, timeout: float) -> None:
+          json_path: Path | None, timeout: float, baseline_timeout: float | None) -> None:
     """Measure push and withdrawal end to end against the sandbox (configured PostgreSQL/Redis)."""
     from .bench import run
 
     _settings(ctx)
     report = run(accounts=accounts, latency_ms=latency_ms, baseline=baseline,
                  json_path=json_path, workers=workers, timeout=timeout,
-                 log=lambda line: click.echo(line, err=True))
+                 baseline_timeout=baseline_timeout, log=lambda line: click.echo(line, err=True))
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
 
 
