@@ -93,6 +93,10 @@ class Bench:
                  log=print):
         self.base_settings = settings
         self.accounts = accounts
+        # Weibo's per-app (per-IP) hourly budget is 30,000 calls; a push and a withdrawal cost
+        # two per Weibo account, so above ~50,000 accounts one app cannot serve the run within
+        # the hour (it is platform-bound, not hub-bound). The sandbox is given room for 2 runs.
+        self.weibo_app_hourly = max(30_000, 2 * 2 * accounts)
         self.latency_ms = latency_ms
         self.worker_count = workers
         self.log = log
@@ -157,7 +161,8 @@ class Bench:
 
         sandbox = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "--port", str(self.sandbox_port),
-             "--latency-ms", str(self.latency_ms)], env=self.env,
+             "--latency-ms", str(self.latency_ms)],
+            env={**self.env, "YUNCHU_SANDBOX_WEIBO_APP_HOURLY": str(self.weibo_app_hourly)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.processes.append(sandbox)
         wait_port(self.sandbox_port)
@@ -423,7 +428,8 @@ def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | N
         "scenario": {"accounts": accounts, "latency_ms": latency_ms, "workers": workers,
                      "platforms": "wechat+weibo+cityapp article, douyin video",
                      "database": "postgresql" if "postgresql" in bench.database_url else "sqlite",
-                     "batch_size": settings.batch_size, "concurrency": settings.concurrency},
+                     "batch_size": settings.batch_size, "concurrency": settings.concurrency,
+                     "sandbox_weibo_app_calls_per_hour": bench.weibo_app_hourly},
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                     "platform": host_platform.platform()},
         "when": utcnow().isoformat(),

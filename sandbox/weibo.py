@@ -444,7 +444,13 @@ def default_settings() -> WeiboSandboxSettings:
     public_host = urlsplit(os.environ.get("YUNCHU_PUBLIC_URL", "")).hostname
     if public_host and public_host not in domains:
         domains.append(public_host.lower())
-    return WeiboSandboxSettings(safe_domains=tuple(domains))
+    # One app behind one IP may make 30,000 calls an hour (10022 beyond). A benchmark of a
+    # province bigger than one app can serve raises it, as a deployment would add app keys.
+    hourly = os.environ.get("YUNCHU_SANDBOX_WEIBO_APP_HOURLY", "")
+    return WeiboSandboxSettings(
+        safe_domains=tuple(domains),
+        requests_per_app_hour=int(hourly) if hourly.isdigit() else 30_000,
+    )
 
 
 # ---------------------------------------------------------------- wire helpers

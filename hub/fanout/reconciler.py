@@ -65,7 +65,9 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
         pending = session.execute(
             select(Delivery.id, Delivery.platform).where(
                 Delivery.state == "pending_review",
-                Delivery.updated_at < now - POLL_PENDING_EVERY).limit(MAX_ROWS)).all()
+                Delivery.updated_at < now - POLL_PENDING_EVERY,
+                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
+            .limit(MAX_ROWS)).all()
     pending = _unmarked(connection, [(r[0], r[1]) for r in pending], force=False, ttl=30)
     if pending:
         _enqueue_status(connection, pending, batch)

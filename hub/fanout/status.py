@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from adapters.base import AccountRef, AdapterError
 
 from ..models import Delivery, utcnow
+from ..models.base import UTCDateTime
 from .executor import Executor
+
+POLL_FIRST, POLL_CAP = timedelta(seconds=10), timedelta(minutes=10)
 
 
 async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[str, Any]:
@@ -33,36 +37,55 @@ async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[st
                             "error": f"平台审核未通过或已删除 (platform says {receipt.state}): "
                                      f"{receipt.extra.get('reason', '')}"[:1000]})
 
-    await asyncio.gather(*(one(d, r, ref) for d, r, ref in rows))
-    await asyncio.to_thread(_write, executor, changes)
+    await asyncio.gather(*(one(d, r, ref) for d, r, _, ref in rows))
+    changed = {c["id"] for c in changes}
+    now = utcnow()
+    later = [{"b_id": d, "b_next": now + next_poll_in(now - (published or now))}
+             for d, _, published, _ in rows if d not in changed]
+    await asyncio.to_thread(_write, executor, changes, later)
     return {"polled": len(rows), "changed": len(changes)}
 
 
-def _load(executor: Executor, ids: Sequence[str]) -> list[tuple[str, str, AccountRef]]:
+def next_poll_in(age: timedelta) -> timedelta:
+    """Poll a post still in platform review again after as long as it has waited so far
+    (10 s, 20 s, 40 s … at most 10 minutes): quick answers for quick reviews, and WeChat's
+    100 freepublish/get calls a day are not spent on one slow review."""
+    return min(max(age, POLL_FIRST), POLL_CAP)
+
+
+def _load(executor: Executor,
+          ids: Sequence[str]) -> list[tuple[str, str, datetime | None, AccountRef]]:
     from .claims import accounts_of
 
     runtime = executor.runtime
     with runtime.db.session() as session:
-        rows = session.execute(select(Delivery.id, Delivery.remote_id, Delivery.account_id).where(
+        rows = session.execute(select(Delivery.id, Delivery.remote_id, Delivery.account_id,
+                                      Delivery.published_at).where(
             Delivery.id.in_(ids), Delivery.state == "pending_review",
             Delivery.remote_id.is_not(None))).all()
         accounts = accounts_of(session, [r[2] for r in rows])
         result = []
-        for delivery_id, remote_id, account_id in rows:
+        for delivery_id, remote_id, account_id, published_at in rows:
             account = accounts[account_id]
             ref = AccountRef(id=account.id, platform=account.platform,
                              api_base=account.api_base or runtime.settings.api_base(
                                  account.platform),
                              credentials=runtime.box.open(account.credentials_sealed,
                                                           bound_to=account.id))
-            result.append((delivery_id, remote_id, ref))
+            result.append((delivery_id, remote_id, published_at, ref))
         return result
 
 
-def _write(executor: Executor, changes: list[dict[str, Any]]) -> None:
-    if not changes:
+def _write(executor: Executor, changes: list[dict[str, Any]],
+           later: list[dict[str, Any]]) -> None:
+    if not changes and not later:
         return
     with executor.runtime.db.session() as session:
+        if later:
+            session.connection().execute(  # Core executemany, as claims.record does
+                update(Delivery).where(Delivery.id == bindparam("b_id"),
+                                       Delivery.state == "pending_review")
+                .values(next_attempt_at=bindparam("b_next", type_=UTCDateTime())), later)
         for change in sorted(changes, key=lambda c: c["id"]):  # id order: the global lock order
             # Only while still pending: a withdrawal that started meanwhile keeps its state.
             session.execute(update(Delivery).where(Delivery.id == change["id"],
