@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import redis
 
 from hub.fanout.executor import LOOKUP_GRACE
@@ -46,24 +47,28 @@ class Killer(threading.Thread):
             self.kills += 1
 
 
+@pytest.mark.timeout(900)
 def test_sigkill_every_two_seconds_during_push_and_withdrawal(fanout):
     fanout.seed(accounts=ACCOUNTS)
-    fanout.sandbox.config(latency_ms=20, jitter_ms=20)
+    # Slow enough that both phases outlast several kills: 100 ms calls, 25 in flight a worker.
+    fanout.sandbox.config(latency_ms=100, jitter_ms=50)
     items, dispatches = _push_both(fanout)
-    fanout.start_workers(2)
+    fanout.start_workers(2, YUNCHU_CONCURRENCY="25")
     killer = Killer(fanout)
     killer.start()
     try:
-        results = [fanout.wait_dispatch(d, timeout=240) for d in dispatches]
-        assert killer.kills >= 1
+        # A worker lives ~4 s and needs ~1.5 s of it to start: this takes minutes, by design.
+        results = [fanout.wait_dispatch(d, timeout=420) for d in dispatches]
+        kills_during_push = killer.kills
         live = sum(r["counts"]["published"] + r["counts"]["pending_review"] for r in results)
         assert live == ACCOUNTS, results
         assert fanout.duplicates() == 0
-        done = _withdraw_all(fanout, items, timeout=240)
+        done = _withdraw_all(fanout, items, timeout=420)
     finally:
         killer.stop.set()
         killer.join()
-    assert killer.kills >= 2
+    assert kills_during_push >= 2 and killer.kills - kills_during_push >= 1, \
+        (kills_during_push, killer.kills)
     assert all(w["remaining"] == 0 for w in done), done
     assert sum(w["counts"]["withdrawn"] for w in done) == ACCOUNTS
     assert fanout.live_posts() == 0
