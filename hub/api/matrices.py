@@ -146,9 +146,7 @@ def get_matrix(slug: str):
     principal = current()
     require(principal, "matrix.read")
     with rt().db.session() as session:
-        matrix = session.execute(select(Matrix).where(Matrix.slug == slug)).scalar_one_or_none()
-        if matrix is None:
-            raise not_found("矩阵", slug)
+        matrix = _matrix_or_404(session, slug)
         data = _json(session, matrix)
     return jsonify(data)
 
@@ -160,9 +158,7 @@ def patch_matrix(slug: str):
     require(principal, "matrix.manage")
     body = json_body()
     with rt().db.session() as session:
-        matrix = session.execute(select(Matrix).where(Matrix.slug == slug)).scalar_one_or_none()
-        if matrix is None:
-            raise not_found("矩阵", slug)
+        matrix = _matrix_or_404(session, slug)
         _require_owner_scope(session, principal, matrix)
         accounts, orgs, platforms = _members(session, body)
         _require_members_in_scope(session, principal, accounts, orgs)
@@ -189,11 +185,16 @@ def delete_matrix(slug: str):
     principal = current()
     require(principal, "matrix.manage")
     with rt().db.session() as session:
-        matrix = session.execute(select(Matrix).where(Matrix.slug == slug)).scalar_one_or_none()
-        if matrix is None:
-            raise not_found("矩阵", slug)
+        matrix = _matrix_or_404(session, slug)
         _require_owner_scope(session, principal, matrix)
         session.execute(delete(MatrixAccount).where(MatrixAccount.matrix_id == matrix.id))
         session.delete(matrix)
         record(session, "matrix.delete", target=slug)
     return jsonify({"slug": slug, "deleted": True})
+
+
+def _matrix_or_404(session: Session, slug: str) -> Matrix:
+    matrix = session.execute(select(Matrix).where(Matrix.slug == slug)).scalar_one_or_none()
+    if matrix is None:
+        raise not_found("矩阵", slug)
+    return matrix
