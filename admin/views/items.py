@@ -70,11 +70,7 @@ def _refused(answer: apicall.ApiAnswer, item_id: str) -> Response:
 
 @admin_blueprint.post("/items/<item_id>/submit")
 def item_submit(item_id: str) -> Response:
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/submit", json={})
-    if not answer.ok:
-        return _refused(answer, item_id)
-    flash(i18n.t("done.submit"), "ok")
-    return _back(item_id)
+    return _act(item_id, "submit", {}, "done.submit")
 
 
 @admin_blueprint.post("/items/<item_id>/review")
@@ -85,10 +81,15 @@ def item_review(item_id: str) -> Response:
     version = request.form.get("version", "")
     if version.isdigit():
         body["version"] = int(version)  # the version the reviewer read: a stale page is refused
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/reviews", json=body)
+    return _act(item_id, "reviews", body, "done.review")
+
+
+def _act(item_id: str, action: str, body: dict, done: str) -> Response:
+    """POST an item action through the API; flash its outcome and go back to the item."""
+    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/{action}", json=body)
     if not answer.ok:
         return _refused(answer, item_id)
-    flash(i18n.t("done.review"), "ok")
+    flash(i18n.t(done), "ok")
     return _back(item_id)
 
 
