@@ -101,7 +101,7 @@ async def call(
     ``AccountMisconfigured`` (the URL itself is unusable). HTTP error statuses are returned, not
     raised: what a 4xx means is the adapter's business.
     """
-    where = f"{platform} {method.upper()} {safe_url(url)}"
+    where = _Where(platform, method, url)  # rendered only if something goes wrong
     request_headers = CIMultiDict(headers or {})
     if json is not None:
         if data is not None:
@@ -157,7 +157,19 @@ async def call(
         raise OutcomeUnknown(f"请求失败 (request failed, {type(exc).__name__}: {where})") from None
 
 
-async def _read_bounded(response: aiohttp.ClientResponse, max_body: int, where: str) -> bytes:
+class _Where:
+    """"<platform> <METHOD> <url without secrets>", built only when a message needs it."""
+
+    __slots__ = ("platform", "method", "url")
+
+    def __init__(self, platform: str, method: str, url: str | URL):
+        self.platform, self.method, self.url = platform, method, url
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.method.upper()} {safe_url(self.url)}"
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, max_body: int, where: _Where) -> bytes:
     if response.content_length is not None and response.content_length > max_body:
         response.close()
         raise _too_large(max_body, where)
@@ -172,7 +184,7 @@ async def _read_bounded(response: aiohttp.ClientResponse, max_body: int, where: 
     return b"".join(chunks)
 
 
-def _too_large(max_body: int, where: str) -> Retryable:
+def _too_large(max_body: int, where: _Where) -> Retryable:
     # The platform did answer, so the request may have taken effect: sent=True.
     return Retryable(f"响应过大 (response larger than {max_body} bytes: {where})", sent=True)
 

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, func, literal_column, select, text
 from sqlalchemy.engine import make_url
 
 from .config import Settings, load_settings
+from .cpumeter import CpuMeter, calibrate, process_cpu_s
 from .models import PUBLISH_OPEN, Delivery, utcnow
 from .ports import free_port, wait_port
 from .runtime import Runtime
@@ -54,6 +55,8 @@ class DesignResult:
     errors: dict[str, int] = field(default_factory=dict)
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     cpu_s: dict[str, float] = field(default_factory=dict)
+    # Each phase's CPU seconds per process group, and the whole machine's busy seconds.
+    cpu_s_by_phase: dict[str, dict[str, float]] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,11 +72,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds a process has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
-    except (OSError, IndexError, ValueError):
-        return -1.0
+    return round(process_cpu_s(pid), 2)
 
 
 def _sandbox_get(url: str, path: str) -> Any:
@@ -284,7 +283,10 @@ class Bench:
             workers = self._start_workers([sys.executable, "-m", "hub.cli", "worker"])
         else:
             workers = self._start_workers([sys.executable, "-m", "hub.fanout.baseline"])
+        meter = CpuMeter(lambda: {"sandbox": self.processes[0].pid,
+                                  **{f"worker{i}": p.pid for i, p in enumerate(workers)}})
         dispatches = []
+        cpu_at_push = meter.snapshot()
         started = time.perf_counter()
         dispatches.append(self._api("POST", f"/api/v1/items/{article}/push", {"targets": {
             "orgs": ["yun"], "platforms": ["wechat", "weibo", "cityapp"]}})["dispatch_id"])
@@ -310,6 +312,8 @@ class Bench:
         result.lost += max(0, live_published - unique_created)
         self.log(f"[{design}] push: {result.push_s}s {counts}")
 
+        cpu_at_withdraw = meter.snapshot()
+        result.cpu_s_by_phase["push"] = meter.since(cpu_at_push, cpu_at_withdraw)
         withdrawals = []
         started = time.perf_counter()
         for item in (article, video):
@@ -321,6 +325,7 @@ class Bench:
         withdraw_s, wcounts = self._wait(Delivery.withdrawal_id, withdrawals,
                                          WITHDRAW_OPEN_STATES, timeout)
         result.withdraw_s = round(withdraw_s + click_s, 3) if withdraw_s is not None else None
+        result.cpu_s_by_phase["withdraw"] = meter.since(cpu_at_withdraw, meter.snapshot())
         stats = _sandbox_get(self.sandbox_url, "/_sandbox/stats")
         result.sandbox = stats
         result.duplicates = sum(v["duplicates"] for v in stats.values())
@@ -434,7 +439,8 @@ def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | N
                      "batch_size": settings.batch_size, "concurrency": settings.concurrency,
                      "sandbox_weibo_app_calls_per_hour": bench.weibo_app_hourly},
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
-                    "platform": host_platform.platform()},
+                    "platform": host_platform.platform(),
+                    "calibration_s": calibrate()},
         "when": utcnow().isoformat(),
         **results,
     }

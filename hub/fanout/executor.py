@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -385,7 +384,7 @@ class Executor:
         assert self.limiter is not None
         app = ref.credentials.get("client_key") or ref.credentials.get("appid") or platform
         for _ in range(5):
-            wait = await self.limiter.reserve(platform, app, ref.id, time.time())
+            wait = await self.limiter.reserve(platform, app, ref.id)
             if wait <= 0:
                 return 0.0
             if wait > MAX_RATE_WAIT_S:

@@ -1,33 +1,60 @@
 """Rate budgets in Redis (GCRA), shared by every worker: per platform app and per account.
 
-One round trip per call: the script checks all the keys a call needs and reserves on all of
-them, or on none, and answers how long to wait.
+Every call a worker is about to make asks for its budget. The requests that arrive within one
+turn of the event loop go to Redis together, as one script call that settles them in arrival
+order: hundreds of calls in flight cost a few round trips instead of one each (one each was a
+tenth of a worker's CPU at 10,000 accounts). Each request reserves on all its keys or on
+none, and gets back how long it must wait.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from dataclasses import dataclass
 
-GCRA = """
+# KEYS: every distinct key of the requests. ARGV: now, then per request five numbers:
+# app key index, account key index, app interval, app burst, account interval, account burst.
+GCRA_MANY = """
 local now = tonumber(ARGV[1])
-local wait = 0
 local tats = {}
-for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[1 + 2 * i - 1])
-  local burst = tonumber(ARGV[1 + 2 * i])
-  local tat = tonumber(redis.call('GET', key) or now)
-  if tat < now then tat = now end
-  local allow_at = tat + interval - interval * burst
-  if allow_at > now and allow_at - now > wait then wait = allow_at - now end
-  tats[i] = tat + interval
+local touched = {}
+local answers = {}
+local function tat_of(i)
+  if tats[i] == nil then
+    local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+    if tat < now then tat = now end
+    tats[i] = tat
+  end
+  return tats[i]
 end
-if wait > 0 then return tostring(wait) end
-for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[1 + 2 * i - 1])
-  redis.call('SET', key, tats[i], 'PX', math.ceil((tats[i] - now) * 1000) + 1000)
+local n = (#ARGV - 1) / 6
+for r = 0, n - 1 do
+  local base = 2 + r * 6
+  local keys = {tonumber(ARGV[base]), tonumber(ARGV[base + 1])}
+  local rates = {{tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])},
+                 {tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])}}
+  local wait = 0
+  for j = 1, 2 do
+    local interval, burst = rates[j][1], rates[j][2]
+    local allow_at = tat_of(keys[j]) + interval - interval * burst
+    if allow_at - now > wait then wait = allow_at - now end
+  end
+  if wait > 0 then
+    answers[r + 1] = tostring(wait)
+  else
+    for j = 1, 2 do
+      tats[keys[j]] = tats[keys[j]] + rates[j][1]
+      touched[keys[j]] = true
+    end
+    answers[r + 1] = '0'
+  end
 end
-return '0'
+for i, _ in pairs(touched) do
+  redis.call('SET', KEYS[i], tats[i], 'PX', math.ceil((tats[i] - now) * 1000) + 1000)
+end
+return answers
 """
 
 
@@ -66,18 +93,71 @@ def _env(name: str, default: Rate) -> Rate:
     return Rate(float(per_second), int(burst or 1))
 
 
-class Limiter:
-    """Async GCRA limiter over a redis.asyncio client."""
+@dataclass
+class _Request:
+    platform: str
+    app: str
+    account: str
+    answer: asyncio.Future[float]
 
-    def __init__(self, redis, prefix: str = "yunchu:rl:"):
+
+class Limiter:
+    """Async GCRA limiter over a redis.asyncio client; requests of one loop turn share a trip."""
+
+    MAX_PER_TRIP = 500  # keeps one script call short: Redis runs nothing else meanwhile
+
+    def __init__(self, redis, prefix: str = "yunchu:rl:", clock=time.time):
         self._redis = redis
         self._prefix = prefix
-        self._script = redis.register_script(GCRA)
+        self._clock = clock
+        self._script = redis.register_script(GCRA_MANY)
         self._rates = {p: configured(p) for p in DEFAULTS}
+        self._waiting: list[_Request] = []
+        self._sender: asyncio.Task | None = None
 
-    async def reserve(self, platform: str, app: str, account: str, now: float) -> float:
+    async def reserve(self, platform: str, app: str, account: str) -> float:
         """0 when the call may go now (budget taken); else seconds to wait (nothing taken)."""
-        app_rate, account_rate = self._rates[platform]
-        keys = [f"{self._prefix}{platform}:app:{app}", f"{self._prefix}{platform}:acc:{account}"]
-        args = [now, app_rate.interval, app_rate.burst, account_rate.interval, account_rate.burst]
-        return float(await self._script(keys=keys, args=args))
+        loop = asyncio.get_running_loop()
+        request = _Request(platform, app, account, loop.create_future())
+        self._waiting.append(request)
+        if self._sender is None or self._sender.done():
+            self._sender = loop.create_task(self._send())
+        return await request.answer
+
+    async def _send(self) -> None:
+        await asyncio.sleep(0)  # let the rest of this loop turn's requests join the trip
+        while self._waiting:
+            trip, self._waiting = (self._waiting[:self.MAX_PER_TRIP],
+                                   self._waiting[self.MAX_PER_TRIP:])
+            try:
+                answers = await self._ask(trip)
+            except BaseException as err:  # noqa: BLE001 - every waiter hears of the failure
+                for request in trip:
+                    if not request.answer.done():
+                        request.answer.set_exception(err)
+                if isinstance(err, asyncio.CancelledError):
+                    raise
+                continue
+            for request, wait in zip(trip, answers, strict=True):
+                if not request.answer.done():
+                    request.answer.set_result(wait)
+
+    async def _ask(self, trip: list[_Request]) -> list[float]:
+        index: dict[str, int] = {}
+        keys: list[str] = []
+
+        def key_index(key: str) -> int:
+            if key not in index:
+                keys.append(key)
+                index[key] = len(keys)  # Lua counts from 1
+            return index[key]
+
+        args: list[float | int] = [self._clock()]
+        for r in trip:
+            app_rate, account_rate = self._rates[r.platform]
+            args += [key_index(f"{self._prefix}{r.platform}:app:{r.app}"),
+                     key_index(f"{self._prefix}{r.platform}:acc:{r.account}"),
+                     app_rate.interval, app_rate.burst,
+                     account_rate.interval, account_rate.burst]
+        answers = await self._script(keys=keys, args=args)
+        return [float(a) for a in answers]

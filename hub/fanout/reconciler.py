@@ -48,17 +48,18 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
     with runtime.db.session() as session:
         for action, states in (("withdraw", ("withdraw_queued", "withdraw_retry")),
                                ("publish", ("queued", "retry"))):
-            due = session.execute(
-                select(Delivery.id, Delivery.platform, Delivery.state, Delivery.updated_at,
-                       Delivery.next_attempt_at)
-                .where(Delivery.state.in_(states),
-                       or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
-                .limit(MAX_ROWS)).all()
+            query = (select(Delivery.id, Delivery.platform)
+                     .where(Delivery.state.in_(states),
+                            or_(Delivery.next_attempt_at.is_(None),
+                                Delivery.next_attempt_at <= now)))
             if not queues_empty:
                 # Work is flowing: only re-drive retries that fell due and rows that waited
-                # too long; a short-lived mark in Redis keeps one row from piling up jobs.
-                due = [r for r in due if r[4] is not None or now - r[3] > STALE_QUEUED]
-            due = _unmarked(connection, [(r[0], r[1]) for r in due], force=queues_empty)
+                # too long (not the thousands a push just enqueued); a short-lived mark in
+                # Redis keeps one row from piling up jobs.
+                query = query.where(or_(Delivery.next_attempt_at.is_not(None),
+                                        Delivery.updated_at < now - STALE_QUEUED))
+            rows = session.execute(query.limit(MAX_ROWS)).all()
+            due = _unmarked(connection, [(r[0], r[1]) for r in rows], force=queues_empty)
             if due:
                 enqueue_batches(connection, action, due, batch)
                 report.enqueued[action] = len(due)
