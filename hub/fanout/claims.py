@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, String, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Boolean, Row, String, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..ids import new_id
@@ -188,9 +188,15 @@ def mark_published_accounts(session: Session, account_ids: Sequence[str]) -> Non
                         .execution_options(synchronize_session=False))
 
 
-def accounts_of(session: Session, account_ids: Sequence[str]) -> dict[str, Account]:
-    return {a.id: a for a in session.execute(select(Account).where(
-        Account.id.in_(set(account_ids)))).scalars()}
+# What a call needs of its account, read as plain rows: building ORM objects for every
+# delivery of a 10,000-account run cost more than the query.
+ACCOUNT_FIELDS = (Account.id, Account.org_id, Account.name, Account.platform, Account.status,
+                  Account.flagged_reason, Account.api_base, Account.credentials_sealed)
+
+
+def accounts_of(session: Session, account_ids: Sequence[str]) -> dict[str, Row]:
+    return {row.id: row for row in session.execute(select(*ACCOUNT_FIELDS).where(
+        Account.id.in_(set(account_ids))))}
 
 
 def stale_leases(session: Session) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from adapters.base import (
     AccountMisconfigured,
@@ -29,7 +29,7 @@ from adapters.base import (
 from adapters.tokens import RedisTokenCache
 from channels.base import CannotRender, Post
 
-from ..models import Account, Item, utcnow
+from ..models import Item, utcnow
 from ..platforms import REGISTRY, adapter_class
 from ..runtime import Runtime
 from . import backoff, claims
@@ -38,6 +38,8 @@ from .ratelimit import Limiter
 from .render import RenderCache
 
 log = logging.getLogger("yunchu.fanout")
+
+AccountRow = Row  # claims.ACCOUNT_FIELDS of one account
 
 FENCE_PREFIX = "yunchu:fence:"
 FENCE_TTL_S = 7 * 86400
@@ -190,9 +192,10 @@ class Executor:
         with self.runtime.db.session() as session:
             return claims.claim(session, action, ids, self.owner, self.settings.lease_s)
 
-    def _accounts(self, claimed: Sequence[Claimed]) -> dict[str, tuple[Account, AccountRef | None]]:
+    def _accounts(self, claimed: Sequence[Claimed]
+                  ) -> dict[str, tuple[AccountRow, AccountRef | None]]:
         box = self.runtime.box
-        result: dict[str, tuple[Account, AccountRef | None]] = {}
+        result: dict[str, tuple[AccountRow, AccountRef | None]] = {}
         with self.runtime.db.session() as session:
             for account in claims.accounts_of(session, [c.account_id for c in claimed]).values():
                 try:
@@ -221,7 +224,7 @@ class Executor:
     # ------------------------------------------------------------------ one delivery
 
     async def _one(self, action: str, platform: str, c: Claimed,
-                   account: tuple[Account, AccountRef | None] | None,
+                   account: tuple[AccountRow, AccountRef | None] | None,
                    post: Post | CannotRender | None, batch: _Batch) -> Outcome:
         semaphore = self.semaphore if action == "publish" else self.withdraw_semaphore
         assert semaphore is not None
@@ -239,7 +242,7 @@ class Executor:
                                needs_lookup=True if action == "publish" else None)
 
     async def _publish(self, platform: str, c: Claimed,
-                       account: tuple[Account, AccountRef | None] | None,
+                       account: tuple[AccountRow, AccountRef | None] | None,
                        post: Post | CannotRender | None, batch: _Batch) -> Outcome:
         if c.item_id in batch.fenced or c.withdrawing:
             return Outcome(c.id, "cancelled", "fenced",
@@ -299,7 +302,7 @@ class Executor:
         return Outcome(c.id, state, outcome, remote_id=receipt.remote_id, remote_url=receipt.url,
                        needs_lookup=False)
 
-    def _publish_failure(self, c: Claimed, row: Account, err: AdapterError) -> Outcome:
+    def _publish_failure(self, c: Claimed, row: AccountRow, err: AdapterError) -> Outcome:
         if isinstance(err, RateLimited):
             if c.attempts >= backoff.RATE_LIMITED_MAX_ATTEMPTS:
                 return Outcome(c.id, "failed", "rate_limited", error_kind="rate_limited",
@@ -326,7 +329,7 @@ class Executor:
         return Outcome(c.id, "failed", err.kind, error_kind=err.kind, error=err.reason)
 
     async def _withdraw(self, platform: str, c: Claimed,
-                        account: tuple[Account, AccountRef | None] | None) -> Outcome:
+                        account: tuple[AccountRow, AccountRef | None] | None) -> Outcome:
         if account is None:
             return Outcome(c.id, "withdrawn", "no_account",
                            error="账号已不存在 (account no longer exists)")
@@ -372,7 +375,7 @@ class Executor:
             outcome.flag_account, outcome.flag_reason = row.id, err.reason
             return outcome
 
-    def _manual(self, c: Claimed, row: Account, why: str) -> Outcome:
+    def _manual(self, c: Claimed, row: AccountRow, why: str) -> Outcome:
         return Outcome(c.id, "manual", "manual", error_kind="manual",
                        error=f"需人工删除：{why} (manual removal needed)",
                        task={"org_id": row.org_id, "account_id": row.id, "item_id": c.item_id,
@@ -400,7 +403,7 @@ class _Prepared:
     action: str
     platform: str
     claimed: list[Claimed]
-    accounts: dict[str, tuple[Account, AccountRef | None]]
+    accounts: dict[str, tuple[AccountRow, AccountRef | None]]
     posts: dict[tuple[str, int], Post | CannotRender]
 
 
