@@ -1,0 +1,50 @@
+"""`yunchu bench` end to end at a small size: the whole path (API, PostgreSQL, Redis, worker
+processes, the sandbox) in both designs, and a report that adds up."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.services import PG_URL, pg_available
+
+ACCOUNTS = 40
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_bench_runs_both_designs_and_reports_a_clean_run(redis_server_url: str, tmp_path: Path):
+    database = PG_URL if pg_available() else f"sqlite:///{tmp_path / 'base.db'}"
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "YUNCHU_DATABASE_URL": database, "YUNCHU_REDIS_URL": redis_server_url,
+           "YUNCHU_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "bench", "--accounts", str(ACCOUNTS), "--latency-ms",
+         "0", "--baseline", "--baseline-timeout", "240", "--timeout", "240", "--json", str(out)],
+        env=env, capture_output=True, text=True, timeout=560)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+
+    assert report["scenario"]["accounts"] == ACCOUNTS
+    assert report["machine"]["calibration_s"] > 0
+    for design in ("batched", "baseline"):
+        result = report[design]
+        assert result["timed_out"] == [], design
+        assert result["lost"] == 0 and result["duplicates"] == 0, design
+        assert result["live_after_withdraw"] == 0, design
+        assert sum(result["states_after_push"].values()) == ACCOUNTS, design
+        assert 0 < result["push_s"] < 240 and 0 < result["withdraw_s"] < 240, design
+        created = sum(p["created"] for p in result["sandbox"].values())
+        deleted = sum(p["deleted"] for p in result["sandbox"].values())
+        assert created == deleted == ACCOUNTS, design
+        for phase in ("push", "withdraw"):
+            cpu = result["cpu_s_by_phase"][phase]
+            assert {"worker0", "worker1", "sandbox", "postgres", "redis",
+                    "machine_busy"} <= cpu.keys(), (design, phase)
+            assert cpu["machine_busy"] > 0, (design, phase)
+    assert report["ratios"]["push_speedup"] is not None
