@@ -35,6 +35,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.core import SandboxState, fingerprint, timeout_fault
+from sandbox.forms import PartMissing, media_type, read_form, stream_file_part
 
 PLATFORM = "douyin"
 MB = 1024 * 1024
@@ -411,7 +412,7 @@ def oauth_form(state: SandboxState, handler: Handler) -> Callable[[web.Request],
     endpoint = business(state, handler, oauth=True)
 
     async def form_only(request: web.Request) -> web.StreamResponse:
-        if request.content_type != "application/x-www-form-urlencoded":
+        if media_type(request) != "application/x-www-form-urlencoded":
             state.count_error(PLATFORM)
             return oauth_reply(code=OAUTH_PARAMETER_ERROR)
         return await endpoint(request)
@@ -424,7 +425,7 @@ async def valid_refresh_token(
 ) -> tuple[Account, str, float]:
     """The account behind the form's refresh token (refused: 10005 / 10002 / 10010)."""
     state = request.app[STATE_KEY]
-    form = await request.post()
+    form = await read_form(request)  # urlencoded: oauth_form checked the type
     client_key, refresh = str(form.get("client_key", "")), str(form.get("refresh_token", ""))
     if not client_key or not refresh or (grant and not form.get("grant_type")):
         raise DouyinError(OAUTH_MISSING_PARAMETER)
@@ -506,20 +507,14 @@ async def read_file_part(
     request: web.Request, limit: int, name: str = "video"
 ) -> tuple[int, bytes] | None:
     """Stream one multipart file field: (size, sha256 digest), or None when too large."""
-    if not request.content_type.startswith("multipart/"):
+    if not media_type(request).startswith("multipart/"):
         raise DouyinError(PARAMETER_ERROR, "multipart/form-data required")
-    reader = await request.multipart()
-    async for part in reader:
-        if getattr(part, "name", None) != name:
-            continue
-        digest, size = hashlib.sha256(), 0
-        while chunk := await part.read_chunk(256 * 1024):
-            size += len(chunk)
-            if size > limit:
-                return None
-            digest.update(chunk)
-        return size, digest.digest()
-    raise DouyinError(PARAMETER_ERROR, f"{name} file part missing")
+    try:
+        return await stream_file_part(request, name, limit)
+    except PartMissing:
+        raise DouyinError(PARAMETER_ERROR, f"{name} file part missing") from None
+    except ValueError:
+        raise DouyinError(PARAMETER_ERROR, "malformed multipart body") from None
 
 
 def too_large() -> web.Response:

@@ -40,6 +40,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.core import SandboxState, fingerprint, timeout_fault
+from sandbox.forms import read_part
 
 PLATFORM = "wechat"
 TOKEN_TTL_S = 7200
@@ -119,7 +120,6 @@ _SCRIPT_RE = re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL)
 _IMG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _SRC_RE = re.compile(r"""\ssrc\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]*>")
-_NAME_RE = re.compile(r"""(?:^|;)\s*name="?([^";]*)"?""")
 _SPACE_RE = re.compile(r"\s+")
 
 
@@ -751,26 +751,18 @@ async def json_body(request: web.Request, *, keep_unicode_escapes: bool = False)
 
 
 async def media_part(request: web.Request, max_bytes: int) -> bytes:
-    """The bytes of the multipart part named ``media``; at most ``max_bytes`` + 1 are read."""
-    # Header checks by hand: aiohttp's content-type and disposition parsers dominate the
-    # cost of an upload otherwise.
-    if not request.headers.get("Content-Type", "").startswith("multipart/"):
-        raise WeChatError(41005)
+    """The bytes of the multipart part named ``media`` (``40009`` past ``max_bytes``).
+
+    Not multipart, malformed, or no ``media`` part: ``41005``. The body is streamed, so an
+    oversized upload answers ``40009`` however far it is over the app's ``client_max_size``.
+    """
     try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            disposition = _NAME_RE.search(part.headers.get("Content-Disposition", ""))
-            if disposition is None or disposition.group(1) != "media":
-                continue
-            data = bytearray()
-            while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
-                data += chunk
-                if len(data) > max_bytes:
-                    raise WeChatError(40009)
-            return bytes(data)
-    except (ValueError, AssertionError):
+        data = await read_part(request, "media", max_bytes)
+    except (ValueError, LookupError):
         raise WeChatError(41005) from None
-    raise WeChatError(41005)
+    if data is None:
+        raise WeChatError(40009)
+    return data
 
 
 def text_field(raw: dict[str, Any], name: str) -> str:

@@ -19,6 +19,8 @@ Choices where weibo.md leaves one (all in :class:`WeiboSandboxSettings`):
   ASCII ½, other characters 1, rounded up, at most 140 (``20012``). ``#话题#`` → ``10008``.
   At least one link must point into a safe domain (``10017 appkey not bind domain!``); the
   defaults are 127.0.0.1, localhost and the host of ``YUNCHU_PUBLIC_URL``.
+- A multipart body that does not parse (no boundary, truncated, a part without a name) answers
+  400 ``10008`` on every POST route; what Weibo itself answers is not documented.
 - Repeat content (``20019``): the same text as the user's previous post (``repeat_window_s``
   None), or as any of the user's posts within that many seconds.
 - Faults, rolled once per business call after authentication: ``busy`` → 503 ``10009``,
@@ -46,9 +48,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
-from multidict import MultiDictProxy
+from multidict import MultiDict
 
 from sandbox.core import Ledger, LedgerPost, SandboxState, timeout_fault
+from sandbox.forms import FilePart, read_form
 
 PLATFORM = "weibo"
 SHARE = "/2/statuses/share.json"
@@ -64,6 +67,8 @@ IMAGE_MAGIC = {b"\xff\xd8\xff": "jpg", b"\x89PNG": "png", b"GIF8": "gif"}
 CHINA_TZ = timezone(timedelta(hours=8))
 # Real ids are 16-digit int64s above 2**53: JSON clients that read them as floats get them wrong.
 FIRST_STATUS_ID = 9_100_000_000_000_000
+
+Form = MultiDict[str | FilePart]
 
 _URL_RE = re.compile(r"https?://[^\s<>\"'，。、）)】]+")
 _TOPIC_RE = re.compile(r"[#＃][^#＃\n]+[#＃]")
@@ -148,9 +153,11 @@ class WeiboEmulator:
 
     async def share(self, request: web.Request) -> web.StreamResponse:
         try:
-            form = await request.post()
+            form = await read_form(request)
         except web.HTTPRequestEntityTooLarge:
             return envelope(SHARE, WeiboError(413, 10018, "Request body length over limit"))
+        except ValueError:
+            return envelope(SHARE, malformed_body())
         try:
             uid = self.authenticate(request, form)
             fault = self.state.roll_fault(PLATFORM)
@@ -167,7 +174,10 @@ class WeiboEmulator:
         return json_response(status)
 
     async def destroy(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
+        try:
+            form = await read_form(request)
+        except ValueError:
+            return envelope(DESTROY, malformed_body())
         try:
             uid = self.authenticate(request, form)
             if (answer := await self.roll(DESTROY)) is not None:
@@ -225,7 +235,10 @@ class WeiboEmulator:
         raise web.HTTPFound(f"{redirect_uri}{joiner}code={code}")
 
     async def access_token(self, request: web.Request) -> web.StreamResponse:
-        form = await request.post()
+        try:
+            form = await read_form(request)
+        except ValueError:
+            return envelope(ACCESS_TOKEN, malformed_body())
         missing = [
             name
             for name in ("client_id", "client_secret", "grant_type", "code", "redirect_uri")
@@ -246,7 +259,7 @@ class WeiboEmulator:
 
     # ------------------------------------------------------------ checks
 
-    def authenticate(self, request: web.Request, form: MultiDictProxy[Any] | None) -> str:
+    def authenticate(self, request: web.Request, form: Form | None) -> str:
         token = (form.get("access_token") if form is not None else None) or request.query.get(
             "access_token"
         )
@@ -308,7 +321,7 @@ class WeiboEmulator:
             message = "User requests for (/statuses/share) out of rate limit"
             raise WeiboError(status, 10024, message)
 
-    def validate_share(self, form: MultiDictProxy[Any]) -> tuple[str, str]:
+    def validate_share(self, form: Form) -> tuple[str, str]:
         raw = form.get("status")
         if raw is None:
             raise WeiboError(400, 10016, "Miss required parameter (status)")
@@ -335,16 +348,12 @@ class WeiboEmulator:
         host = (urlsplit(url).hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in self.settings.safe_domains)
 
-    def check_pic(self, pic: Any) -> None:
-        if not isinstance(pic, web.FileField):
+    def check_pic(self, pic: str | FilePart) -> None:
+        if not isinstance(pic, FilePart):
             raise WeiboError(400, 20007, "Does multipart has image")
-        head = pic.file.read(8)
-        pic.file.seek(0, os.SEEK_END)
-        size = pic.file.tell()
-        pic.file.seek(0)
-        if not any(head.startswith(magic) for magic in IMAGE_MAGIC):
+        if not any(pic.data.startswith(magic) for magic in IMAGE_MAGIC):
             raise WeiboError(400, 20005, "Unsupported image type, only suport JPG, GIF, PNG")
-        if size >= self.settings.max_pic_bytes:
+        if len(pic.data) >= self.settings.max_pic_bytes:
             raise WeiboError(400, 20006, "Image size too large")
 
     def check_repeat(self, uid: str, text: str) -> None:
@@ -374,7 +383,7 @@ class WeiboEmulator:
 
     # ------------------------------------------------------------ state
 
-    def create(self, uid: str, text: str, rip: str, pic: Any) -> dict[str, Any]:
+    def create(self, uid: str, text: str, rip: str, pic: str | FilePart | None) -> dict[str, Any]:
         now = self.state.clock.now()
         self.next_id += 1 + secrets.randbelow(997)
         status_id = self.next_id
@@ -476,6 +485,11 @@ def _dumps(body: Any) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
+def malformed_body() -> WeiboError:
+    """A body that says it is a form but does not parse as one."""
+    return WeiboError(400, 10008, "Param error, see doc for more info")
+
+
 def envelope(path: str, error: WeiboError) -> web.Response:
     body = {"error": error.message, "error_code": error.code, "request": path}
     return json_response(body, status=error.status)
@@ -491,12 +505,10 @@ def bounded_int(raw: str | None, *, default: int, low: int, high: int) -> int:
     return min(max(value, low), high)
 
 
-def pic_hash(pic: Any) -> str | None:
-    if not isinstance(pic, web.FileField):
+def pic_hash(pic: str | FilePart | None) -> str | None:
+    if not isinstance(pic, FilePart):
         return None
-    digest = hashlib.sha256(pic.file.read()).hexdigest()
-    pic.file.seek(0)
-    return digest[:24]
+    return hashlib.sha256(pic.data).hexdigest()[:24]
 
 
 def status_object(
