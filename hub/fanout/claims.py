@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Row, String, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Boolean, Row, String, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..ids import new_id
@@ -60,38 +60,56 @@ def claim(session: Session, action: str, ids: Sequence[str], owner: str,
     states = PUBLISH_CLAIMABLE if action == "publish" else WITHDRAW_CLAIMABLE
     # Lock in id order and skip rows someone else holds (a withdrawal in progress): one lock
     # order everywhere means no deadlocks, and a skipped row is simply not claimed now.
-    claimable = (select(Delivery.id)
-                 .where(Delivery.id.in_(ids), Delivery.state.in_(states),
-                        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
-                 .order_by(Delivery.id).with_for_update(skip_locked=True))
-    rows = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(claimable.scalar_subquery()))
-        .values(state=IN_FLIGHT[action], lease_owner=owner,
-                lease_expires_at=now + timedelta(seconds=lease_s),
-                attempts=Delivery.attempts + 1, updated_at=now)
-        .returning(Delivery.id, Delivery.item_id, Delivery.version, Delivery.account_id,
-                   Delivery.attempts, Delivery.needs_lookup, Delivery.remote_id,
-                   Delivery.withdrawal_id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    mine = [row.id for row in _lock(session, ids, Delivery.state, Delivery.next_attempt_at)
+            if row.state in states and (row.next_attempt_at is None or row.next_attempt_at <= now)]
+    if not mine:
+        return []
+    statement = (update(Delivery).where(Delivery.id.in_(mine))
+                 .values(state=IN_FLIGHT[action], lease_owner=owner,
+                         lease_expires_at=now + timedelta(seconds=lease_s),
+                         attempts=Delivery.attempts + 1, updated_at=now)
+                 .returning(Delivery.id, Delivery.item_id, Delivery.version, Delivery.account_id,
+                            Delivery.attempts, Delivery.needs_lookup, Delivery.remote_id,
+                            Delivery.withdrawal_id)
+                 .execution_options(synchronize_session=False))
+    if not _row_locks(session):
+        statement = statement.where(Delivery.state.in_(states))  # the check is the lock
+    rows = session.execute(statement).all()
     return [Claimed(id=r[0], item_id=r[1], version=r[2], account_id=r[3], attempts=r[4],
                     needs_lookup=bool(r[5]), remote_id=r[6], withdrawing=r[7] is not None)
             for r in rows]
 
 
+def _lock(session: Session, ids: Sequence[str], *columns: Any) -> list[Row]:
+    """Lock the delivery rows ``ids`` that nobody else holds, in id order, and read ``columns``.
+
+    Only the primary key is in the WHERE clause, on purpose: within a run the planner's idea
+    of how many rows are in a state is stale (10,000 rows move from state to state faster than
+    autovacuum analyzes), and with a state condition it chose the state index, reading every
+    row in that state to find 200: 30-80 ms per claim at 10,000 rows instead of 2 ms."""
+    return session.execute(select(Delivery.id, *columns).where(Delivery.id.in_(ids))
+                           .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
+
+
+def _row_locks(session: Session) -> bool:
+    """PostgreSQL locks the rows; SQLite locks the whole database only when it writes."""
+    return session.get_bind().dialect.name != "sqlite"
+
+
 def renew(session: Session, owner: str, ids: Sequence[str], lease_s: int) -> None:
     if not ids:
         return
-    mine = (select(Delivery.id)
-            .where(Delivery.id.in_(ids), Delivery.lease_owner == owner,
-                   Delivery.state.in_(tuple(IN_FLIGHT.values())))
-            .order_by(Delivery.id).with_for_update(skip_locked=True))
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(mine.scalar_subquery()))
-        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
-        .execution_options(synchronize_session=False))
+    in_flight = tuple(IN_FLIGHT.values())
+    mine = [row.id for row in _lock(session, ids, Delivery.lease_owner, Delivery.state)
+            if row.lease_owner == owner and row.state in in_flight]
+    if not mine:
+        return
+    statement = (update(Delivery).where(Delivery.id.in_(mine))
+                 .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+                 .execution_options(synchronize_session=False))
+    if not _row_locks(session):
+        statement = statement.where(Delivery.lease_owner == owner, Delivery.state.in_(in_flight))
+    session.execute(statement)
 
 
 def record(session: Session, action: str, owner: str, outcomes: Sequence[Outcome]) -> list[str]:
@@ -181,11 +199,14 @@ def _side_effects(session: Session, outcomes: Sequence[Outcome], now: datetime) 
 def mark_published_accounts(session: Session, account_ids: Sequence[str]) -> None:
     if account_ids:
         # Best effort (an inspection hint): skip accounts another transaction holds.
-        free = (select(Account.id).where(Account.id.in_(account_ids)).order_by(Account.id)
-                .with_for_update(skip_locked=True).scalar_subquery())
-        session.execute(update(Account).where(Account.id.in_(free))
-                        .values(last_published_at=utcnow())
-                        .execution_options(synchronize_session=False))
+        # Two statements, each by primary key only (see ``_lock``).
+        free = list(session.execute(select(Account.id).where(Account.id.in_(account_ids))
+                                    .order_by(Account.id).with_for_update(skip_locked=True))
+                    .scalars())
+        if free:
+            session.execute(update(Account).where(Account.id.in_(free))
+                            .values(last_published_at=utcnow())
+                            .execution_options(synchronize_session=False))
 
 
 # What a call needs of its account, read as plain rows: building ORM objects for every
