@@ -45,7 +45,7 @@ WITHDRAW_TYPE = "article.withdrawn"
 REQUIRED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
-@dataclass
+@dataclass(slots=True)
 class Story:
     app: str
     article_id: str
@@ -77,7 +77,7 @@ class Story:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class AppData:
     """One app's receiver memory: processed webhook ids and its stories."""
 

@@ -126,7 +126,7 @@ def _checked_setting(name: str, current: Any, value: Any) -> Any:
     return type(current)(value)
 
 
-@dataclass
+@dataclass(slots=True)
 class Account:
     open_id: str
     fingerprint: str
@@ -138,21 +138,21 @@ class Account:
     window: tuple[int, int] = (0, 0)  # (second, requests in it)
 
 
-@dataclass
+@dataclass(slots=True)
 class Token:
     open_id: str
     expires_at: float
     scopes: tuple[str, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class PartUpload:
     open_id: str
     expires_at: float
     parts: dict[int, tuple[int, bytes]] = field(default_factory=dict)  # number -> (size, sha256)
 
 
-@dataclass
+@dataclass(slots=True)
 class Video:
     open_id: str
     size: int
@@ -160,7 +160,7 @@ class Video:
     parts: int  # 1 for a single upload
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     item_id: str
     open_id: str

@@ -135,21 +135,21 @@ class WeChatError(Exception):
 # ---------------------------------------------------------------- world
 
 
-@dataclass
+@dataclass(slots=True)
 class IssuedToken:
     appid: str
     expires_at: float
     invalid_after: float  # earlier than expires_at once superseded
 
 
-@dataclass
+@dataclass(slots=True)
 class Material:
     media_id: str
     kind: str  # image | thumb
     url: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Draft:
     media_id: str
     appid: str
@@ -157,7 +157,7 @@ class Draft:
     created_at: float
 
 
-@dataclass
+@dataclass(slots=True)
 class Publish:
     publish_id: int
     appid: str
@@ -173,7 +173,7 @@ class Publish:
         return self.ready_at < other.ready_at
 
 
-@dataclass
+@dataclass(slots=True)
 class AppData:
     """One official account's server-side memory."""
 

@@ -104,7 +104,7 @@ class WeiboError(Exception):
         self.message = message
 
 
-@dataclass
+@dataclass(slots=True)
 class HourCounter:
     hour: int = -1
     count: int = 0
@@ -119,7 +119,7 @@ class HourCounter:
         return True
 
 
-@dataclass
+@dataclass(slots=True)
 class UserMemory:
     calls: HourCounter = field(default_factory=HourCounter)
     posts: HourCounter = field(default_factory=HourCounter)
