@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from dataclasses import replace
 
 import aiohttp
 import pytest
 
+from adapters import douyin
 from adapters.base import (
     AccountMisconfigured,
     AuthFailed,
@@ -392,3 +396,44 @@ def test_unreadable_cache_entry_falls_back_to_the_credentials(sandbox, redis_url
 
     assert run_adapter(redis_url, scenario) is None
     assert world_for(sandbox.state).refreshes.get(account.credentials["open_id"]) is None
+
+
+def test_large_videos_are_read_off_the_loop_and_few_at_a_time(sandbox, redis_url, api_base, mp4):
+    post = render_post(mp4)
+    [video] = [blob for blob in post.media if blob.name == post.fields["video"]]
+    readers: list[str] = []
+
+    def read() -> bytes:
+        readers.append(threading.current_thread().name)
+        return mp4
+
+    # Metadata says 20 MB (the bytes stay small): a "large" video for the adapter.
+    large = replace(video, size=douyin.LARGE_VIDEO_BYTES + 1, read=read)
+    large_post = replace(post, media=tuple(large if b is video else b for b in post.media))
+    accounts = [account_for(api_base) for _ in range(6)]
+    running, peak = 0, 0
+
+    async def scenario(adapter: DouyinAdapter, _cache):
+        nonlocal running, peak
+        upload = adapter._upload_single
+
+        async def counted(account, blob):
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            try:
+                await asyncio.sleep(0.05)  # hold the slot long enough for others to queue
+                return await upload(account, blob)
+            finally:
+                running -= 1
+
+        adapter._upload_single = counted
+        loop_thread = threading.current_thread().name
+        receipts = await asyncio.gather(*(adapter.publish(a, large_post, marker=f"dlv_{i}")
+                                          for i, a in enumerate(accounts)))
+        return loop_thread, receipts
+
+    loop_thread, receipts = run_adapter(redis_url, scenario)
+    assert len({r.remote_id for r in receipts}) == 6
+    assert peak == douyin.LARGE_VIDEOS_IN_MEMORY
+    assert len(readers) == 6 and loop_thread not in readers
