@@ -61,6 +61,7 @@ from adapters.base import (
     Unsupported,
 )
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
+from adapters.multipart import EncodedForm, FileParts, encode_form
 
 if TYPE_CHECKING:
     from channels.base import MediaBlob, Post
@@ -227,6 +228,7 @@ class WeChatAdapter:
         # worker has since replaced is refused by WeChat and then refreshed from Redis.
         self._recent: dict[str, tuple[str, float]] = {}
         self._fetching: dict[str, asyncio.Future[str]] = {}
+        self._files = FileParts()  # every account uploads the same cover and images
 
     # ------------------------------------------------------------ interface
 
@@ -285,13 +287,16 @@ class WeChatAdapter:
 
     async def _upload_cover(self, app: App, blob: MediaBlob) -> str:
         cover = await self._call(
-            app, "material/add_material", params={"type": "image"}, form=media_form(blob)
+            app, "material/add_material", params={"type": "image"}, form=self._media_form(blob)
         )
         return str(required(cover, "media_id", "material/add_material"))
 
     async def _upload_inline(self, app: App, blob: MediaBlob) -> str:
-        uploaded = await self._call(app, "media/uploadimg", form=media_form(blob))
+        uploaded = await self._call(app, "media/uploadimg", form=self._media_form(blob))
         return str(required(uploaded, "url", "media/uploadimg"))
+
+    def _media_form(self, blob: MediaBlob) -> EncodedForm:
+        return encode_form((), self._files.get("media", blob))
 
     async def _add_draft(self, app: App, article: dict[str, Any]) -> str:
         draft = await self._call(app, "draft/add", json={"articles": [article]})
@@ -364,7 +369,7 @@ class WeChatAdapter:
         *,
         params: Mapping[str, str] | None = None,
         json: Any = None,
-        form: Callable[[], aiohttp.FormData] | None = None,
+        form: EncodedForm | None = None,
         creates_post: bool = False,
         gone_ok: bool = False,
     ) -> dict[str, Any]:
@@ -378,7 +383,8 @@ class WeChatAdapter:
                 platform=PLATFORM,
                 params={**(params or {}), "access_token": token},
                 json=json,
-                data=form() if form is not None else None,
+                data=form.body if form is not None else None,
+                headers=form.headers if form is not None else None,
                 timeout=self.timeout,
             )
             body = answer_of(reply, path, creates_post=creates_post)
@@ -611,14 +617,3 @@ def blob_named(blobs: Mapping[str, MediaBlob], name: str) -> MediaBlob:
     if blob is None:
         raise ContentRejected(f"渲染结果缺少图片 {name} (the rendered post lacks media {name})")
     return blob
-
-
-def media_form(blob: MediaBlob) -> Callable[[], aiohttp.FormData]:
-    """A fresh multipart body per attempt (a FormData cannot be sent twice)."""
-
-    def build() -> aiohttp.FormData:
-        form = aiohttp.FormData()
-        form.add_field("media", blob.read(), filename=blob.filename, content_type=blob.content_type)
-        return form
-
-    return build

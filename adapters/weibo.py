@@ -63,6 +63,7 @@ from adapters.base import (
     Unsupported,
 )
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
+from adapters.multipart import FileParts, encode_form
 from channels.weibo import MARKER_PARAM, compose_status
 
 if TYPE_CHECKING:
@@ -173,6 +174,7 @@ class WeiboAdapter:
         self.rip = rip
         self.timeout = timeout
         self.capabilities = CAPABILITIES if withdraw else withdraw_off(CAPABILITIES)
+        self._files = FileParts()  # every account posts the same picture
 
     async def publish(self, account: AccountRef, post: Post, *, marker: str) -> Receipt:
         token = access_token(account)
@@ -182,13 +184,15 @@ class WeiboAdapter:
             "status": quote(status, safe=""),
             "rip": account.credentials.get("rip") or self.rip,
         }
+        body, headers = share_body(form, post, self._files)
         reply = await call(
             self.session,
             "POST",
             endpoint(account, SHARE),
             platform=PLATFORM,
             timeout=self.timeout,
-            data=share_body(form, post),
+            data=body,
+            headers=headers,
         )
         if not reply.ok or has_error(reply):
             code = error_code(reply)
@@ -308,17 +312,16 @@ def endpoint(account: AccountRef, path: str) -> str:
     return account.api_base.rstrip("/") + path
 
 
-def share_body(form: dict[str, str], post: Post) -> dict[str, str] | aiohttp.FormData:
-    """Urlencoded without a picture; multipart with the ``pic`` part otherwise."""
+def share_body(form: dict[str, str], post: Post,
+               files: FileParts) -> tuple[dict[str, str] | bytes, dict[str, str] | None]:
+    """Urlencoded without a picture; multipart with the ``pic`` part otherwise.
+    Returns the body and the headers it needs."""
     pic_name = post.fields.get("pic")
     blob = next((blob for blob in post.media if blob.name == pic_name), None)
     if blob is None:
-        return form
-    data = aiohttp.FormData()
-    for name, value in form.items():
-        data.add_field(name, value)
-    data.add_field("pic", blob.read(), filename=blob.filename, content_type=blob.content_type)
-    return data
+        return form, None
+    encoded = encode_form(list(form.items()), files.get("pic", blob))
+    return encoded.body, encoded.headers
 
 
 def marker_pattern(marker: str) -> re.Pattern[str]:
