@@ -220,15 +220,18 @@ def accounts_of(session: Session, account_ids: Sequence[str]) -> dict[str, Row]:
         Account.id.in_(set(account_ids))))}
 
 
-def stale_leases(session: Session) -> int:
-    """In-flight rows whose worker died: a send may have happened, so look before resending."""
+def stale_leases(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """In-flight rows whose worker died: a send may have happened, so look before resending.
+
+    Returns the released rows by the action that takes them next, (id, platform) each: no
+    job holds them any more (the dead worker had consumed it), so they are owed one now."""
     now = utcnow()
 
     def expired(state: str):
         return (select(Delivery.id).where(Delivery.state == state, Delivery.lease_expires_at < now)
                 .order_by(Delivery.id).with_for_update(skip_locked=True).scalar_subquery())
 
-    moved = session.execute(
+    sent = session.execute(
         update(Delivery)
         .where(Delivery.id.in_(expired("sending")))
         .values(state=case((Delivery.withdrawal_id.is_(None), "retry"), else_="withdraw_queued"),
@@ -236,12 +239,17 @@ def stale_leases(session: Session) -> int:
                 error_kind="unknown", error="发送中断，将先核实平台上是否已发布 "
                                             "(interrupted while sending; checking the platform)",
                 updated_at=now)
-        .execution_options(synchronize_session=False)).rowcount
-    moved += session.execute(
+        .returning(Delivery.id, Delivery.platform, Delivery.state)
+        .execution_options(synchronize_session=False)).all()
+    withdrawing = session.execute(
         update(Delivery)
         .where(Delivery.id.in_(expired("withdrawing")))
         .values(state="withdraw_retry", lease_owner=None, lease_expires_at=None,
                 next_attempt_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)).rowcount
-    return moved
-
+        .returning(Delivery.id, Delivery.platform)
+        .execution_options(synchronize_session=False)).all()
+    released: dict[str, list[tuple[str, str]]] = {"publish": [], "withdraw": []}
+    for delivery_id, platform, state in sent:
+        released["publish" if state == "retry" else "withdraw"].append((delivery_id, platform))
+    released["withdraw"] += [(delivery_id, platform) for delivery_id, platform in withdrawing]
+    return released

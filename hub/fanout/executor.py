@@ -43,7 +43,7 @@ AccountRow = Row  # claims.ACCOUNT_FIELDS of one account
 
 FENCE_PREFIX = "yunchu:fence:"
 FENCE_TTL_S = 7 * 86400
-FLUSH_EVERY_S, FLUSH_MAX = 0.2, 200
+FLUSH_EVERY_S = 0.2
 MAX_RATE_WAIT_S = 1.0
 MANUAL_DEADLINE = timedelta(hours=2)
 LOOKUP_GRACE = 3  # attempts beyond the last one, spent only on finding out whether it exists
@@ -174,12 +174,18 @@ class Executor:
         report = BatchReport(action=p.action, platform=p.platform, claimed=len(p.claimed))
         batch = _Batch(self, p.action, p.claimed)
         await batch.start()
+
+        async def deliver(c: Claimed) -> None:
+            outcome = await self._one(p.action, p.platform, c, p.accounts.get(c.account_id),
+                                      p.posts.get((c.item_id, c.version)), batch)
+            # Recorded as it happens (the periodic flush writes it), not when the whole batch
+            # ends: a worker killed mid-batch loses only what it had not yet flushed, and
+            # progress moves one delivery at a time.
+            batch.add(outcome)
+            report.states[outcome.state] = report.states.get(outcome.state, 0) + 1
+
         try:
-            work = [self._one(p.action, p.platform, c, p.accounts.get(c.account_id),
-                              p.posts.get((c.item_id, c.version)), batch) for c in p.claimed]
-            for outcome in await asyncio.gather(*work):
-                batch.add(outcome)
-                report.states[outcome.state] = report.states.get(outcome.state, 0) + 1
+            await asyncio.gather(*(deliver(c) for c in p.claimed))
         finally:
             flipped = await batch.finish()
         if flipped:

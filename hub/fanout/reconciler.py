@@ -38,12 +38,17 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
     now = utcnow()
     batch = runtime.settings.batch_size
     with runtime.db.session() as session:
-        report.expired_leases = claims.stale_leases(session)
-        released = session.execute(
+        released = claims.stale_leases(session)
+        report.expired_leases = sum(len(rows) for rows in released.values())
+        report.scheduled_released = session.execute(
             update(Delivery).where(Delivery.state == "scheduled", Delivery.next_attempt_at <= now)
             .values(state="queued", next_attempt_at=now, updated_at=now)  # due: enqueue now
             .execution_options(synchronize_session=False)).rowcount
-        report.scheduled_released = released
+    for action, rows in released.items():
+        if rows:  # owed a job now: the one they were in died with its worker
+            _mark(connection, rows)
+            enqueue_batches(connection, action, rows, batch)
+            report.enqueued[action] = len(rows)
     queues_empty = pending_jobs(connection) == 0
     with runtime.db.session() as session:
         for action, states in (("withdraw", ("withdraw_queued", "withdraw_retry")),
@@ -62,7 +67,7 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
             due = _unmarked(connection, [(r[0], r[1]) for r in rows], force=queues_empty)
             if due:
                 enqueue_batches(connection, action, due, batch)
-                report.enqueued[action] = len(due)
+                report.enqueued[action] = report.enqueued.get(action, 0) + len(due)
         pending = session.execute(
             select(Delivery.id, Delivery.platform).where(
                 Delivery.state == "pending_review",
@@ -74,6 +79,13 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
         _enqueue_status(connection, pending, batch)
         report.status_polls = len(pending)
     return report
+
+
+def _mark(connection: redis.Redis, rows: list[tuple[str, str]], ttl: int = 60) -> None:
+    pipe = connection.pipeline(transaction=False)
+    for delivery_id, _ in rows:
+        pipe.set(MARK_PREFIX + delivery_id, 1, ex=ttl)
+    pipe.execute()
 
 
 def _unmarked(connection: redis.Redis, rows: list[tuple[str, str]], *, force: bool,

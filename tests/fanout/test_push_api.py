@@ -9,9 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from hub.fanout.queueing import enqueue_batches
-from hub.models import DELIVERY_STATES
+from hub.fanout import claims
+from hub.fanout.queueing import PUSH_QUEUE, enqueue_batches, queue
+from hub.fanout.reconciler import MARK_PREFIX
+from hub.models import DELIVERY_STATES, Delivery
 
 from .support import ApiRig, error_of, now, parse_time
 
@@ -290,3 +293,30 @@ def test_progress_endpoints_report_what_api_md_names_and_counts_add_up(rig):
     _refused(rig, rig.hub.get("/api/v1/withdrawals/wdr_nope/deliveries"), 404)
     # The dispatch still adds up after the withdrawal moved its rows on.
     _check_counts(rig.hub.get(dispatch).json, DISPATCH_FIELDS)
+
+
+def test_rows_of_a_dead_worker_are_enqueued_at_once_even_while_other_work_waits(rig):
+    """A SIGKILLed worker's claims come back in the next sweep, not after the re-enqueue mark
+    of their last job runs out, and are looked up on the platform before any resend."""
+    for _ in range(3):
+        rig.account("c1-k1")
+    item = rig.item("c1")
+    rig.pushed(item, {"orgs": ["c1-k1"]})
+    connection = rig.hub.runtime.redis
+    queue(connection, PUSH_QUEUE).empty()  # the dead worker had taken the job...
+    with rig.hub.runtime.db.session() as session:
+        ids = list(session.execute(select(Delivery.id).where(Delivery.item_id == item)).scalars())
+        claimed = claims.claim(session, "publish", ids, "dead-worker", lease_s=0)  # ...and died
+    assert len(claimed) == 3
+    for delivery_id in ids:  # as if a sweep had just enqueued them
+        connection.set(MARK_PREFIX + delivery_id, 1, ex=60)
+    enqueue_batches(connection, "publish", [("dl_unrelated", "weibo")], 10)  # queues busy
+    time.sleep(0.01)
+    report = rig.sweep()
+    assert report.expired_leases == 3 and report.enqueued.get("publish") == 3, report
+    rig.drain()
+    with rig.hub.runtime.db.session() as session:
+        states = dict(session.execute(select(Delivery.id, Delivery.state)
+                                      .where(Delivery.item_id == item)).all())
+    assert set(states.values()) <= {"published", "pending_review"}, states
+    assert len(rig.sandbox.posts(platform="wechat", state="live")) == 3
