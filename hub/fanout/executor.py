@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -43,7 +44,9 @@ AccountRow = Row  # claims.ACCOUNT_FIELDS of one account
 
 FENCE_PREFIX = "yunchu:fence:"
 FENCE_TTL_S = 7 * 86400
-FLUSH_EVERY_S = 0.2
+# Outcomes are written when this many are waiting, or this long after the last write: a
+# killed worker loses at most a second of answers, and a batch costs a few transactions.
+FLUSH_AT, FLUSH_EVERY_S = 50, 1.0
 MAX_RATE_WAIT_S = 1.0
 MANUAL_DEADLINE = timedelta(hours=2)
 LOOKUP_GRACE = 3  # attempts beyond the last one, spent only on finding out whether it exists
@@ -490,9 +493,12 @@ class _Batch:
         return flipped
 
     async def _periodic_flush(self) -> None:
-        while await self._pause(FLUSH_EVERY_S):
-            if self.pending:
+        last = time.monotonic()
+        while await self._pause(0.1):
+            if len(self.pending) >= FLUSH_AT or (
+                    self.pending and time.monotonic() - last >= FLUSH_EVERY_S):
                 await self.flush()
+                last = time.monotonic()
 
     async def _heartbeat(self) -> None:
         lease = self.executor.settings.lease_s
