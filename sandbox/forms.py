@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
@@ -185,7 +186,7 @@ def _extended(header: str, key: str) -> str | None:
         return unquote(encoded, errors="replace")
 
 
-class _MultipartReader:
+class _MultipartReader(ABC):
     """Feeds a multipart body to python-multipart and hands on parts with their headers.
 
     Subclasses get :meth:`part_started`, :meth:`part_data` and :meth:`part_ended`.
@@ -224,14 +225,15 @@ class _MultipartReader:
         if not self.ended:
             raise ValueError("multipart body ends before its closing boundary")
 
-    def part_started(self, name: str | None, filename: str | None, headers: dict[str, str]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def part_started(self, name: str | None, filename: str | None,
+                     headers: dict[str, str]) -> None: ...
 
-    def part_data(self, data: bytes) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def part_data(self, data: bytes) -> None: ...
 
-    def part_ended(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def part_ended(self) -> None: ...
 
     def _skip_preamble(self, chunk: bytes) -> bytes:
         assert self._preamble is not None
