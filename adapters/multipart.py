@@ -77,15 +77,16 @@ def encode_form(fields: Sequence[tuple[str, str]], file: EncodedFile) -> Encoded
 
 
 class FileParts:
-    """Encoded file parts by (field, content hash), least recently used dropped first."""
+    """Encoded file parts by field, content hash, file name and type; least recently used
+    dropped first."""
 
     def __init__(self, entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES):
-        self._parts: OrderedDict[tuple[str, str], EncodedFile] = OrderedDict()
+        self._parts: OrderedDict[tuple[str, str, str, str], EncodedFile] = OrderedDict()
         self._entries, self._max_bytes, self._bytes = entries, max_bytes, 0
         self._lock = threading.Lock()
 
     def get(self, name: str, blob: MediaBlob) -> EncodedFile:
-        key = (name, blob.sha256)
+        key = (name, blob.sha256, blob.filename, blob.content_type)
         with self._lock:
             found = self._parts.get(key)
             if found is not None:

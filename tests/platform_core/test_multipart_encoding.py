@@ -106,3 +106,10 @@ def test_aiohttp_client_sends_it_unchanged():
 
     seen = asyncio.run(main())
     assert seen == {"body": form.body, "type": form.content_type}
+
+
+def test_the_same_bytes_under_another_name_keep_their_own_name():
+    parts = FileParts()
+    first = parts.get("media", blob(filename="a.jpg"))
+    second = parts.get("media", blob(filename="b.jpg"))
+    assert b'filename="a.jpg"' in first.part and b'filename="b.jpg"' in second.part
