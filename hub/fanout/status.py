@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, bindparam, select, update
 
 from adapters.base import AccountRef, AdapterError
 
@@ -86,10 +86,17 @@ def _write(executor: Executor, changes: list[dict[str, Any]],
                 update(Delivery).where(Delivery.id == bindparam("b_id"),
                                        Delivery.state == "pending_review")
                 .values(next_attempt_at=bindparam("b_next", type_=UTCDateTime())), later)
-        for change in sorted(changes, key=lambda c: c["id"]):  # id order: the global lock order
+        if changes:
+            now = utcnow()
             # Only while still pending: a withdrawal that started meanwhile keeps its state.
-            session.execute(update(Delivery).where(Delivery.id == change["id"],
-                                                   Delivery.state == "pending_review")
-                            .values(state=change["state"], remote_id=change["remote_id"],
-                                    remote_url=change["remote_url"], error=change["error"],
-                                    updated_at=utcnow()))
+            # One executemany in id order (the global lock order), not a statement per row.
+            session.connection().execute(
+                update(Delivery).where(Delivery.id == bindparam("b_id"),
+                                       Delivery.state == "pending_review")
+                .values(state=bindparam("b_state", type_=String),
+                        remote_id=bindparam("b_remote_id", type_=String),
+                        remote_url=bindparam("b_remote_url", type_=String),
+                        error=bindparam("b_error", type_=String), updated_at=now),
+                [{"b_id": c["id"], "b_state": c["state"], "b_remote_id": c["remote_id"],
+                  "b_remote_url": c["remote_url"], "b_error": c["error"]}
+                 for c in sorted(changes, key=lambda c: c["id"])])

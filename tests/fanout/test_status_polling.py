@@ -60,3 +60,18 @@ def test_a_post_in_review_is_polled_then_left_alone_until_its_next_poll(rig):
     rig.drain()
     row = _delivery(rig)
     assert row.state == "published" and row.remote_id.startswith("article:"), row.remote_id
+
+
+def test_a_post_the_platform_rejects_in_review_is_recorded_as_failed_with_the_reason(rig):
+    rig.account("c1-k1", publish_delay_s=60, publish_status=3)  # WeChat: review refused
+    item = rig.item("c1")
+    rig.pushed(item, {"orgs": ["c1-k1"]})
+    rig.drain()
+    assert _delivery(rig).state == "pending_review"
+    rig.sandbox.advance_clock(120)
+    _set(rig, published_at=now() - timedelta(seconds=25), updated_at=now() - timedelta(seconds=15))
+    assert rig.sweep().status_polls == 1
+    rig.drain()
+    row = _delivery(rig)
+    assert row.state == "failed", row.state
+    assert row.error and "rejected" in row.error, row.error
