@@ -126,10 +126,12 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
         table.add_row("撤稿 withdrawal", str(withdrawn["total"]),
                       f"剩余 {withdrawn['remaining']}", "", f"{withdraw_s:.1f}")
         console.print(table)
-        # The token stays in its 0600 file: a terminal's scrollback and logs are not for secrets.
-        token_file = ("YUNCHU_BOOTSTRAP_TOKEN" if settings.bootstrap_token
-                      else str(settings.data_dir / "bootstrap.token"))
-        console.print(f"管理后台 (admin): {hub_url}/admin/   令牌 (token) 见 (in): {token_file}")
+        # The admin credential stays in its 0600 file (or the environment): a terminal's
+        # scrollback is not for secrets, so only where to find it is printed.
+        kept_in = ("YUNCHU_BOOTSTRAP_TOKEN" if settings.bootstrap_token
+                   else str(settings.data_dir / "bootstrap.token"))
+        console.print(f"管理后台 (admin): {hub_url}/admin/   登录凭据见 (sign-in credential in): "
+                      f"{kept_in}")
         console.print(f"公开稿件页 (public page): {hub_url}/p/{video}")
         summary = {"url": hub_url, "push_s": push_s, "withdraw_s": withdraw_s,
                    "pushed": pushed, "withdrawn": withdrawn, "items": [article, video]}
