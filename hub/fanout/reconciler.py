@@ -46,8 +46,7 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
             .execution_options(synchronize_session=False)).rowcount
     for action, rows in released.items():
         if rows:  # owed a job now: the one they were in died with its worker
-            _mark(connection, rows)
-            enqueue_batches(connection, action, rows, batch)
+            enqueue_batches(connection, action, _unmarked(connection, rows, force=True), batch)
             report.enqueued[action] = len(rows)
     queues_empty = pending_jobs(connection) == 0
     with runtime.db.session() as session:
@@ -79,13 +78,6 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
         _enqueue_status(connection, pending, batch)
         report.status_polls = len(pending)
     return report
-
-
-def _mark(connection: redis.Redis, rows: list[tuple[str, str]], ttl: int = 60) -> None:
-    pipe = connection.pipeline(transaction=False)
-    for delivery_id, _ in rows:
-        pipe.set(MARK_PREFIX + delivery_id, 1, ex=ttl)
-    pipe.execute()
 
 
 def _unmarked(connection: redis.Redis, rows: list[tuple[str, str]], *, force: bool,
