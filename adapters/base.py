@@ -163,3 +163,7 @@ class Adapter(Protocol):
     async def lookup(self, account: AccountRef, marker: str) -> Receipt | None:
         """Does a post carrying ``marker`` exist on the platform? Used after a crash."""
         ...
+
+    # Optional: ``async def warm(self, accounts: Sequence[AccountRef]) -> None`` prepares for a
+    # batch of calls to these accounts (say, reads their cached tokens in one round trip). The
+    # engine calls it when the adapter has it; it must not raise for a single bad account.

@@ -7,7 +7,6 @@ access tokens) or the exception's own text (which may quote the full URL) into a
 
 from __future__ import annotations
 
-import asyncio
 import json as jsonlib
 import math
 import time
@@ -15,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict
 from yarl import URL
 
 from adapters.base import AccountMisconfigured, OutcomeUnknown, Retryable
@@ -102,31 +102,35 @@ async def call(
     raised: what a 4xx means is the adapter's business.
     """
     where = _Where(platform, method, url)  # rendered only if something goes wrong
-    request_headers = CIMultiDict(headers or {})
+    request_headers: Mapping[str, str] | None = headers
     if json is not None:
         if data is not None:
             raise TypeError("pass json or data, not both")
         data = dumps(json)
-        request_headers.setdefault("Content-Type", "application/json; charset=utf-8")
-    deadline = timeout.total if timeout.total is not None else DEFAULT_TIMEOUT.total
+        request_headers = _with_default(headers, "Content-Type", "application/json; charset=utf-8")
+    elif isinstance(data, Mapping):
+        # Encoded here, not by aiohttp: its FormData machinery cost more than the rest of a
+        # small form request.
+        data = urlencode(data, doseq=True).encode()
+        request_headers = _with_default(headers, "Content-Type",
+                                        "application/x-www-form-urlencoded")
+    if timeout.total is None:  # aiohttp's total covers connect, headers and body: keep one
+        timeout = aiohttp.ClientTimeout(total=DEFAULT_TIMEOUT.total, connect=timeout.connect,
+                                        sock_read=timeout.sock_read,
+                                        sock_connect=timeout.sock_connect)
     try:
-        async with asyncio.timeout(deadline):
-            async with session.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                headers=request_headers,
-                timeout=timeout,
-                allow_redirects=allow_redirects,
-            ) as response:
-                body = await _read_bounded(response, max_body, where)
-                return HttpReply(
-                    status=response.status,
-                    headers=CIMultiDictProxy(CIMultiDict(response.headers)),
-                    body=body,
-                    json=_parse_json(body),
-                )
+        async with session.request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=request_headers,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        ) as response:
+            body = await _read_bounded(response, max_body, where)
+            return HttpReply(status=response.status, headers=response.headers, body=body,
+                             json=_parse_json(body))
     except (Retryable, AccountMisconfigured):
         raise
     except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
@@ -169,10 +173,18 @@ class _Where:
         return f"{self.platform} {self.method.upper()} {safe_url(self.url)}"
 
 
+def _with_default(headers: Mapping[str, str] | None, name: str, value: str) -> CIMultiDict[str]:
+    merged = CIMultiDict(headers or {})
+    merged.setdefault(name, value)
+    return merged
+
+
 async def _read_bounded(response: aiohttp.ClientResponse, max_body: int, where: _Where) -> bytes:
-    if response.content_length is not None and response.content_length > max_body:
-        response.close()
-        raise _too_large(max_body, where)
+    if response.content_length is not None:
+        if response.content_length > max_body:
+            response.close()
+            raise _too_large(max_body, where)
+        return await response.read()  # bounded by the length just checked
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(_CHUNK):

@@ -88,8 +88,9 @@ class Executor:
         # queues behind a push for a connection.
         connector = aiohttp.TCPConnector(limit=2 * self.concurrency, limit_per_host=0,
                                          ttl_dns_cache=300, enable_cleanup_closed=True)
+        # No cookie jar: platform APIs authenticate by token, and the jar is work per call.
         self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True,
-                                          trust_env=False)
+                                          trust_env=False, cookie_jar=aiohttp.DummyCookieJar())
         # A blocking pool: hundreds of concurrent deliveries share a few dozen connections
         # and wait for one instead of failing with "too many connections".
         pool = aioredis.BlockingConnectionPool.from_url(
@@ -168,6 +169,7 @@ class Executor:
         if not claimed:
             return None
         accounts = await asyncio.to_thread(self._accounts, claimed)
+        await self._warm(platform, accounts)
         posts: dict[tuple[str, int], Post | CannotRender] = {}
         if action == "publish":
             posts = await asyncio.to_thread(self._render, claimed, platform)
@@ -196,6 +198,18 @@ class Executor:
             await self.run_batch("withdraw", p.platform, flipped)
         log.info("%s %s: %d claimed -> %s", p.action, p.platform, report.claimed, report.states)
         return report
+
+    async def _warm(self, platform: str,
+                    accounts: dict[str, tuple[AccountRow, AccountRef | None]]) -> None:
+        warm = getattr(self.adapters[platform], "warm", None)
+        if warm is None:
+            return
+        refs = [ref for _, ref in accounts.values() if ref is not None]
+        try:
+            await warm(refs)
+        except Exception as err:  # noqa: BLE001 - only a head start: each call manages alone
+            log.warning("warming %s for %d accounts failed (%s)", platform, len(refs),
+                        type(err).__name__)
 
     def _claim(self, action: str, ids: Sequence[str]) -> list[Claimed]:
         with self.runtime.db.session() as session:

@@ -147,6 +147,24 @@ def test_json_payload_goes_out_as_readable_utf8_and_params_reach_the_server() ->
     assert seen["query"] == {"access_token": TOKEN, "openid": "o1", "token": TOKEN}
 
 
+def test_a_mapping_goes_out_urlencoded_as_aiohttp_would_send_it() -> None:
+    seen: dict[str, Any] = {}
+
+    async def echo(request: web.Request) -> web.Response:
+        seen["content_type"] = request.headers["Content-Type"]
+        seen["form"] = dict(await request.post())
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/api/send", echo)
+    form = {"access_token": TOKEN, "status": "政务 公开&a=b", "id": 5}
+    reply = run_against_app(app, method="POST", data=form)
+
+    assert reply.ok
+    assert seen["content_type"] == "application/x-www-form-urlencoded"
+    assert seen["form"] == {"access_token": TOKEN, "status": "政务 公开&a=b", "id": "5"}
+
+
 def test_reply_repr_never_shows_the_body() -> None:
     async def token_endpoint(request: web.Request) -> web.Response:
         return web.json_response({"access_token": TOKEN, "expires_in": 7200})

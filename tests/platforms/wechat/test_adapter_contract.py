@@ -195,6 +195,33 @@ def test_callers_in_one_worker_share_one_token_fetch(sandbox, account, redis_url
     assert run_with_adapter(redis_url, scenario) == 1 + 8
 
 
+def test_a_new_worker_reads_a_batch_of_cached_tokens_in_one_round_trip(sandbox, redis_url):
+    accounts = [account_for(sandbox.platform_url("wechat"), f"wx00000000000000c{i}")
+                for i in range(4)]
+    broken = dataclasses.replace(accounts[0], credentials={"appid": ""})
+
+    async def scenario(adapter: WeChatAdapter):
+        await asyncio.gather(*(adapter.lookup(a, "dl_none") for a in accounts))  # tokens cached
+        new_worker = WeChatAdapter(adapter.session, adapter.tokens)
+        reads: list[str] = []
+        for name in ("get", "get_many"):
+            method = getattr(adapter.tokens, name)
+
+            def counted(*args, _name=name, _method=method):
+                reads.append(_name)
+                return _method(*args)
+
+            setattr(new_worker.tokens, name, counted)
+        await new_worker.warm([*accounts, broken])
+        before = requests_made(sandbox)
+        await asyncio.gather(*(new_worker.lookup(a, "dl_none") for a in accounts))
+        return reads, requests_made(sandbox) - before
+
+    reads, calls = run_with_adapter(redis_url, scenario)
+    assert reads == ["get_many"]  # one MGET, then no per-call GET
+    assert calls == len(accounts)  # no token fetch either: only the four lookups
+
+
 def test_revoked_credentials_fail_without_a_retry_loop(sandbox, account, redis_url):
     async def publish(adapter: WeChatAdapter):
         receipt = await adapter.publish(account, make_post(), marker="dl_rev")
