@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 import redis.asyncio as aioredis
@@ -23,20 +24,63 @@ def _lock_timeout_error(key: str, waited_s: float) -> Retryable:
 
 
 class RedisTokenCache:
-    """``TokenCache`` on Redis; keys live under ``prefix``, locks under ``prefix + "lock:"``."""
+    """``TokenCache`` on Redis; keys live under ``prefix``, locks under ``prefix + "lock:"``.
+
+    Reads asked for in the same event-loop turn go to Redis as one MGET: a batch of calls
+    starting together (hundreds per worker) costs a few round trips, not one each.
+    """
+
+    MAX_PER_TRIP = 1000
 
     def __init__(self, redis: aioredis.Redis, prefix: str = "yunchu:tok:") -> None:
         self._redis = redis
         self._prefix = prefix
+        self._waiting: deque[tuple[list[str], asyncio.Future[list[str | None]]]] = deque()
+        self._reader: asyncio.Task | None = None
 
     def __repr__(self) -> str:
         return f"RedisTokenCache(prefix={self._prefix!r})"
 
     async def get(self, key: str) -> str | None:
-        value = await self._redis.get(self._prefix + key)
-        if value is None:
-            return None
-        return value.decode() if isinstance(value, bytes) else str(value)
+        return (await self._read([key]))[0]
+
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        """One round trip for several keys (shared with this loop turn's other reads)."""
+        if not keys:
+            return []
+        return await self._read(keys)
+
+    async def _read(self, keys: list[str]) -> list[str | None]:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[list[str | None]] = loop.create_future()
+        self._waiting.append((keys, answer))
+        if self._reader is None or self._reader.done() or self._reader.get_loop() is not loop:
+            self._reader = loop.create_task(self._read_waiting())
+        return await answer
+
+    async def _read_waiting(self) -> None:
+        await asyncio.sleep(0)  # let the rest of this loop turn's reads join the trip
+        while self._waiting:
+            trip: list[tuple[list[str], asyncio.Future[list[str | None]]]] = []
+            wanted: dict[str, None] = {}
+            while self._waiting and (not trip or len(wanted) < self.MAX_PER_TRIP):
+                keys, answer = self._waiting.popleft()
+                trip.append((keys, answer))
+                wanted.update(dict.fromkeys(keys))
+            try:
+                names = list(wanted)
+                values = await self._redis.mget([self._prefix + key for key in names])
+            except BaseException as err:  # noqa: BLE001 - every reader hears of the failure
+                for _, answer in trip:
+                    if not answer.done():
+                        answer.set_exception(err)
+                if isinstance(err, asyncio.CancelledError):
+                    raise
+                continue
+            found = {name: _text(value) for name, value in zip(names, values, strict=True)}
+            for keys, answer in trip:
+                if not answer.done():
+                    answer.set_result([found[key] for key in keys])
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
         # A token with no time left is useless; a zero or negative TTL would be rejected by Redis.
@@ -44,13 +88,6 @@ class RedisTokenCache:
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
-
-    async def get_many(self, keys: list[str]) -> list[str | None]:
-        """One round trip for several keys."""
-        if not keys:
-            return []
-        values = await self._redis.mget([self._prefix + key for key in keys])
-        return [v.decode() if isinstance(v, bytes) else v for v in values]
 
     async def set_many(self, values: dict[str, str], ttl_s: int) -> None:
         """One round trip for several keys with the same TTL."""
@@ -83,6 +120,12 @@ class RedisTokenCache:
         finally:
             with contextlib.suppress(LockError):
                 await lock.release()
+
+
+def _text(value: bytes | str | None) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class MemoryTokenCache:

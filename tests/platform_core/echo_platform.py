@@ -7,6 +7,7 @@ from aiohttp import web
 from sandbox.core import SandboxState, fingerprint, timeout_fault
 
 PLATFORM = "echo"
+GREETING_KEY = web.AppKey("echo_greeting", str)
 
 
 def build_app(state: SandboxState) -> web.Application:
@@ -46,9 +47,22 @@ def build_app(state: SandboxState) -> web.Application:
         state.count_request(PLATFORM)  # a module counting too must not double the count
         return web.json_response({"pong": True})
 
-    app = web.Application()
+    async def greeting(request: web.Request) -> web.StreamResponse:
+        # Platform modules may keep things in their application and read them per request.
+        return web.json_response({"greeting": request.app[GREETING_KEY],
+                                  "name": request.match_info["name"]})
+
+    @web.middleware
+    async def stamp(request: web.Request, handler):  # a platform's own middleware
+        response = await handler(request)
+        response.headers["X-Echo-Middleware"] = "ran"
+        return response
+
+    app = web.Application(middlewares=[stamp])
+    app[GREETING_KEY] = "你好"
     app.add_routes(
         [
+            web.get("/greet/{name}", greeting),
             web.post("/posts", publish),
             web.post("/posts/{remote_id}/delete", delete),
             web.get("/missing", missing),

@@ -32,6 +32,18 @@ def publish(sb: RunningSandbox, account: str, title: str, text: str = "正文", 
     return requests.post(f"{sb.url}/echo/posts", json=payload, timeout=kw.get("timeout", 10))
 
 
+def test_a_platform_app_is_served_with_its_middlewares_keys_and_dynamic_routes(
+    echo: RunningSandbox,
+) -> None:
+    answer = requests.get(f"{echo.url}/echo/greet/县融媒", timeout=10)
+    assert answer.json() == {"greeting": "你好", "name": "县融媒"}
+    assert answer.headers["X-Echo-Middleware"] == "ran"
+    assert requests.head(f"{echo.url}/echo/greet/x", timeout=10).status_code == 200
+    assert requests.post(f"{echo.url}/echo/greet/x", timeout=10).status_code == 405
+    assert requests.get(f"{echo.url}/echo/greet", timeout=10).status_code == 404
+    assert echo.stats()["echo"]["requests"] == 4  # every request under /echo is counted
+
+
 # ---------------------------------------------------------------- control API
 
 

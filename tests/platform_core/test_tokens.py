@@ -66,6 +66,50 @@ def test_keys_stay_under_the_prefix(redis_url: str, prefix: str) -> None:
     with_two_clients(redis_url, prefix, scenario)
 
 
+def test_reads_of_one_loop_turn_share_one_mget(redis_url: str, prefix: str) -> None:
+    async def scenario(a: RedisTokenCache, b: RedisTokenCache, raw: aioredis.Redis) -> Any:
+        await b.set_many({f"k{i}": f"v{i}" for i in range(0, 300, 2)}, ttl_s=60)
+        trips: list[int] = []
+        mget = raw.mget
+
+        async def counted(keys, *more):
+            trips.append(len(keys))
+            return await mget(keys, *more)
+
+        raw.mget = counted  # type: ignore[method-assign]
+        singles = [a.get(f"k{i}") for i in range(300)]
+        pairs = [a.get_many([f"k{i}", "k0"]) for i in range(0, 300, 3)]
+        answers = await asyncio.gather(*singles, *pairs)
+        return trips, answers[:300], answers[300:]
+
+    trips, singles, pairs = with_two_clients(redis_url, prefix, scenario)
+    assert singles == [f"v{i}" if i % 2 == 0 else None for i in range(300)]
+    assert pairs == [[f"v{i}" if i % 2 == 0 else None, "v0"] for i in range(0, 300, 3)]
+    assert trips == [300]  # 400 reads, one round trip, each key asked once
+
+
+def test_a_failed_trip_reaches_every_reader_and_the_next_turn_reads_again(
+    redis_url: str, prefix: str
+) -> None:
+    async def scenario(a: RedisTokenCache, b: RedisTokenCache, raw: aioredis.Redis) -> Any:
+        await b.set("k", "v", ttl_s=60)
+        mget = raw.mget
+        failures = [ConnectionError("redis went away")]
+
+        async def flaky(keys, *more):
+            if failures:
+                raise failures.pop()
+            return await mget(keys, *more)
+
+        raw.mget = flaky  # type: ignore[method-assign]
+        results = await asyncio.gather(*(a.get("k") for _ in range(5)), return_exceptions=True)
+        return results, await a.get("k")
+
+    results, after = with_two_clients(redis_url, prefix, scenario)
+    assert all(isinstance(r, ConnectionError) for r in results) and len(results) == 5
+    assert after == "v"
+
+
 def test_lock_is_exclusive_between_two_clients(redis_url: str, prefix: str) -> None:
     async def scenario(a: RedisTokenCache, b: RedisTokenCache, raw: aioredis.Redis) -> list[str]:
         events: list[str] = []
