@@ -6,12 +6,25 @@ worker whose lease was taken over (it stalled, the reconciler moved on) writes n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Row, String, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Row,
+    String,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from ..ids import new_id
@@ -64,7 +77,7 @@ def claim(session: Session, action: str, ids: Sequence[str], owner: str,
             if row.state in states and (row.next_attempt_at is None or row.next_attempt_at <= now)]
     if not mine:
         return []
-    statement = (update(Delivery).where(Delivery.id.in_(mine))
+    statement = (update(Delivery).where(among(session, Delivery.id, mine))
                  .values(state=IN_FLIGHT[action], lease_owner=owner,
                          lease_expires_at=now + timedelta(seconds=lease_s),
                          attempts=Delivery.attempts + 1, updated_at=now)
@@ -87,8 +100,18 @@ def _lock(session: Session, ids: Sequence[str], *columns: Any) -> list[Row]:
     of how many rows are in a state is stale (10,000 rows move from state to state faster than
     autovacuum analyzes), and with a state condition it chose the state index, reading every
     row in that state to find 200: 30-80 ms per claim at 10,000 rows instead of 2 ms."""
-    return session.execute(select(Delivery.id, *columns).where(Delivery.id.in_(ids))
+    return session.execute(select(Delivery.id, *columns).where(among(session, Delivery.id, ids))
                            .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
+
+
+def among(session: Session, column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter. A list of 200
+    parameters makes a long statement that psycopg re-parses on every call (it caches only
+    short ones) and PostgreSQL plans anew each time: 8 % of a worker's CPU in the claims."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+    return column.in_(values)
 
 
 def _row_locks(session: Session) -> bool:
@@ -104,7 +127,7 @@ def renew(session: Session, owner: str, ids: Sequence[str], lease_s: int) -> Non
             if row.lease_owner == owner and row.state in in_flight]
     if not mine:
         return
-    statement = (update(Delivery).where(Delivery.id.in_(mine))
+    statement = (update(Delivery).where(among(session, Delivery.id, mine))
                  .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
                  .execution_options(synchronize_session=False))
     if not _row_locks(session):
@@ -164,7 +187,7 @@ def record(session: Session, action: str, owner: str, outcomes: Sequence[Outcome
     if not published:
         return []
     return list(session.execute(select(Delivery.id).where(
-        Delivery.id.in_(published), Delivery.state == "withdraw_queued")).scalars())
+        among(session, Delivery.id, published), Delivery.state == "withdraw_queued")).scalars())
 
 
 def _state_after_withdrawal(o: Outcome) -> str:
@@ -200,11 +223,12 @@ def mark_published_accounts(session: Session, account_ids: Sequence[str]) -> Non
     if account_ids:
         # Best effort (an inspection hint): skip accounts another transaction holds.
         # Two statements, each by primary key only (see ``_lock``).
-        free = list(session.execute(select(Account.id).where(Account.id.in_(account_ids))
+        free = list(session.execute(select(Account.id).where(among(session, Account.id,
+                                                                   account_ids))
                                     .order_by(Account.id).with_for_update(skip_locked=True))
                     .scalars())
         if free:
-            session.execute(update(Account).where(Account.id.in_(free))
+            session.execute(update(Account).where(among(session, Account.id, free))
                             .values(last_published_at=utcnow())
                             .execution_options(synchronize_session=False))
 
@@ -217,7 +241,7 @@ ACCOUNT_FIELDS = (Account.id, Account.org_id, Account.name, Account.platform, Ac
 
 def accounts_of(session: Session, account_ids: Sequence[str]) -> dict[str, Row]:
     return {row.id: row for row in session.execute(select(*ACCOUNT_FIELDS).where(
-        Account.id.in_(set(account_ids))))}
+        among(session, Account.id, set(account_ids))))}
 
 
 def stale_leases(session: Session) -> dict[str, list[tuple[str, str]]]:

@@ -55,13 +55,13 @@ def next_poll_in(age: timedelta) -> timedelta:
 
 def _load(executor: Executor,
           ids: Sequence[str]) -> list[tuple[str, str, datetime | None, AccountRef]]:
-    from .claims import accounts_of
+    from .claims import accounts_of, among
 
     runtime = executor.runtime
     with runtime.db.session() as session:
         rows = session.execute(select(Delivery.id, Delivery.remote_id, Delivery.account_id,
                                       Delivery.published_at).where(
-            Delivery.id.in_(ids), Delivery.state == "pending_review",
+            among(session, Delivery.id, ids), Delivery.state == "pending_review",
             Delivery.remote_id.is_not(None))).all()
         accounts = accounts_of(session, [r[2] for r in rows])
         result = []
