@@ -60,14 +60,27 @@ def service_cpu_s(prefixes: tuple[str, ...]) -> float:
     return total
 
 
-def machine_busy_s() -> float:
-    """Busy CPU seconds of the whole machine (all cores) since boot."""
+def _machine_ticks() -> list[int]:
     try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     except (OSError, ValueError):
+        return []
+
+
+def machine_busy_s() -> float:
+    """Busy CPU seconds of the whole machine (all cores) since boot, steal not included."""
+    values = _machine_ticks()
+    if not values:
         return 0.0
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return (sum(values[:8]) - idle) / _TICK
+    # user nice system idle iowait irq softirq steal
+    return (sum(values[:7]) - values[3] - (values[4] if len(values) > 4 else 0)) / _TICK
+
+
+def machine_steal_s() -> float:
+    """CPU seconds the hypervisor gave to other guests while this machine wanted to run: on a
+    shared host the same run can take a third longer, and this says when that happened."""
+    values = _machine_ticks()
+    return values[7] / _TICK if len(values) > 7 else 0.0
 
 
 SERVICES: Mapping[str, tuple[str, ...]] = {
@@ -88,6 +101,7 @@ class CpuMeter:
         for name, prefixes in SERVICES.items():
             values[name] = service_cpu_s(prefixes)
         values["machine_busy"] = machine_busy_s()
+        values["machine_steal"] = machine_steal_s()
         return values
 
     @staticmethod

@@ -39,4 +39,14 @@ def test_the_meter_reports_each_source_and_the_machine():
     assert used["me"] >= 0.1 and used["bench_and_api"] >= 0.1
     assert used["machine_busy"] >= used["me"] - 0.05
     assert {"postgres", "redis"} <= used.keys()
+    assert used["machine_steal"] >= 0
     assert machine_busy_s() > 0
+
+
+def test_steal_is_read_from_the_eighth_field_and_not_counted_as_busy(monkeypatch):
+    from hub import cpumeter
+
+    ticks = [100, 0, 50, 1000, 20, 5, 5, 300, 0, 0]  # user nice system idle iowait irq softirq steal
+    monkeypatch.setattr(cpumeter, "_machine_ticks", lambda: ticks)
+    assert cpumeter.machine_steal_s() == 300 / cpumeter._TICK
+    assert cpumeter.machine_busy_s() == (100 + 50 + 5 + 5) / cpumeter._TICK
