@@ -9,14 +9,13 @@ path is plain dict lookups.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import hashlib
 import itertools
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -476,23 +475,24 @@ class SandboxState:
             mark.error_counted = True
         self.counters.count_error(platform)
 
-    @contextlib.contextmanager
-    def request_scope(self, platform: str) -> Iterator[_RequestMark]:
-        """Used by the server middleware: counts the request once and marks it as counted."""
+    def begin_request(self, platform: str) -> _RequestMark:
+        """Used by the server middleware: counts the request once and marks it as counted.
+        Plain calls, not a context manager: this runs for every request the sandbox serves."""
         mark = _RequestMark(platform)
         _current_request.set(mark)
         self.counters.count_request(platform)
-        try:
-            yield mark
-        finally:
-            # set, not reset(token): a handler torn down at shutdown may finish in another context
-            _current_request.set(None)
+        return mark
 
     def end_request(self, mark: _RequestMark, status: int) -> None:
         """Used by the server middleware: an HTTP error status counts as an error once."""
         if status >= 400 and not mark.error_counted:
             mark.error_counted = True
             self.counters.count_error(mark.platform)
+
+    def leave_request(self) -> None:
+        """Used by the server middleware once the request is answered, however it ended."""
+        # set, not reset(token): a handler torn down at shutdown may finish in another context
+        _current_request.set(None)
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Per platform: created, deleted, live, duplicates, requests, errors."""

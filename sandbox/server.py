@@ -112,7 +112,8 @@ def _platform_middleware(state: SandboxState) -> Callable[[web.Request, Handler]
         platform = request.path.split("/", 2)[1]
         if platform not in platforms:
             return await handler(request)
-        with state.request_scope(platform) as mark:
+        mark = state.begin_request(platform)
+        try:
             delay = state.latency_s()
             if delay:
                 await asyncio.sleep(delay)
@@ -126,6 +127,8 @@ def _platform_middleware(state: SandboxState) -> Callable[[web.Request, Handler]
                 raise
             state.end_request(mark, response.status)
             return response
+        finally:
+            state.leave_request()
 
     return middleware
 
