@@ -14,8 +14,9 @@ import os
 import time
 from dataclasses import dataclass
 
-# KEYS: every distinct key of the requests. ARGV: now, then per request five numbers:
-# app key index, account key index, app interval, app burst, account interval, account burst.
+# KEYS: every distinct key of the requests. ARGV: now; the number of rate pairs, then each
+# pair's four numbers (app interval, app burst, account interval, account burst); then per
+# request three numbers: app key index, account key index, rate pair index (all from 1).
 GCRA_MANY = """
 local now = tonumber(ARGV[1])
 local tats = {}
@@ -29,12 +30,19 @@ local function tat_of(i)
   end
   return tats[i]
 end
-local n = (#ARGV - 1) / 6
+local npairs = tonumber(ARGV[2])
+local pairs_of = {}
+for p = 0, npairs - 1 do
+  local at = 3 + p * 4
+  pairs_of[p + 1] = {{tonumber(ARGV[at]), tonumber(ARGV[at + 1])},
+                     {tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])}}
+end
+local first = 3 + npairs * 4
+local n = (#ARGV - first + 1) / 3
 for r = 0, n - 1 do
-  local base = 2 + r * 6
+  local base = first + r * 3
   local keys = {tonumber(ARGV[base]), tonumber(ARGV[base + 1])}
-  local rates = {{tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])},
-                 {tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])}}
+  local rates = pairs_of[tonumber(ARGV[base + 2])]
   local wait = 0
   for j = 1, 2 do
     local interval, burst = rates[j][1], rates[j][2]
@@ -152,12 +160,18 @@ class Limiter:
                 index[key] = len(keys)  # Lua counts from 1
             return index[key]
 
-        args: list[float | int] = [self._clock()]
+        pair_of: dict[str, int] = {}
+        table: list[float | int] = []
+        wanted: list[int] = []
         for r in trip:
-            app_rate, account_rate = self._rates[r.platform]
-            args += [key_index(f"{self._prefix}{r.platform}:app:{r.app}"),
-                     key_index(f"{self._prefix}{r.platform}:acc:{r.account}"),
-                     app_rate.interval, app_rate.burst,
-                     account_rate.interval, account_rate.burst]
+            if r.platform not in pair_of:
+                app_rate, account_rate = self._rates[r.platform]
+                table += [app_rate.interval, app_rate.burst,
+                          account_rate.interval, account_rate.burst]
+                pair_of[r.platform] = len(pair_of) + 1
+            wanted += [key_index(f"{self._prefix}{r.platform}:app:{r.app}"),
+                       key_index(f"{self._prefix}{r.platform}:acc:{r.account}"),
+                       pair_of[r.platform]]
+        args: list[float | int] = [self._clock(), len(pair_of), *table, *wanted]
         answers = await self._script(keys=keys, args=args)
         return [float(a) for a in answers]

@@ -78,6 +78,22 @@ def test_requests_of_one_loop_turn_share_a_trip_and_are_settled_in_order(redis_u
     assert all(w == pytest.approx(0.1) for w in waits[10:])
 
 
+def test_platforms_in_one_trip_each_keep_their_own_rates(redis_url, rates, monkeypatch):
+    monkeypatch.setitem(ratelimit.DEFAULTS, "weibo", (Rate(10, 10), Rate(1, 1)))
+    clock = Clock()
+
+    async def body(client, prefix):
+        limiter = Limiter(client, prefix, clock=clock)
+        calls = [limiter.reserve(platform, "app", "acc-1")
+                 for _ in range(4) for platform in ("weibo", "cityapp")]
+        return await asyncio.gather(*calls)
+
+    answers = run(redis_url, body)
+    weibo, cityapp = answers[0::2], answers[1::2]
+    assert weibo == [0, 1.0, 1.0, 1.0]  # burst 1: one now, the next a second later
+    assert cityapp[:3] == [0, 0, 0] and cityapp[3] == pytest.approx(1.0)  # burst 3
+
+
 def test_two_workers_share_the_app_budget(redis_url, rates):
     clock = Clock()
 
