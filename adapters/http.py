@@ -7,7 +7,6 @@ access tokens) or the exception's own text (which may quote the full URL) into a
 
 from __future__ import annotations
 
-import json as jsonlib
 import math
 import time
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import orjson
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -46,8 +46,9 @@ class HttpReply:
 
 
 def dumps(obj: Any) -> bytes:
-    """Compact JSON that keeps Chinese readable (``ensure_ascii=False``), UTF-8 encoded."""
-    return jsonlib.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact JSON that keeps Chinese readable (not \\u-escaped), UTF-8 encoded. orjson:
+    the standard library's encoder and decoder were 5 % of a worker's CPU in a fan-out."""
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None, default: float = 1.0) -> float:
@@ -206,8 +207,8 @@ def _parse_json(body: bytes) -> Any | None:
     if not stripped or stripped[:1] not in b'{["-0123456789tfn':
         return None
     try:
-        return jsonlib.loads(body)
-    except ValueError:  # includes UnicodeDecodeError
+        return orjson.loads(body)
+    except ValueError:  # orjson.JSONDecodeError, invalid UTF-8 included
         return None
 
 

@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from sandbox.core import SandboxState, fingerprint, timeout_fault
@@ -736,7 +737,7 @@ class WeChatSandbox:
 
 def reply(payload: dict[str, Any]) -> web.Response:
     return web.Response(
-        body=json.dumps(payload, ensure_ascii=False).encode(),
+        body=orjson.dumps(payload),  # compact UTF-8, as WeChat answers
         content_type="application/json",
         charset="utf-8",
     )

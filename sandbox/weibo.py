@@ -36,7 +36,6 @@ ledger. :func:`emulator_for` hands tests the live emulator to adjust its setting
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -47,6 +46,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import orjson
 from aiohttp import web
 from multidict import MultiDict
 
@@ -482,7 +482,7 @@ def json_response(body: Any, status: int = 200) -> web.Response:
 
 
 def _dumps(body: Any) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(body).decode()
 
 
 def malformed_body() -> WeiboError:
