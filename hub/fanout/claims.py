@@ -175,10 +175,8 @@ def record(session: Session, action: str, owner: str, outcomes: Sequence[Outcome
         .execution_options(synchronize_session=False)
     )
     session.connection().execute(statement, params)
-    # Core, not ORM, insert: the ORM's bulk path costs more than the statement itself here.
-    session.connection().execute(insert(DeliveryAttempt.__table__), [
-        {"delivery_id": o.delivery_id, "action": action, "worker": owner, "outcome": o.outcome,
-         "error": (o.error or "")[:1000] or None, "at": now} for o in outcomes])
+    add_attempts(session, [(o.delivery_id, action, owner, o.outcome, (o.error or "")[:1000] or None,
+                            now) for o in outcomes])
     _side_effects(session, outcomes, now)
     if action != "publish":
         return []
@@ -188,6 +186,29 @@ def record(session: Session, action: str, owner: str, outcomes: Sequence[Outcome
         return []
     return list(session.execute(select(Delivery.id).where(
         among(session, Delivery.id, published), Delivery.state == "withdraw_queued")).scalars())
+
+
+ATTEMPT_COLUMNS = ("delivery_id", "action", "worker", "outcome", "error", "at")
+
+
+def add_attempts(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Append history rows (``ATTEMPT_COLUMNS`` each). On PostgreSQL through COPY, in the
+    session's transaction: one command instead of an INSERT per row, which was the largest
+    share of the database's time per outcome after the update itself."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(DeliveryAttempt.__table__),
+                           [dict(zip(ATTEMPT_COLUMNS, row, strict=True)) for row in rows])
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(
+            f"COPY {DeliveryAttempt.__tablename__} ({', '.join(ATTEMPT_COLUMNS)}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _state_after_withdrawal(o: Outcome) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from hub.fanout import claims
 from hub.fanout.queueing import PUSH_QUEUE, enqueue_batches, queue
 from hub.fanout.reconciler import MARK_PREFIX
-from hub.models import DELIVERY_STATES, Delivery
+from hub.models import DELIVERY_STATES, Delivery, DeliveryAttempt
 
 from .support import ApiRig, error_of, now, parse_time
 
@@ -269,6 +269,16 @@ def test_progress_endpoints_report_what_api_md_names_and_counts_add_up(rig):
     by_state = {s: len(rig.deliveries(f"{dispatch}/deliveries", state=s))
                 for s in done["counts"]}
     assert by_state == done["counts"]
+    # The attempts history (COPY on PostgreSQL, INSERT on SQLite): one row per call made.
+    with rig.hub.runtime.db.session() as session:
+        history = session.execute(select(
+            DeliveryAttempt.delivery_id, DeliveryAttempt.action, DeliveryAttempt.outcome,
+            DeliveryAttempt.worker, DeliveryAttempt.error, DeliveryAttempt.at).join(
+            Delivery, Delivery.id == DeliveryAttempt.delivery_id).where(
+            Delivery.dispatch_id == answer["dispatch_id"])).all()
+    assert sorted((h.action, h.outcome) for h in history) == [("publish", "published")] * 4
+    assert len({h.delivery_id for h in history}) == 4
+    assert all(h.worker and h.error is None and h.at.tzinfo is not None for h in history)
     _refused(rig, rig.hub.get(f"{dispatch}/deliveries?state=lost"), 422)
     _refused(rig, rig.hub.get(f"{dispatch}/deliveries?limit=0"), 422)
     _refused(rig, rig.hub.get(f"{dispatch}/deliveries?cursor=%%%"), 422)
