@@ -16,6 +16,7 @@ from .fanout.executor import Executor
 from .fanout.loop import LoopThread
 from .fanout.queueing import QUEUE_ORDER, queue
 from .fanout.reconciler import Reconciler
+from .gctune import tune_gc
 from .runtime import Runtime
 
 log = logging.getLogger("yunchu.worker")
@@ -40,6 +41,7 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> None:
     executor = Executor(runtime, owner)
     loop.run(executor.start())
     jobs.install(executor, loop)
+    tune_gc()
     _dump_tasks_on_sigusr1(loop)
     reconciler = None
     if not burst:

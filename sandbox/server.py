@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.eventloop import new_event_loop
+from hub.gctune import SANDBOX_YOUNG_THRESHOLD, tune_gc
 from sandbox.core import SandboxConfig, SandboxState
 
 log = logging.getLogger(__name__)
@@ -246,6 +247,7 @@ def run(
     config = SandboxConfig(latency_ms=latency_ms, jitter_ms=jitter_ms, timeout_s=timeout_s)
     app = build_app(SandboxState(config))
     log.info("sandbox platforms: %s", ", ".join(app[STATE_KEY].platforms) or "(none)")
+    tune_gc(SANDBOX_YOUNG_THRESHOLD)
     # A fan-out opens hundreds of connections at once: a deeper accept backlog than the default.
     web.run_app(
         app,

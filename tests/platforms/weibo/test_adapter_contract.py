@@ -14,7 +14,7 @@ from adapters.base import (
     Unsupported,
 )
 from adapters.weibo import WeiboAdapter
-from sandbox.weibo import emulator_for
+from sandbox.weibo import emulator_for, status_of
 from tests.platforms.weibo.support import account_for, make_post, run_with_adapter, uid_of
 
 DAY_S = 86_400
@@ -69,7 +69,7 @@ def test_picture_goes_out_as_multipart(sandbox, account):
     post = make_post(with_picture=True)
     receipt = run_with_adapter(lambda adapter: adapter.publish(account, post, marker="dl_pic"))
     stored = sandbox.state.ledger.get("weibo", receipt.remote_id)
-    assert stored.extra["status"]["original_pic"].startswith("https://wx1.sinaimg.cn/large/")
+    assert status_of(stored)["original_pic"].startswith("https://wx1.sinaimg.cn/large/")
     assert stored.extra["rip"] == "127.0.0.1"
     assert stored.text.startswith("【市政府召开防汛工作会议】")  # decoded as sent in multipart
 
