@@ -41,7 +41,8 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> None:
     executor = Executor(runtime, owner)
     loop.run(executor.start())
     jobs.install(executor, loop)
-    tune_gc()
+    if not burst:  # a long-running worker process, not a drain inside another program
+        tune_gc()
     _dump_tasks_on_sigusr1(loop)
     reconciler = None
     if not burst:
