@@ -42,8 +42,13 @@ def enqueue_batches(connection: redis.Redis, action: str, rows: Iterable[tuple[s
                                                                 chunks[platform].pop(0)),
                                                timeout=JOB_TIMEOUT_S, result_ttl=JOB_RESULT_TTL_S,
                                                failure_ttl=86400))
-    if jobs:
-        q.enqueue_many(jobs)
+    if not jobs:
+        return 0
+    if action == "withdraw" and len(jobs) < q.count:
+        # Smaller than what is already waiting: it goes first. A withdrawal from one county is
+        # not held behind a province-wide one, and the big one loses only the small one's time.
+        jobs = [job._replace(at_front=True) for job in reversed(jobs)]  # LPUSH reverses
+    q.enqueue_many(jobs)
     return len(jobs)
 
 
