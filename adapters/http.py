@@ -181,11 +181,12 @@ def _with_default(headers: Mapping[str, str] | None, name: str, value: str) -> C
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, max_body: int, where: _Where) -> bytes:
-    if response.content_length is not None:
-        if response.content_length > max_body:
-            response.close()
-            raise _too_large(max_body, where)
+    if response.content_length is not None and response.content_length > max_body:
+        response.close()
+        raise _too_large(max_body, where)
+    if response.content_length is not None and "Content-Encoding" not in response.headers:
         return await response.read()  # bounded by the length just checked
+    # Chunked, or compressed (the length is of the compressed bytes): count as they come.
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(_CHUNK):

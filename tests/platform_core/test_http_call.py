@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -174,6 +175,32 @@ def test_reply_repr_never_shows_the_body() -> None:
     reply = run_against_app(app)
     assert reply.json["access_token"] == TOKEN
     assert TOKEN not in repr(reply)
+
+
+def test_a_small_compressed_body_that_inflates_past_max_body_is_refused() -> None:
+    bomb = gzip.compress(b"0" * 5_000_000)  # ~5 KB on the wire, 5 MB inflated
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request_head(reader)
+        writer.write(response_head(**{"Content-Length": str(len(bomb)),
+                                      "Content-Encoding": "gzip"}) + bomb)
+        await writer.drain()
+
+    with pytest.raises(Retryable) as caught:
+        run_against_raw_server(handler, max_body=100_000)
+    assert "100000" in caught.value.reason
+
+
+def test_a_compressed_answer_within_max_body_is_inflated() -> None:
+    body = gzip.compress(b'{"errcode":0}')
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request_head(reader)
+        writer.write(response_head(**{"Content-Length": str(len(body)),
+                                      "Content-Encoding": "gzip"}) + body)
+        await writer.drain()
+
+    assert run_against_raw_server(handler).json == {"errcode": 0}
 
 
 def test_a_body_of_exactly_max_body_bytes_is_accepted() -> None:
