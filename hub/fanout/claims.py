@@ -85,7 +85,7 @@ def claim(session: Session, action: str, ids: Sequence[str], owner: str,
                             Delivery.attempts, Delivery.needs_lookup, Delivery.remote_id,
                             Delivery.withdrawal_id)
                  .execution_options(synchronize_session=False))
-    if not _row_locks(session):
+    if not _on_postgres(session):
         statement = statement.where(Delivery.state.in_(states))  # the check is the lock
     rows = session.execute(statement).all()
     return [Claimed(id=r[0], item_id=r[1], version=r[2], account_id=r[3], attempts=r[4],
@@ -109,14 +109,15 @@ def among(session: Session, column: Any, values: Iterable[str]) -> ColumnElement
     parameters makes a long statement that psycopg re-parses on every call (it caches only
     short ones) and PostgreSQL plans anew each time: 8 % of a worker's CPU in the claims."""
     values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgres(session):
         return column == any_(bindparam(None, values, type_=ARRAY(String)))
     return column.in_(values)
 
 
-def _row_locks(session: Session) -> bool:
-    """PostgreSQL locks the rows; SQLite locks the whole database only when it writes."""
-    return session.get_bind().dialect.name != "sqlite"
+def _on_postgres(session: Session) -> bool:
+    """PostgreSQL: row locks, arrays and COPY. The other database is SQLite, which locks the
+    whole file, and only when it writes."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def renew(session: Session, owner: str, ids: Sequence[str], lease_s: int) -> None:
@@ -130,7 +131,7 @@ def renew(session: Session, owner: str, ids: Sequence[str], lease_s: int) -> Non
     statement = (update(Delivery).where(among(session, Delivery.id, mine))
                  .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
                  .execution_options(synchronize_session=False))
-    if not _row_locks(session):
+    if not _on_postgres(session):
         statement = statement.where(Delivery.lease_owner == owner, Delivery.state.in_(in_flight))
     session.execute(statement)
 
@@ -198,7 +199,7 @@ def add_attempts(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
+    if not _on_postgres(session):
         connection.execute(insert(DeliveryAttempt.__table__),
                            [dict(zip(ATTEMPT_COLUMNS, row, strict=True)) for row in rows])
         return
