@@ -66,7 +66,11 @@ MEANINGS = {
     "retry_base_s": "First retry of a failed publish waits up to this long (exponential "
                     "backoff with jitter).",
     "retry_cap_s": "No publish retry waits longer than this, seconds.",
-    "retry_max_attempts": "Publish attempts before a delivery fails with its last reason.",
+    "retry_max_attempts": "Publish attempts before a delivery fails with its last reason. "
+                          "Claims lost with a killed worker do not count.",
+    "interrupted_max": "Claims of one delivery lost with a killed worker before it fails "
+                       "(after the platform confirms there is no post): ends a batch that "
+                       "kills its worker every time.",
 }
 
 

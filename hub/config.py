@@ -71,6 +71,9 @@ class Settings:
     retry_base_s: float = 2.0  # first retry of a failed publish waits up to this long
     retry_cap_s: float = 900.0  # no retry waits longer than this
     retry_max_attempts: int = 8  # then the delivery fails with the last reason
+    # Claims lost with a dead worker count apart (a crash says nothing about the platform);
+    # this many, and a lookup that finds no post, fail the delivery.
+    interrupted_max: int = 30
 
     @property
     def redis_embedded(self) -> bool:
@@ -102,7 +105,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         elif name in {"s3_secure"}:
             values[name] = _flag(var, value)
         elif name in {"workers", "max_upload_bytes", "max_image_pixels", "batch_size",
-                      "concurrency", "lease_s", "retry_max_attempts"}:
+                      "concurrency", "lease_s", "retry_max_attempts", "interrupted_max"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
         elif name in ("reconcile_interval_s", "http_timeout_s", "retry_base_s", "retry_cap_s"):
             try:

@@ -42,10 +42,16 @@ class Claimed:
     item_id: str
     version: int
     account_id: str
-    attempts: int
+    attempts: int  # claims so far, this one included
     needs_lookup: bool
     remote_id: str | None
     withdrawing: bool  # withdrawal_id set: the item was withdrawn
+    interrupted: int = 0  # earlier claims lost with their worker
+
+    @property
+    def tries(self) -> int:
+        """Claims that got as far as an answer (or this one): what the retry budget counts."""
+        return self.attempts - self.interrupted
 
 
 @dataclass
@@ -83,13 +89,14 @@ def claim(session: Session, action: str, ids: Sequence[str], owner: str,
                          attempts=Delivery.attempts + 1, updated_at=now)
                  .returning(Delivery.id, Delivery.item_id, Delivery.version, Delivery.account_id,
                             Delivery.attempts, Delivery.needs_lookup, Delivery.remote_id,
-                            Delivery.withdrawal_id)
+                            Delivery.withdrawal_id, Delivery.interrupted)
                  .execution_options(synchronize_session=False))
     if not _on_postgres(session):
         statement = statement.where(Delivery.state.in_(states))  # the check is the lock
     rows = session.execute(statement).all()
     return [Claimed(id=r[0], item_id=r[1], version=r[2], account_id=r[3], attempts=r[4],
-                    needs_lookup=bool(r[5]), remote_id=r[6], withdrawing=r[7] is not None)
+                    needs_lookup=bool(r[5]), remote_id=r[6], withdrawing=r[7] is not None,
+                    interrupted=r[8])
             for r in rows]
 
 
@@ -266,36 +273,45 @@ def accounts_of(session: Session, account_ids: Sequence[str]) -> dict[str, Row]:
         among(session, Account.id, set(account_ids))))}
 
 
+INTERRUPTED = {
+    "sending": "发送中断，将先核实平台上是否已发布 (interrupted while sending; checking the platform)",
+    "withdrawing": "撤稿中断，将重试 (interrupted while withdrawing; retrying)",
+}
+
+
 def stale_leases(session: Session) -> dict[str, list[tuple[str, str]]]:
     """In-flight rows whose worker died: a send may have happened, so look before resending.
 
-    Returns the released rows by the action that takes them next, (id, platform) each: no
-    job holds them any more (the dead worker had consumed it), so they are owed one now."""
+    Each lost claim is counted in ``interrupted`` and written to the history with the worker
+    that held it. Returns the released rows by the action that takes them next, (id,
+    platform) each: no job holds them any more (the dead worker had consumed it), so they are
+    owed one now."""
     now = utcnow()
-
-    def expired(state: str):
-        return (select(Delivery.id).where(Delivery.state == state, Delivery.lease_expires_at < now)
-                .order_by(Delivery.id).with_for_update(skip_locked=True).scalar_subquery())
-
-    sent = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(expired("sending")))
-        .values(state=case((Delivery.withdrawal_id.is_(None), "retry"), else_="withdraw_queued"),
-                needs_lookup=True, lease_owner=None, lease_expires_at=None, next_attempt_at=now,
-                error_kind="unknown", error="发送中断，将先核实平台上是否已发布 "
-                                            "(interrupted while sending; checking the platform)",
-                updated_at=now)
-        .returning(Delivery.id, Delivery.platform, Delivery.state)
-        .execution_options(synchronize_session=False)).all()
-    withdrawing = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(expired("withdrawing")))
-        .values(state="withdraw_retry", lease_owner=None, lease_expires_at=None,
-                next_attempt_at=now, updated_at=now)
-        .returning(Delivery.id, Delivery.platform)
-        .execution_options(synchronize_session=False)).all()
+    lost = session.execute(
+        select(Delivery.id, Delivery.state, Delivery.lease_owner)
+        .where(Delivery.state.in_(tuple(INTERRUPTED)), Delivery.lease_expires_at < now)
+        .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
     released: dict[str, list[tuple[str, str]]] = {"publish": [], "withdraw": []}
-    for delivery_id, platform, state in sent:
-        released["publish" if state == "retry" else "withdraw"].append((delivery_id, platform))
-    released["withdraw"] += [(delivery_id, platform) for delivery_id, platform in withdrawing]
+    history = []
+    for state, action in (("sending", "publish"), ("withdrawing", "withdraw")):
+        owners = {row.id: row.lease_owner for row in lost if row.state == state}
+        if not owners:
+            continue
+        after = (case((Delivery.withdrawal_id.is_(None), "retry"), else_="withdraw_queued")
+                 if state == "sending" else "withdraw_retry")
+        rows = session.execute(
+            update(Delivery)
+            .where(among(session, Delivery.id, owners), Delivery.state == state)
+            .values(state=after, lease_owner=None, lease_expires_at=None, next_attempt_at=now,
+                    interrupted=Delivery.interrupted + 1, updated_at=now,
+                    **({"needs_lookup": True, "error_kind": "unknown",
+                        "error": INTERRUPTED[state]} if state == "sending" else {}))
+            .returning(Delivery.id, Delivery.platform, Delivery.state)
+            .execution_options(synchronize_session=False)).all()
+        for delivery_id, platform, new_state in rows:
+            released["publish" if new_state == "retry" else "withdraw"].append(
+                (delivery_id, platform))
+            history.append((delivery_id, action, owners[delivery_id], "interrupted",
+                            INTERRUPTED[state], now))
+    add_attempts(session, history)
     return released

@@ -300,10 +300,16 @@ class Executor:
                 if found is not None:
                     return self._published(c, found, "found")
                 maybe_live = False
-                if c.attempts > self.settings.retry_max_attempts:
+                if c.tries > self.settings.retry_max_attempts:
                     return Outcome(c.id, "failed", "gave_up", error_kind="retryable",
-                                   needs_lookup=False, error=f"重试{c.attempts - 1}次仍失败，"
+                                   needs_lookup=False, error=f"重试{c.tries - 1}次仍失败，"
                                    f"平台上确认没有该稿 (gave up; verified not on the platform)")
+                if c.interrupted >= self.settings.interrupted_max:
+                    return Outcome(c.id, "failed", "interrupted", error_kind="unknown",
+                                   needs_lookup=False, error=f"发送时工作进程已中断{c.interrupted}"
+                                   f"次，平台上确认没有该稿，请检查后重推 (the worker died "
+                                   f"{c.interrupted} times while sending; verified not on the "
+                                   f"platform)")
             wait = await self._take_budget(platform, ref)
             if wait:
                 return Outcome(c.id, "retry", "throttled", error_kind="rate_limited",
@@ -327,24 +333,24 @@ class Executor:
 
     def _publish_failure(self, c: Claimed, row: AccountRow, err: AdapterError) -> Outcome:
         if isinstance(err, RateLimited):
-            if c.attempts >= backoff.RATE_LIMITED_MAX_ATTEMPTS:
+            if c.tries >= backoff.RATE_LIMITED_MAX_ATTEMPTS:
                 return Outcome(c.id, "failed", "rate_limited", error_kind="rate_limited",
                                error=f"平台持续限流，已放弃 (still rate limited: {err.reason})")
             return Outcome(c.id, "retry", "rate_limited", error_kind="rate_limited",
                            error=err.reason, retry_in=backoff.delay(
-                               c.attempts, base=1, cap=60, at_least=err.retry_after))
+                               c.tries, base=1, cap=60, at_least=err.retry_after))
         if isinstance(err, Retryable):
             unknown = isinstance(err, OutcomeUnknown) or err.sent
             last = self.settings.retry_max_attempts
-            if c.attempts >= last and not (unknown and c.attempts < last + LOOKUP_GRACE):
+            if c.tries >= last and not (unknown and c.tries < last + LOOKUP_GRACE):
                 # A post that may exist is not given up on before a lookup has settled it.
                 return Outcome(c.id, "failed", err.kind, error_kind=err.kind,
                                needs_lookup=True if unknown else None,
-                               error=f"重试{c.attempts}次仍失败 (gave up after {c.attempts} "
+                               error=f"重试{c.tries}次仍失败 (gave up after {c.tries} "
                                      f"attempts): {err.reason}")
             return Outcome(c.id, "retry", err.kind, error_kind=err.kind, error=err.reason,
                            needs_lookup=True if unknown else None,
-                           retry_in=backoff.delay(c.attempts, base=self.settings.retry_base_s,
+                           retry_in=backoff.delay(c.tries, base=self.settings.retry_base_s,
                                                   cap=self.settings.retry_cap_s))
         if isinstance(err, AuthFailed):
             return Outcome(c.id, "failed", "auth", error_kind="auth", error=err.reason,
@@ -389,7 +395,7 @@ class Executor:
         except Retryable as err:
             return Outcome(c.id, "withdraw_retry", err.kind, error_kind=err.kind,
                            error=err.reason, retry_in=backoff.delay(
-                               c.attempts, base=self.settings.retry_base_s / 2,
+                               c.tries, base=self.settings.retry_base_s / 2,
                                cap=min(backoff.WITHDRAW_CAP_S, self.settings.retry_cap_s)))
         except (Unsupported, ContentRejected) as err:
             return self._manual(c, row, err.reason)

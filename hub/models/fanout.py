@@ -43,7 +43,11 @@ class Delivery(Base):
     platform: Mapped[str] = mapped_column(String(16))
     version: Mapped[int]
     state: Mapped[str] = mapped_column(String(20), default="queued")
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)  # claims, interrupted ones included
+    # Claims lost with their worker (lease expired): they do not use up the retry budget,
+    # which is for the platform's errors, but are capped on their own (a batch that kills
+    # its worker every time must end).
+    interrupted: Mapped[int] = mapped_column(default=0, server_default="0")
     # Set when a send may have reached the platform without an answer (timeout, crash):
     # the next attempt asks the platform first, so a crash never doubles a post.
     needs_lookup: Mapped[bool] = mapped_column(default=False)

@@ -61,7 +61,7 @@ def test_sigkill_every_two_seconds_during_push_and_withdrawal(fanout):
         results = [fanout.wait_dispatch(d, timeout=420) for d in dispatches]
         kills_during_push = killer.kills
         live = sum(r["counts"]["published"] + r["counts"]["pending_review"] for r in results)
-        assert live == ACCOUNTS, results
+        assert live == ACCOUNTS, (results, [fanout.failures(d) for d in dispatches])
         assert fanout.duplicates() == 0
         done = _withdraw_all(fanout, items, timeout=420)
     finally:

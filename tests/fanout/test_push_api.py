@@ -330,3 +330,55 @@ def test_rows_of_a_dead_worker_are_enqueued_at_once_even_while_other_work_waits(
                                       .where(Delivery.item_id == item)).all())
     assert set(states.values()) <= {"published", "pending_review"}, states
     assert len(rig.sandbox.posts(platform="wechat", state="live")) == 3
+
+
+def _lose_claims(rig: ApiRig, item: str, times: int) -> None:
+    """``times`` workers each claim the item's deliveries and die (their leases run out)."""
+    connection = rig.hub.runtime.redis
+    for death in range(times):
+        with rig.hub.runtime.db.session() as session:
+            ids = list(session.execute(select(Delivery.id).where(Delivery.item_id == item))
+                       .scalars())
+            assert claims.claim(session, "publish", ids, f"dead-{death}", lease_s=0)
+        time.sleep(0.01)
+        report = rig.sweep()
+        assert report.expired_leases == len(ids), report
+        queue(connection, PUSH_QUEUE).empty()  # the next dead worker takes the job first
+        for delivery_id in ids:
+            connection.delete(MARK_PREFIX + delivery_id)
+    rig.sweep()  # a live worker's reconciler hands the work out again
+
+
+def test_claims_lost_with_their_worker_do_not_use_up_the_retry_budget(rig):
+    """Twelve workers die holding a delivery (more than retry_max_attempts = 8): it is still
+    published once, and its history names each interruption and the worker that held it."""
+    rig.account("c1-k1")
+    item = rig.item("c1")
+    dispatch = rig.pushed(item, {"orgs": ["c1-k1"]})["dispatch_id"]
+    _lose_claims(rig, item, 12)
+    rig.drain()
+    [delivery] = rig.deliveries(f"/api/v1/dispatches/{dispatch}/deliveries")
+    assert delivery["state"] in ("published", "pending_review"), delivery
+    assert delivery["attempts"] == 13, delivery
+    assert len(rig.sandbox.posts(platform="wechat", state="live")) == 1
+    with rig.hub.runtime.db.session() as session:
+        history = session.execute(select(DeliveryAttempt.worker, DeliveryAttempt.outcome)
+                                  .order_by(DeliveryAttempt.id)).all()
+    lost = [worker for worker, outcome in history if outcome == "interrupted"]
+    assert lost == [f"dead-{n}" for n in range(12)], history
+    assert history[-1].outcome in ("published", "found"), history
+
+
+def test_a_delivery_that_keeps_losing_its_worker_fails_once_the_platform_has_no_post(rig):
+    """The crash budget is separate and capped: after interrupted_max lost claims and a
+    lookup that finds nothing, the delivery fails with a reason an editor can act on."""
+    limit = rig.hub.runtime.settings.interrupted_max
+    rig.account("c1-k1")
+    item = rig.item("c1")
+    dispatch = rig.pushed(item, {"orgs": ["c1-k1"]})["dispatch_id"]
+    _lose_claims(rig, item, limit)
+    rig.drain()
+    [delivery] = rig.deliveries(f"/api/v1/dispatches/{dispatch}/deliveries")
+    assert delivery["state"] == "failed", delivery
+    assert "中断" in delivery["error"] and str(limit) in delivery["error"], delivery
+    assert rig.sandbox.posts(platform="wechat") == []

@@ -147,6 +147,12 @@ class FanoutRig:
         return self.wait(f"/api/v1/withdrawals/{withdrawal_id}",
                          lambda d: d["state"] == "done", timeout)
 
+    def failures(self, dispatch_id: str) -> list[dict[str, Any]]:
+        """The failed deliveries of a dispatch (first page), to explain a failed assertion."""
+        r = self.hub.get(f"/api/v1/dispatches/{dispatch_id}/deliveries",
+                         query_string={"state": "failed"})
+        return [{k: d.get(k) for k in ("account", "attempts", "error")} for d in r.json["items"]]
+
     def live_posts(self) -> int:
         return sum(v["live"] for v in self.sandbox.stats().values())
 
