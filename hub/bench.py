@@ -58,6 +58,9 @@ class DesignResult:
     cpu_s: dict[str, float] = field(default_factory=dict)
     # Each phase's CPU seconds per process group, and the whole machine's busy seconds.
     cpu_s_by_phase: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Seconds from each phase's click until 10/50/90/99/100 % of its rows were terminal, and
+    # until each platform's last one: where the time goes (ramp-up, steady rate, tail).
+    timeline: dict[str, dict[str, Any]] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
 
 
@@ -262,6 +265,23 @@ class Bench:
                 finished_column, Delivery.updated_at))).where(column.in_(keys))).scalar()
         return last.timestamp() if last is not None else None
 
+    def _timeline(self, column, keys: list[str], finished_column,
+                  clicked_at: float) -> dict[str, Any]:
+        assert self.runtime is not None
+        with self.runtime.db.session() as session:
+            rows = session.execute(select(Delivery.platform, func.coalesce(
+                finished_column, Delivery.updated_at)).where(column.in_(keys))).all()
+        if not rows:
+            return {}
+        ends = sorted(max(0.0, at.timestamp() - clicked_at) for _, at in rows)
+        shares = {f"p{share}": round(ends[min(len(ends) - 1, len(ends) * share // 100)], 2)
+                  for share in (10, 50, 90, 99)}
+        last: dict[str, float] = {}
+        for platform, at in rows:
+            last[platform] = max(last.get(platform, 0.0), at.timestamp() - clicked_at)
+        return {**shares, "p100": round(ends[-1], 2),
+                "last_by_platform": {k: round(v, 2) for k, v in sorted(last.items())}}
+
     def _start_workers(self, command: list[str]) -> list[subprocess.Popen]:
         logs = [open(self.tmp / f"worker-{len(self.processes) + i}.log", "wb")  # noqa: SIM115
                 for i in range(self.worker_count)]
@@ -313,6 +333,9 @@ class Bench:
         push_s, counts = self._wait(Delivery.dispatch_id, dispatches, PUBLISH_OPEN,
                                     Delivery.published_at, clicked_at, timeout)
         result.push_s = round(push_s, 3) if push_s is not None else None
+        result.cpu_s_by_phase["push"] = meter.since(cpu_at_push, meter.snapshot())
+        result.timeline["push"] = self._timeline(Delivery.dispatch_id, dispatches,
+                                                 Delivery.published_at, clicked_at)
         result.states_after_push = counts
         result.failed = counts.get("failed", 0)
         open_after_push = sum(counts.get(s, 0) for s in PUBLISH_OPEN)
@@ -329,7 +352,6 @@ class Bench:
         self.log(f"[{design}] push: {result.push_s}s {counts}")
 
         cpu_at_withdraw = meter.snapshot()
-        result.cpu_s_by_phase["push"] = meter.since(cpu_at_push, cpu_at_withdraw)
         withdrawals = []
         clicked_at = time.time()
         for item in (article, video):
@@ -342,6 +364,8 @@ class Bench:
                                          clicked_at, timeout)
         result.withdraw_s = round(withdraw_s, 3) if withdraw_s is not None else None
         result.cpu_s_by_phase["withdraw"] = meter.since(cpu_at_withdraw, meter.snapshot())
+        result.timeline["withdraw"] = self._timeline(Delivery.withdrawal_id, withdrawals,
+                                                     Delivery.withdrawn_at, clicked_at)
         stats = _sandbox_get(self.sandbox_url, "/_sandbox/stats")
         result.sandbox = stats
         result.duplicates = sum(v["duplicates"] for v in stats.values())

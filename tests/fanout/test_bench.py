@@ -47,4 +47,12 @@ def test_bench_runs_both_designs_and_reports_a_clean_run(redis_server_url: str, 
             assert {"worker0", "worker1", "sandbox", "postgres", "redis",
                     "machine_busy"} <= cpu.keys(), (design, phase)
             assert cpu["machine_busy"] > 0, (design, phase)
+            timeline = result["timeline"][phase]
+            shares = [timeline[k] for k in ("p10", "p50", "p90", "p99", "p100")]
+            assert shares == sorted(shares), (design, phase, timeline)
+            assert timeline["last_by_platform"].keys() == set(result["sandbox"]), timeline
+            assert max(timeline["last_by_platform"].values()) == pytest.approx(
+                timeline["p100"], abs=0.011), timeline
+        assert result["timeline"]["withdraw"]["p100"] == pytest.approx(
+            result["withdraw_s"], abs=0.011), result["timeline"]
     assert report["ratios"]["push_speedup"] is not None
