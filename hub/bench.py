@@ -58,8 +58,9 @@ class DesignResult:
     cpu_s: dict[str, float] = field(default_factory=dict)
     # Each phase's CPU seconds per process group, and the whole machine's busy seconds.
     cpu_s_by_phase: dict[str, dict[str, float]] = field(default_factory=dict)
-    # Seconds from each phase's click until 10/50/90/99/100 % of its rows were terminal, and
-    # until each platform's last one: where the time goes (ramp-up, steady rate, tail).
+    # Seconds the phase's two API calls took (clicks_s), from their start until 10/50/90/99/
+    # 100 % of its rows were terminal, and until each platform's last one: where the time
+    # goes (the click itself, ramp-up, steady rate, tail).
     timeline: dict[str, dict[str, Any]] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
 
@@ -328,14 +329,17 @@ class Bench:
             "orgs": ["yun"], "platforms": ["wechat", "weibo", "cityapp"]}})["dispatch_id"])
         dispatches.append(self._api("POST", f"/api/v1/items/{video}/push", {"targets": {
             "orgs": ["yun"], "platforms": ["douyin"]}})["dispatch_id"])
+        push_clicks_s = time.time() - clicked_at
         if design == "baseline":
             self._enqueue_one_per_delivery("publish", Delivery.dispatch_id, dispatches)
         push_s, counts = self._wait(Delivery.dispatch_id, dispatches, PUBLISH_OPEN,
                                     Delivery.published_at, clicked_at, timeout)
         result.push_s = round(push_s, 3) if push_s is not None else None
         result.cpu_s_by_phase["push"] = meter.since(cpu_at_push, meter.snapshot())
-        result.timeline["push"] = self._timeline(Delivery.dispatch_id, dispatches,
-                                                 Delivery.published_at, clicked_at)
+        result.timeline["push"] = {
+            "clicks_s": round(push_clicks_s, 3),
+            **self._timeline(Delivery.dispatch_id, dispatches, Delivery.published_at,
+                             clicked_at)}
         result.states_after_push = counts
         result.failed = counts.get("failed", 0)
         open_after_push = sum(counts.get(s, 0) for s in PUBLISH_OPEN)
@@ -357,6 +361,7 @@ class Bench:
         for item in (article, video):
             withdrawals.append(self._api("POST", f"/api/v1/items/{item}/withdraw",
                                          {"reason": "基准测试撤稿"})["withdrawal_id"])
+        withdraw_clicks_s = time.time() - clicked_at
         if design == "baseline":
             self._enqueue_one_per_delivery("withdraw", Delivery.withdrawal_id, withdrawals)
         withdraw_s, wcounts = self._wait(Delivery.withdrawal_id, withdrawals,
@@ -364,8 +369,10 @@ class Bench:
                                          clicked_at, timeout)
         result.withdraw_s = round(withdraw_s, 3) if withdraw_s is not None else None
         result.cpu_s_by_phase["withdraw"] = meter.since(cpu_at_withdraw, meter.snapshot())
-        result.timeline["withdraw"] = self._timeline(Delivery.withdrawal_id, withdrawals,
-                                                     Delivery.withdrawn_at, clicked_at)
+        result.timeline["withdraw"] = {
+            "clicks_s": round(withdraw_clicks_s, 3),
+            **self._timeline(Delivery.withdrawal_id, withdrawals, Delivery.withdrawn_at,
+                             clicked_at)}
         stats = _sandbox_get(self.sandbox_url, "/_sandbox/stats")
         result.sandbox = stats
         result.duplicates = sum(v["duplicates"] for v in stats.values())

@@ -50,6 +50,7 @@ def test_bench_runs_both_designs_and_reports_a_clean_run(redis_server_url: str, 
             timeline = result["timeline"][phase]
             shares = [timeline[k] for k in ("p10", "p50", "p90", "p99", "p100")]
             assert shares == sorted(shares), (design, phase, timeline)
+            assert 0 < timeline["clicks_s"] <= timeline["p100"], (design, phase, timeline)
             assert timeline["last_by_platform"].keys() == set(result["sandbox"]), timeline
             assert max(timeline["last_by_platform"].values()) == pytest.approx(
                 timeline["p100"], abs=0.011), timeline
