@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     String,
+    Table,
     any_,
     bindparam,
     case,
@@ -203,18 +204,24 @@ def add_attempts(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
     """Append history rows (``ATTEMPT_COLUMNS`` each). On PostgreSQL through COPY, in the
     session's transaction: one command instead of an INSERT per row, which was the largest
     share of the database's time per outcome after the update itself."""
+    append_rows(session, DeliveryAttempt.__table__, ATTEMPT_COLUMNS, rows)
+
+
+def append_rows(session: Session, table: Table, columns: Sequence[str],
+                rows: Sequence[tuple[Any, ...]]) -> None:
+    """INSERT ``rows`` (tuples in ``columns`` order) in the session's transaction; on
+    PostgreSQL with COPY. Columns left out take their server defaults. A duplicate key fails
+    the transaction either way."""
     if not rows:
         return
     connection = session.connection()
     if not _on_postgres(session):
-        connection.execute(insert(DeliveryAttempt.__table__),
-                           [dict(zip(ATTEMPT_COLUMNS, row, strict=True)) for row in rows])
+        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(
-            f"COPY {DeliveryAttempt.__tablename__} ({', '.join(ATTEMPT_COLUMNS)}) FROM STDIN"
-    ) as copy:
+            f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 

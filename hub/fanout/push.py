@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
@@ -14,6 +14,7 @@ from ..errors import invalid
 from ..ids import new_id
 from ..models import Delivery, Dispatch, Item, utcnow
 from ..services.review import require_approved
+from .claims import append_rows
 from .targets import Target, TargetSpec
 
 REQUEUE_STATES = ("failed", "skipped")
@@ -28,6 +29,11 @@ class PushResult:
 
 
 INSERT_CHUNK = 5000
+# A new delivery row, as written (with COPY on PostgreSQL: 10,000 rows took 0.66 s as an
+# executemany of INSERTs, most of the push click).
+NEW_DELIVERY_COLUMNS = ("id", "item_id", "account_id", "dispatch_id", "platform", "version",
+                        "state", "error_kind", "error", "next_attempt_at", "attempts",
+                        "needs_lookup", "created_at", "updated_at")
 
 
 def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
@@ -49,7 +55,7 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
     existing = dict(session.execute(select(Delivery.account_id, Delivery.state).where(
         Delivery.item_id == item.id)).all())
     initial = "scheduled" if schedule_at else "queued"
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     requeue: list[str] = []
     queued: list[tuple[str, str]] = []
     skipped = created = 0
@@ -64,21 +70,18 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
         if target.skip_reason:
             skipped += 1
         delivery_id = new_id("dlv")
-        rows.append({"id": delivery_id, "item_id": item.id, "account_id": target.account_id,
-                     "dispatch_id": dispatch.id, "platform": target.platform,
-                     "version": dispatch.version,
-                     "state": "skipped" if target.skip_reason else initial,
-                     "error_kind": "skipped" if target.skip_reason else None,
-                     "error": target.skip_reason, "next_attempt_at": schedule_at,
-                     "attempts": 0, "needs_lookup": False, "created_at": now, "updated_at": now})
+        rows.append((delivery_id, item.id, target.account_id, dispatch.id, target.platform,
+                     dispatch.version, "skipped" if target.skip_reason else initial,
+                     "skipped" if target.skip_reason else None, target.skip_reason,
+                     schedule_at, 0, False, now, now))
         if not target.skip_reason and not schedule_at:
             queued.append((delivery_id, target.platform))
         if len(rows) == INSERT_CHUNK:  # bounded memory at 100,000 targets
-            session.execute(insert(Delivery), rows)
+            append_rows(session, Delivery.__table__, NEW_DELIVERY_COLUMNS, rows)
             created += len(rows)
             rows = []
     if rows:
-        session.execute(insert(Delivery), rows)
+        append_rows(session, Delivery.__table__, NEW_DELIVERY_COLUMNS, rows)
         created += len(rows)
     if requeue:
         for start in range(0, len(requeue), 5000):
