@@ -60,7 +60,8 @@ class DesignResult:
     cpu_s_by_phase: dict[str, dict[str, float]] = field(default_factory=dict)
     # Seconds the phase's two API calls took (clicks_s), from their start until 10/50/90/99/
     # 100 % of its rows were terminal, and until each platform's last one: where the time
-    # goes (the click itself, ramp-up, steady rate, tail).
+    # goes (the click itself, ramp-up, steady rate, tail). Only clicks_s for a phase that
+    # ran out of time.
     timeline: dict[str, dict[str, Any]] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
 
@@ -336,10 +337,10 @@ class Bench:
                                     Delivery.published_at, clicked_at, timeout)
         result.push_s = round(push_s, 3) if push_s is not None else None
         result.cpu_s_by_phase["push"] = meter.since(cpu_at_push, meter.snapshot())
-        result.timeline["push"] = {
-            "clicks_s": round(push_clicks_s, 3),
-            **self._timeline(Delivery.dispatch_id, dispatches, Delivery.published_at,
-                             clicked_at)}
+        result.timeline["push"] = {"clicks_s": round(push_clicks_s, 3)}
+        if push_s is not None:  # the rows of an unfinished phase have no end to read
+            result.timeline["push"].update(self._timeline(
+                Delivery.dispatch_id, dispatches, Delivery.published_at, clicked_at))
         result.states_after_push = counts
         result.failed = counts.get("failed", 0)
         open_after_push = sum(counts.get(s, 0) for s in PUBLISH_OPEN)
@@ -369,10 +370,10 @@ class Bench:
                                          clicked_at, timeout)
         result.withdraw_s = round(withdraw_s, 3) if withdraw_s is not None else None
         result.cpu_s_by_phase["withdraw"] = meter.since(cpu_at_withdraw, meter.snapshot())
-        result.timeline["withdraw"] = {
-            "clicks_s": round(withdraw_clicks_s, 3),
-            **self._timeline(Delivery.withdrawal_id, withdrawals, Delivery.withdrawn_at,
-                             clicked_at)}
+        result.timeline["withdraw"] = {"clicks_s": round(withdraw_clicks_s, 3)}
+        if withdraw_s is not None:
+            result.timeline["withdraw"].update(self._timeline(
+                Delivery.withdrawal_id, withdrawals, Delivery.withdrawn_at, clicked_at))
         stats = _sandbox_get(self.sandbox_url, "/_sandbox/stats")
         result.sandbox = stats
         result.duplicates = sum(v["duplicates"] for v in stats.values())
