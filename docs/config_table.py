@@ -70,7 +70,8 @@ MEANINGS = {
                           "Claims lost with a killed worker do not count.",
     "interrupted_max": "Claims of one delivery lost with a killed worker before it fails "
                        "(after the platform confirms there is no post): ends a batch that "
-                       "kills its worker every time.",
+                       "kills its worker every time. A withdrawal never fails: at this count "
+                       "it also gets a manual task, and the retries go on.",
 }
 
 

@@ -72,7 +72,8 @@ class Settings:
     retry_cap_s: float = 900.0  # no retry waits longer than this
     retry_max_attempts: int = 8  # then the delivery fails with the last reason
     # Claims lost with a dead worker count apart (a crash says nothing about the platform);
-    # this many, and a lookup that finds no post, fail the delivery.
+    # this many, and a lookup that finds no post, fail the delivery; a withdrawal gets a
+    # manual task instead and keeps retrying.
     interrupted_max: int = 30
 
     @property

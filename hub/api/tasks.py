@@ -54,6 +54,9 @@ def list_tasks():
     return jsonify({"items": items, "next_cursor": next_cursor})
 
 
+STILL_LIVE = ("manual", "withdraw_queued", "withdraw_retry", "withdrawing")
+
+
 @api.post("/tasks/<task_id>/done")
 def task_done(task_id: str):
     """Mark a manual task done; a manual withdrawal then counts as withdrawn."""
@@ -74,8 +77,11 @@ def task_done(task_id: str):
         task.state, task.note, task.done_at, task.done_by = "done", note, now, principal.user_id
         if task.delivery_id and task.kind == "manual_withdraw":
             delivery = session.get(Delivery, task.delivery_id)
-            if delivery is not None and delivery.state == "manual":
+            # Also while the hub is still retrying it (a task opened for a stuck withdrawal):
+            # the person has removed the post, so the retries stop.
+            if delivery is not None and delivery.state in STILL_LIVE:
                 delivery.state, delivery.withdrawn_at, delivery.updated_at = "withdrawn", now, now
+                delivery.lease_owner = delivery.lease_expires_at = delivery.next_attempt_at = None
                 delivery.error = f"已人工删除 (removed by hand): {note}"[:1000]
         record(session, "task.done", target=task.id, item_id=task.item_id,
                details={"account": task.account_id})

@@ -32,6 +32,8 @@ from ..ids import new_id
 from ..models import Account, Delivery, DeliveryAttempt, Task, utcnow
 from ..models.base import UTCDateTime
 
+MANUAL_DEADLINE = timedelta(hours=2)
+
 PUBLISH_CLAIMABLE = ("queued", "retry")
 WITHDRAW_CLAIMABLE = ("withdraw_queued", "withdraw_retry")
 IN_FLIGHT = {"publish": "sending", "withdraw": "withdrawing"}
@@ -71,6 +73,7 @@ class Outcome:
     flag_account: str | None = None  # account id to flag (credentials rejected)
     flag_reason: str | None = None
     task: dict[str, Any] | None = None  # manual task to open
+    closes_task: bool = False  # withdrawn after a manual task was opened for it: close it
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -253,6 +256,13 @@ def _side_effects(session: Session, outcomes: Sequence[Outcome], now: datetime) 
                 for o in tasks if o.delivery_id not in existing]
         if rows:
             session.execute(insert(Task), rows)
+    settled = [o.delivery_id for o in outcomes if o.closes_task and o.state == "withdrawn"]
+    if settled:
+        session.execute(update(Task).where(
+            among(session, Task.delivery_id, settled), Task.kind == "manual_withdraw",
+            Task.state == "open").values(
+            state="done", done_at=now, note="系统已自动撤回 (withdrawn automatically)")
+            .execution_options(synchronize_session=False))
 
 
 def mark_published_accounts(session: Session, account_ids: Sequence[str]) -> None:
@@ -286,13 +296,15 @@ INTERRUPTED = {
 }
 
 
-def stale_leases(session: Session) -> dict[str, list[tuple[str, str]]]:
+def stale_leases(session: Session, *, interrupted_max: int | None = None
+                 ) -> dict[str, list[tuple[str, str]]]:
     """In-flight rows whose worker died: a send may have happened, so look before resending.
 
     Each lost claim is counted in ``interrupted`` and written to the history with the worker
-    that held it. Returns the released rows by the action that takes them next, (id,
-    platform) each: no job holds them any more (the dead worker had consumed it), so they are
-    owed one now."""
+    that held it. A withdrawal never gives up, but one that has lost ``interrupted_max``
+    workers also gets a manual task, so people start on it while the retries go on. Returns
+    the released rows by the action that takes them next, (id, platform) each: no job holds
+    them any more (the dead worker had consumed it), so they are owed one now."""
     now = utcnow()
     lost = session.execute(
         select(Delivery.id, Delivery.state, Delivery.lease_owner)
@@ -313,12 +325,31 @@ def stale_leases(session: Session) -> dict[str, list[tuple[str, str]]]:
                     interrupted=Delivery.interrupted + 1, updated_at=now,
                     **({"needs_lookup": True, "error_kind": "unknown",
                         "error": INTERRUPTED[state]} if state == "sending" else {}))
-            .returning(Delivery.id, Delivery.platform, Delivery.state)
+            .returning(Delivery.id, Delivery.platform, Delivery.state, Delivery.interrupted)
             .execution_options(synchronize_session=False)).all()
-        for delivery_id, platform, new_state in rows:
+        for delivery_id, platform, new_state, _ in rows:
             released["publish" if new_state == "retry" else "withdraw"].append(
                 (delivery_id, platform))
             history.append((delivery_id, action, owners[delivery_id], "interrupted",
                             INTERRUPTED[state], now))
+        if state == "withdrawing" and interrupted_max:
+            _open_stuck_withdrawal_tasks(session, {d: n for d, _, _, n in rows
+                                                   if n >= interrupted_max}, now)
     add_attempts(session, history)
     return released
+
+
+def _open_stuck_withdrawal_tasks(session: Session, stuck: dict[str, int], now: datetime) -> None:
+    if not stuck:
+        return
+    rows = session.execute(
+        select(Delivery.id, Delivery.item_id, Account.id, Account.org_id, Account.name)
+        .join(Account, Account.id == Delivery.account_id)
+        .where(among(session, Delivery.id, stuck))).all()
+    _side_effects(session, [Outcome(delivery_id, "withdraw_retry", "interrupted", task={
+        "org_id": org_id, "account_id": account_id, "item_id": item_id,
+        "title": f"请在{name}上手动删除稿件 (delete the post by hand)",
+        "detail": f"撤稿时工作进程已中断{stuck[delivery_id]}次，系统仍在重试；人工删除后请标记完成 "
+                  f"(the worker died {stuck[delivery_id]} times while withdrawing; retries go on)",
+        "deadline": now + MANUAL_DEADLINE}) for delivery_id, item_id, account_id, org_id, name
+        in rows], now)

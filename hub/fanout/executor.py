@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -34,7 +33,7 @@ from ..models import Item, utcnow
 from ..platforms import REGISTRY, adapter_class
 from ..runtime import Runtime
 from . import backoff, claims
-from .claims import Claimed, Outcome
+from .claims import MANUAL_DEADLINE, Claimed, Outcome
 from .ratelimit import Limiter
 from .render import RenderCache
 
@@ -48,7 +47,6 @@ FENCE_TTL_S = 7 * 86400
 # killed worker loses at most a second of answers, and a batch costs a few transactions.
 FLUSH_AT, FLUSH_EVERY_S = 50, 1.0
 MAX_RATE_WAIT_S = 1.0
-MANUAL_DEADLINE = timedelta(hours=2)
 LOOKUP_GRACE = 3  # attempts beyond the last one, spent only on finding out whether it exists
 
 
@@ -186,6 +184,9 @@ class Executor:
             # Recorded as it happens (the periodic flush writes it), not when the whole batch
             # ends: a worker killed mid-batch loses only what it had not yet flushed, and
             # progress moves one delivery at a time.
+            if (p.action == "withdraw" and outcome.state == "withdrawn"
+                    and c.interrupted >= self.settings.interrupted_max):
+                outcome.closes_task = True  # the reconciler opened one (claims.stale_leases)
             batch.add(outcome)
             report.states[outcome.state] = report.states.get(outcome.state, 0) + 1
 

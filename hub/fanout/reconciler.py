@@ -38,7 +38,8 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
     now = utcnow()
     batch = runtime.settings.batch_size
     with runtime.db.session() as session:
-        released = claims.stale_leases(session)
+        released = claims.stale_leases(
+            session, interrupted_max=runtime.settings.interrupted_max)
         report.expired_leases = sum(len(rows) for rows in released.values())
         report.scheduled_released = session.execute(
             update(Delivery).where(Delivery.state == "scheduled", Delivery.next_attempt_at <= now)

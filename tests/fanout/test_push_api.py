@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.fanout import claims
-from hub.fanout.queueing import PUSH_QUEUE, enqueue_batches, queue
+from hub.fanout.queueing import PUSH_QUEUE, WITHDRAW_QUEUE, enqueue_batches, queue
 from hub.fanout.reconciler import MARK_PREFIX
 from hub.models import DELIVERY_STATES, Delivery, DeliveryAttempt
 
@@ -332,18 +332,19 @@ def test_rows_of_a_dead_worker_are_enqueued_at_once_even_while_other_work_waits(
     assert len(rig.sandbox.posts(platform="wechat", state="live")) == 3
 
 
-def _lose_claims(rig: ApiRig, item: str, times: int) -> None:
+def _lose_claims(rig: ApiRig, item: str, times: int, action: str = "publish") -> None:
     """``times`` workers each claim the item's deliveries and die (their leases run out)."""
     connection = rig.hub.runtime.redis
     for death in range(times):
         with rig.hub.runtime.db.session() as session:
             ids = list(session.execute(select(Delivery.id).where(Delivery.item_id == item))
                        .scalars())
-            assert claims.claim(session, "publish", ids, f"dead-{death}", lease_s=0)
+            assert claims.claim(session, action, ids, f"dead-{death}", lease_s=0)
         time.sleep(0.01)
         report = rig.sweep()
         assert report.expired_leases == len(ids), report
-        queue(connection, PUSH_QUEUE).empty()  # the next dead worker takes the job first
+        for name in (PUSH_QUEUE, WITHDRAW_QUEUE):  # the next dead worker takes the job first
+            queue(connection, name).empty()
         for delivery_id in ids:
             connection.delete(MARK_PREFIX + delivery_id)
     rig.sweep()  # a live worker's reconciler hands the work out again
@@ -382,3 +383,49 @@ def test_a_delivery_that_keeps_losing_its_worker_fails_once_the_platform_has_no_
     assert delivery["state"] == "failed", delivery
     assert "中断" in delivery["error"] and str(limit) in delivery["error"], delivery
     assert rig.sandbox.posts(platform="wechat") == []
+
+
+def _withdrawal_losing_workers(rig: ApiRig) -> tuple[str, str, str]:
+    """A published post whose withdrawal loses interrupted_max workers; returns the item, the
+    withdrawal's path and the manual task opened for it."""
+    limit = rig.hub.runtime.settings.interrupted_max
+    rig.account("c1-k1")
+    item = rig.item("c1")
+    rig.pushed(item, {"orgs": ["c1-k1"]})
+    rig.drain()
+    assert len(rig.sandbox.posts(platform="wechat", state="live")) == 1
+    r = rig.hub.post(f"/api/v1/items/{item}/withdraw", {"reason": "数据有误"})
+    assert r.status_code == 202, r.json
+    withdrawal = f"/api/v1/withdrawals/{r.json['withdrawal_id']}"
+    _lose_claims(rig, item, limit - 1, action="withdraw")
+    assert rig.hub.get("/api/v1/tasks", query_string={"state": "open"}).json["items"] == []
+    _lose_claims(rig, item, 1, action="withdraw")
+    [task] = rig.hub.get("/api/v1/tasks", query_string={"state": "open"}).json["items"]
+    assert task["item"] == item and str(limit) in task["detail"], task
+    running = rig.hub.get(withdrawal).json
+    assert running["remaining"] == 1 and running["counts"]["withdraw_retry"] == 1, running
+    return item, withdrawal, task["id"]
+
+
+def test_a_withdrawal_that_keeps_losing_its_worker_gets_a_manual_task_and_keeps_retrying(rig):
+    """A withdrawal never gives up: after interrupted_max lost workers people are asked to
+    remove the post by hand, the retries go on, and the one that succeeds closes the task."""
+    item, withdrawal, task = _withdrawal_losing_workers(rig)
+    rig.drain()
+    done = rig.hub.get(withdrawal).json
+    assert done["remaining"] == 0 and done["counts"]["withdrawn"] == 1, done
+    assert rig.sandbox.posts(platform="wechat", state="live") == []
+    [closed] = rig.hub.get("/api/v1/tasks", query_string={"state": "done"}).json["items"]
+    assert closed["id"] == task and "自动撤回" in closed["note"], closed
+
+
+def test_a_stuck_withdrawal_done_by_hand_stops_the_retries(rig):
+    """The person is quicker: marking the task done counts the post withdrawn, and the queued
+    retry finds nothing left to do (no call reaches the platform)."""
+    item, withdrawal, task = _withdrawal_losing_workers(rig)
+    r = rig.hub.post(f"/api/v1/tasks/{task}/done", {"note": "已在后台删除"})
+    assert r.status_code == 200, r.json
+    done = rig.hub.get(withdrawal).json
+    assert done["remaining"] == 0 and done["counts"]["withdrawn"] == 1, done
+    rig.drain()
+    assert len(rig.sandbox.posts(platform="wechat", state="live")) == 1  # the hub left it alone
