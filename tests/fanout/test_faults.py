@@ -6,15 +6,18 @@ platform ledger, 0 live copies once a withdrawal reports done, no retry storm.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
 import pytest
 import redis
 
+from hub.config import Settings
 from hub.fanout.executor import LOOKUP_GRACE
 
 ACCOUNTS = 1000
+RETRY_MAX = Settings().retry_max_attempts  # the workers run with the default
 ARTICLE_PLATFORMS = ["wechat", "weibo", "cityapp"]
 
 
@@ -112,8 +115,13 @@ def test_platform_faults_all_terminal_without_retry_storm(fanout):
     results = [fanout.wait_dispatch(d, timeout=240) for d in dispatches]
     counts = {k: sum(r["counts"][k] for r in results) for k in results[0]["counts"]}
     assert counts["published"] + counts["pending_review"] + counts["failed"] == ACCOUNTS, counts
-    # Transient faults are retried until they succeed; nothing here is a permanent error.
-    assert counts["failed"] <= ACCOUNTS * 0.01, _failures(fanout, dispatches)
+    # Nothing here is a permanent error: a delivery fails only once its whole retry budget
+    # is spent (at 30 % faults per call, a 4-call WeChat publish fails ~3 tries in 4, and a
+    # loaded machine adds real timeouts to the injected ones), and few do.
+    failed = _failed_errors(fanout)
+    spent = [re.match(r"重试(\d+)次仍失败", error or "") for error in failed]
+    assert all(m and int(m[1]) >= RETRY_MAX for m in spent), failed[:10]
+    assert len(failed) <= ACCOUNTS * 0.05, _failures(fanout, dispatches)
     assert fanout.duplicates() == 0
     # No retry storm: attempts per delivery stay bounded by the backoff, and the platform saw
     # a small multiple of the fault-free request count (WeChat ~5, others 1-3 per delivery).
@@ -121,7 +129,7 @@ def test_platform_faults_all_terminal_without_retry_storm(fanout):
     requests = sum(v["requests"] for v in stats.values())
     assert requests < ACCOUNTS * 12, stats
     attempts = _max_attempts(fanout)
-    assert attempts <= 8 + LOOKUP_GRACE, attempts  # lookups may settle an unanswered last try
+    assert attempts <= RETRY_MAX + LOOKUP_GRACE, attempts  # lookups may settle an unanswered last try
     fanout.sandbox.config(faults={"http_5xx": 0.0, "timeout": 0.0, "rate_limit": 0.0})
     done = _withdraw_all(fanout, items, timeout=240)
     assert all(w["remaining"] == 0 for w in done), done
@@ -185,6 +193,16 @@ def _failures(fanout, dispatches: list[str]) -> list:
     for d in dispatches:
         out += fanout.hub.get(f"/api/v1/dispatches/{d}/deliveries?state=failed").json["items"]
     return [(f["platform"], f["error"]) for f in out[:10]]
+
+
+def _failed_errors(fanout) -> list[str]:
+    from sqlalchemy import select
+
+    from hub.models import Delivery
+
+    with fanout.hub.runtime.db.session() as session:
+        return list(session.execute(select(Delivery.error).where(
+            Delivery.state == "failed")).scalars())
 
 
 def _max_attempts(fanout) -> int:
