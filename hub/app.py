@@ -27,12 +27,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     register_error_handlers(app)
 
     from .api import api
+    from .callbacks import callbacks
     from .feeds import feeds
     from .public import public
 
     app.register_blueprint(api)
     app.register_blueprint(public)
     app.register_blueprint(feeds)
+    app.register_blueprint(callbacks)
     try:
         from admin import admin_blueprint
     except ImportError:  # the admin UI is optional in slim deployments

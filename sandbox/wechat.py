@@ -14,7 +14,8 @@ Per-app knobs, registered with ``POST /_sandbox/accounts/wechat/<appid>`` (all o
 ``publish_delay_s`` (float), ``publish_status`` (2/3/4: every publish of the app fails so),
 ``ip_blocked`` (token calls answer ``40164``), ``can_delete`` (false: ``freepublish/delete``
 answers ``48001`` as for an unverified subscription account), ``minute_limit`` (calls per
-interface per minute, default 1000).
+interface per minute, default 1000), ``callback_url`` and ``callback_token`` (each finished
+publish is pushed there as a ``PUBLISHJOBFINISH`` event, ``sandbox.wechat_events``).
 
 Sandbox choices where wechat.md says "unconfirmed": unknown or already-deleted ids answer
 ``40007 invalid media_id``; ``batchget`` lists deleted articles with ``is_deleted: true``;
@@ -42,6 +43,7 @@ from aiohttp import web
 
 from sandbox.core import SandboxState, fingerprint, timeout_fault
 from sandbox.forms import read_part
+from sandbox.wechat_events import EventSender, publish_event_xml
 
 PLATFORM = "wechat"
 TOKEN_TTL_S = 7200
@@ -334,6 +336,7 @@ class WeChatSandbox:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self._world = World(state)
+        self.events = EventSender()
 
     @property
     def world(self) -> World:
@@ -641,12 +644,30 @@ class WeChatSandbox:
             world.settle(job, now)
         else:
             heapq.heappush(world.pending, job)
+        if settings.get("callback_url"):
+            self.events.send_when_due(settings, lambda: self.event_due_in(job),
+                                      lambda: self.event_of(job))
         return {
             "errcode": 0,
             "errmsg": "ok",
             "publish_id": str(job.publish_id),
             "msg_data_id": job.publish_id + 1_000_000_000,
         }
+
+    def event_due_in(self, job: Publish) -> float | None:
+        """Seconds until ``job`` ends (0: it has); None once the sandbox was reset."""
+        world = self.world
+        if world.publishes.get(job.publish_id) is not job:
+            return None
+        world.settle_due()
+        return 0.0 if job.settled else max(job.ready_at - self.state.clock.now(), 0.01)
+
+    def event_of(self, job: Publish) -> bytes:
+        """The PUBLISHJOBFINISH event of a finished job."""
+        return publish_event_xml(
+            job.appid, job.publish_id, job.outcome, article_id=job.article_id,
+            urls=[article["url"] for article in job.articles] if job.outcome == 0 else [],
+            fail_idx=list(range(1, len(job.articles) + 1)), now=self.state.clock.now())
 
     async def publish_get(self, appid: str, request: web.Request) -> dict[str, Any]:
         raw_id = (await json_body(request)).get("publish_id")

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import String, bindparam, select, update
+from sqlalchemy.orm import Session
 
-from adapters.base import AccountRef, AdapterError
+from adapters.base import AccountRef, AdapterError, Receipt
 
 from ..models import Delivery, utcnow
 from ..models.base import UTCDateTime
@@ -23,19 +25,18 @@ async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[st
     adapter = executor.adapters[platform]
     changes: list[dict[str, Any]] = []
 
+    parked = await _parked_events(executor, platform, rows)
+
     async def one(delivery_id: str, remote_id: str, ref: AccountRef) -> None:
-        try:
-            receipt = await adapter.status(ref, remote_id)
-        except AdapterError:
-            return
-        if receipt.state == "published":
-            changes.append({"id": delivery_id, "state": "published", "remote_id": receipt.remote_id,
-                            "remote_url": receipt.url, "error": None})
-        elif receipt.state in ("rejected", "deleted"):
-            changes.append({"id": delivery_id, "state": "failed", "remote_id": remote_id,
-                            "remote_url": None,
-                            "error": f"平台审核未通过或已删除 (platform says {receipt.state}): "
-                                     f"{receipt.extra.get('reason', '')}"[:1000]})
+        receipt = parked.get(delivery_id)
+        if receipt is None:
+            try:
+                receipt = await adapter.status(ref, remote_id)
+            except AdapterError:
+                return
+        change = change_of(delivery_id, remote_id, receipt)
+        if change is not None:
+            changes.append(change)
 
     await asyncio.gather(*(one(d, r, ref) for d, r, _, ref in rows))
     changed = {c["id"] for c in changes}
@@ -86,17 +87,75 @@ def _write(executor: Executor, changes: list[dict[str, Any]],
                 update(Delivery).where(Delivery.id == bindparam("b_id"),
                                        Delivery.state == "pending_review")
                 .values(next_attempt_at=bindparam("b_next", type_=UTCDateTime())), later)
-        if changes:
-            now = utcnow()
-            # Only while still pending: a withdrawal that started meanwhile keeps its state.
-            # One executemany in id order (the global lock order), not a statement per row.
-            session.connection().execute(
-                update(Delivery).where(Delivery.id == bindparam("b_id"),
-                                       Delivery.state == "pending_review")
-                .values(state=bindparam("b_state", type_=String),
-                        remote_id=bindparam("b_remote_id", type_=String),
-                        remote_url=bindparam("b_remote_url", type_=String),
-                        error=bindparam("b_error", type_=String), updated_at=now),
-                [{"b_id": c["id"], "b_state": c["state"], "b_remote_id": c["remote_id"],
-                  "b_remote_url": c["remote_url"], "b_error": c["error"]}
-                 for c in sorted(changes, key=lambda c: c["id"])])
+        apply_changes(session, changes)
+
+
+def change_of(delivery_id: str, remote_id: str, receipt: Receipt) -> dict[str, Any] | None:
+    """What a platform's answer about a post in review changes (None: still in review)."""
+    if receipt.state == "published":
+        return {"id": delivery_id, "state": "published", "remote_id": receipt.remote_id,
+                "remote_url": receipt.url, "error": None}
+    if receipt.state in ("rejected", "deleted"):
+        return {"id": delivery_id, "state": "failed", "remote_id": remote_id, "remote_url": None,
+                "error": f"平台审核未通过或已删除 (platform says {receipt.state}): "
+                         f"{receipt.extra.get('reason', '')}"[:1000]}
+    return None
+
+
+def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
+    """Write ``change_of`` results; returns the rows changed."""
+    if not changes:
+        return 0
+    now = utcnow()
+    # Only while still pending: a withdrawal that started meanwhile keeps its state.
+    # One executemany in id order (the global lock order), not a statement per row.
+    result = session.connection().execute(
+        update(Delivery).where(Delivery.id == bindparam("b_id"),
+                               Delivery.state == "pending_review")
+        .values(state=bindparam("b_state", type_=String),
+                remote_id=bindparam("b_remote_id", type_=String),
+                remote_url=bindparam("b_remote_url", type_=String),
+                error=bindparam("b_error", type_=String), updated_at=now),
+        [{"b_id": c["id"], "b_state": c["state"], "b_remote_id": c["remote_id"],
+          "b_remote_url": c["remote_url"], "b_error": c["error"]}
+         for c in sorted(changes, key=lambda c: c["id"])])
+    return max(result.rowcount, 0)
+
+
+# A platform's "publish finished" event that arrived before the hub had recorded the publish
+# (the worker writes its outcomes up to a second later): parked here for the next status poll,
+# which then needs no call of its own.
+PARKED_PREFIX = "yunchu:event:"
+PARKED_TTL_S = 86400
+
+
+def parked_key(platform: str, account_id: str, remote_id: str) -> str:
+    return f"{PARKED_PREFIX}{platform}:{account_id}:{remote_id}"
+
+
+def park(connection: Any, platform: str, account_id: str, remote_id: str,
+         receipt: Receipt) -> None:
+    connection.set(parked_key(platform, account_id, remote_id), orjson.dumps(
+        {"remote_id": receipt.remote_id, "url": receipt.url, "state": receipt.state,
+         "extra": receipt.extra}), ex=PARKED_TTL_S)
+
+
+async def _parked_events(executor: Executor, platform: str,
+                         rows: list[tuple[str, str, datetime | None, AccountRef]]
+                         ) -> dict[str, Receipt]:
+    if not rows or executor.redis is None:
+        return {}
+    keys = [parked_key(platform, ref.id, remote_id) for _, remote_id, _, ref in rows]
+    try:
+        values = await executor.redis.mget(keys)
+    except Exception:  # noqa: BLE001 - only a saving: without it the platform is asked
+        return {}
+    found: dict[str, Receipt] = {}
+    for (delivery_id, _, _, _), value in zip(rows, values, strict=True):
+        if value:
+            raw = orjson.loads(value)
+            found[delivery_id] = Receipt(remote_id=raw["remote_id"], url=raw["url"],
+                                         state=raw["state"], extra=raw["extra"])
+    if found:
+        await executor.redis.delete(*(k for k, v in zip(keys, values, strict=True) if v))
+    return found

@@ -82,6 +82,11 @@ class Delivery(Base):
               sqlite_where=text("withdrawal_id IS NOT NULL")),
         Index("ix_deliveries_state_due", "state", "next_attempt_at",
               postgresql_where=text(_in_motion()), sqlite_where=text(_in_motion())),
+        # A platform's "publish finished" event names the post by its platform id. One
+        # entry per post that enters review, none for any later row version.
+        Index("ix_deliveries_pending_remote", "remote_id",
+              postgresql_where=text("state = 'pending_review'"),
+              sqlite_where=text("state = 'pending_review'")),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -23,6 +24,7 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
 }
 LEDGER_FIELDS = ("responsible_person", "chief_editor", "managing_department", "filing_number")
 _MAX_CREDENTIAL_LEN = 4096
+_CALLBACK_TOKEN = re.compile(r"[A-Za-z0-9]{3,32}")  # WeChat's rule for the 令牌
 
 
 @dataclass
@@ -82,6 +84,11 @@ def _check_credentials(platform: str | None, value: Any, where: str) -> dict[str
         clean[key] = item
     if platform == "cityapp":
         _check_url(clean["webhook_url"], f"{where}.webhook_url")
+    if platform == "wechat" and "callback_token" in clean \
+            and not _CALLBACK_TOKEN.fullmatch(clean["callback_token"]):
+        raise invalid(f"{where}.callback_token", "callback_token 须为3-32位英文字母或数字，与公众号"
+                      "服务器配置的令牌一致 (callback_token: 3-32 letters or digits, the token of "
+                      "the account's server configuration)")
     return clean
 
 

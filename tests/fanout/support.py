@@ -86,12 +86,15 @@ class ApiRig:
     # ------------------------------------------------------------------ accounts
 
     def account(self, org: str, platform: str = "wechat", *, status: str | None = None,
-                **sandbox_knobs: Any) -> str:
-        """An account on the sandbox; ``sandbox_knobs`` register the WeChat app (can_delete…)."""
+                callback: tuple[str, str] | None = None, **sandbox_knobs: Any) -> str:
+        """An account on the sandbox; ``sandbox_knobs`` register the WeChat app (can_delete…);
+        ``callback`` (hub URL, token) has the app push its publish events to the hub."""
         n = next(self.serial)
         if platform == "wechat":
             appid = f"wx{org.replace('-', '')}{n:04d}"
             credentials = {"appid": appid, "secret": f"secret-{n}-0123456789"}
+            if callback:
+                credentials["callback_token"] = callback[1]
             if sandbox_knobs:
                 self.sandbox.register("wechat", appid, **sandbox_knobs)
         elif platform == "weibo":
@@ -102,6 +105,9 @@ class ApiRig:
             "org": org, "platform": platform, "name": f"{org}-{platform}-{n}",
             "credentials": credentials, "api_base": self.sandbox.platform_url(platform)})
         assert r.status_code == 201, r.json
+        if callback:
+            self.sandbox.register("wechat", appid, **sandbox_knobs, callback_token=callback[1],
+                                  callback_url=f"{callback[0]}/callbacks/wechat/{r.json['id']}")
         if status:
             r = self.hub.patch(f"/api/v1/accounts/{r.json['id']}", {"status": status})
             assert r.status_code == 200 and r.json["status"] == status, r.json

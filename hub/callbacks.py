@@ -1,0 +1,137 @@
+"""Events platforms push to the hub. WeChat: ``PUBLISHJOBFINISH`` (wechat.md §3.3).
+
+An official account's 服务器配置 points at ``/callbacks/wechat/<account id>`` in plaintext mode
+(明文模式), with the account's ``callback_token`` credential as its 令牌. WeChat signs every
+request: ``signature`` = SHA-1 of the sorted, concatenated token, ``timestamp`` and ``nonce``.
+
+- ``GET`` with ``echostr`` is WeChat's check of the URL: the echo, when the signature holds.
+- ``POST`` carries an XML event. A finished publish moves its delivery out of
+  ``pending_review`` at once (published with its article id and URL, or failed with the
+  reason), so neither the status poll nor a withdrawal spends a ``freepublish/get`` call (100
+  a day per account) on it. An event that arrives before the worker has recorded the publish
+  is parked in Redis for the next status poll. Every other event is acknowledged and ignored:
+  WeChat wants an answer within 5 s, or it retries and tells the account's followers that the
+  account cannot serve them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
+
+from adapters.wechat import publish_receipt
+
+from .errors import ApiError, bad_request, not_found
+from .fanout.status import apply_changes, change_of, park
+from .models import Account, Delivery
+
+log = logging.getLogger("yunchu.callbacks")
+callbacks = Blueprint("callbacks", __name__)
+
+MAX_EVENT_BYTES = 64 * 1024
+MAX_CLOCK_SKEW_S = 300  # a signed request older than this is a replay
+
+
+def _rt():
+    return current_app.extensions["yunchu"]
+
+
+@callbacks.route("/callbacks/wechat/<account_id>", methods=["GET", "POST"])
+def wechat_event(account_id: str):
+    runtime = _rt()
+    token = _callback_token(runtime, account_id)
+    _check_signature(token)
+    if request.method == "GET":
+        echo = request.args.get("echostr", "")
+        return Response(echo, mimetype="text/plain")
+    if request.args.get("encrypt_type", "raw") != "raw":
+        raise ApiError(415, "只支持明文模式的消息 (only plaintext-mode messages are accepted)",
+                       code="encrypted_mode_unsupported")
+    event = _parse_event(request.get_data(cache=False))
+    if event.get("MsgType") == "event" and event.get("Event") == "PUBLISHJOBFINISH":
+        _publish_finished(runtime, account_id, event)
+    return Response("success", mimetype="text/plain")
+
+
+def _callback_token(runtime: Any, account_id: str) -> str:
+    with runtime.db.session() as session:
+        row = session.execute(select(Account.platform, Account.credentials_sealed).where(
+            Account.id == account_id)).first()
+    if row is None or row.platform != "wechat":
+        raise not_found("账号", account_id)
+    token = runtime.box.open(row.credentials_sealed, bound_to=account_id).get("callback_token")
+    if not token:
+        raise not_found("账号回调", account_id)  # no 服务器配置 for this account
+    return token
+
+
+def _check_signature(token: str) -> None:
+    args = request.args
+    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+    expected = hashlib.sha1("".join(sorted((token, timestamp, nonce))).encode()).hexdigest()
+    if not hmac.compare_digest(expected, args.get("signature", "")):
+        raise ApiError(403, "签名校验失败 (signature does not match)", code="bad_signature")
+    try:
+        skew = abs(time.time() - int(timestamp))
+    except ValueError:
+        skew = float("inf")
+    if skew > MAX_CLOCK_SKEW_S:
+        raise ApiError(403, "请求时间戳过期 (timestamp too old or in the future)",
+                       code="stale_timestamp")
+
+
+def _parse_event(body: bytes) -> dict[str, Any]:
+    """The event's fields. No DTDs at all: entity tricks (billion laughs, external entities)
+    have no place in a WeChat event."""
+    if len(body) > MAX_EVENT_BYTES:
+        raise ApiError(413, f"事件过大 (event larger than {MAX_EVENT_BYTES} bytes)")
+    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
+        raise bad_request("事件不能包含 DTD (DTDs are not accepted)")
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        raise bad_request("事件不是有效的 XML (the event is not well-formed XML)") from None
+    event: dict[str, Any] = {child.tag: (child.text or "").strip() for child in root
+                             if len(child) == 0}
+    info = root.find("PublishEventInfo")
+    if info is not None:
+        event["PublishEventInfo"] = {
+            "publish_id": (info.findtext("publish_id") or "").strip(),
+            "publish_status": (info.findtext("publish_status") or "").strip(),
+            "article_id": (info.findtext("article_id") or "").strip(),
+            "article_detail": {"item": [
+                {"article_url": (item.findtext("article_url") or "").strip()}
+                for item in info.iterfind("article_detail/item")]},
+            "fail_idx": [(node.text or "").strip() for node in info.iterfind("fail_idx")],
+        }
+    return event
+
+
+def _publish_finished(runtime: Any, account_id: str, event: dict[str, Any]) -> None:
+    info = event.get("PublishEventInfo") or {}
+    publish_id = info.get("publish_id")
+    if not publish_id:
+        raise bad_request("事件缺少 publish_id (PUBLISHJOBFINISH without publish_id)")
+    try:
+        receipt = publish_receipt(publish_id, info)
+    except Exception:  # noqa: BLE001 - an answer WeChat's own rules would retry: poll instead
+        log.info("PUBLISHJOBFINISH for account %s not understood; the status poll will ask",
+                 account_id)
+        return
+    if receipt.state == "pending_review":
+        return
+    with runtime.db.session() as session:
+        delivery_id = session.execute(select(Delivery.id).where(
+            Delivery.state == "pending_review", Delivery.remote_id == publish_id,
+            Delivery.account_id == account_id)).scalar()
+        change = change_of(delivery_id, publish_id, receipt) if delivery_id else None
+        if change is not None and apply_changes(session, [change]):
+            return
+    park(runtime.redis, "wechat", account_id, publish_id, receipt)
