@@ -66,7 +66,12 @@ def _callback_token(runtime: Any, account_id: str) -> str:
             Account.id == account_id)).first()
     if row is None or row.platform != "wechat":
         raise not_found("账号", account_id)
-    token = runtime.box.open(row.credentials_sealed, bound_to=account_id).get("callback_token")
+    try:
+        token = runtime.box.open(row.credentials_sealed, bound_to=account_id).get("callback_token")
+    except Exception:  # noqa: BLE001 - unreadable credentials: nothing to verify against
+        log.warning("credentials of account %s cannot be read; its callbacks are refused",
+                    account_id)
+        token = None
     if not token:
         raise not_found("账号回调", account_id)  # no 服务器配置 for this account
     return token

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
 from hub.fanout.reconciler import _enqueue_status
-from hub.models import Delivery
+from hub.models import Account, Delivery
 from sandbox.wechat_events import publish_event_xml
 
 from .support import ApiRig, error_of
@@ -131,12 +131,17 @@ def test_bad_event_requests_are_refused_and_change_nothing(rig):
                               article_id=post["remote_id"], urls=["https://x/s/1"], fail_idx=[],
                               now=time.time())
     plain = rig.account("c1-k1")  # no callback token: no callback endpoint
+    unreadable = rig.account("c1-k1", callback=("http://127.0.0.1:9", TOKEN))
+    with rig.hub.runtime.db.session() as session:  # e.g. sealed under another secret key
+        session.execute(update(Account).where(Account.id == unreadable)
+                        .values(credentials_sealed=b"\x00" * 64))
     refused = [
         (_send(rig, account, event, _signed("WrongToken")), 403, "bad_signature"),
         (_send(rig, account, event, {**_signed(), "signature": ""}), 403, "bad_signature"),
         (_send(rig, account, event, _signed(age_s=3600)), 403, "stale_timestamp"),
         (_send(rig, "acc_nope", event), 404, None),
         (_send(rig, plain, event), 404, None),
+        (_send(rig, unreadable, event), 404, None),
         (_send(rig, account, b"<xml><Event>"), 400, None),
         (_send(rig, account, b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><xml/>'),
          400, None),
