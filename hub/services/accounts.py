@@ -15,6 +15,7 @@ from ..crypto import CredentialBox
 from ..errors import ApiError, invalid, not_found
 from ..ids import new_id
 from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org, utcnow
+from .media_urls import wechat_callback_url
 
 REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "wechat": ("appid", "secret"),
@@ -267,6 +268,9 @@ def to_json(account: Account, org_slug: str) -> dict[str, Any]:
         "flagged_reason": account.flagged_reason,
         "last_published_at": _iso(account.last_published_at),
         "created_at": _iso(account.created_at), "updated_at": _iso(account.updated_at),
+        # Where its 服务器配置 should point for publish events (with a callback_token).
+        "callback_url": wechat_callback_url(account.id) if account.platform == "wechat"
+        else None,
     }
 
 

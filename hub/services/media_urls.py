@@ -22,6 +22,11 @@ def item_url(item_id: str, base: str | None = None) -> str:
     return f"{public_base() if base is None else base}/p/{item_id}"
 
 
+def wechat_callback_url(account_id: str, base: str | None = None) -> str:
+    """The 服务器配置 URL a WeChat account points at the hub (``hub.callbacks``)."""
+    return f"{public_base() if base is None else base}/callbacks/wechat/{account_id}"
+
+
 def media_url(asset_id: str, spec: str | None = None, base: str | None = None) -> str:
     root = public_base() if base is None else base
     return f"{root}/media/{asset_id}" + (f"/{spec}" if spec else "")

@@ -17,6 +17,7 @@ from hub.fanout.reconciler import _enqueue_status
 from hub.models import Account, Delivery
 from sandbox.wechat_events import publish_event_xml
 
+from .conftest import PUBLIC_URL
 from .support import ApiRig, error_of
 
 TOKEN = "Callback0Token"
@@ -163,6 +164,18 @@ def test_bad_event_requests_are_refused_and_change_nothing(rig):
     assert echo.status_code == 200 and echo.get_data() == b"e123"
     assert _send(rig, account, b"", {**_signed("x1y"), "echostr": "e1"}, method="GET"
                  ).status_code == 403
+
+
+def test_a_wechat_account_names_its_callback_url(rig):
+    r = rig.hub.post("/api/v1/accounts", {
+        "org": "c1-k1", "platform": "wechat", "name": "回调号",
+        "credentials": {"appid": "wx1", "secret": "s", "callback_token": TOKEN}})
+    assert r.status_code == 201, r.json
+    assert r.json["callback_url"] == f"{PUBLIC_URL}/callbacks/wechat/{r.json['id']}"
+    assert TOKEN not in str(r.json)  # a credential: never echoed
+    weibo = rig.account("c1-k1", "weibo")
+    [listed] = rig.hub.get("/api/v1/accounts", query_string={"platform": "weibo"}).json["items"]
+    assert listed["id"] == weibo and listed["callback_url"] is None
 
 
 def test_a_callback_token_must_be_what_wechat_accepts(rig):
