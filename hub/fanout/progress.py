@@ -13,6 +13,7 @@ from ..models import (
     WITHDRAW_OPEN,
     Delivery,
     Dispatch,
+    Task,
     Withdrawal,
     utcnow,
 )
@@ -48,6 +49,14 @@ def dispatch_progress(session: Session, dispatch: Dispatch) -> dict[str, Any]:
             "finished_at": rfc3339(dispatch.finished_at)}
 
 
+def _open_tasks(session: Session, withdrawal: Withdrawal) -> int:
+    """Removals people still owe: posts no API can delete, and withdrawals that keep losing
+    their worker (retried meanwhile)."""
+    return session.execute(select(func.count()).select_from(Task).where(
+        Task.item_id.in_(withdrawal.item_ids or [withdrawal.item_id]),
+        Task.kind == "manual_withdraw", Task.state == "open")).scalar_one()
+
+
 def withdrawal_progress(session: Session, withdrawal: Withdrawal) -> dict[str, Any]:
     counts = _counts(session, Delivery.withdrawal_id, withdrawal.id)
     remaining = sum(counts[s] for s in WITHDRAW_REMAINING)
@@ -58,6 +67,6 @@ def withdrawal_progress(session: Session, withdrawal: Withdrawal) -> dict[str, A
     return {"id": withdrawal.id, "item": withdrawal.item_id, "items": withdrawal.item_ids,
             "reason": withdrawal.reason, "state": "done" if remaining == 0 else "running",
             "total": withdrawal.total, "remaining": remaining, "counts": counts,
-            "manual_tasks": counts["manual"],
+            "manual_tasks": _open_tasks(session, withdrawal),
             "created_at": rfc3339(withdrawal.created_at),
             "finished_at": rfc3339(withdrawal.finished_at)}

@@ -159,4 +159,6 @@ class Task(Base):
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(40))
 
-    __table_args__ = (UniqueConstraint("delivery_id", "kind"),)
+    # A withdrawal's progress counts its open tasks by item.
+    __table_args__ = (UniqueConstraint("delivery_id", "kind"),
+                      Index("ix_tasks_item_state", "item_id", "state"))

@@ -404,6 +404,7 @@ def _withdrawal_losing_workers(rig: ApiRig) -> tuple[str, str, str]:
     assert task["item"] == item and str(limit) in task["detail"], task
     running = rig.hub.get(withdrawal).json
     assert running["remaining"] == 1 and running["counts"]["withdraw_retry"] == 1, running
+    assert running["manual_tasks"] == 1, running  # what the admin is told to look at
     return item, withdrawal, task["id"]
 
 
@@ -414,6 +415,7 @@ def test_a_withdrawal_that_keeps_losing_its_worker_gets_a_manual_task_and_keeps_
     rig.drain()
     done = rig.hub.get(withdrawal).json
     assert done["remaining"] == 0 and done["counts"]["withdrawn"] == 1, done
+    assert done["manual_tasks"] == 0, done
     assert rig.sandbox.posts(platform="wechat", state="live") == []
     [closed] = rig.hub.get("/api/v1/tasks", query_string={"state": "done"}).json["items"]
     assert closed["id"] == task and "自动撤回" in closed["note"], closed
