@@ -1,8 +1,11 @@
 """Events platforms push to the hub. WeChat: ``PUBLISHJOBFINISH`` (wechat.md §3.3).
 
-An official account's 服务器配置 points at ``/callbacks/wechat/<account id>`` in plaintext mode
-(明文模式), with the account's ``callback_token`` credential as its 令牌. WeChat signs every
-request: ``signature`` = SHA-1 of the sorted, concatenated token, ``timestamp`` and ``nonce``.
+An official account's 服务器配置 points at ``/callbacks/wechat/<account id>``, with the
+account's ``callback_token`` credential as its 令牌. WeChat signs every request: ``signature``
+= SHA-1 of the sorted, concatenated token, ``timestamp`` and ``nonce``. Plaintext mode
+(明文模式) and, with the account's ``callback_aes_key`` (its EncodingAESKey), safe mode
+(安全模式, ``encrypt_type=aes``: the event is decrypted after ``msg_signature`` is checked;
+``adapters.wechat_crypto``) are accepted.
 
 - ``GET`` with ``echostr`` is WeChat's check of the URL: the echo, when the signature holds.
 - ``POST`` carries an XML event. A finished publish moves its delivery out of
@@ -16,7 +19,6 @@ request: ``signature`` = SHA-1 of the sorted, concatenated token, ``timestamp`` 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import time
@@ -27,6 +29,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 
 from adapters.wechat import publish_receipt
+from adapters.wechat_crypto import MessageCryptoError, decrypt, signature
 
 from .errors import ApiError, bad_request, not_found
 from .fanout.status import apply_changes, change_of, park
@@ -46,42 +49,46 @@ def _rt():
 @callbacks.route("/callbacks/wechat/<account_id>", methods=["GET", "POST"])
 def wechat_event(account_id: str):
     runtime = _rt()
-    token = _callback_token(runtime, account_id)
+    credentials = _callback_credentials(runtime, account_id)
+    token = credentials["callback_token"]
     _check_signature(token)
     if request.method == "GET":
         echo = request.args.get("echostr", "")
         return Response(echo, mimetype="text/plain")
-    if request.args.get("encrypt_type", "raw") != "raw":
-        raise ApiError(415, "只支持明文模式的消息 (only plaintext-mode messages are accepted)",
-                       code="encrypted_mode_unsupported")
-    event = _parse_event(request.get_data(cache=False))
+    body = request.get_data(cache=False)
+    mode = request.args.get("encrypt_type", "raw")
+    if mode == "aes":
+        body = _decrypted(credentials, _parse_event(body).get("Encrypt") or "")
+    elif mode != "raw":
+        raise ApiError(415, f"不支持的消息加密方式 {mode[:20]} (unsupported encrypt_type)",
+                       code="encrypt_type_unsupported")
+    event = _parse_event(body)
     if event.get("MsgType") == "event" and event.get("Event") == "PUBLISHJOBFINISH":
         _publish_finished(runtime, account_id, event)
     return Response("success", mimetype="text/plain")
 
 
-def _callback_token(runtime: Any, account_id: str) -> str:
+def _callback_credentials(runtime: Any, account_id: str) -> dict[str, str]:
     with runtime.db.session() as session:
         row = session.execute(select(Account.platform, Account.credentials_sealed).where(
             Account.id == account_id)).first()
     if row is None or row.platform != "wechat":
         raise not_found("账号", account_id)
     try:
-        token = runtime.box.open(row.credentials_sealed, bound_to=account_id).get("callback_token")
+        credentials = runtime.box.open(row.credentials_sealed, bound_to=account_id)
     except Exception:  # noqa: BLE001 - unreadable credentials: nothing to verify against
         log.warning("credentials of account %s cannot be read; its callbacks are refused",
                     account_id)
-        token = None
-    if not token:
+        credentials = {}
+    if not credentials.get("callback_token"):
         raise not_found("账号回调", account_id)  # no 服务器配置 for this account
-    return token
+    return credentials
 
 
 def _check_signature(token: str) -> None:
     args = request.args
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
-    expected = hashlib.sha1("".join(sorted((token, timestamp, nonce))).encode()).hexdigest()
-    if not hmac.compare_digest(expected, args.get("signature", "")):
+    if not hmac.compare_digest(signature(token, timestamp, nonce), args.get("signature", "")):
         raise ApiError(403, "签名校验失败 (signature does not match)", code="bad_signature")
     try:
         skew = abs(time.time() - int(timestamp))
@@ -90,6 +97,27 @@ def _check_signature(token: str) -> None:
     if skew > MAX_CLOCK_SKEW_S:
         raise ApiError(403, "请求时间戳过期 (timestamp too old or in the future)",
                        code="stale_timestamp")
+
+
+def _decrypted(credentials: dict[str, str], ciphertext: str) -> bytes:
+    """Safe mode (安全模式): the event inside ``<Encrypt>``, checked by ``msg_signature``."""
+    aes_key = credentials.get("callback_aes_key")
+    if not aes_key:
+        raise ApiError(415, "该账号未配置消息加解密密钥，只能用明文模式 (safe mode needs the "
+                            "account's callback_aes_key)", code="encrypt_type_unsupported")
+    if not ciphertext:
+        raise bad_request("安全模式的消息缺少 Encrypt (no Encrypt in a safe-mode message)")
+    args = request.args
+    expected = signature(credentials["callback_token"], args.get("timestamp", ""),
+                         args.get("nonce", ""), ciphertext)
+    if not hmac.compare_digest(expected, args.get("msg_signature", "")):
+        raise ApiError(403, "消息签名校验失败 (msg_signature does not match)",
+                       code="bad_signature")
+    try:
+        return decrypt(aes_key, credentials.get("appid", ""), ciphertext)
+    except MessageCryptoError:
+        raise bad_request("消息无法解密 (the message cannot be decrypted with this "
+                          "account's key)") from None
 
 
 def _parse_event(body: bytes) -> dict[str, Any]:

@@ -14,8 +14,9 @@ Per-app knobs, registered with ``POST /_sandbox/accounts/wechat/<appid>`` (all o
 ``publish_delay_s`` (float), ``publish_status`` (2/3/4: every publish of the app fails so),
 ``ip_blocked`` (token calls answer ``40164``), ``can_delete`` (false: ``freepublish/delete``
 answers ``48001`` as for an unverified subscription account), ``minute_limit`` (calls per
-interface per minute, default 1000), ``callback_url`` and ``callback_token`` (each finished
-publish is pushed there as a ``PUBLISHJOBFINISH`` event, ``sandbox.wechat_events``).
+interface per minute, default 1000), ``callback_url``, ``callback_token`` and optionally
+``callback_aes_key`` (each finished publish is pushed there as a ``PUBLISHJOBFINISH`` event,
+``sandbox.wechat_events``).
 
 Sandbox choices where wechat.md says "unconfirmed": unknown or already-deleted ids answer
 ``40007 invalid media_id``; ``batchget`` lists deleted articles with ``is_deleted: true``;
@@ -645,7 +646,7 @@ class WeChatSandbox:
         else:
             heapq.heappush(world.pending, job)
         if settings.get("callback_url"):
-            self.events.send_when_due(settings, lambda: self.event_due_in(job),
+            self.events.send_when_due(appid, settings, lambda: self.event_due_in(job),
                                       lambda: self.event_of(job))
         return {
             "errcode": 0,

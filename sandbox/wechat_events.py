@@ -2,17 +2,18 @@
 §3.3, §7 item 6).
 
 An app registered with ``callback_url`` (its 服务器配置 URL) and ``callback_token`` (the
-令牌 both sides know) gets one XML event per finished ``freepublish/submit`` — success or
-failure — POSTed in plaintext mode: ``?signature=&timestamp=&nonce=&openid=``, where
-``signature`` is the SHA-1 of the sorted, concatenated token, timestamp and nonce. Like WeChat,
-a delivery that gets no 2xx within 5 s is tried again, three tries in all; the answer's body
-is not read for meaning.
+令牌 both sides know) gets one XML event per finished ``freepublish/submit``, success or
+failure, POSTed with ``?signature=&timestamp=&nonce=&openid=`` (``signature``: the SHA-1 of
+the sorted, concatenated token, timestamp and nonce). That is plaintext mode; with
+``callback_aes_key`` (the EncodingAESKey) it is safe mode: the body carries ``<Encrypt>``, and
+the query adds ``encrypt_type=aes`` and ``msg_signature`` (``adapters.wechat_crypto``). Like
+WeChat, a delivery that gets no 2xx within 5 s is tried again, three tries in all; the
+answer's body is not read for meaning.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
 import time
@@ -21,15 +22,13 @@ from typing import Any
 
 import aiohttp
 
+from adapters.wechat_crypto import encrypt, signature
+
 log = logging.getLogger("sandbox.wechat.events")
 
 TRIES = 3
 TIMEOUT_S = 5.0
 ADMIN_OPENID = "o_sandbox_admin"  # the FromUserName of system events
-
-
-def signature(token: str, timestamp: str, nonce: str) -> str:
-    return hashlib.sha1("".join(sorted((token, timestamp, nonce))).encode()).hexdigest()
 
 
 def publish_event_xml(appid: str, publish_id: int, status: int, *, article_id: str | None,
@@ -62,17 +61,17 @@ class EventSender:
         self.sent = 0
         self.failed = 0
 
-    def send_when_due(self, settings: dict[str, Any], due_in: Callable[[], float | None],
-                      build: Callable[[], bytes]) -> None:
+    def send_when_due(self, appid: str, settings: dict[str, Any],
+                      due_in: Callable[[], float | None], build: Callable[[], bytes]) -> None:
         """Deliver ``build()`` once ``due_in()`` says 0 (seconds to wait; None: abandon, e.g.
         the sandbox was reset). Checked at least every half second, so a test that moves the
         sandbox clock forward gets its event at once too."""
-        task = asyncio.get_running_loop().create_task(self._send(settings, due_in, build))
+        task = asyncio.get_running_loop().create_task(self._send(appid, settings, due_in, build))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, settings: dict[str, Any], due_in: Callable[[], float | None],
-                    build: Callable[[], bytes]) -> None:
+    async def _send(self, appid: str, settings: dict[str, Any],
+                    due_in: Callable[[], float | None], build: Callable[[], bytes]) -> None:
         while True:
             wait = due_in()
             if wait is None:
@@ -80,14 +79,22 @@ class EventSender:
             if wait <= 0:
                 break
             await asyncio.sleep(min(wait, 0.5))
-        body = build()
+        event = build()
         url, token = str(settings["callback_url"]), str(settings.get("callback_token", ""))
+        aes_key = settings.get("callback_aes_key")
         timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             for _ in range(TRIES):
                 timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
                 query = {"signature": signature(token, timestamp, nonce),
                          "timestamp": timestamp, "nonce": nonce, "openid": ADMIN_OPENID}
+                body = event
+                if aes_key:  # safe mode, sealed afresh for each try's signature
+                    sealed = encrypt(str(aes_key), appid, event)
+                    body = (f"<xml><ToUserName><![CDATA[gh_{appid}]]></ToUserName>"
+                            f"<Encrypt><![CDATA[{sealed}]]></Encrypt></xml>").encode()
+                    query.update(encrypt_type="aes",
+                                 msg_signature=signature(token, timestamp, nonce, sealed))
                 try:
                     async with session.post(url, params=query, data=body,
                                             headers={"Content-Type": "text/xml"}) as answer:

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
+from adapters.wechat_crypto import AES_KEY_RE
+
 from ..crypto import CredentialBox
 from ..errors import ApiError, invalid, not_found
 from ..ids import new_id
@@ -90,6 +92,10 @@ def _check_credentials(platform: str | None, value: Any, where: str) -> dict[str
         raise invalid(f"{where}.callback_token", "callback_token 须为3-32位英文字母或数字，与公众号"
                       "服务器配置的令牌一致 (callback_token: 3-32 letters or digits, the token of "
                       "the account's server configuration)")
+    if platform == "wechat" and "callback_aes_key" in clean \
+            and not AES_KEY_RE.fullmatch(clean["callback_aes_key"]):
+        raise invalid(f"{where}.callback_aes_key", "callback_aes_key 须为公众号服务器配置中43位的"
+                      "消息加解密密钥 (callback_aes_key: the 43-character EncodingAESKey)")
     return clean
 
 

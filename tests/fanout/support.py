@@ -86,15 +86,19 @@ class ApiRig:
     # ------------------------------------------------------------------ accounts
 
     def account(self, org: str, platform: str = "wechat", *, status: str | None = None,
-                callback: tuple[str, str] | None = None, **sandbox_knobs: Any) -> str:
+                callback: tuple[str, ...] | None = None, **sandbox_knobs: Any) -> str:
         """An account on the sandbox; ``sandbox_knobs`` register the WeChat app (can_delete…);
-        ``callback`` (hub URL, token) has the app push its publish events to the hub."""
+        ``callback`` (hub URL, token[, EncodingAESKey for safe mode]) has the app push its
+        publish events to the hub."""
         n = next(self.serial)
         if platform == "wechat":
             appid = f"wx{org.replace('-', '')}{n:04d}"
             credentials = {"appid": appid, "secret": f"secret-{n}-0123456789"}
             if callback:
                 credentials["callback_token"] = callback[1]
+                if len(callback) > 2:
+                    credentials["callback_aes_key"] = sandbox_knobs["callback_aes_key"] = \
+                        callback[2]
             if sandbox_knobs:
                 self.sandbox.register("wechat", appid, **sandbox_knobs)
         elif platform == "weibo":

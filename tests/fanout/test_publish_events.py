@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
+from adapters.wechat_crypto import encrypt
 from hub.fanout.reconciler import _enqueue_status
 from hub.models import Account, Delivery
 from sandbox.wechat_events import publish_event_xml
@@ -21,6 +22,7 @@ from .conftest import PUBLIC_URL
 from .support import ApiRig, error_of
 
 TOKEN = "Callback0Token"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # an EncodingAESKey: 43 characters
 
 
 @pytest.fixture
@@ -51,6 +53,13 @@ def _signed(token: str = TOKEN, *, age_s: float = 0) -> dict[str, str]:
     return {"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": "o_admin"}
 
 
+def _signed_sealed(ciphertext: str) -> dict[str, str]:
+    query = _signed()
+    msg_signature = hashlib.sha1("".join(sorted(
+        (TOKEN, query["timestamp"], query["nonce"], ciphertext))).encode()).hexdigest()
+    return {**query, "encrypt_type": "aes", "msg_signature": msg_signature}
+
+
 def _send(rig: ApiRig, account: str, body: bytes, query: dict[str, str] | None = None,
           method: str = "POST"):
     return rig.hub.client.open(f"/callbacks/wechat/{account}", method=method, data=body,
@@ -66,9 +75,10 @@ def _pushed_and_pending(rig: ApiRig, **account: Any) -> tuple[str, str, Delivery
     return account_id, item, _delivery(rig, item)
 
 
-def test_the_event_confirms_the_post_without_a_status_poll(rig, live_hub):
-    account, item, delivery = _pushed_and_pending(rig, callback=(live_hub, TOKEN),
-                                                  publish_delay_s=1.0)
+@pytest.mark.parametrize("mode", ["plaintext", "safe"])
+def test_the_event_confirms_the_post_without_a_status_poll(rig, live_hub, mode):
+    callback = (live_hub, TOKEN) if mode == "plaintext" else (live_hub, TOKEN, AES_KEY)
+    account, item, delivery = _pushed_and_pending(rig, callback=callback, publish_delay_s=1.0)
     assert delivery.state == "pending_review" and not delivery.remote_id.startswith("article:")
     calls = _wechat_requests(rig)
     deadline = time.monotonic() + 15
@@ -148,7 +158,9 @@ def test_bad_event_requests_are_refused_and_change_nothing(rig):
          400, None),
         (_send(rig, account, b"<xml>" + b" " * 70_000 + b"</xml>"), 413, None),
         (_send(rig, account, event, {**_signed(), "encrypt_type": "aes"}), 415,
-         "encrypted_mode_unsupported"),
+         "encrypt_type_unsupported"),  # this account has no EncodingAESKey
+        (_send(rig, account, event, {**_signed(), "encrypt_type": "rot13"}), 415,
+         "encrypt_type_unsupported"),
     ]
     for response, status, code in refused:
         assert response.status_code == status, (status, response.get_data())
@@ -164,6 +176,37 @@ def test_bad_event_requests_are_refused_and_change_nothing(rig):
     assert echo.status_code == 200 and echo.get_data() == b"e123"
     assert _send(rig, account, b"", {**_signed("x1y"), "echostr": "e1"}, method="GET"
                  ).status_code == 403
+
+
+def test_safe_mode_messages_must_be_signed_and_sealed_for_the_account(rig):
+    account, item, delivery = _pushed_and_pending(
+        rig, callback=("http://127.0.0.1:9", TOKEN, AES_KEY))
+    [post] = rig.sandbox.posts(platform="wechat", state="live")
+    event = publish_event_xml(post["account"], int(delivery.remote_id), 0,
+                              article_id=post["remote_id"], urls=["https://x/s/1"], fail_idx=[],
+                              now=time.time())
+
+    def sealed(appid: str = post["account"], key: str = AES_KEY, *, msg_signature: str = ""):
+        ciphertext = encrypt(key, appid, event)
+        query = _signed_sealed(ciphertext)
+        if msg_signature:
+            query["msg_signature"] = msg_signature
+        return f"<xml><Encrypt><![CDATA[{ciphertext}]]></Encrypt></xml>".encode(), query
+
+    other_key = AES_KEY[::-1]
+    refused = [(_send(rig, account, *sealed(msg_signature="0" * 40)), 403),
+               (_send(rig, account, *sealed(appid="wx_someone_else")), 400),
+               (_send(rig, account, *sealed(key=other_key)), 400),
+               (_send(rig, account, b"<xml><Encrypt>not-sealed</Encrypt></xml>",
+                      _signed_sealed("not-sealed")), 400),
+               (_send(rig, account, event, {**_signed(), "encrypt_type": "aes"}), 400)]
+    for response, status in refused:
+        assert response.status_code == status, (status, response.get_data())
+        error_of(response)
+    assert _delivery(rig, item).state == "pending_review"
+    accepted = _send(rig, account, *sealed())
+    assert accepted.status_code == 200 and accepted.get_data() == b"success"
+    assert _delivery(rig, item).remote_id == "article:" + post["remote_id"]
 
 
 def test_a_wechat_account_names_its_callback_url(rig):
@@ -185,3 +228,10 @@ def test_a_callback_token_must_be_what_wechat_accepts(rig):
             "credentials": {"appid": "wx1", "secret": "s", "callback_token": token}})
         assert r.status_code == 422, (token, r.json)
         assert error_of(r)["details"]["field"] == "credentials.callback_token"
+    for key in ("short", AES_KEY + "x", AES_KEY[:-1] + "-"):
+        r = rig.hub.post("/api/v1/accounts", {
+            "org": "c1-k1", "platform": "wechat", "name": "回调号",
+            "credentials": {"appid": "wx1", "secret": "s", "callback_token": TOKEN,
+                            "callback_aes_key": key}})
+        assert r.status_code == 422, (key, r.json)
+        assert error_of(r)["details"]["field"] == "credentials.callback_aes_key"

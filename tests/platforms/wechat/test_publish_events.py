@@ -3,6 +3,8 @@ signature check and its XML parser, not ours."""
 
 from __future__ import annotations
 
+import base64
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import check_signature
 
 from tests.platforms.wechat.test_sandbox import APPID, Api
@@ -87,6 +90,20 @@ def test_a_finished_publish_is_pushed_as_a_signed_event(sandbox, receiver):
     assert info["article_id"] == done["article_id"]
     assert info["article_detail"]["item"]["article_url"] == \
         done["article_detail"]["item"][0]["article_url"]
+
+
+def test_safe_mode_events_are_encrypted_for_the_app(sandbox, receiver):
+    key = base64.b64encode(os.urandom(32)).decode().rstrip("=")
+    sandbox.register("wechat", APPID, callback_url=receiver.url, callback_token=TOKEN,
+                     callback_aes_key=key)
+    publish_id = Api(sandbox).login().publish()
+    query, body = receiver.wait(1)[0]
+    check_signature(TOKEN, query["signature"], query["timestamp"], query["nonce"])
+    assert query["encrypt_type"] == "aes" and b"PUBLISHJOBFINISH" not in body
+    plain = WeChatCrypto(TOKEN, key, APPID).decrypt_message(
+        body, query["msg_signature"], query["timestamp"], query["nonce"])  # raises if wrong
+    info = parse_message(plain)._data["PublishEventInfo"]
+    assert info["publish_id"] == publish_id and info["publish_status"] == "0"
 
 
 def test_a_failed_publish_says_which_articles_failed(sandbox, receiver):
