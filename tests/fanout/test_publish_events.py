@@ -79,7 +79,9 @@ def _pushed_and_pending(rig: ApiRig, **account: Any) -> tuple[str, str, Delivery
 def test_the_event_confirms_the_post_without_a_status_poll(rig, live_hub, mode):
     callback = (live_hub, TOKEN) if mode == "plaintext" else (live_hub, TOKEN, AES_KEY)
     account, item, delivery = _pushed_and_pending(rig, callback=callback, publish_delay_s=1.0)
-    assert delivery.state == "pending_review" and not delivery.remote_id.startswith("article:")
+    # On a busy machine the event may land while the worker is still finishing: either way,
+    # only the event can confirm the post within seconds (a status poll waits 10 s first).
+    assert delivery.state in ("pending_review", "published"), delivery.state
     calls = _wechat_requests(rig)
     deadline = time.monotonic() + 15
     while delivery.state == "pending_review" and time.monotonic() < deadline:
