@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, func, literal_column, select, text
 from sqlalchemy.engine import make_url
 
 from .config import Settings, load_settings
-from .cpumeter import CpuMeter, calibrate, process_cpu_s
+from .cpumeter import CpuMeter, calibrate, calibrate_memory, process_cpu_s
 from .models import PUBLISH_OPEN, Delivery, utcnow
 from .ports import free_port, wait_port
 from .runtime import Runtime
@@ -488,7 +488,8 @@ def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | N
                      "sandbox_weibo_app_calls_per_hour": bench.weibo_app_hourly},
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                     "platform": host_platform.platform(),
-                    "calibration_s": calibrate()},
+                    "calibration_s": calibrate(),
+                    "calibration_memory_s": calibrate_memory()},
         "when": utcnow().isoformat(),
         **results,
     }

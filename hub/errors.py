@@ -57,6 +57,10 @@ def not_found(what: str, ident: str) -> ApiError:
     return ApiError(404, f"找不到{what} {ident} ({what} not found)", details={"id": ident})
 
 
+# A 422 about unknown ids names this many at most; ``unknown_count`` says how many there were.
+NAMED_UNKNOWN = 1_000
+
+
 def invalid(field: str, message: str, **details: Any) -> ApiError:
     return ApiError(422, message, code="invalid", details={"field": field, **details})
 

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from ..audit import record
 from ..auth import current
-from ..errors import conflict, invalid, not_found
+from ..errors import NAMED_UNKNOWN, conflict, invalid, not_found
 from ..ids import new_id
+from ..idsets import existing, rows_among
 from ..models import PLATFORMS, Account, Matrix, MatrixAccount, Org
 from ..permissions import require
 from ..validation import json_body, limit_arg, string_list, text
@@ -32,11 +33,12 @@ def _members(session: Session, body: dict[str, Any]) -> tuple[list[str], list[st
         raise invalid("platforms", f"未知平台：{'、'.join(bad_platforms)} (unknown platforms)",
                       unknown=bad_platforms)
     if accounts:
-        found = set(session.execute(select(Account.id).where(Account.id.in_(accounts))).scalars())
+        found = existing(session, Account.id, accounts)
         unknown = [a for a in accounts if a not in found]
         if unknown:
-            raise invalid("accounts", f"找不到账号：{'、'.join(unknown[:20])} (unknown accounts)",
-                          unknown=unknown)
+            raise invalid("accounts", f"找不到账号：{'、'.join(unknown[:20])} "
+                                      f"(unknown accounts: {len(unknown)})",
+                          unknown=unknown[:NAMED_UNKNOWN], unknown_count=len(unknown))
     if orgs:
         found = set(session.execute(select(Org.slug).where(Org.slug.in_(orgs))).scalars())
         unknown = [o for o in orgs if o not in found]
@@ -53,8 +55,9 @@ def _require_members_in_scope(session: Session, principal, accounts: list[str],
     paths = set(session.execute(select(Org.path).where(Org.slug.in_(orgs))).scalars()) \
         if orgs else set()
     if accounts:
-        paths |= set(session.execute(select(Org.path).join(Account, Account.org_id == Org.id)
-                                     .where(Account.id.in_(accounts))).scalars())
+        paths |= {row[0] for row in rows_among(
+            session, select(Org.path).join(Account, Account.org_id == Org.id).distinct(),
+            Account.id, accounts)}
     for path in paths:
         require(principal, "matrix.manage", org_path=path)
 

@@ -6,18 +6,16 @@ worker whose lease was taken over (it stalled, the reconciler moved on) writes n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    ColumnElement,
     Row,
     String,
     Table,
-    any_,
     bindparam,
     case,
     func,
@@ -25,10 +23,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from ..ids import new_id
+from ..idsets import among, on_postgres
 from ..models import Account, Delivery, DeliveryAttempt, Task, utcnow
 from ..models.base import UTCDateTime
 
@@ -95,7 +93,7 @@ def claim(session: Session, action: str, ids: Sequence[str], owner: str,
                             Delivery.attempts, Delivery.needs_lookup, Delivery.remote_id,
                             Delivery.withdrawal_id, Delivery.interrupted)
                  .execution_options(synchronize_session=False))
-    if not _on_postgres(session):
+    if not on_postgres(session):
         statement = statement.where(Delivery.state.in_(states))  # the check is the lock
     rows = session.execute(statement).all()
     return [Claimed(id=r[0], item_id=r[1], version=r[2], account_id=r[3], attempts=r[4],
@@ -115,22 +113,6 @@ def _lock(session: Session, ids: Sequence[str], *columns: Any) -> list[Row]:
                            .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
 
 
-def among(session: Session, column: Any, values: Iterable[str]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter. A list of 200
-    parameters makes a long statement that psycopg re-parses on every call (it caches only
-    short ones) and PostgreSQL plans anew each time: 8 % of a worker's CPU in the claims."""
-    values = list(values)
-    if _on_postgres(session):
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)
-
-
-def _on_postgres(session: Session) -> bool:
-    """PostgreSQL: row locks, arrays and COPY. The other database is SQLite, which locks the
-    whole file, and only when it writes."""
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def renew(session: Session, owner: str, ids: Sequence[str], lease_s: int) -> None:
     if not ids:
         return
@@ -142,7 +124,7 @@ def renew(session: Session, owner: str, ids: Sequence[str], lease_s: int) -> Non
     statement = (update(Delivery).where(among(session, Delivery.id, mine))
                  .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
                  .execution_options(synchronize_session=False))
-    if not _on_postgres(session):
+    if not on_postgres(session):
         statement = statement.where(Delivery.lease_owner == owner, Delivery.state.in_(in_flight))
     session.execute(statement)
 
@@ -218,7 +200,7 @@ def append_rows(session: Session, table: Table, columns: Sequence[str],
     if not rows:
         return
     connection = session.connection()
-    if not _on_postgres(session):
+    if not on_postgres(session):
         connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     driver = connection.connection.driver_connection

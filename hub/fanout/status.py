@@ -56,7 +56,8 @@ def next_poll_in(age: timedelta) -> timedelta:
 
 def _load(executor: Executor,
           ids: Sequence[str]) -> list[tuple[str, str, datetime | None, AccountRef]]:
-    from .claims import accounts_of, among
+    from ..idsets import among
+    from .claims import accounts_of
 
     runtime = executor.runtime
     with runtime.db.session() as session:

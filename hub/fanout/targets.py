@@ -9,8 +9,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..errors import ApiError, invalid
+from ..errors import NAMED_UNKNOWN, ApiError, invalid
+from ..idsets import existing, rows_among
 from ..models import PLATFORMS, Account, Matrix, MatrixAccount, Org
+
+# Explicit lists: a province's every account fits (100,000); more belongs in an org or matrix.
+MAX_ENTRIES = {"orgs": 10_000, "platforms": 100, "matrices": 1_000, "accounts": 100_000}
 
 
 @dataclass
@@ -34,11 +38,16 @@ def parse_targets(body: Any) -> TargetSpec:
     if not isinstance(body, dict):
         raise invalid("targets", "targets 必须是对象 (targets must be an object)")
     spec = TargetSpec()
-    for name in ("orgs", "platforms", "matrices", "accounts"):
+    for name, most in MAX_ENTRIES.items():
         value = body.get(name) or []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise invalid(f"targets.{name}", f"targets.{name} 必须是文本列表 "
                                              f"(targets.{name} must be a list of strings)")
+        if len(value) > most:
+            raise invalid(f"targets.{name}", f"targets.{name} 最多{most}项，更多请按机构或矩阵推送 "
+                                             f"(targets.{name} has more than {most} entries; "
+                                             f"target orgs or a matrix instead)",
+                          limit=most, count=len(value))
         setattr(spec, name, list(dict.fromkeys(value)))
     descendants = body.get("descendants", True)
     if not isinstance(descendants, bool):
@@ -73,12 +82,13 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
         raise invalid("targets.matrices", f"找不到矩阵：{'、'.join(unknown_matrices)} "
                                           "(unknown matrices)", unknown=unknown_matrices)
     if spec.accounts:
-        found = set(session.execute(select(Account.id).where(Account.id.in_(spec.accounts))
-                                    ).scalars())
+        found = existing(session, Account.id, spec.accounts)
         unknown_accounts = [a for a in spec.accounts if a not in found]
         if unknown_accounts:
             raise invalid("targets.accounts", f"找不到账号：{'、'.join(unknown_accounts[:20])} "
-                                              "(unknown accounts)", unknown=unknown_accounts)
+                                              f"(unknown accounts: {len(unknown_accounts)})",
+                          unknown=unknown_accounts[:NAMED_UNKNOWN],
+                          unknown_count=len(unknown_accounts))
 
     conditions = []
     for _slug, org_id, path in org_rows:
@@ -94,13 +104,14 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
         if matrix.orgs and (platforms or not matrix.platforms):
             paths = session.execute(select(Org.id, Org.path).where(Org.slug.in_(matrix.orgs))).all()
             conditions += [_org_condition(oid, path, True, platforms) for oid, path in paths]
-    if spec.accounts:
-        conditions.append(Account.id.in_(spec.accounts))
-    rows = session.execute(
-        select(Account.id, Account.platform, Account.org_id, Account.status,
-               Account.flagged_reason, Org.path)
-        .join(Org, Org.id == Account.org_id).where(or_(*conditions))
-    ).all()
+    wanted = (select(Account.id, Account.platform, Account.org_id, Account.status,
+                     Account.flagged_reason, Org.path)
+              .join(Org, Org.id == Account.org_id))
+    rows = session.execute(wanted.where(or_(*conditions))).all() if conditions else []
+    if spec.accounts:  # apart from the rest: the list may be longer than one statement takes
+        seen = {r[0] for r in rows}
+        rows += [r for r in rows_among(session, wanted, Account.id, spec.accounts)
+                 if r[0] not in seen]
     outside = [r[0] for r in rows if not principal.covers_path(r[5])]
     if outside:
         raise ApiError(403, "目标中包含管辖范围外的账号 (targets include accounts outside your scope)",

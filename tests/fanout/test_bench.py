@@ -32,6 +32,7 @@ def test_bench_runs_both_designs_and_reports_a_clean_run(redis_server_url: str, 
 
     assert report["scenario"]["accounts"] == ACCOUNTS
     assert report["machine"]["calibration_s"] > 0
+    assert report["machine"]["calibration_memory_s"] > 0
     for design in ("batched", "baseline"):
         result = report[design]
         assert result["timed_out"] == [], design
