@@ -58,7 +58,7 @@ def test_a_push_naming_more_accounts_than_the_cap_is_a_422_before_any_lookup(rig
 def test_explicit_accounts_are_resolved_chunk_by_chunk_with_orgs_alongside(rig, monkeypatch):
     monkeypatch.setattr(idsets, "CHUNK", 2)  # five accounts: three statements
     in_k1 = [rig.account("c1-k1"), rig.account("c1-k1", "weibo")]
-    in_k2 = [rig.account("c1-k2"), rig.account("c1-k2", "cityapp")]
+    in_k2 = [rig.account("c1-k2"), rig.account("c1-k2", "weibo")]
     elsewhere = rig.account("c2-k1")
     closed = rig.account("c2-k1", status="closed")
     item = rig.item("yun")
