@@ -113,6 +113,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "progress.state": ("状态", "State"),
     "progress.total": ("总数", "Total"),
     "progress.remaining": ("剩余", "Remaining"),
+    "progress.repushed": ("已转入后续推送", "Moved to a later push"),
     "progress.reason": ("撤稿原因", "Reason"),
     "progress.started": ("开始时间", "Started"),
     "progress.finished": ("完成时间", "Finished"),

@@ -44,7 +44,7 @@ def dispatch_progress(session: Session, dispatch: Dispatch) -> dict[str, Any]:
     return {"id": dispatch.id, "item": dispatch.item_id, "version": dispatch.version,
             "state": state, "waiting_for_schedule": waiting, "total": dispatch.total,
             "remaining": open_count,
-            "counts": counts, "schedule_at": rfc3339(dispatch.schedule_at),
+            "counts": counts, "repushed": dispatch.repushed, "schedule_at": rfc3339(dispatch.schedule_at),
             "created_at": rfc3339(dispatch.created_at),
             "finished_at": rfc3339(dispatch.finished_at)}
 

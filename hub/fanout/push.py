@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..errors import invalid
 from ..ids import new_id
+from ..idsets import among, chunks
 from ..models import Delivery, Dispatch, Item, utcnow
 from ..services.review import require_approved
 from .claims import append_rows
@@ -58,7 +61,7 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
     rows: list[tuple[Any, ...]] = []
     requeue: list[str] = []
     queued: list[tuple[str, str]] = []
-    skipped = created = 0
+    skipped = total = 0
     for target in targets:
         state = existing.get(target.account_id)
         if state is not None and state not in REQUEUE_STATES:
@@ -78,26 +81,42 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
             queued.append((delivery_id, target.platform))
         if len(rows) == INSERT_CHUNK:  # bounded memory at 100,000 targets
             append_rows(session, Delivery.__table__, NEW_DELIVERY_COLUMNS, rows)
-            created += len(rows)
+            total += len(rows)
             rows = []
     if rows:
         append_rows(session, Delivery.__table__, NEW_DELIVERY_COLUMNS, rows)
-        created += len(rows)
-    if requeue:
-        for start in range(0, len(requeue), 5000):
-            chunk = requeue[start:start + 5000]
-            moved = session.execute(
-                update(Delivery)
-                .where(Delivery.item_id == item.id, Delivery.account_id.in_(chunk),
-                       Delivery.state.in_(REQUEUE_STATES))
-                .values(state=initial, dispatch_id=dispatch.id, version=dispatch.version,
-                        error=None, error_kind=None, next_attempt_at=schedule_at, attempts=0,
-                        updated_at=now)
-                .returning(Delivery.id, Delivery.platform)
-            ).all()
-            if not schedule_at:
-                queued += [(r[0], r[1]) for r in moved]
-    dispatch.total = created + len(requeue)
+        total += len(rows)
+    for chunk in chunks(requeue, INSERT_CHUNK):
+        moved = _take_over(session, item, dispatch, chunk, initial, now)
+        total += len(moved)
+        if not schedule_at:
+            queued += moved
+    dispatch.total = total
     if dispatch.total == 0:
         dispatch.finished_at = now
     return PushResult(dispatch=dispatch, total=dispatch.total, skipped=skipped, queued=queued)
+
+
+def _take_over(session: Session, item: Item, dispatch: Dispatch, account_ids: Sequence[str],
+               initial: str, now: datetime) -> list[tuple[str, str]]:
+    """Move the failed or skipped rows of ``account_ids`` to ``dispatch`` and send them again.
+    Each dispatch they leave hands them over: its ``total`` drops by as many and its
+    ``repushed`` says so, so its counts still add up to its total. Returns the rows moved,
+    as (delivery id, platform)."""
+    rows = session.execute(
+        select(Delivery.id, Delivery.platform, Delivery.dispatch_id)
+        .where(Delivery.item_id == item.id, among(session, Delivery.account_id, account_ids),
+               Delivery.state.in_(REQUEUE_STATES))
+        .order_by(Delivery.id).with_for_update()).all()
+    if not rows:
+        return []
+    session.execute(
+        update(Delivery).where(among(session, Delivery.id, [r[0] for r in rows]))
+        .values(state=initial, dispatch_id=dispatch.id, version=dispatch.version,
+                error=None, error_kind=None, next_attempt_at=dispatch.schedule_at, attempts=0,
+                interrupted=0, updated_at=now)
+        .execution_options(synchronize_session=False))
+    for left, n in Counter(r[2] for r in rows).items():
+        session.execute(update(Dispatch).where(Dispatch.id == left)
+                        .values(total=Dispatch.total - n, repushed=Dispatch.repushed + n))
+    return [(r[0], r[1]) for r in rows]

@@ -34,6 +34,9 @@ class Dispatch(Base):
     version: Mapped[int]
     targets: Mapped[dict] = mapped_column(default=dict)
     total: Mapped[int] = mapped_column(default=0)
+    # Failed or skipped rows a later push of the same item took over: they left ``total``
+    # and count in that push's dispatch now.
+    repushed: Mapped[int] = mapped_column(default=0, server_default="0")
     schedule_at: Mapped[datetime | None]
     created_by: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = created_column()

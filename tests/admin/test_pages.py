@@ -81,6 +81,21 @@ def test_progress_pages_poll_the_api_with_the_session_cookie(newsroom, scene):
     assert browser.get("/admin/static/progress.js").status_code == 200
 
 
+def test_a_dispatch_page_says_how_many_rows_a_later_push_took_over(newsroom, scene):
+    from sqlalchemy import update
+
+    from hub.models import Dispatch
+
+    browser = newsroom.browser("operator")
+    path = f"/admin/dispatches/{scene['dispatch']}"
+    assert "已转入后续推送" not in browser.text(path)
+    with newsroom.hub.runtime.db.session() as session:
+        session.execute(update(Dispatch).where(Dispatch.id == scene["dispatch"])
+                        .values(repushed=3))
+    page = browser.text(path)
+    assert "已转入后续推送" in page and '<dd data-field="repushed">3</dd>' in page
+
+
 def test_item_page_shows_versions_reviews_safety_and_deliveries(newsroom, scene):
     hub = newsroom.hub
     r = hub.put("/api/v1/safety/terms", {"version": 1, "terms": [

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.fanout import claims
 from hub.fanout.queueing import PUSH_QUEUE, WITHDRAW_QUEUE, enqueue_batches, queue
@@ -171,6 +171,34 @@ def test_pushing_twice_never_makes_a_second_delivery(rig):
     assert rig.live_posts() == 3
     assert sum(v["duplicates"] for v in rig.sandbox.stats().values()) == 0
     assert rig.deliveries_per_account(item) == {a: 1, b: 1, c: 1}
+
+
+def test_a_repush_takes_over_failed_rows_and_every_dispatch_still_adds_up(rig):
+    sent, failing = rig.account("c1-k1"), rig.account("c1-k1")
+    item = rig.item("c1")
+    first = rig.pushed(item, {"accounts": [sent, failing]})
+    limit = rig.hub.runtime.settings.interrupted_max
+    with rig.hub.runtime.db.session() as session:  # failed before it went out
+        session.execute(update(Delivery).where(Delivery.account_id == failing).values(
+            state="failed", error="发送时工作进程已中断", attempts=limit, interrupted=limit))
+    rig.drain()
+    first_path = f"/api/v1/dispatches/{first['dispatch_id']}"
+    again = rig.pushed(item, {"accounts": [sent, failing]})
+    assert again["total"] == 1, again
+    with rig.hub.runtime.db.session() as session:
+        row = session.execute(select(Delivery).where(Delivery.account_id == failing)).scalar_one()
+        assert (row.attempts, row.interrupted, row.error) == (0, 0, None)
+    rig.drain()
+    old, new = rig.hub.get(first_path).json, rig.hub.get(
+        f"/api/v1/dispatches/{again['dispatch_id']}").json
+    assert (old["total"], old["repushed"], old["counts"]["failed"]) == (1, 1, 0), old
+    assert (new["total"], new["repushed"]) == (1, 0), new
+    for progress in (old, new):
+        assert sum(progress["counts"].values()) == progress["total"], progress
+        assert progress["state"] == "done", progress
+    assert [d["account"] for d in rig.deliveries(f"{first_path}/deliveries")] == [sent]
+    assert rig.live_posts() == 2
+    assert sum(v["duplicates"] for v in rig.sandbox.stats().values()) == 0
 
 
 def test_a_skipped_account_gets_its_delivery_once_it_is_active_again(rig):
