@@ -34,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.core import SandboxState, timeout_fault
+from sandbox.core import SandboxState, shared, timeout_fault
 
 PLATFORM = "cityapp"
 MAX_BODY_BYTES = 256 * 1024
@@ -204,6 +204,7 @@ class Receiver:
             return "article_id and revision are required"
         if not isinstance(title, str) or not title or not isinstance(summary, str):
             return "title is required"
+        title = shared(title)
         stories = self.data(app).stories
         story = stories.get(article_id)
         if story is not None and (

@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import random
 import secrets
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,13 @@ def fingerprint(*parts: str) -> str:
         digest.update(part.encode())
         digest.update(b"\x00")
     return digest.hexdigest()
+
+
+def shared(text: str) -> str:
+    """The one stored copy of ``text``. A province-wide push sends the same title and body to
+    every account and the sandbox keeps every post, so without this its memory grows with
+    accounts times article size instead of with accounts."""
+    return sys.intern(text)
 
 
 def iso_utc(timestamp: float) -> str:
@@ -198,6 +206,7 @@ class Ledger:
         key = (platform, remote_id)
         if key in self._posts:
             raise ValueError(f"remote_id already used on {platform}: {remote_id}")
+        title, text = shared(title), shared(text)
         content = (platform, account, title, text)
         live_twins = self._live_content.get(content, 0)
         post = LedgerPost(

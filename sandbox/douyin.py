@@ -34,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.core import SandboxState, fingerprint, timeout_fault
+from sandbox.core import SandboxState, fingerprint, shared, timeout_fault
 from sandbox.forms import PartMissing, media_type, read_form, stream_file_part
 
 PLATFORM = "douyin"
@@ -637,6 +637,7 @@ async def create_video(request: web.Request, world: World) -> web.Response:
         raise DouyinError(PARAMETER_ERROR, "video_id unknown or already used")
     if not isinstance(text, str):
         raise DouyinError(PARAMETER_ERROR, "text must be a string")
+    text = shared(text)
     cover = body.get("custom_cover_image_url")
     if cover is not None and world.images.get(cover) != account.open_id:
         raise DouyinError(PARAMETER_ERROR, "custom_cover_image_url is not an uploaded image")

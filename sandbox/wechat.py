@@ -42,7 +42,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sandbox.core import SandboxState, fingerprint, timeout_fault
+from sandbox.core import SandboxState, fingerprint, shared, timeout_fault
 from sandbox.forms import read_part
 from sandbox.wechat_events import EventSender, publish_event_xml
 
@@ -563,11 +563,11 @@ class WeChatSandbox:
             raise WeChatError(40007)
         return {
             "article_type": article_type,
-            "title": title,
-            "author": author,
-            "digest": digest,
-            "content": self.filtered_content(world, content),
-            "content_source_url": source_url,
+            "title": shared(title),
+            "author": shared(author),
+            "digest": shared(digest),
+            "content": shared(self.filtered_content(world, content)),
+            "content_source_url": shared(source_url),
             "thumb_media_id": thumb.media_id,
             "thumb_url": thumb.url,
             "need_open_comment": 1 if raw.get("need_open_comment") == 1 else 0,

@@ -50,7 +50,7 @@ import orjson
 from aiohttp import web
 from multidict import MultiDict
 
-from sandbox.core import Ledger, LedgerPost, SandboxState, timeout_fault
+from sandbox.core import Ledger, LedgerPost, SandboxState, shared, timeout_fault
 from sandbox.forms import FilePart, read_form
 
 PLATFORM = "weibo"
@@ -385,6 +385,7 @@ class WeiboEmulator:
 
     def create(self, uid: str, text: str, rip: str, pic: str | FilePart | None) -> dict[str, Any]:
         now = self.state.clock.now()
+        text = shared(text)
         self.next_id += 1 + secrets.randbelow(997)
         status_id = self.next_id
         picture = pic_hash(pic)

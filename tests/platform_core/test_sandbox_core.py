@@ -28,6 +28,22 @@ def test_same_title_and_text_while_live_counts_a_duplicate() -> None:
     assert ledger.stats()["weibo"] == {"created": 3, "deleted": 0, "live": 3, "duplicates": 2}
 
 
+def test_posts_repeating_a_text_keep_one_copy_of_it() -> None:
+    """A province-wide push repeats one article on every account: the sandbox's memory must
+    grow with the accounts, not with accounts times the article's size."""
+    ledger = make_state().ledger
+
+    def fresh(text: str) -> str:  # equal to ``text``, but a new object each time
+        return "".join(list(text))
+
+    body = "<p>各地要压实防汛责任。</p>" * 2000
+    posts = [ledger.create("wechat", f"app{n}", remote_id=str(n), title=fresh("防汛部署"),
+                           text=fresh(body)) for n in range(3)]
+    assert fresh(body) is not fresh(body)
+    assert all(p.text is posts[0].text and p.title is posts[0].title for p in posts)
+    assert posts[0].text == body and posts[0].title == "防汛部署"
+
+
 def test_other_account_platform_or_text_is_not_a_duplicate() -> None:
     ledger = make_state().ledger
     ledger.create("weibo", "u1", remote_id="1", title="通知", text="正文")
