@@ -1,0 +1,118 @@
+"""claims.record on SQLite (one UPDATE per outcome) and PostgreSQL (one UPDATE over arrays):
+the same rows end up the same, only rows still claimed by the writer change, and on
+PostgreSQL the statement looks each id up by primary key even when the planner's row counts
+per state are stale, as they are in the middle of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text, update
+
+from hub.fanout import claims
+from hub.fanout.claims import Outcome
+from hub.models import Delivery, DeliveryAttempt
+
+from .support import ApiRig
+
+
+def _claimed(rig: ApiRig, count: int, owner: str = "w1") -> list[str]:
+    accounts = [rig.account("c1-k1") for _ in range(count)]
+    item = rig.item("c1")
+    rig.pushed(item, {"accounts": accounts})
+    with rig.hub.runtime.db.session() as session:
+        ids = sorted(session.execute(select(Delivery.id).where(Delivery.item_id == item))
+                     .scalars())
+        assert len(claims.claim(session, "publish", ids, owner, 60)) == count
+    return ids
+
+
+def _rows(rig: ApiRig, ids: list[str]) -> dict[str, dict[str, Any]]:
+    with rig.hub.runtime.db.session() as session:
+        rows = session.execute(select(Delivery).where(Delivery.id.in_(ids))).scalars()
+        return {r.id: {"state": r.state, "error_kind": r.error_kind, "error": r.error,
+                       "remote_id": r.remote_id, "remote_url": r.remote_url,
+                       "retry": r.next_attempt_at is not None, "lookup": r.needs_lookup,
+                       "published": r.published_at is not None, "owner": r.lease_owner,
+                       "lease": r.lease_expires_at is not None} for r in rows}
+
+
+def test_outcomes_are_written_alike_on_both_databases(rig):
+    ids = _claimed(rig, 6)
+    published, retry, failed, after_withdrawal, foreign, withdrawn_early = ids
+    with rig.hub.runtime.db.session() as session:
+        # One row was re-claimed by another worker meanwhile, one row's item was withdrawn.
+        session.execute(update(Delivery).where(Delivery.id == foreign)
+                        .values(lease_owner="w2"))
+        session.execute(update(Delivery).where(Delivery.id == after_withdrawal)
+                        .values(withdrawal_id="wdr_x"))
+        session.execute(update(Delivery).where(Delivery.id == withdrawn_early)
+                        .values(state="withdraw_queued", lease_owner=None))
+        flipped = claims.record(session, "publish", "w1", [
+            Outcome(published, "published", "published", remote_id="post-1",
+                    remote_url="https://example.org/1", needs_lookup=False),
+            Outcome(retry, "retry", "timeout", error_kind="retryable", error="超时 (timeout)",
+                    retry_in=30, needs_lookup=True),
+            Outcome(failed, "failed", "rejected", error_kind="content", error="x" * 1500),
+            Outcome(after_withdrawal, "published", "published", remote_id="post-4"),
+            Outcome(foreign, "published", "published", remote_id="post-5"),
+            Outcome(withdrawn_early, "published", "published", remote_id="post-6"),
+        ])
+    # Both wait for removal now: the worker removes them at once, on its warm connection.
+    assert set(flipped) == {after_withdrawal, withdrawn_early}
+    rows = _rows(rig, ids)
+    assert rows[published] == {
+        "state": "published", "error_kind": None, "error": None, "remote_id": "post-1",
+        "remote_url": "https://example.org/1", "retry": False, "lookup": False,
+        "published": True, "owner": None, "lease": False}
+    assert rows[retry] | {"error": None} == {
+        "state": "retry", "error_kind": "retryable", "error": None, "remote_id": None,
+        "remote_url": None, "retry": True, "lookup": True, "published": False, "owner": None,
+        "lease": False}
+    assert rows[retry]["error"] == "超时 (timeout)"
+    assert (rows[failed]["state"], len(rows[failed]["error"])) == ("failed", 1000)
+    assert rows[failed]["lookup"] is False  # kept: the outcome said nothing about it
+    assert (rows[after_withdrawal]["state"], rows[after_withdrawal]["remote_id"]) == (
+        "withdraw_queued", "post-4")
+    assert (rows[foreign]["state"], rows[foreign]["owner"]) == ("sending", "w2")  # untouched
+    assert (rows[withdrawn_early]["state"], rows[withdrawn_early]["remote_id"]) == (
+        "withdraw_queued", None)
+    with rig.hub.runtime.db.session() as session:
+        history = session.execute(select(DeliveryAttempt.delivery_id, DeliveryAttempt.outcome)
+                                   .where(DeliveryAttempt.delivery_id.in_(ids))).all()
+    assert len(history) == 6  # every answer is history, written or not
+
+
+@pytest.mark.parametrize("rig", ["postgres"], indirect=True)  # the array statement is its
+def test_the_postgresql_statement_looks_ids_up_by_primary_key_with_stale_statistics(rig):
+    """20,000 rows the planner last saw published, 2,000 of them now in flight: with the
+    state as a plain condition it reads the state index (its estimate: one row in flight);
+    the statement as written looks the 50 ids up by primary key."""
+    guarded = claims._OUTCOMES_SQL.text.replace("UPDATE deliveries AS d", "UPDATE scratch AS d")
+    plain = guarded.replace("AND (d.lease_owner = :owner AND d.state = :in_flight) IS TRUE",
+                            "AND d.lease_owner = :owner AND d.state = :in_flight")
+    assert plain != guarded != claims._OUTCOMES_SQL.text
+    with rig.hub.runtime.db.session() as session:
+        session.execute(text("CREATE TEMP TABLE scratch (LIKE deliveries INCLUDING ALL)"))
+        session.execute(text(
+            "INSERT INTO scratch (id, item_id, account_id, dispatch_id, platform, version, "
+            "state, attempts, interrupted, needs_lookup, created_at, updated_at) "
+            "SELECT 'dlv_' || lpad(n::text, 8, '0'), 'itm', 'acc_' || n, 'dsp', 'wechat', 1, "
+            "'published', 1, 0, false, now(), now() FROM generate_series(1, 20000) AS n"))
+        session.execute(text("ANALYZE scratch"))
+        session.execute(text("UPDATE scratch SET state = 'sending', lease_owner = 'w1' "
+                             "WHERE id <= 'dlv_00002000'"))
+        ids = [f"dlv_{n:08d}" for n in range(1, 51)]
+        params = {"b_id": ids, **{name: [None] * len(ids) for name in (
+            "b_state", "b_wstate", "b_kind", "b_error", "b_remote_id", "b_remote_url",
+            "b_retry", "b_lookup", "b_published", "b_withdrawn")}}
+        plans = {name: "\n".join(session.execute(
+            text("EXPLAIN " + sql), {**params, "now": None, "owner": "w1",
+                                     "in_flight": "sending"}).scalars())
+            for name, sql in (("guarded", guarded), ("plain", plain))}
+        session.rollback()
+    assert "scratch_pkey" in plans["guarded"], plans["guarded"]
+    assert "Index Cond: ((id)::text = v.id)" in plans["guarded"], plans["guarded"]
+    assert "state" not in plans["guarded"].split("Filter")[0], plans["guarded"]
+    assert "scratch_pkey" not in plans["plain"], plans["plain"]  # what the guard is for
