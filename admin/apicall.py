@@ -71,8 +71,10 @@ def segment(value: str) -> str:
 
 
 def call(method: str, path: str, *, json: dict[str, Any] | None = None,
-         query: dict[str, Any] | None = None) -> ApiAnswer:
-    """Send ``method /api/v1<path>`` as the browser's user and return the decoded answer."""
+         query: dict[str, Any] | None = None, files: dict[str, Any] | None = None
+         ) -> ApiAnswer:
+    """Send ``method /api/v1<path>`` as the browser's user and return the decoded answer.
+    ``files`` sends a multipart body instead of JSON: ``{"file": (stream, name, type)}``."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     headers = {name: request.headers[name] for name in FORWARDED_HEADERS
                if name in request.headers}
@@ -80,7 +82,7 @@ def call(method: str, path: str, *, json: dict[str, Any] | None = None,
     if method != "GET" and csrf:
         headers[CSRF_HEADER] = csrf
     clean_query = {k: v for k, v in (query or {}).items() if v not in (None, "")}
-    builder = EnvironBuilder(path=API_PREFIX + path, method=method, json=json,
+    builder = EnvironBuilder(path=API_PREFIX + path, method=method, json=json, data=files,
                              query_string=clean_query, headers=headers,
                              base_url=request.url_root,
                              environ_base={"REMOTE_ADDR": request.remote_addr or ""})

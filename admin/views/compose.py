@@ -1,0 +1,118 @@
+"""Writing an article in the browser: a new draft, or a new version of an existing item.
+
+The form is sent to the API as it would be by any client (POST /items or PATCH /items/<id>,
+a cover first through POST /assets). A refusal re-shows the form with what the editor typed
+and the API's reason in words; nothing is saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from werkzeug.datastructures import FileStorage
+
+from hub.permissions import may
+
+from .. import apicall, i18n, queries
+from ..blueprint import admin_blueprint
+from ..web import runtime
+
+TEXT_FIELDS = ("title", "summary", "author", "source", "body")
+
+
+@admin_blueprint.get("/items/new")
+def item_new() -> str:
+    _require_writer()
+    return _form(None, {"org": "", "tags": "", "shared_to_library": False,
+                        **dict.fromkeys(TEXT_FIELDS, "")})
+
+
+@admin_blueprint.post("/items/new")
+def item_create() -> Response | tuple[str, int]:
+    _require_writer()
+    values = _typed()
+    body = _content(values)
+    if values["org"]:
+        body["org"] = values["org"]
+    body["kind"] = "article"
+    body["shared_to_library"] = values["shared_to_library"]
+    return _save("POST", "/items", body, values, None)
+
+
+@admin_blueprint.get("/items/<item_id>/edit")
+def item_edit(item_id: str) -> str:
+    _require_writer()
+    item = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
+    values = {name: item.get(name) or "" for name in TEXT_FIELDS}
+    values.update(org=item["org"], tags="、".join(item.get("tags") or []),
+                  shared_to_library=bool(item.get("shared_to_library")))
+    return _form(item, values)
+
+
+@admin_blueprint.post("/items/<item_id>/edit")
+def item_update(item_id: str) -> Response | tuple[str, int]:
+    _require_writer()
+    item = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
+    values = _typed()
+    values["org"] = item["org"]
+    body = _content(values)
+    body["shared_to_library"] = values["shared_to_library"]
+    return _save("PATCH", f"/items/{apicall.segment(item_id)}", body, values, item)
+
+
+def _require_writer() -> None:
+    if not may(g.principal, "item.write"):
+        abort(403)
+
+
+def _typed() -> dict[str, Any]:
+    """The form as the editor typed it, to save or to show again."""
+    form = request.form
+    values: dict[str, Any] = {name: form.get(name, "") for name in TEXT_FIELDS}
+    values["org"] = form.get("org", "").strip()
+    values["tags"] = form.get("tags", "")
+    values["shared_to_library"] = form.get("shared_to_library") == "1"
+    return values
+
+
+def _content(values: dict[str, Any]) -> dict[str, Any]:
+    body = {name: values[name] for name in TEXT_FIELDS}
+    # 、，, and line breaks all separate tags, as editors type them.
+    tags = values["tags"]
+    for separator in ("、", "，", ",", "\n"):
+        tags = tags.replace(separator, " ")
+    body["tags"] = [tag for tag in tags.split() if tag]
+    return body
+
+
+def _save(method: str, path: str, body: dict[str, Any], values: dict[str, Any],
+          item: dict[str, Any] | None) -> Response | tuple[str, int]:
+    cover = request.files.get("cover")
+    if isinstance(cover, FileStorage) and cover.filename:
+        uploaded = apicall.call("POST", "/assets", files={
+            "file": (cover.stream, cover.filename, cover.mimetype)})
+        if not uploaded.ok:
+            return _refused(uploaded, item, values)
+        body["cover"] = uploaded.data["id"]
+    answer = apicall.call(method, path, json=body)
+    if not answer.ok:
+        return _refused(answer, item, values)
+    flash(i18n.t("done.saved", version=answer.data.get("version", 1)), "ok")
+    return redirect(url_for("admin.item", item_id=answer.data["id"]), 303)  # type: ignore[return-value]
+
+
+def _refused(answer: apicall.ApiAnswer, item: dict[str, Any] | None,
+             values: dict[str, Any]) -> tuple[str, int]:
+    if answer.status in (401, 403):
+        raise answer.as_error()
+    # Anything else, an unknown owner org (404) included, is about what was typed.
+    flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
+    return _form(item, values, field=str((answer.error.get("details") or {}).get("field") or "")
+                 ), answer.status
+
+
+def _form(item: dict[str, Any] | None, values: dict[str, Any], field: str = "") -> str:
+    with runtime().db.session() as db:
+        orgs = queries.org_choices(db, g.principal)
+    return render_template("admin/compose.html", item=item, values=values, orgs=orgs,
+                           bad_field=field)
