@@ -1,4 +1,5 @@
-"""Writing an article in the browser: a new draft, or a new version of an existing item.
+"""Writing in the browser: a new draft (an article, or a video with its caption text), or a
+new version of an existing item.
 
 The form is sent to the API as it would be by any client (POST /items or PATCH /items/<id>,
 a cover first through POST /assets). A refusal re-shows the form with what the editor typed
@@ -23,7 +24,7 @@ TEXT_FIELDS = ("title", "summary", "author", "source", "body")
 @admin_blueprint.get("/items/new")
 def item_new() -> str:
     _require_writer()
-    return _form(None, {"org": "", "tags": "", "shared_to_library": False,
+    return _form(None, {"org": "", "kind": "article", "tags": "", "shared_to_library": False,
                         **dict.fromkeys(TEXT_FIELDS, "")})
 
 
@@ -34,7 +35,7 @@ def item_create() -> Response | tuple[str, int]:
     body = _content(values)
     if values["org"]:
         body["org"] = values["org"]
-    body["kind"] = "article"
+    body["kind"] = values["kind"]
     body["shared_to_library"] = values["shared_to_library"]
     return _save("POST", "/items", body, values, None)
 
@@ -44,7 +45,7 @@ def item_edit(item_id: str) -> str:
     _require_writer()
     item = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
     values = {name: item.get(name) or "" for name in TEXT_FIELDS}
-    values.update(org=item["org"], tags="、".join(item.get("tags") or []),
+    values.update(org=item["org"], kind=item["kind"], tags="、".join(item.get("tags") or []),
                   shared_to_library=bool(item.get("shared_to_library")))
     return _form(item, values)
 
@@ -54,7 +55,7 @@ def item_update(item_id: str) -> Response | tuple[str, int]:
     _require_writer()
     item = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
     values = _typed()
-    values["org"] = item["org"]
+    values.update(org=item["org"], kind=item["kind"])
     body = _content(values)
     body["shared_to_library"] = values["shared_to_library"]
     return _save("PATCH", f"/items/{apicall.segment(item_id)}", body, values, item)
@@ -70,6 +71,7 @@ def _typed() -> dict[str, Any]:
     form = request.form
     values: dict[str, Any] = {name: form.get(name, "") for name in TEXT_FIELDS}
     values["org"] = form.get("org", "").strip()
+    values["kind"] = "video" if form.get("kind") == "video" else "article"
     values["tags"] = form.get("tags", "")
     values["shared_to_library"] = form.get("shared_to_library") == "1"
     return values
@@ -87,13 +89,18 @@ def _content(values: dict[str, Any]) -> dict[str, Any]:
 
 def _save(method: str, path: str, body: dict[str, Any], values: dict[str, Any],
           item: dict[str, Any] | None) -> Response | tuple[str, int]:
-    cover = request.files.get("cover")
-    if isinstance(cover, FileStorage) and cover.filename:
+    for name in ("cover", "video"):
+        upload = request.files.get(name)
+        if not isinstance(upload, FileStorage) or not upload.filename:
+            continue  # an edit without a new file keeps what the item has
         uploaded = apicall.call("POST", "/assets", files={
-            "file": (cover.stream, cover.filename, cover.mimetype)})
+            "file": (upload.stream, upload.filename, upload.mimetype)})
         if not uploaded.ok:
             return _refused(uploaded, item, values)
-        body["cover"] = uploaded.data["id"]
+        if name == "cover":
+            body["cover"] = uploaded.data["id"]
+        else:
+            body["assets"] = [uploaded.data["id"]]
     answer = apicall.call(method, path, json=body)
     if not answer.ok:
         return _refused(answer, item, values)

@@ -9,6 +9,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from hub.models import Asset, Item
+from tests.storage import samples
 
 FORM = {"title": "全省防汛工作会议召开", "summary": "部署防汛", "author": "记者 王敏",
         "source": "云省日报", "body": "<p>会议要求各地做好防汛准备。</p><script>x()</script>",
@@ -60,6 +61,30 @@ def test_an_editor_writes_a_draft_with_a_cover_then_a_second_version(newsroom):
     assert (again["version"], again["title"], again["shared_to_library"]) == (
         2, "全省防汛工作会议召开（更新）", False)
     assert again["cover"] == item["cover"]  # no new file: the cover stays
+
+
+def test_a_video_needs_its_file_and_keeps_it_across_versions(newsroom):
+    editor = newsroom.browser("editor")
+    typed = {**FORM, "kind": "video", "body": "", "title": "防汛一线直击"}
+    before = _counts(newsroom)
+    response = editor.post("/admin/items/new", typed, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "视频稿件需要至少一个视频素材" in page, page[:800]
+    assert '<option value="video" selected>' in page
+    assert _counts(newsroom)[0] == before[0]
+    response = editor.post("/admin/items/new", {
+        **typed, "video": (io.BytesIO(samples.video()), "直击.mp4", "video/mp4")},
+        content_type="multipart/form-data")
+    assert response.status_code == 303, response.get_data(as_text=True)[:800]
+    item_id = response.location.rsplit("/", 1)[1]
+    item = newsroom.hub.get(f"/api/v1/items/{item_id}").json
+    assert (item["kind"], item["title"], len(item["assets"])) == ("video", "防汛一线直击", 1)
+    assert "保留现有视频" in editor.text(f"/admin/items/{item_id}/edit")
+    response = editor.post(f"/admin/items/{item_id}/edit", {**typed, "summary": "新的摘要"},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    again = newsroom.hub.get(f"/api/v1/items/{item_id}").json
+    assert (again["version"], again["summary"], again["assets"]) == (2, "新的摘要", item["assets"])
 
 
 def test_a_refused_draft_shows_the_reason_beside_what_was_typed_and_saves_nothing(newsroom):
