@@ -186,6 +186,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "compose.kind": ("稿件类型", "Kind"),
     "compose.video": ("视频文件（视频稿件必填，MP4）", "Video file (required for a video, MP4)"),
     "compose.video_kept": ("不选新视频则保留现有视频。", "Without a new file the current video stays."),
+    "compose.uploaded": ("已上传的文件会随本次保存使用，无需重新选择。",
+                         "The file already uploaded is used when you save; no need to choose it again."),
     "compose.cover_kept": ("不选新图则保留现有封面。", "Without a new file the current cover stays."),
     "compose.tags": ("标签（用顿号或空格分隔）", "Tags (separated by 、 or spaces)"),
     "compose.shared": ("共享到云稿库，供各县区转载", "Share to the library for counties to pull"),

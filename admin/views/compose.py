@@ -2,8 +2,10 @@
 new version of an existing item.
 
 The form is sent to the API as it would be by any client (POST /items or PATCH /items/<id>,
-a cover first through POST /assets). A refusal re-shows the form with what the editor typed
-and the API's reason in words; nothing is saved."""
+files first through POST /assets). A refusal re-shows the form with what the editor typed
+and the API's reason in words, and saves nothing of the item. A file that was uploaded
+before the refusal is kept (assets are stored once per checksum) and carried in the form,
+so the editor does not have to choose it again."""
 
 from __future__ import annotations
 
@@ -19,13 +21,15 @@ from ..blueprint import admin_blueprint
 from ..web import runtime
 
 TEXT_FIELDS = ("title", "summary", "author", "source", "body")
+UPLOADS = ("cover", "video")
 
 
 @admin_blueprint.get("/items/new")
 def item_new() -> str:
     _require_writer()
     return _form(None, {"org": "", "kind": "article", "tags": "", "shared_to_library": False,
-                        **dict.fromkeys(TEXT_FIELDS, "")})
+                        **dict.fromkeys(TEXT_FIELDS, ""),
+                        **{f"{name}_asset": "" for name in UPLOADS}})
 
 
 @admin_blueprint.post("/items/new")
@@ -46,7 +50,8 @@ def item_edit(item_id: str) -> str:
     item = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
     values = {name: item.get(name) or "" for name in TEXT_FIELDS}
     values.update(org=item["org"], kind=item["kind"], tags="、".join(item.get("tags") or []),
-                  shared_to_library=bool(item.get("shared_to_library")))
+                  shared_to_library=bool(item.get("shared_to_library")),
+                  **{f"{name}_asset": "" for name in UPLOADS})
     return _form(item, values)
 
 
@@ -74,6 +79,8 @@ def _typed() -> dict[str, Any]:
     values["kind"] = "video" if form.get("kind") == "video" else "article"
     values["tags"] = form.get("tags", "")
     values["shared_to_library"] = form.get("shared_to_library") == "1"
+    for name in UPLOADS:  # uploaded by an earlier, refused send of this form
+        values[f"{name}_asset"] = form.get(f"{name}_asset", "").strip()
     return values
 
 
@@ -89,18 +96,21 @@ def _content(values: dict[str, Any]) -> dict[str, Any]:
 
 def _save(method: str, path: str, body: dict[str, Any], values: dict[str, Any],
           item: dict[str, Any] | None) -> Response | tuple[str, int]:
-    for name in ("cover", "video"):
+    for name in UPLOADS:
         upload = request.files.get(name)
-        if not isinstance(upload, FileStorage) or not upload.filename:
+        if isinstance(upload, FileStorage) and upload.filename:
+            uploaded = apicall.call("POST", "/assets", files={
+                "file": (upload.stream, upload.filename, upload.mimetype)})
+            if not uploaded.ok:
+                return _refused(uploaded, item, values)
+            values[f"{name}_asset"] = uploaded.data["id"]
+        asset = values[f"{name}_asset"]
+        if not asset:
             continue  # an edit without a new file keeps what the item has
-        uploaded = apicall.call("POST", "/assets", files={
-            "file": (upload.stream, upload.filename, upload.mimetype)})
-        if not uploaded.ok:
-            return _refused(uploaded, item, values)
         if name == "cover":
-            body["cover"] = uploaded.data["id"]
+            body["cover"] = asset
         else:
-            body["assets"] = [uploaded.data["id"]]
+            body["assets"] = [asset]
     answer = apicall.call(method, path, json=body)
     if not answer.ok:
         return _refused(answer, item, values)

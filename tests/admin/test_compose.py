@@ -4,6 +4,7 @@ the API's reason next to what the editor typed and save nothing, and who may wri
 from __future__ import annotations
 
 import io
+import re
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -100,6 +101,17 @@ def test_a_refused_draft_shows_the_reason_beside_what_was_typed_and_saves_nothin
     assert "&lt;p&gt;这一段不能丢。&lt;/p&gt;" in page and "部署防汛" in page  # kept, escaped
     assert 'name="title" value="" required maxlength="100" aria-invalid="true"' in page
     assert _counts(newsroom)[0] == before[0]
+    # The cover went up before the refusal: the form carries it, nobody chooses it again.
+    carried = re.search(r'name="cover_asset" value="([^"]+)"', page)
+    assert carried and "已上传的文件会随本次保存使用" in page, page[:800]
+    response = editor.post("/admin/items/new", {**typed, "title": "补上标题",
+                                                "cover_asset": carried.group(1)},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303, response.get_data(as_text=True)[:800]
+    saved = newsroom.hub.get(f"/api/v1/items/{response.location.rsplit('/', 1)[1]}").json
+    assert (saved["title"], saved["cover"]) == ("补上标题", carried.group(1))
+    assert _counts(newsroom) == (before[0] + 1, before[1] + 1)  # one item, one stored cover
+    before = _counts(newsroom)
 
     response = editor.post("/admin/items/new", {**FORM, "org": "atlantis"},
                            content_type="multipart/form-data")
