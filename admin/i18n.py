@@ -142,6 +142,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "account.filing_date": ("备案日期", "Filing date"),
     "account.last_published": ("最近发布", "Last published"),
     "account.flagged": ("凭据失效", "Credentials rejected"),
+    "account.edit": ("编辑", "Edit"),
+    "account_edit.title": ("编辑账号台账", "Edit account"),
+    "account_edit.status_reason": ("状态说明（暂停或关闭的原因）", "Status reason (why suspended or closed)"),
+    "account_edit.status_note": ("暂停或关闭的账号不再接收推送；已发布的稿件仍可一键撤回。",
+                                 "Suspended or closed accounts receive no pushes; what they "
+                                 "published can still be withdrawn."),
+    "account_edit.save": ("保存", "Save"),
+    "done.account_saved": ("账号台账已更新", "Account saved"),
     # tasks
     "tasks.title": ("人工任务", "Manual tasks"),
     "tasks.open": ("待办", "Open"),
