@@ -6,4 +6,15 @@ from __future__ import annotations
 def register_views() -> None:
     """Import the error handlers and route modules (Python imports each module once)."""
     from .. import errors  # noqa: F401
-    from . import account_edit, accounts, audit, auth, compose, dashboard, items, progress, tasks  # noqa: F401
+    from . import (  # noqa: F401
+        account_edit,
+        accounts,
+        audit,
+        auth,
+        compose,
+        dashboard,
+        items,
+        progress,
+        tasks,
+        users,
+    )

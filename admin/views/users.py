@@ -1,0 +1,82 @@
+"""People (用户管理): the users of the caller's subtree, a form that creates one with roles,
+review stage and a first password, and switching a user off or on. All through the API
+(GET/POST /users, PATCH /users/<id>); its scope, rules and audit apply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+
+from hub.models import ROLES
+from hub.permissions import may
+
+from .. import apicall, i18n, queries
+from ..blueprint import admin_blueprint
+from ..web import runtime
+
+PAGE = 100
+
+
+@admin_blueprint.get("/users")
+def users() -> str:
+    return _page({"name": "", "org": "", "roles": [], "review_stage": ""})
+
+
+@admin_blueprint.post("/users")
+def user_create() -> str | tuple[str, int]:
+    _require_manager()
+    form = request.form
+    values: dict[str, Any] = {"name": form.get("name", "").strip(),
+                              "org": form.get("org", "").strip(),
+                              "roles": [r for r in form.getlist("roles") if r in ROLES],
+                              "review_stage": form.get("review_stage", "")}
+    body: dict[str, Any] = {"name": values["name"], "roles": values["roles"],
+                            "password": form.get("password", "")}
+    if values["org"]:
+        body["org"] = values["org"]
+    if values["review_stage"].isdigit():
+        body["review_stage"] = int(values["review_stage"])
+    answer = apicall.call("POST", "/users", json=body)
+    if answer.status in (401, 403):
+        raise answer.as_error()
+    if not answer.ok:  # what was typed stays, the password excepted
+        flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
+        field = str((answer.error.get("details") or {}).get("field") or "")
+        return _page(values, bad_field=field), answer.status
+    # The API token is shown this once, on this page only (never in a flash or a log).
+    return _page({"name": "", "org": "", "roles": [], "review_stage": ""},
+                 created=answer.data)
+
+
+@admin_blueprint.post("/users/<user_id>/disabled")
+def user_disable(user_id: str) -> Response:
+    _require_manager()
+    disabled = request.form.get("disabled") == "1"
+    answer = apicall.call("PATCH", f"/users/{apicall.segment(user_id)}",
+                          json={"disabled": disabled})
+    if answer.status in (401, 403, 404):
+        raise answer.as_error()
+    if answer.ok:
+        flash(i18n.t("done.user_disabled" if disabled else "done.user_enabled",
+                     name=answer.data["name"]), "ok")
+    else:
+        flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
+    return redirect(url_for("admin.users"), 303)  # type: ignore[return-value]
+
+
+def _require_manager() -> None:
+    if not may(g.principal, "user.manage"):
+        abort(403)
+
+
+def _page(values: dict[str, Any], *, bad_field: str = "",
+          created: dict[str, Any] | None = None) -> str:
+    data = apicall.call("GET", "/users", query={
+        "limit": PAGE, "cursor": request.args.get("cursor") or None}).raise_for_status().data
+    with runtime().db.session() as db:
+        orgs = queries.org_choices(db, g.principal)
+    return render_template("admin/users.html", rows=data.get("items", []),
+                           next_cursor=data.get("next_cursor"), orgs=orgs, roles=ROLES,
+                           values=values, bad_field=bad_field, created=created,
+                           manage=may(g.principal, "user.manage"))
