@@ -14,6 +14,7 @@ def register_views() -> None:
         compose,
         dashboard,
         items,
+        library,
         progress,
         tasks,
         users,
