@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from admin import i18n
 
 from .support import Browser
@@ -56,3 +58,25 @@ def test_bilingual_api_messages_split(app_context_lang):
     app_context_lang("en")
     assert i18n.localise(message) == "this item needs stage 1"
     assert i18n.localise("找不到稿件 itm_1 (稿件 not found)") == "找不到稿件 itm_1 (稿件 not found)"
+
+
+def test_every_text_key_a_template_names_exists():
+    from pathlib import Path
+
+    templates = Path(i18n.__file__).parent / "templates"
+    named = {key for path in templates.rglob("*.html")
+             for key in re.findall(r"\bt\('([a-z_]+\.[a-z_]+)'", path.read_text())}
+    assert len(named) > 100
+    assert sorted(named - set(i18n.TEXT)) == []
+
+
+def test_the_writing_library_users_and_account_pages_speak_english_on_request(newsroom):
+    account = newsroom.account("c1-k1", "交通微信")
+    newsroom.item("c1", "approved", shared_to_library=True)
+    admin = newsroom.browser("admin")
+    admin.get("/admin/?lang=en")
+    for path, english in (("/admin/items/new", "New article"), ("/admin/library", "Shared library"),
+                          ("/admin/users", "New user"),
+                          (f"/admin/accounts/{account['id']}/edit", "Edit account")):
+        page = admin.text(path)
+        assert english in page and '<html lang="en">' in page, path
