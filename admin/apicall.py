@@ -50,6 +50,12 @@ class ApiAnswer:
     def code(self) -> str:
         return str(self.error.get("code") or "")
 
+    @property
+    def field(self) -> str:
+        """The request field a 422 names (details.field), or ""."""
+        details = self.error.get("details")
+        return str(details.get("field") or "") if isinstance(details, dict) else ""
+
     def as_error(self) -> ApiError:
         details = self.error.get("details")
         return ApiError(self.status, self.message or None, code=self.code or None,

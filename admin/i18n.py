@@ -8,9 +8,12 @@ API's bilingual error messages ("中文 (English)").
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import g, has_request_context
+
+if TYPE_CHECKING:
+    from .apicall import ApiAnswer
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -324,6 +327,12 @@ def label(group: str, value: Any) -> str:
 
 
 _BILINGUAL = re.compile(r"^(?P<zh>.*?\S)\s+\((?P<en>[^()]*[A-Za-z][^()]*)\)\s*$", re.S)
+
+
+def refusal(answer: ApiAnswer) -> str:
+    """What to tell the user about a refused API call: its message in their language, or
+    the generic text of its status."""
+    return localise(answer.message) or t(f"error.{answer.status}")
 
 
 def localise(message: str | None) -> str:

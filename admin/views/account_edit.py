@@ -39,9 +39,8 @@ def account_update(account_id: str) -> Response | tuple[str, int]:
     if answer.status in (401, 403, 404):
         raise answer.as_error()
     if not answer.ok:
-        flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
-        field = str((answer.error.get("details") or {}).get("field") or "")
-        return _form(account, values, field), answer.status
+        flash(i18n.refusal(answer), "error")
+        return _form(account, values, answer.field), answer.status
     flash(i18n.t("done.account_saved"), "ok")
     return redirect(url_for("admin.accounts", org=account["org"]), 303)  # type: ignore[return-value]
 

@@ -123,9 +123,8 @@ def _refused(answer: apicall.ApiAnswer, item: dict[str, Any] | None,
     if answer.status in (401, 403):
         raise answer.as_error()
     # Anything else, an unknown owner org (404) included, is about what was typed.
-    flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
-    return _form(item, values, field=str((answer.error.get("details") or {}).get("field") or "")
-                 ), answer.status
+    flash(i18n.refusal(answer), "error")
+    return _form(item, values, field=answer.field), answer.status
 
 
 def _form(item: dict[str, Any] | None, values: dict[str, Any], field: str = "") -> str:

@@ -64,7 +64,7 @@ def _refused(answer: apicall.ApiAnswer, item_id: str) -> Response:
     """A refused action: a 404/403 is an error page; anything else a message on the item."""
     if answer.status in (401, 403, 404):
         raise answer.as_error()
-    flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
+    flash(i18n.refusal(answer), "error")
     return _back(item_id)
 
 

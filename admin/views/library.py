@@ -24,7 +24,7 @@ def library() -> str:
     if answer.status in (401, 403, 404):
         raise answer.as_error()
     if not answer.ok:  # a search the API refuses (e.g. too long a tag): say so, list nothing
-        flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
+        flash(i18n.refusal(answer), "error")
     with runtime().db.session() as db:
         orgs = queries.org_choices(db, g.principal)
     return render_template("admin/library.html", rows=answer.data.get("items", []),
@@ -40,7 +40,7 @@ def library_pull(item_id: str) -> Response:
     if answer.status in (401, 403):
         raise answer.as_error()
     if not answer.ok:
-        flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
+        flash(i18n.refusal(answer), "error")
         return redirect(url_for("admin.library"), 303)  # type: ignore[return-value]
     flash(i18n.t("done.pulled"), "ok")
     return redirect(url_for("admin.item", item_id=answer.data["id"]), 303)  # type: ignore[return-value]

@@ -30,5 +30,5 @@ def task_done(task_id: str) -> Response:
     if answer.ok:
         flash(i18n.t("done.task"), "ok")
     else:
-        flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
+        flash(i18n.refusal(answer), "error")
     return redirect(url_for("admin.tasks"), 303)  # type: ignore[return-value]

@@ -41,9 +41,8 @@ def user_create() -> str | tuple[str, int]:
     if answer.status in (401, 403):
         raise answer.as_error()
     if not answer.ok:  # what was typed stays, the password excepted
-        flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
-        field = str((answer.error.get("details") or {}).get("field") or "")
-        return _page(values, bad_field=field), answer.status
+        flash(i18n.refusal(answer), "error")
+        return _page(values, bad_field=answer.field), answer.status
     # The API token is shown this once, on this page only (never in a flash or a log).
     return _page({"name": "", "org": "", "roles": [], "review_stage": ""},
                  created=answer.data)
@@ -61,7 +60,7 @@ def user_disable(user_id: str) -> Response:
         flash(i18n.t("done.user_disabled" if disabled else "done.user_enabled",
                      name=answer.data["name"]), "ok")
     else:
-        flash(i18n.localise(answer.message) or i18n.t(f"error.{answer.status}"), "error")
+        flash(i18n.refusal(answer), "error")
     return redirect(url_for("admin.users"), 303)  # type: ignore[return-value]
 
 
