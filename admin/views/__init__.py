@@ -15,6 +15,7 @@ def register_views() -> None:
         dashboard,
         items,
         library,
+        matrices,
         progress,
         tasks,
         users,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from hub.models import ITEM_STATUSES
+from hub.models import ITEM_STATUSES, PLATFORMS
 from hub.permissions import may
 
 from .. import apicall, i18n, queries
 from ..blueprint import admin_blueprint
+from ..push_targets import PushChoice
 from ..web import runtime
+
+MATRIX_CHOICES = 200
 
 
 @admin_blueprint.get("/items")
@@ -29,12 +32,26 @@ def items() -> str:
 
 @admin_blueprint.get("/items/<item_id>")
 def item(item_id: str) -> str:
+    return _item_page(item_id, PushChoice())
+
+
+def _item_page(item_id: str, push: PushChoice) -> str:
     data = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
     with runtime().db.session() as db:
         history = queries.item_history(db, g.principal, item_id)
         scope_orgs = queries.push_orgs(db, g.principal)
-    return render_template("admin/item.html", item=data, history=history,
-                           actions=_actions(data, history), scope_orgs=scope_orgs)
+        org_choices = queries.org_choices(db, g.principal)
+    actions = _actions(data, history)
+    return render_template("admin/item.html", item=data, history=history, actions=actions,
+                           scope_orgs=scope_orgs, org_choices=org_choices, push=push,
+                           platforms=PLATFORMS,
+                           matrices=_matrices() if actions["push"] else [])
+
+
+def _matrices() -> list[dict]:
+    """The matrices a push may name (the first page; more are reachable by the API)."""
+    answer = apicall.call("GET", "/matrices", query={"limit": MATRIX_CHOICES})
+    return answer.data.get("items", []) if answer.ok else []
 
 
 def _actions(data: dict, history: queries.ItemHistory) -> dict[str, bool]:
@@ -94,16 +111,28 @@ def _act(item_id: str, action: str, body: dict, done: str) -> Response:
 
 
 @admin_blueprint.post("/items/<item_id>/push")
-def item_push(item_id: str) -> Response:
+def item_push(item_id: str) -> Response | tuple[str, int]:
+    choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
-        orgs = queries.push_orgs(db, g.principal)
+        scope_orgs = queries.push_orgs(db, g.principal)
     answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push",
-                          json={"targets": {"orgs": orgs, "descendants": True}})
-    if not answer.ok:
+                          json=choice.body(scope_orgs))
+    if not answer.ok and _about_the_choice(answer):  # shown again, to be corrected
+        flash(i18n.refusal(answer), "error")
+        return _item_page(item_id, choice), answer.status
+    if not answer.ok:  # not allowed, or the item changed: its page says how
         return _refused(answer, item_id)
     flash(i18n.t("done.push", total=answer.data.get("total", 0)), "ok")
     return redirect(url_for("admin.dispatch", dispatch_id=answer.data["dispatch_id"]),
                     303)  # type: ignore[return-value]
+
+
+def _about_the_choice(answer: apicall.ApiAnswer) -> bool:
+    """A refusal of what the form named (a bad field, or orgs or accounts outside the
+    caller's scope), rather than of the push itself."""
+    details = answer.error.get("details")
+    outside = isinstance(details, dict) and ("orgs" in details or "accounts" in details)
+    return answer.status == 422 or (answer.status == 403 and outside)
 
 
 @admin_blueprint.post("/items/<item_id>/withdraw")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..audit import record
 from ..auth import current
 from ..errors import NAMED_UNKNOWN, conflict, invalid, not_found
+from ..fanout.targets import matrix_size
 from ..ids import new_id
 from ..idsets import existing, rows_among
 from ..models import PLATFORMS, Account, Matrix, MatrixAccount, Org
@@ -78,20 +79,12 @@ def _duplicate(slug: str):
 def _json(session: Session, matrix: Matrix) -> dict[str, Any]:
     explicit = session.execute(select(func.count()).where(
         MatrixAccount.matrix_id == matrix.id)).scalar_one()
-    from ..fanout.targets import TargetSpec, resolve
-
-    count = len(resolve(session, TargetSpec(matrices=[matrix.slug]), _everything()))
+    count = matrix_size(session, matrix)
     owner = session.get(Org, matrix.org_id) if matrix.org_id else None
     return {"id": matrix.id, "slug": matrix.slug, "name": matrix.name,
             "org": owner.slug if owner else None, "orgs": matrix.orgs,
             "platforms": matrix.platforms, "explicit_accounts": explicit,
             "account_count": count}
-
-
-def _everything():
-    from ..auth import Principal
-
-    return Principal(user_id="", name="", roles=("admin",), org_id=None, org_path=None)
 
 
 @api.post("/matrices")

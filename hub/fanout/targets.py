@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
@@ -94,16 +94,7 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
     for _slug, org_id, path in org_rows:
         conditions.append(_org_condition(org_id, path, spec.descendants, spec.platforms))
     for matrix in matrices:
-        member_ids = select(MatrixAccount.account_id).where(MatrixAccount.matrix_id == matrix.id)
-        members = Account.id.in_(member_ids)
-        conditions.append(members & Account.platform.in_(spec.platforms) if spec.platforms
-                          else members)
-        # The matrix's platforms narrowed by the push's: an empty intersection selects nothing.
-        platforms = [p for p in matrix.platforms if not spec.platforms or p in spec.platforms] \
-            if matrix.platforms else spec.platforms
-        if matrix.orgs and (platforms or not matrix.platforms):
-            paths = session.execute(select(Org.id, Org.path).where(Org.slug.in_(matrix.orgs))).all()
-            conditions += [_org_condition(oid, path, True, platforms) for oid, path in paths]
+        conditions += _matrix_conditions(session, matrix, spec.platforms)
     wanted = (select(Account.id, Account.platform, Account.org_id, Account.status,
                      Account.flagged_reason, Org.path)
               .join(Org, Org.id == Account.org_id))
@@ -118,6 +109,29 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
                        details={"accounts": outside[:50], "count": len(outside)})
     return [Target(account_id=r[0], platform=r[1], org_id=r[2],
                    skip_reason=_skip_reason(r[3], r[4])) for r in rows]
+
+
+def matrix_size(session: Session, matrix: Matrix) -> int:
+    """How many accounts a matrix reaches, counted in the database (a list page shows it for
+    every matrix; loading each one's accounts would not scale)."""
+    conditions = _matrix_conditions(session, matrix, [])
+    if not conditions:
+        return 0
+    return session.execute(select(func.count()).select_from(Account)
+                           .where(or_(*conditions))).scalar_one()
+
+
+def _matrix_conditions(session: Session, matrix: Matrix, push_platforms: list[str]) -> list:
+    member_ids = select(MatrixAccount.account_id).where(MatrixAccount.matrix_id == matrix.id)
+    members = Account.id.in_(member_ids)
+    conditions = [members & Account.platform.in_(push_platforms) if push_platforms else members]
+    # The matrix's platforms narrowed by the push's: an empty intersection selects nothing.
+    platforms = [p for p in matrix.platforms if not push_platforms or p in push_platforms] \
+        if matrix.platforms else push_platforms
+    if matrix.orgs and (platforms or not matrix.platforms):
+        paths = session.execute(select(Org.id, Org.path).where(Org.slug.in_(matrix.orgs))).all()
+        conditions += [_org_condition(oid, path, True, platforms) for oid, path in paths]
+    return conditions
 
 
 def _org_condition(org_id: str, path: str, descendants: bool, platforms: list[str]):

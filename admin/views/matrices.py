@@ -1,0 +1,150 @@
+"""Matrices (账号矩阵) in the browser: the list with each matrix's resolved account count, and
+for administrators a form that creates one and a page that edits or deletes it. A matrix is a
+named cross-org group of accounts (e.g. 交通微矩阵): org subtrees, narrowed to some platforms,
+plus accounts named one by one. Every change goes through /matrices in the API, so its scope
+rules, validation and audit apply."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from hub.models import PLATFORMS, MatrixAccount
+from hub.permissions import may
+
+from .. import apicall, i18n, queries
+from ..blueprint import admin_blueprint
+from ..web import runtime
+
+PAGE = 100
+# Beyond this many accounts named one by one, the page does not offer to edit the list (a
+# textarea of 5,000 ids is the most anyone edits by hand; the API takes 100,000).
+EDITABLE_ACCOUNTS = 5000
+_SEPARATORS = re.compile(r"[\s,，、;；]+")
+EMPTY = {"slug": "", "name": "", "orgs": "", "platforms": [], "accounts": ""}
+
+
+@admin_blueprint.get("/matrices")
+def matrices() -> str:
+    if not may(g.principal, "matrix.read"):
+        abort(403)
+    return _list_page(dict(EMPTY))
+
+
+@admin_blueprint.post("/matrices")
+def matrix_create() -> str | tuple[str, int] | Response:
+    _require_manager()
+    values = _values(with_slug=True)
+    answer = apicall.call("POST", "/matrices", json={"slug": values["slug"], **_body(values)})
+    if answer.status == 401:
+        raise answer.as_error()
+    if not answer.ok:  # a manager's 403 is about the orgs or accounts named: kept to correct
+        flash(i18n.refusal(answer), "error")
+        return _list_page(values, bad_field=answer.field), answer.status
+    flash(i18n.t("done.matrix_created", name=answer.data["name"],
+                 n=answer.data["account_count"]), "ok")
+    return redirect(url_for("admin.matrices"), 303)  # type: ignore[return-value]
+
+
+@admin_blueprint.get("/matrices/<slug>")
+def matrix_edit(slug: str) -> str:
+    _require_manager()
+    matrix = _matrix(slug)
+    accounts = _explicit_accounts(matrix["id"])
+    values = {"name": matrix["name"], "orgs": " ".join(matrix["orgs"]),
+              "platforms": matrix["platforms"],
+              "accounts": "\n".join(accounts) if accounts is not None else ""}
+    return _edit_page(matrix, values, editable=accounts is not None)
+
+
+@admin_blueprint.post("/matrices/<slug>")
+def matrix_update(slug: str) -> str | tuple[str, int] | Response:
+    _require_manager()
+    matrix = _matrix(slug)
+    editable = _explicit_accounts(matrix["id"]) is not None
+    values = _values(with_slug=False)
+    body = _body(values)
+    if not editable:  # the list was not on the page: it stays as it is
+        body.pop("accounts")
+    answer = apicall.call("PATCH", f"/matrices/{apicall.segment(slug)}", json=body)
+    if answer.status in (401, 404):
+        raise answer.as_error()
+    if not answer.ok:
+        flash(i18n.refusal(answer), "error")
+        return _edit_page(matrix, values, editable=editable, bad_field=answer.field), \
+            answer.status
+    flash(i18n.t("done.matrix_saved", name=answer.data["name"],
+                 n=answer.data["account_count"]), "ok")
+    return redirect(url_for("admin.matrices"), 303)  # type: ignore[return-value]
+
+
+@admin_blueprint.post("/matrices/<slug>/delete")
+def matrix_delete(slug: str) -> Response:
+    _require_manager()
+    answer = apicall.call("DELETE", f"/matrices/{apicall.segment(slug)}")
+    answer.raise_for_status()
+    flash(i18n.t("done.matrix_deleted", slug=slug), "ok")
+    return redirect(url_for("admin.matrices"), 303)  # type: ignore[return-value]
+
+
+def _require_manager() -> None:
+    if not may(g.principal, "matrix.manage"):
+        abort(403)
+
+
+def _values(*, with_slug: bool) -> dict[str, Any]:
+    form = request.form
+    values: dict[str, Any] = {"name": form.get("name", "").strip(),
+                              "orgs": form.get("orgs", "").strip()[:20_000],
+                              "platforms": [p for p in form.getlist("platforms") if p in PLATFORMS],
+                              "accounts": form.get("accounts", "").strip()[:2_000_000]}
+    if with_slug:
+        values["slug"] = form.get("slug", "").strip()
+    return values
+
+
+def _body(values: dict[str, Any]) -> dict[str, Any]:
+    return {"name": values["name"], "orgs": _split(values["orgs"]),
+            "platforms": values["platforms"], "accounts": _split(values["accounts"])}
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in _SEPARATORS.split(text) if part]
+
+
+def _matrix(slug: str) -> dict[str, Any]:
+    return apicall.call("GET", f"/matrices/{apicall.segment(slug)}").raise_for_status().data
+
+
+def _explicit_accounts(matrix_id: str) -> list[str] | None:
+    """The accounts named one by one, or None when there are too many to edit here."""
+    with runtime().db.session() as db:
+        ids = list(db.execute(select(MatrixAccount.account_id)
+                              .where(MatrixAccount.matrix_id == matrix_id)
+                              .order_by(MatrixAccount.account_id)
+                              .limit(EDITABLE_ACCOUNTS + 1)).scalars())
+    return ids if len(ids) <= EDITABLE_ACCOUNTS else None
+
+
+def _list_page(values: dict[str, Any], *, bad_field: str = "") -> str:
+    data = apicall.call("GET", "/matrices", query={
+        "limit": PAGE, "cursor": request.args.get("cursor") or None}).raise_for_status().data
+    return render_template("admin/matrices.html", rows=data.get("items", []),
+                           next_cursor=data.get("next_cursor"), values=values,
+                           bad_field=bad_field, platforms=PLATFORMS, orgs=_org_choices(),
+                           manage=may(g.principal, "matrix.manage"))
+
+
+def _edit_page(matrix: dict[str, Any], values: dict[str, Any], *, editable: bool,
+               bad_field: str = "") -> str:
+    return render_template("admin/matrix_edit.html", matrix=matrix, values=values,
+                           editable=editable, limit=EDITABLE_ACCOUNTS, bad_field=bad_field,
+                           platforms=PLATFORMS, orgs=_org_choices())
+
+
+def _org_choices() -> list[tuple[str, str]]:
+    with runtime().db.session() as db:
+        return queries.org_choices(db, g.principal)
