@@ -12,9 +12,9 @@ account's ``callback_token`` credential as its 令牌. WeChat signs every reques
   ``pending_review`` at once (published with its article id and URL, or failed with the
   reason), so neither the status poll nor a withdrawal spends a ``freepublish/get`` call (100
   a day per account) on it. An event that arrives before the worker has recorded the publish
-  is parked in Redis for the next status poll. Every other event is acknowledged and ignored:
-  WeChat wants an answer within 5 s, or it retries and tells the account's followers that the
-  account cannot serve them.
+  is parked in Redis for the next status poll or withdrawal. Every other event is
+  acknowledged and ignored: WeChat wants an answer within 5 s, or it retries and tells the
+  account's followers that the account cannot serve them.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from adapters.wechat_crypto import MessageCryptoError, decrypt, signature
 
 from .api.common import rt
 from .errors import ApiError, bad_request, not_found
-from .fanout.status import apply_changes, change_of, park
+from .fanout.parked import park
+from .fanout.status import apply_changes, change_of
 from .models import Account, Delivery
 
 log = logging.getLogger("yunchu.callbacks")

@@ -32,7 +32,7 @@ from channels.base import CannotRender, Post
 from ..models import Item, utcnow
 from ..platforms import REGISTRY, adapter_class
 from ..runtime import Runtime
-from . import backoff, claims
+from . import backoff, claims, parked
 from .claims import MANUAL_DEADLINE, Claimed, Outcome
 from .ratelimit import Limiter
 from .render import RenderCache
@@ -169,9 +169,15 @@ class Executor:
         accounts = await asyncio.to_thread(self._accounts, claimed)
         await self._warm(platform, accounts)
         posts: dict[tuple[str, int], Post | CannotRender] = {}
+        early: dict[str, Receipt] = {}
         if action == "publish":
             posts = await asyncio.to_thread(self._render, claimed, platform)
-        return _Prepared(action, platform, claimed, accounts, posts)
+        elif self.adapters[platform].capabilities.status_polling:
+            # A publish still in platform review whose "finished" event came early: its
+            # answer is in Redis, so the withdrawal needs no status call of its own.
+            early = await parked.take(self.redis, platform, [
+                (c.id, c.account_id, c.remote_id) for c in claimed if c.remote_id])
+        return _Prepared(action, platform, claimed, accounts, posts, early)
 
     async def _process(self, p: _Prepared) -> BatchReport:
         report = BatchReport(action=p.action, platform=p.platform, claimed=len(p.claimed))
@@ -180,7 +186,8 @@ class Executor:
 
         async def deliver(c: Claimed) -> None:
             outcome = await self._one(p.action, p.platform, c, p.accounts.get(c.account_id),
-                                      p.posts.get((c.item_id, c.version)), batch)
+                                      p.posts.get((c.item_id, c.version)), batch,
+                                      p.early.get(c.id))
             # Recorded as it happens (the periodic flush writes it), not when the whole batch
             # ends: a worker killed mid-batch loses only what it had not yet flushed, and
             # progress moves one delivery at a time.
@@ -249,14 +256,15 @@ class Executor:
 
     async def _one(self, action: str, platform: str, c: Claimed,
                    account: tuple[AccountRow, AccountRef | None] | None,
-                   post: Post | CannotRender | None, batch: _Batch) -> Outcome:
+                   post: Post | CannotRender | None, batch: _Batch,
+                   early: Receipt | None = None) -> Outcome:
         semaphore = self.semaphore if action == "publish" else self.withdraw_semaphore
         assert semaphore is not None
         async with semaphore:
             try:
                 if action == "publish":
                     return await self._publish(platform, c, account, post, batch)
-                return await self._withdraw(platform, c, account)
+                return await self._withdraw(platform, c, account, early)
             except Exception as err:  # noqa: BLE001 - a bug must not lose the delivery
                 log.exception("unexpected error on delivery %s (%s)", c.id, type(err).__name__)
                 retry_state = "retry" if action == "publish" else "withdraw_retry"
@@ -359,7 +367,8 @@ class Executor:
         return Outcome(c.id, "failed", err.kind, error_kind=err.kind, error=err.reason)
 
     async def _withdraw(self, platform: str, c: Claimed,
-                        account: tuple[AccountRow, AccountRef | None] | None) -> Outcome:
+                        account: tuple[AccountRow, AccountRef | None] | None,
+                        early: Receipt | None = None) -> Outcome:
         if account is None:
             return Outcome(c.id, "withdrawn", "no_account",
                            error="账号已不存在 (account no longer exists)")
@@ -373,6 +382,13 @@ class Executor:
                 "账号凭据无法解密 (stored credentials unreadable)"
             return self._manual(c, row, why)
         remote_id = c.remote_id
+        if early is not None and not c.needs_lookup:
+            if early.state in ("rejected", "deleted"):
+                return Outcome(c.id, "withdrawn", "never_live", needs_lookup=False,
+                               error="平台未发布成功或已删除，无需删除 (the platform never "
+                                     "published it, or removed it already)")
+            if early.state == "published":
+                remote_id = early.remote_id  # the post's own id: deleted with one call
         try:
             if remote_id is None or c.needs_lookup:
                 found = await adapter.lookup(ref, c.id) if adapter.capabilities.lookup else None
@@ -435,6 +451,7 @@ class _Prepared:
     claimed: list[Claimed]
     accounts: dict[str, tuple[AccountRow, AccountRef | None]]
     posts: dict[tuple[str, int], Post | CannotRender]
+    early: dict[str, Receipt]  # withdrawals: parked platform answers, by delivery id
 
 
 class _Batch:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import String, bindparam, select, update
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,7 @@ from adapters.base import AccountRef, AdapterError, Receipt
 from ..models import Delivery, utcnow
 from ..models.base import UTCDateTime
 from .executor import Executor
+from .parked import take
 
 POLL_FIRST, POLL_CAP = timedelta(seconds=10), timedelta(minutes=10)
 
@@ -25,7 +25,8 @@ async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[st
     adapter = executor.adapters[platform]
     changes: list[dict[str, Any]] = []
 
-    parked = await _parked_events(executor, platform, rows)
+    parked = await take(executor.redis, platform,
+                        [(d, ref.id, r) for d, r, _, ref in rows])
 
     async def one(delivery_id: str, remote_id: str, ref: AccountRef) -> None:
         receipt = parked.get(delivery_id)
@@ -121,42 +122,3 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
           "b_remote_url": c["remote_url"], "b_error": c["error"]}
          for c in sorted(changes, key=lambda c: c["id"])])
     return max(result.rowcount, 0)
-
-
-# A platform's "publish finished" event that arrived before the hub had recorded the publish
-# (the worker writes its outcomes up to a second later): parked here for the next status poll,
-# which then needs no call of its own.
-PARKED_PREFIX = "yunchu:event:"
-PARKED_TTL_S = 86400
-
-
-def parked_key(platform: str, account_id: str, remote_id: str) -> str:
-    return f"{PARKED_PREFIX}{platform}:{account_id}:{remote_id}"
-
-
-def park(connection: Any, platform: str, account_id: str, remote_id: str,
-         receipt: Receipt) -> None:
-    connection.set(parked_key(platform, account_id, remote_id), orjson.dumps(
-        {"remote_id": receipt.remote_id, "url": receipt.url, "state": receipt.state,
-         "extra": receipt.extra}), ex=PARKED_TTL_S)
-
-
-async def _parked_events(executor: Executor, platform: str,
-                         rows: list[tuple[str, str, datetime | None, AccountRef]]
-                         ) -> dict[str, Receipt]:
-    if not rows or executor.redis is None:
-        return {}
-    keys = [parked_key(platform, ref.id, remote_id) for _, remote_id, _, ref in rows]
-    try:
-        values = await executor.redis.mget(keys)
-    except Exception:  # noqa: BLE001 - only a saving: without it the platform is asked
-        return {}
-    found: dict[str, Receipt] = {}
-    for (delivery_id, _, _, _), value in zip(rows, values, strict=True):
-        if value:
-            raw = orjson.loads(value)
-            found[delivery_id] = Receipt(remote_id=raw["remote_id"], url=raw["url"],
-                                         state=raw["state"], extra=raw["extra"])
-    if found:
-        await executor.redis.delete(*(k for k, v in zip(keys, values, strict=True) if v))
-    return found

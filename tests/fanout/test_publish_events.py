@@ -137,6 +137,43 @@ def test_an_event_that_beats_the_workers_record_waits_for_the_status_poll(rig):
     assert _wechat_requests(rig) == calls
 
 
+@pytest.mark.parametrize("outcome", ["published", "failed"])
+def test_a_withdrawal_takes_the_parked_answer_instead_of_asking(rig, outcome):
+    """The event came before the worker's record, and the withdrawal comes before the status
+    poll: the parked answer names the article, so the delete is the only call (and a publish
+    that failed needs none)."""
+    status = 0 if outcome == "published" else 4
+    account, item, delivery = _pushed_and_pending(rig, callback=("http://127.0.0.1:9", TOKEN),
+                                                  publish_status=status)
+    publish_id = delivery.remote_id
+    with rig.hub.runtime.db.session() as session:
+        session.execute(update(Delivery).where(Delivery.id == delivery.id)
+                        .values(state="sending", remote_id=None))
+    live = rig.sandbox.posts(platform="wechat", state="live")
+    assert len(live) == (1 if outcome == "published" else 0)
+    article_id = live[0]["remote_id"] if live else None
+    event = publish_event_xml("wx-any", int(publish_id), status, article_id=article_id,
+                              urls=["https://mp.weixin.qq.com/s/x"] if live else [],
+                              fail_idx=[] if live else [1], now=time.time())
+    assert _send(rig, account, event).status_code == 200
+    with rig.hub.runtime.db.session() as session:
+        session.execute(update(Delivery).where(Delivery.id == delivery.id)
+                        .values(state="pending_review", remote_id=publish_id))
+    calls = _wechat_requests(rig)
+    r = rig.hub.post(f"/api/v1/items/{item}/withdraw", {"reason": "数据有误"})
+    assert r.status_code == 202, r.json
+    rig.drain()
+    withdrawn = _delivery(rig, item)
+    assert withdrawn.state == "withdrawn", (withdrawn.state, withdrawn.error)
+    assert rig.sandbox.posts(platform="wechat", state="live") == []
+    if outcome == "published":
+        assert withdrawn.remote_id == f"article:{article_id}"
+        assert _wechat_requests(rig) == calls + 1  # freepublish/delete only
+    else:
+        assert _wechat_requests(rig) == calls
+    assert not rig.hub.runtime.redis.keys("yunchu:event:*")  # used once, then gone
+
+
 def test_bad_event_requests_are_refused_and_change_nothing(rig):
     account, item, delivery = _pushed_and_pending(rig, callback=("http://127.0.0.1:9", TOKEN))
     [post] = rig.sandbox.posts(platform="wechat", state="live")
