@@ -17,6 +17,7 @@ def register_views() -> None:
         library,
         matrices,
         progress,
+        safety,
         tasks,
         users,
     )
