@@ -55,6 +55,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "dash.recent_dispatches": ("最近推送", "Recent pushes"),
     "dash.recent_withdrawals": ("最近撤稿", "Recent withdrawals"),
     "dash.total": ("合计", "Total"),
+    "dash.inspection": ("账号检查（{days}天更新窗口）", "Account inspection ({days}-day window)"),
+    "dash.inspection_line": ("受检账号{inspected}个，合格{passing}个，",
+                             "{inspected} accounts inspected, {passing} pass, "),
+    "dash.inspection_failing": ("不合格{n}个", "{n} fail"),
     # items
     "items.title": ("稿件", "Items"),
     "items.filter": ("筛选", "Filter"),
@@ -160,6 +164,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "account.filing_date": ("备案日期", "Filing date"),
     "account.last_published": ("最近发布", "Last published"),
     "account.flagged": ("凭据失效", "Credentials rejected"),
+    "account.inspection": ("检查", "Inspection"),
+    "account.inspection_pass": ("合格", "passes"),
+    "accounts.all_inspection": ("全部检查结果", "Any inspection result"),
+    "accounts.inspection_failing": ("检查不合格", "Failing inspection"),
+    "accounts.inspection_passing": ("检查合格", "Passing inspection"),
     "account.edit": ("编辑", "Edit"),
     "account_edit.title": ("编辑账号台账", "Edit account"),
     "account_edit.status_reason": ("状态说明（暂停或关闭的原因）", "Status reason (why suspended or closed)"),
@@ -377,6 +386,12 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "outcome": {"ok": ("成功", "ok"), "failed": ("失败", "failed"),
                 "denied": ("拒绝", "denied"), "throttled": ("限流", "throttled")},
     "safety": {"block": ("禁止", "block"), "warn": ("提示", "warn")},
+    "inspection": {
+        "not_updated": ("超期未更新", "not updated in the window"),
+        "zombie": ("僵尸账号", "zombie account"),
+        "ledger_incomplete": ("备案信息不全", "ledger incomplete"),
+        "credentials_rejected": ("凭据失效", "credentials rejected"),
+    },
 }
 
 

@@ -29,8 +29,10 @@ from hub.models import (
     Task,
     User,
     Withdrawal,
+    utcnow,
 )
 from hub.permissions import may, require
+from hub.services import inspection
 from hub.services import orgs as org_service
 
 IN_PROGRESS = PUBLISH_OPEN + WITHDRAW_OPEN
@@ -53,6 +55,7 @@ class Dashboard:
     live: int = 0
     in_progress: dict[str, int] = field(default_factory=dict)
     open_tasks: int | None = None
+    inspection: dict[str, Any] | None = None
     accounts: dict[str, dict[str, int]] = field(default_factory=dict)
     recent_dispatches: list[dict[str, Any]] = field(default_factory=list)
     recent_withdrawals: list[dict[str, Any]] = field(default_factory=list)
@@ -79,6 +82,7 @@ def dashboard(db: Session, principal: Principal) -> Dashboard:
             .group_by(Account.platform, Account.status)).all()
         for platform, status, n in accounts:
             board.accounts.setdefault(platform, {})[status] = n
+        board.inspection = inspection.summary(db, org_path=principal.org_path, now=utcnow())
     if may(principal, "task.read"):
         board.open_tasks = db.execute(in_scope(
             select(func.count()).select_from(Task).join(Org, Org.id == Task.org_id), principal)

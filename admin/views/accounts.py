@@ -18,6 +18,7 @@ PAGE = 100
 def accounts() -> str:
     where = {"platform": _one_of(request.args.get("platform"), PLATFORMS),
              "status": _one_of(request.args.get("status"), ACCOUNT_STATUSES),
+             "inspection": _one_of(request.args.get("inspection"), ("failing", "passing")),
              "org": (request.args.get("org") or "").strip()[:64] or None}
     query = {**where, "descendants": "1", "limit": PAGE,
              "cursor": request.args.get("cursor") or None}

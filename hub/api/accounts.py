@@ -1,4 +1,4 @@
-"""/api/v1/accounts"""
+"""/api/v1/accounts, and /api/v1/inspection: how the ledger would fare in an inspection."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from sqlalchemy import select
 from ..audit import record
 from ..auth import current
 from ..errors import ApiError, invalid
-from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org
+from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org, utcnow
 from ..permissions import require
 from ..services import accounts as account_service
+from ..services import inspection as inspection_service
 from ..services import orgs as org_service
 from ..validation import json_body, limit_arg
 from . import api
@@ -71,6 +72,12 @@ def list_accounts():
     if status and status not in ACCOUNT_STATUSES:
         raise invalid("status", f"status 只能是 {'、'.join(ACCOUNT_STATUSES)} (unknown status)")
     descendants = request.args.get("descendants", "0").lower() in {"1", "true", "yes"}
+    inspection = request.args.get("inspection") or None
+    if inspection and inspection not in ("passing", "failing"):
+        raise invalid("inspection", "inspection 只能是 passing 或 failing "
+                                    "(inspection: passing or failing)")
+    window_days = window_days_arg()
+    now = utcnow()
     limit = limit_arg(default=100, maximum=1000)
     after = cursor_arg()
     with rt().db.session() as session:
@@ -83,11 +90,16 @@ def list_accounts():
             org_id, org_path, descendants = principal.org_id, principal.org_path, True
         query = account_service.list_query(org_path=org_path, platform=platform, status=status,
                                            descendants=descendants, org_id=org_id)
+        if inspection:
+            judged = inspection_service.failing if inspection == "failing" \
+                else inspection_service.passing
+            query = query.where(judged(now, window_days))
         if after:
             query = query.where(Account.id > after)
         rows = session.execute(query.order_by(Account.id).limit(limit + 1)).all()
         rows, next_cursor = page(rows, limit, lambda r: r[0].id)
-        items = [account_service.to_json(a, slug) for a, slug in rows]
+        items = [account_service.to_json(a, slug, now=now, window_days=window_days)
+                 for a, slug in rows]
     return jsonify({"items": items, "next_cursor": next_cursor})
 
 
@@ -120,3 +132,33 @@ def patch_account(account_id: str):
             record(session, "account.credentials", target=account.id)
         data = account_service.to_json(account, org.slug)
     return jsonify(data)
+
+
+@api.get("/inspection")
+def inspection_summary():
+    """How many accounts of a subtree would pass an inspection, and what fails the others:
+    not updated in ``window_days`` (default 14), zombie (90 days), ledger incomplete,
+    credentials rejected. Closed accounts are not inspected."""
+    principal = current()
+    require(principal, "account.read")
+    window_days = window_days_arg()
+    with rt().db.session() as session:
+        org_path = principal.org_path
+        if request.args.get("org"):
+            org = org_service.get_by_slug(session, request.args["org"])
+            require(principal, "account.read", org_path=org.path)
+            org_path = org.path
+        data = inspection_service.summary(session, org_path=org_path, now=utcnow(),
+                                          window_days=window_days)
+    return jsonify(data)
+
+
+def window_days_arg() -> int:
+    raw = request.args.get("window_days")
+    if raw is None:
+        return inspection_service.WINDOW_DAYS
+    if not raw.isdigit() or not 1 <= int(raw) <= inspection_service.MAX_WINDOW_DAYS:
+        raise invalid("window_days", f"window_days 必须是1到{inspection_service.MAX_WINDOW_DAYS}"
+                                     f"的整数 (window_days: 1 to "
+                                     f"{inspection_service.MAX_WINDOW_DAYS})")
+    return int(raw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +17,7 @@ from ..crypto import CredentialBox
 from ..errors import ApiError, invalid, not_found
 from ..ids import new_id
 from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org, utcnow
+from .inspection import LEDGER_FIELDS, WINDOW_DAYS, verdict
 from .media_urls import wechat_callback_url
 
 REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
@@ -25,7 +26,6 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "douyin": ("client_key", "client_secret", "open_id", "access_token", "refresh_token"),
     "cityapp": ("webhook_url", "signing_secret"),
 }
-LEDGER_FIELDS = ("responsible_person", "chief_editor", "managing_department", "filing_number")
 _MAX_CREDENTIAL_LEN = 4096
 _CALLBACK_TOKEN = re.compile(r"[A-Za-z0-9]{3,32}")  # WeChat's rule for the 令牌
 
@@ -260,7 +260,8 @@ def list_query(*, org_path: str | None, platform: str | None, status: str | None
     return query
 
 
-def to_json(account: Account, org_slug: str) -> dict[str, Any]:
+def to_json(account: Account, org_slug: str, *, now: datetime | None = None,
+            window_days: int = WINDOW_DAYS) -> dict[str, Any]:
     return {
         "id": account.id, "org": org_slug, "platform": account.platform, "name": account.name,
         "status": account.status, "status_reason": account.status_reason,
@@ -277,6 +278,7 @@ def to_json(account: Account, org_slug: str) -> dict[str, Any]:
         # Where its 服务器配置 should point for publish events (with a callback_token).
         "callback_url": wechat_callback_url(account.id) if account.platform == "wechat"
         else None,
+        "inspection": verdict(account, now or utcnow(), window_days),
     }
 
 

@@ -172,6 +172,8 @@ EXPECTATIONS: dict[str, Expect] = {
         "POST", "/api/v1/accounts/import", {"accounts": [wechat_account(o, m.unique("imp-"))]})),
     "GET /api/v1/accounts": Expect(READERS, lambda m, o: Call("GET", f"/api/v1/accounts?org={o}"),
                                    mutates=False),
+    "GET /api/v1/inspection": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/inspection?org={o}"), mutates=False),
     "GET /api/v1/accounts/<>": Expect(READERS, lambda m, o: Call(
         "GET", f"/api/v1/accounts/{m.accounts[o]}"), mutates=False),
     "PATCH /api/v1/accounts/<>": Expect(ADMINS, lambda m, o: Call(
