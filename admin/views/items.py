@@ -35,7 +35,7 @@ def item(item_id: str) -> str:
     return _item_page(item_id, PushChoice())
 
 
-def _item_page(item_id: str, push: PushChoice) -> str:
+def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> str:
     data = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
     with runtime().db.session() as db:
         history = queries.item_history(db, g.principal, item_id)
@@ -44,7 +44,7 @@ def _item_page(item_id: str, push: PushChoice) -> str:
     actions = _actions(data, history)
     return render_template("admin/item.html", item=data, history=history, actions=actions,
                            scope_orgs=scope_orgs, org_choices=org_choices, push=push,
-                           platforms=PLATFORMS,
+                           platforms=PLATFORMS, preview=preview,
                            matrices=_matrices() if actions["push"] else [])
 
 
@@ -125,6 +125,22 @@ def item_push(item_id: str) -> Response | tuple[str, int]:
     flash(i18n.t("done.push", total=answer.data.get("total", 0)), "ok")
     return redirect(url_for("admin.dispatch", dispatch_id=answer.data["dispatch_id"]),
                     303)  # type: ignore[return-value]
+
+
+@admin_blueprint.post("/items/<item_id>/push/preview")
+def item_push_preview(item_id: str) -> Response | tuple[str, int] | str:
+    """How many accounts the choice reaches, shown on the item page with the choice kept."""
+    choice = PushChoice.from_form(request.form)
+    with runtime().db.session() as db:
+        scope_orgs = queries.push_orgs(db, g.principal)
+    body = {"targets": choice.body(scope_orgs)["targets"]}
+    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push/preview", json=body)
+    if not answer.ok and _about_the_choice(answer):
+        flash(i18n.refusal(answer), "error")
+        return _item_page(item_id, choice), answer.status
+    if not answer.ok:
+        return _refused(answer, item_id)
+    return _item_page(item_id, choice, preview=answer.data)
 
 
 def _about_the_choice(answer: apicall.ApiAnswer) -> bool:

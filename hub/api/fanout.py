@@ -1,4 +1,4 @@
-"""/api/v1/items/<id>/push, /dispatches, /items/<id>/withdraw, /withdrawals"""
+"""/api/v1/items/<id>/push (and its preview), /dispatches, /items/<id>/withdraw, /withdrawals"""
 
 from __future__ import annotations
 
@@ -49,6 +49,21 @@ def push_item(item_id: str):
     _enqueue(runtime, "publish", result.queued)
     return jsonify({"dispatch_id": dispatch_id, "total": result.total,
                     "skipped": result.skipped}), 202
+
+
+@api.post("/items/<item_id>/push/preview")
+def preview_push(item_id: str):
+    """What a push with these targets would do, without doing it: how many accounts, by
+    platform, skipped (and why), and already holding the item. The same checks as a push."""
+    principal = current()
+    require(principal, "item.push")
+    body = json_body()
+    spec = parse_targets(body.get("targets"))
+    with rt().db.session() as session:
+        item = item_service.get(session, item_id)
+        require(principal, "item.push", org_path=session.get(Org, item.org_id).path)
+        data = push_service.preview(session, item, resolve(session, spec, principal))
+    return jsonify(data)
 
 
 def _enqueue(runtime, action: str, rows: list[tuple[str, str]]) -> None:

@@ -63,12 +63,10 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
     queued: list[tuple[str, str]] = []
     skipped = total = 0
     for target in targets:
-        state = existing.get(target.account_id)
-        if state is not None and state not in REQUEUE_STATES:
-            continue  # already delivered or on its way: never a second delivery
-        if state is not None:
-            if not target.skip_reason:  # a skipped row stays with the dispatch that made it
-                requeue.append(target.account_id)
+        fate = _fate(existing.get(target.account_id), target)
+        if fate == "requeue":
+            requeue.append(target.account_id)
+        if fate != "new":
             continue
         if target.skip_reason:
             skipped += 1
@@ -95,6 +93,42 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
     if dispatch.total == 0:
         dispatch.finished_at = now
     return PushResult(dispatch=dispatch, total=dispatch.total, skipped=skipped, queued=queued)
+
+
+def _fate(state: str | None, target: Target) -> str:
+    """What a push does with one target, given its account's delivery of the item so far:
+    "new" (a row is written, skipped or not), "requeue" (a failed or skipped row is taken
+    over) or "kept" (delivered or on its way, or skipped again: never a second delivery)."""
+    if state is None:
+        return "new"
+    if state in REQUEUE_STATES and not target.skip_reason:
+        return "requeue"
+    return "kept"  # a skipped row that is still skipped stays with the dispatch that made it
+
+
+def preview(session: Session, item: Item, targets: list[Target]) -> dict[str, Any]:
+    """What ``push`` would do with these targets, writing nothing: ``total`` is the push's
+    total; ``sending`` by platform; ``skipped`` with their reasons; ``kept``: accounts that
+    already have this item (delivered or on its way)."""
+    require_approved(item, session)
+    existing = dict(session.execute(select(Delivery.account_id, Delivery.state).where(
+        Delivery.item_id == item.id)).all())
+    sending: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    kept = requeued = 0
+    for target in targets:
+        fate = _fate(existing.get(target.account_id), target)
+        if fate == "kept":
+            kept += 1
+        elif fate == "new" and target.skip_reason:
+            reasons[target.skip_reason] = reasons.get(target.skip_reason, 0) + 1
+        else:
+            requeued += fate == "requeue"
+            sending[target.platform] = sending.get(target.platform, 0) + 1
+    skipped = sum(reasons.values())
+    return {"accounts": len(targets), "total": sum(sending.values()) + skipped,
+            "sending": sum(sending.values()), "by_platform": sending, "requeued": requeued,
+            "skipped": skipped, "skip_reasons": reasons, "kept": kept}
 
 
 def _take_over(session: Session, item: Item, dispatch: Dispatch, account_ids: Sequence[str],

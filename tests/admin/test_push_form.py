@@ -137,3 +137,23 @@ def test_the_form_speaks_english_on_request(newsroom):
     item = newsroom.item("c1", "approved")
     page = newsroom.browser("editor").text(f"/admin/items/{item}?lang=en")
     assert "Include the orgs below" in page and "Publish at (Beijing time" in page
+
+
+def test_the_preview_counts_the_reach_and_keeps_the_choice(newsroom):
+    _accounts(newsroom)
+    item = newsroom.item("c1", "approved")
+    editor = newsroom.browser("editor")
+    response = editor.post(f"/admin/items/{item}/push/preview", {
+        "targets_form": "1", "orgs": "c1-k1", "descendants": "1"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page[:800]
+    assert "将推送到2个账号：微信公众号 1、微博 1" in page
+    assert 'name="orgs" value="c1-k1"' in page and _dispatches(newsroom) == 0
+    newsroom.push(item, "c1-k1")
+    page = editor.post(f"/admin/items/{item}/push/preview", {
+        "targets_form": "1", "descendants": "1"}).get_data(as_text=True)
+    assert "将推送到2个账号" in page and "2个账号已有本稿" in page  # c1's two; k1 has it
+    refused = editor.post(f"/admin/items/{item}/push/preview", {
+        "targets_form": "1", "orgs": "atlantis"})
+    assert refused.status_code == 422 and "找不到机构" in refused.get_data(as_text=True)
+

@@ -202,6 +202,9 @@ EXPECTATIONS: dict[str, Expect] = {
         {"decision": "approve", "comment": "同意"})),
     "POST /api/v1/items/<>/push": Expect(WRITERS, lambda m, o: Call(
         "POST", f"/api/v1/items/{m.item(o, 'approved')}/push", {"targets": {"orgs": [o]}})),
+    "POST /api/v1/items/<>/push/preview": Expect(WRITERS, lambda m, o: Call(
+        "POST", f"/api/v1/items/{m.item(o, 'approved')}/push/preview",
+        {"targets": {"orgs": [o]}}), mutates=False),
     "POST /api/v1/items/<>/withdraw": Expect(WITHDRAWERS, lambda m, o: Call(
         "POST", f"/api/v1/items/{m.item(o, 'approved')}/withdraw", {"reason": "内容有误"}),
         allowed_anywhere=OWN_ACCOUNTS_WITHDRAWERS),
