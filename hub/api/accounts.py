@@ -15,7 +15,7 @@ from ..services import inspection as inspection_service
 from ..services import orgs as org_service
 from ..validation import json_body, limit_arg
 from . import api
-from .common import cursor_arg, page, rt
+from .common import cursor_arg, page, rt, scope_arg
 
 MAX_IMPORT = 50_000
 
@@ -143,11 +143,7 @@ def inspection_summary():
     require(principal, "account.read")
     window_days = window_days_arg()
     with rt().db.session() as session:
-        org_path = principal.org_path
-        if request.args.get("org"):
-            org = org_service.get_by_slug(session, request.args["org"])
-            require(principal, "account.read", org_path=org.path)
-            org_path = org.path
+        org_path = scope_arg(session, principal, "account.read")
         data = inspection_service.summary(session, org_path=org_path, now=utcnow(),
                                           window_days=window_days)
     return jsonify(data)

@@ -6,9 +6,13 @@ import base64
 import binascii
 
 from flask import current_app, request
+from sqlalchemy.orm import Session
 
+from ..auth import Principal
 from ..errors import invalid
+from ..permissions import require
 from ..runtime import Runtime
+from ..services import orgs as org_service
 
 
 def rt() -> Runtime:
@@ -36,3 +40,14 @@ def page(rows: list, limit: int, key) -> tuple[list, str | None]:
         rows = rows[:limit]
         return rows, encode_cursor(key(rows[-1]))
     return rows, None
+
+
+def scope_arg(session: Session, principal: Principal, action: str) -> str | None:
+    """The org path a list is limited to: ``?org=`` (which the caller must cover for
+    ``action``), else the caller's own subtree (None: the whole province)."""
+    if not request.args.get("org"):
+        return principal.org_path
+    org = org_service.get_by_slug(session, request.args["org"])
+    require(principal, action, org_path=org.path)
+    return org.path
+

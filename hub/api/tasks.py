@@ -10,10 +10,9 @@ from ..auth import current
 from ..errors import conflict, invalid, not_found
 from ..models import Delivery, Org, Task, utcnow
 from ..permissions import require
-from ..services import orgs as org_service
 from ..validation import json_body, limit_arg, rfc3339
 from . import api
-from .common import cursor_arg, page, rt
+from .common import cursor_arg, page, rt, scope_arg
 
 
 def _json(task: Task, org_slug: str) -> dict:
@@ -37,11 +36,7 @@ def list_tasks():
     after = cursor_arg()
     with rt().db.session() as session:
         query = select(Task, Org.slug).join(Org, Org.id == Task.org_id)
-        path = principal.org_path
-        if request.args.get("org"):
-            org = org_service.get_by_slug(session, request.args["org"])
-            require(principal, "task.read", org_path=org.path)
-            path = org.path
+        path = scope_arg(session, principal, "task.read")
         if path is not None:
             query = query.where(Org.path.startswith(path, autoescape=True))
         if state:

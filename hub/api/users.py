@@ -6,7 +6,7 @@ an admin any token of a user in their subtree). New tokens are shown once, in th
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from sqlalchemy import select
 
 from ..audit import record
@@ -19,7 +19,7 @@ from ..services import users as user_service
 from ..services.sessions import store_for
 from ..validation import json_body, limit_arg, text
 from . import api
-from .common import cursor_arg, page, rt
+from .common import cursor_arg, page, rt, scope_arg
 
 PROVINCE = "/"  # the scope path of a user without an org: only province-wide callers cover it
 
@@ -67,11 +67,7 @@ def list_users():
     limit = limit_arg()
     after = cursor_arg()
     with rt().db.session() as session:
-        scope = principal.org_path
-        if request.args.get("org"):
-            org = org_service.get_by_slug(session, request.args["org"])
-            require(principal, "user.read", org_path=org.path)
-            scope = org.path
+        scope = scope_arg(session, principal, "user.read")
         query = select(User, Org.slug).outerjoin(Org, Org.id == User.org_id)
         if scope is not None:
             query = query.where(Org.path.startswith(scope, autoescape=True))
