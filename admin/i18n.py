@@ -27,6 +27,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.accounts": ("账号台账", "Account ledger"),
     "nav.matrices": ("账号矩阵", "Matrices"),
     "nav.tasks": ("人工任务", "Manual tasks"),
+    "nav.import": ("批量导入", "Import"),
     "nav.safety": ("负面清单", "Negative list"),
     "nav.audit": ("审计日志", "Audit log"),
     "nav.users": ("用户管理", "Users"),
@@ -275,6 +276,38 @@ TEXT: dict[str, tuple[str, str]] = {
     "safety.line_action": ("动作“{value}”应为“禁止”或“提示”", "action \"{value}\" must be block or warn"),
     "done.safety_saved": ("负面清单已保存为第{version}版，共{n}个词条",
                           "Negative list saved as version {version}: {n} terms"),
+    # import
+    "import.title": ("批量导入", "Import"),
+    "import.intro": ("上传 CSV 表格（UTF-8，第一行为列名）或 JSON 文件，格式与 yunchu import 相同。"
+                     "同名的机构或账号会被更新；任何一行有误则整批不导入，并指出是第几行。",
+                     "Upload a CSV sheet (UTF-8, column names in the first row) or a JSON file, "
+                     "as yunchu import reads them. Orgs and accounts of the same name are "
+                     "updated; if any row is wrong nothing is imported and the line is named."),
+    "import.orgs": ("导入机构", "Import orgs"),
+    "import.accounts": ("导入账号（统一台账）", "Import accounts (ledger)"),
+    "import.orgs_columns": ("列：slug（代码）、name（名称）、kind（province/city/county/department）、"
+                            "parent（上级代码，上级须在前）。",
+                            "Columns: slug, name, kind (province/city/county/department), "
+                            "parent (the parent's slug; parents first)."),
+    "import.accounts_columns": ("列：org、platform（weibo/wechat/douyin/cityapp）、name，"
+                                "凭据写在 credentials.<键> 列（如 credentials.appid），"
+                                "台账列 responsible_person、chief_editor、managing_department、"
+                                "filing_number、filing_date。凭据加密保存，页面不会显示。",
+                                "Columns: org, platform (weibo/wechat/douyin/cityapp), name; "
+                                "credentials in credentials.<key> columns (e.g. "
+                                "credentials.appid); ledger columns responsible_person, "
+                                "chief_editor, managing_department, filing_number, filing_date. "
+                                "Credentials are stored sealed and never shown."),
+    "import.file": ("文件（.csv 或 .json）", "File (.csv or .json)"),
+    "import.submit": ("导入", "Import"),
+    "import.no_file": ("请选择要导入的文件", "Choose a file to import"),
+    "import.empty": ("文件中没有数据行", "The file holds no rows"),
+    "import.not_utf8": ("文件不是 UTF-8 编码，请在表格软件中另存为“CSV UTF-8”",
+                        "The file is not UTF-8; save it as CSV UTF-8"),
+    "import.too_big": ("文件超过{mb} MB", "The file is larger than {mb} MB"),
+    "import.entry": ("第{n}项：", "Entry {n}: "),
+    "done.imported": ("导入完成：新建{created}个，更新{updated}个",
+                      "Imported: {created} created, {updated} updated"),
     # tasks
     "tasks.title": ("人工任务", "Manual tasks"),
     "tasks.open": ("待办", "Open"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import logging
 import os
@@ -188,23 +187,13 @@ def import_cmd(ctx: click.Context, kind: str, file: Path) -> None:
 
 
 def _read_rows(file: Path, kind: str) -> list[dict[str, Any]]:
-    text = file.read_text(encoding="utf-8-sig")
-    if file.suffix.lower() == ".json":
-        data = json.loads(text)
-        rows = data.get(kind, []) if isinstance(data, dict) else data
-        if not isinstance(rows, list):
-            raise click.ClickException(f"{file}: expected a list or {{\"{kind}\": [...]}}")
-        return rows
-    rows = []
-    for raw in csv.DictReader(text.splitlines()):
-        row: dict[str, Any] = {k: v for k, v in raw.items() if k and v not in (None, "")}
-        if kind == "orgs":
-            row.setdefault("parent", None)
-        else:
-            row["credentials"] = {k.removeprefix("credentials."): row.pop(k)
-                                  for k in list(row) if k.startswith("credentials.")}
-        rows.append(row)
-    return rows
+    from .importfile import UnreadableFile, read_rows
+
+    try:
+        return read_rows(file.read_text(encoding="utf-8-sig"), kind,
+                         as_json=file.suffix.lower() == ".json")
+    except UnreadableFile as err:
+        raise click.ClickException(f"{file}: {err}") from None
 
 
 @main.command()

@@ -1,0 +1,95 @@
+"""导入 in the browser: orgs or accounts from a CSV sheet (or JSON), the format ``yunchu import``
+reads, sent to /orgs/import or /accounts/import. The API validates every row and writes all or
+nothing; a row it refuses is named by its line in the sheet. Credentials pass through to the
+API, which seals them; the page never shows them back."""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, flash, g, render_template, request
+
+from hub.importfile import UnreadableFile, read_rows
+from hub.permissions import may
+
+from .. import apicall, i18n
+from ..blueprint import admin_blueprint
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+RIGHTS = {"orgs": "org.manage", "accounts": "account.manage"}
+_ROW_FIELD = re.compile(r"^(orgs|accounts)\[(\d+)\]")
+
+
+@admin_blueprint.get("/import")
+def imports() -> str:
+    _require_any()
+    return _page()
+
+
+@admin_blueprint.post("/import/<kind>")
+def import_file(kind: str) -> str | tuple[str, int]:
+    if kind not in RIGHTS:
+        abort(404)
+    if kind not in _allowed():
+        abort(403)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(i18n.t("import.no_file"), "error")
+        return _page(), 422
+    data = upload.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        flash(i18n.t("import.too_big", mb=MAX_FILE_BYTES // 1024 // 1024), "error")
+        return _page(), 413
+    try:
+        text = data.decode("utf-8-sig")
+        rows = read_rows(text, kind, as_json=upload.filename.lower().endswith(".json"))
+    except UnicodeDecodeError:
+        flash(i18n.t("import.not_utf8"), "error")
+        return _page(), 422
+    except UnreadableFile as err:
+        flash(i18n.localise(str(err)), "error")
+        return _page(), 422
+    if not rows:
+        flash(i18n.t("import.empty"), "error")
+        return _page(), 422
+    answer = apicall.call("POST", f"/{kind}/import", json={kind: rows})
+    if answer.status == 401:
+        raise answer.as_error()
+    if not answer.ok:
+        flash(_where(answer.field, as_json=upload.filename.lower().endswith(".json"))
+              + i18n.refusal(answer), "error")
+        return _page(), answer.status
+    flash(i18n.t("done.imported", created=answer.data["created"],
+                 updated=answer.data["updated"]), "ok")
+    return _page()
+
+
+def _where(field: str, *, as_json: bool) -> str:
+    """The sheet line (the header is line 1) or list entry a refused field belongs to."""
+    found = _ROW_FIELD.match(field)
+    if found is None:
+        return ""
+    index = int(found.group(2))
+    if as_json:
+        return i18n.t("import.entry", n=index + 1)
+    return i18n.t("safety.line", line=index + 2)
+
+
+def _allowed() -> list[str]:
+    """What the caller may import: accounts within their subtree; orgs only from the top of
+    the tree (the API takes a whole-tree import from a user with no org only)."""
+    kinds = []
+    if may(g.principal, RIGHTS["orgs"]) and g.principal.org_path is None:
+        kinds.append("orgs")
+    if may(g.principal, RIGHTS["accounts"]):
+        kinds.append("accounts")
+    return kinds
+
+
+def _require_any() -> None:
+    if not _allowed():
+        abort(403)
+
+
+def _page() -> str:
+    return render_template("admin/import.html", kinds=_allowed())
