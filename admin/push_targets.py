@@ -7,7 +7,6 @@ scope, so the one click still pushes everywhere they may.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -16,8 +15,9 @@ from werkzeug.datastructures import MultiDict
 
 from hub.models import PLATFORMS
 
+from .typed_lists import split_list
+
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
-_SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 
 @dataclass
@@ -42,7 +42,7 @@ class PushChoice:
 
     def body(self, scope_orgs: list[str]) -> dict[str, Any]:
         """The API's push body; the caller's whole scope when no org or matrix is chosen."""
-        orgs = [slug for slug in _SEPARATORS.split(self.orgs) if slug]
+        orgs = split_list(self.orgs)
         targets: dict[str, Any] = {"orgs": orgs or ([] if self.matrices else scope_orgs),
                                    "descendants": self.descendants}
         if self.platforms:

@@ -18,6 +18,7 @@ from hub.permissions import may
 
 from .. import apicall, i18n, queries
 from ..blueprint import admin_blueprint
+from ..typed_lists import split_list
 from ..web import runtime
 
 TEXT_FIELDS = ("title", "summary", "author", "source", "body")
@@ -86,11 +87,7 @@ def _typed() -> dict[str, Any]:
 
 def _content(values: dict[str, Any]) -> dict[str, Any]:
     body = {name: values[name] for name in TEXT_FIELDS}
-    # 、，, and line breaks all separate tags, as editors type them.
-    tags = values["tags"]
-    for separator in ("、", "，", ",", "\n"):
-        tags = tags.replace(separator, " ")
-    body["tags"] = [tag for tag in tags.split() if tag]
+    body["tags"] = split_list(values["tags"])
     return body
 
 

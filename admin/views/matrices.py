@@ -6,7 +6,6 @@ rules, validation and audit apply."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
@@ -17,13 +16,13 @@ from hub.permissions import may
 
 from .. import apicall, i18n, queries
 from ..blueprint import admin_blueprint
+from ..typed_lists import split_list
 from ..web import runtime
 
 PAGE = 100
 # Beyond this many accounts named one by one, the page does not offer to edit the list (a
 # textarea of 5,000 ids is the most anyone edits by hand; the API takes 100,000).
 EDITABLE_ACCOUNTS = 5000
-_SEPARATORS = re.compile(r"[\s,，、;；]+")
 EMPTY = {"slug": "", "name": "", "orgs": "", "platforms": [], "accounts": ""}
 
 
@@ -107,12 +106,8 @@ def _values(*, with_slug: bool) -> dict[str, Any]:
 
 
 def _body(values: dict[str, Any]) -> dict[str, Any]:
-    return {"name": values["name"], "orgs": _split(values["orgs"]),
-            "platforms": values["platforms"], "accounts": _split(values["accounts"])}
-
-
-def _split(text: str) -> list[str]:
-    return [part for part in _SEPARATORS.split(text) if part]
+    return {"name": values["name"], "orgs": split_list(values["orgs"]),
+            "platforms": values["platforms"], "accounts": split_list(values["accounts"])}
 
 
 def _matrix(slug: str) -> dict[str, Any]:
