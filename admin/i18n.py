@@ -286,9 +286,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "import.orgs": ("导入机构", "Import orgs"),
     "import.accounts": ("导入账号（统一台账）", "Import accounts (ledger)"),
     "import.orgs_columns": ("列：slug（代码）、name（名称）、kind（province/city/county/department）、"
-                            "parent（上级代码，上级须在前）。",
+                            "parent（上级代码，上级须在前）。只能导入本机构及下级范围内的机构。",
                             "Columns: slug, name, kind (province/city/county/department), "
-                            "parent (the parent's slug; parents first)."),
+                            "parent (the parent's slug; parents first). Only orgs within your "
+                            "own subtree."),
     "import.accounts_columns": ("列：org、platform（weibo/wechat/douyin/cityapp）、name，"
                                 "凭据写在 credentials.<键> 列（如 credentials.appid），"
                                 "台账列 responsible_person、chief_editor、managing_department、"

@@ -37,8 +37,6 @@ def create_org():
 def import_orgs():
     principal = current()
     require(principal, "org.manage")
-    if principal.org_path is not None:
-        require(principal, "org.manage", org_path="/")  # a whole-tree import is province-level
     body = json_body()
     raw = body.get("orgs")
     if not isinstance(raw, list):
@@ -47,7 +45,8 @@ def import_orgs():
         raise invalid("orgs", f"一次最多导入{MAX_IMPORT}个机构 (at most {MAX_IMPORT} per call)")
     specs = [org_service.parse_org(o, where=f"orgs[{i}]") for i, o in enumerate(raw)]
     with rt().db.session() as session:
-        created, updated = org_service.bulk_import(session, specs)
+        # Every org it creates, moves or renames must lie in the caller's subtree.
+        created, updated = org_service.bulk_import(session, specs, covers=principal.covers_path)
         record(session, "org.import", details={"created": created, "updated": updated})
     return jsonify({"created": created, "updated": updated})
 

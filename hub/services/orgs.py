@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,8 +87,13 @@ def get_parent(session: Session, slug: str | None) -> Org | None:
     return parent
 
 
-def bulk_import(session: Session, specs: list[OrgSpec]) -> tuple[int, int]:
-    """Upsert by slug; parents must come before children (or exist already)."""
+def bulk_import(session: Session, specs: list[OrgSpec],
+                covers: Callable[[str], bool] | None = None) -> tuple[int, int]:
+    """Upsert by slug; parents must come before children (or exist already).
+
+    ``covers`` (the caller's scope) must hold for every org the import touches: an existing
+    org's place, and the parent an org is created or moved under. A new root is the
+    province's business (a caller without an org). Checked before anything is written."""
     known: dict[str, tuple[str, str, str | None, int]] = {
         slug: (oid, path, parent_id, depth)
         for slug, oid, path, parent_id, depth in session.execute(
@@ -96,6 +102,7 @@ def bulk_import(session: Session, specs: list[OrgSpec]) -> tuple[int, int]:
     new_rows: list[dict[str, Any]] = []
     updates: list[tuple[OrgSpec, str]] = []
     seen: set[str] = set()
+    outside: list[str] = []
     for index, spec in enumerate(specs):
         if spec.slug in seen:
             raise invalid(f"orgs[{index}].slug", f"slug {spec.slug} 在本次导入中重复 "
@@ -105,16 +112,25 @@ def bulk_import(session: Session, specs: list[OrgSpec]) -> tuple[int, int]:
         if spec.parent and parent is None:
             raise invalid(f"orgs[{index}].parent", f"找不到上级机构 {spec.parent}，上级须排在下级之前 "
                                                    f"(parent not found; list parents before children)")
+        parent_path = parent[1] if parent else "/"
         if spec.slug in known:
+            oid, path, parent_id, depth = known[spec.slug]
+            moved = parent_id != (parent[0] if parent else None)
+            if covers is not None and not (covers(path) and (not moved or covers(parent_path))):
+                outside.append(spec.slug)
             updates.append((spec, parent[0] if parent else None))
-            oid, path, _, depth = known[spec.slug]
             continue
+        if covers is not None and not covers(parent_path):
+            outside.append(spec.slug)
         oid = new_id("org")
-        path = (parent[1] if parent else "/") + oid + "/"
+        path = parent_path + oid + "/"
         depth = parent[3] + 1 if parent else 0
         known[spec.slug] = (oid, path, parent[0] if parent else None, depth)
         new_rows.append({"id": oid, "slug": spec.slug, "name": spec.name, "kind": spec.kind,
                          "parent_id": parent[0] if parent else None, "path": path, "depth": depth})
+    if outside:
+        raise ApiError(403, "导入包含管辖范围外的机构 (import touches orgs outside your scope)",
+                       details={"orgs": outside[:50], "count": len(outside)})
     if new_rows:
         session.execute(insert(Org), new_rows)
     for spec, parent_id in updates:

@@ -32,7 +32,7 @@ def _upload(browser, kind: str, text: str, name: str = "sheet.csv"):
 def test_an_admin_imports_the_ledger_sheet_and_updates_it_again(newsroom):
     admin = newsroom.browser("admin")  # of c1
     page = admin.text("/admin/import")
-    assert 'href="/admin/import"' in page and "导入账号" in page and "导入机构" not in page
+    assert 'href="/admin/import"' in page and "导入账号" in page and "导入机构" in page
     response = _upload(admin, "accounts", SHEET)
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page[:800]
@@ -75,8 +75,12 @@ def test_only_account_managers_import(newsroom):
     assert 'href="/admin/import"' not in editor.text("/admin/")
     assert editor.get("/admin/import").status_code == 403
     assert _upload(editor, "accounts", SHEET).status_code == 403
-    admin = newsroom.browser("admin")
-    assert _upload(admin, "orgs", "slug,name,kind,parent\nx,X,county,c1\n").status_code == 403
+    admin = newsroom.browser("admin")  # of c1: orgs below c1 only
+    outside = _upload(admin, "orgs", "slug,name,kind,parent\nc1-k5,新县,county,c1\n"
+                                     "c2-k5,邻县,county,c2\n")
+    assert outside.status_code == 403 and "管辖范围外" in outside.get_data(as_text=True)
+    inside = _upload(admin, "orgs", "slug,name,kind,parent\nc1-k5,新县,county,c1\n")
+    assert "导入完成：新建1个，更新0个" in inside.get_data(as_text=True)
     assert admin.post("/admin/import/users").status_code == 404
     assert "Import accounts" in admin.text("/admin/import?lang=en")
     assert _accounts(newsroom) == 0

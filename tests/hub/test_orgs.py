@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from .helpers import error_of, make_org, make_tree
+from .security.support import make_user
 
 
 def test_create_and_read_org_tree(hub):
@@ -80,6 +81,36 @@ def test_bulk_import_upserts_and_moves_subtrees(hub):
     listed = hub.get("/api/v1/accounts?org=c2&descendants=1").json["items"]
     assert [a["name"] for a in listed] == ["长宁公安"]
     assert hub.get("/api/v1/accounts?org=c1&descendants=1").json["items"] == []
+
+
+def test_an_admin_imports_orgs_within_their_subtree_only(hub):
+    make_tree(hub)  # yun > c1 > c1-k1, yun > c2
+    province = make_user(hub, "province-admin", ["admin"], org="yun")["token"]
+    city = make_user(hub, "city-admin", ["admin"], org="c1")["token"]
+    counties = [{"slug": "c1-k2", "name": "新设县", "kind": "county", "parent": "c1"},
+                {"slug": "c1-k2-d", "name": "新设县融媒体中心", "kind": "department",
+                 "parent": "c1-k2"},
+                {"slug": "c1-k1", "name": "安宁县（更名）", "kind": "county", "parent": "c1"}]
+    r = hub.post("/api/v1/orgs/import", {"orgs": counties}, token=city)
+    assert r.status_code == 200 and r.json == {"created": 2, "updated": 1}, r.json
+    assert hub.get("/api/v1/orgs/c1-k1").json["name"] == "安宁县（更名）"
+    for outside in ({"slug": "c2-k9", "name": "邻市县", "kind": "county", "parent": "c2"},
+                    {"slug": "c2", "name": "改邻市名", "kind": "city", "parent": "yun"},
+                    {"slug": "c1-k1", "name": "移出", "kind": "county", "parent": "c2"},
+                    {"slug": "new-root", "name": "另一个省", "kind": "province", "parent": None}):
+        r = hub.post("/api/v1/orgs/import", {"orgs": counties[:1] + [outside]}, token=city)
+        assert r.status_code == 403, (outside, r.json)
+        assert error_of(r)["details"]["orgs"] == [outside["slug"]]
+    assert hub.get("/api/v1/orgs/c2-k9").status_code == 404
+    assert hub.get("/api/v1/orgs/c1-k1").json["parent"] == "c1"
+    r = hub.post("/api/v1/orgs/import", {"orgs": [
+        {"slug": "c3", "name": "新设市", "kind": "city", "parent": "yun"}]}, token=province)
+    assert r.status_code == 200 and r.json["created"] == 1
+    r = hub.post("/api/v1/orgs/import", {"orgs": [
+        {"slug": "yun2", "name": "邻省", "kind": "province", "parent": None}]}, token=province)
+    assert r.status_code == 403  # a new root is for a user without an org
+    assert hub.post("/api/v1/orgs/import", {"orgs": [
+        {"slug": "yun2", "name": "邻省", "kind": "province", "parent": None}]}).status_code == 200
 
 
 def test_bulk_import_rejects_child_before_parent_without_writing(hub):

@@ -158,9 +158,9 @@ def _org_body(m: Matrix, org: str) -> dict[str, Any]:
 EXPECTATIONS: dict[str, Expect] = {
     "POST /api/v1/orgs": Expect(ADMINS, lambda m, o: Call("POST", "/api/v1/orgs",
                                                           _org_body(m, o))),
-    # A whole-tree import is for the org-less (bootstrap) admin only.
+    # Each imported org must land in the caller's subtree: under "yun", the province's admin.
     "POST /api/v1/orgs/import": Expect(
-        frozenset(), scoped=False,
+        frozenset({"province_admin"}), scoped=False,
         build=lambda m, o: Call("POST", "/api/v1/orgs/import", {"orgs": [_org_body(m, "yun")]})),
     "GET /api/v1/orgs": Expect(READERS, lambda m, o: Call("GET", "/api/v1/orgs"), scoped=False,
                                mutates=False),
