@@ -6,6 +6,7 @@ rules, validation and audit apply."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
@@ -38,14 +39,8 @@ def matrix_create() -> str | tuple[str, int] | Response:
     _require_manager()
     values = _values(with_slug=True)
     answer = apicall.call("POST", "/matrices", json={"slug": values["slug"], **_body(values)})
-    if answer.status == 401:
-        raise answer.as_error()
-    if not answer.ok:  # a manager's 403 is about the orgs or accounts named: kept to correct
-        flash(i18n.refusal(answer), "error")
-        return _list_page(values, bad_field=answer.field), answer.status
-    flash(i18n.t("done.matrix_created", name=answer.data["name"],
-                 n=answer.data["account_count"]), "ok")
-    return redirect(url_for("admin.matrices"), 303)  # type: ignore[return-value]
+    return _outcome(answer, "done.matrix_created",
+                    lambda field: _list_page(values, bad_field=field))
 
 
 @admin_blueprint.get("/matrices/<slug>")
@@ -69,15 +64,8 @@ def matrix_update(slug: str) -> str | tuple[str, int] | Response:
     if not editable:  # the list was not on the page: it stays as it is
         body.pop("accounts")
     answer = apicall.call("PATCH", f"/matrices/{apicall.segment(slug)}", json=body)
-    if answer.status in (401, 404):
-        raise answer.as_error()
-    if not answer.ok:
-        flash(i18n.refusal(answer), "error")
-        return _edit_page(matrix, values, editable=editable, bad_field=answer.field), \
-            answer.status
-    flash(i18n.t("done.matrix_saved", name=answer.data["name"],
-                 n=answer.data["account_count"]), "ok")
-    return redirect(url_for("admin.matrices"), 303)  # type: ignore[return-value]
+    return _outcome(answer, "done.matrix_saved", lambda field: _edit_page(
+        matrix, values, editable=editable, bad_field=field))
 
 
 @admin_blueprint.post("/matrices/<slug>/delete")
@@ -86,6 +74,19 @@ def matrix_delete(slug: str) -> Response:
     answer = apicall.call("DELETE", f"/matrices/{apicall.segment(slug)}")
     answer.raise_for_status()
     flash(i18n.t("done.matrix_deleted", slug=slug), "ok")
+    return redirect(url_for("admin.matrices"), 303)  # type: ignore[return-value]
+
+
+def _outcome(answer: apicall.ApiAnswer, done: str,
+             again: Callable[[str], str]) -> tuple[str, int] | Response:
+    """A saved matrix goes back to the list; a refusal shows the form again, as typed (for a
+    manager, a 403 is about the orgs or accounts named, to be corrected)."""
+    if answer.status in (401, 404):
+        raise answer.as_error()
+    if not answer.ok:
+        flash(i18n.refusal(answer), "error")
+        return again(answer.field), answer.status
+    flash(i18n.t(done, name=answer.data["name"], n=answer.data["account_count"]), "ok")
     return redirect(url_for("admin.matrices"), 303)  # type: ignore[return-value]
 
 
