@@ -40,6 +40,10 @@ MEANINGS = {
     "secret_key": "Flask's `SECRET_KEY`, and the source of the AES-256-GCM key that encrypts platform "
                   "credentials at rest. Empty: generated once into `<data dir>/secret.key` "
                   "(mode 0600). Changing it makes stored credentials unreadable.",
+    "audit_key": "Key of the audit log's HMAC chain and of its signed checkpoints (Redis and "
+                 "`<data dir>/audit.checkpoint`). Empty: derived from `YUNCHU_SECRET_KEY` under "
+                 "its own label. Keep it outside the database: whoever holds it can rewrite the "
+                 "log undetected; `yunchu audit verify` needs the same key.",
     "bootstrap_token": "Token of the bootstrap admin that `yunchu up` registers. Empty: one is "
                        "generated into `<data dir>/bootstrap.token`. Also the CLI's default "
                        "token for `push`/`withdraw`.",

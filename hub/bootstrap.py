@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from . import migrate
+from .audit import seal_legacy_prefix
 from .auth import TOKEN_PREFIX, ensure_bootstrap_admin
 from .runtime import Runtime
 
@@ -32,4 +33,6 @@ def prepare(runtime: Runtime) -> str:
     token = bootstrap_token(runtime)
     with runtime.db.session() as session:
         ensure_bootstrap_admin(session, token)
+    with runtime.db.session() as session:
+        seal_legacy_prefix(session)
     return token

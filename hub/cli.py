@@ -354,17 +354,22 @@ def audit() -> None:
 @audit.command("verify")
 @click.pass_context
 def audit_verify(ctx: click.Context) -> None:
-    """Check the hash chain; exit 1 if any entry was edited or removed."""
-    from .audit import verify
+    """Check the keyed chain and its checkpoint; exit 1 if any entry was edited or removed."""
+    from .audit import verify_chain
 
     runtime = _runtime(_settings(ctx))
     with runtime.db.session() as session:
-        ok, problems = verify(session)
-    for problem in problems:
+        result = verify_chain(session)
+    for problem in result.problems:
         click.echo(problem, err=True)
-    if not ok:
+    if not result.ok:
         raise SystemExit(1)
-    click.echo("audit log verified: chain intact")
+    checkpoint = result.checkpoint
+    where = (f"; newest checkpoint: entry {checkpoint.last_id} at {checkpoint.at} "
+             f"({', '.join(result.checkpoint_sources)})") if checkpoint else ""
+    legacy = f", {result.legacy_entries} from before keying" if result.legacy_entries else ""
+    click.echo(f"audit log verified: chain intact ({result.entries} entries{legacy}, "
+               f"audit key {runtime.audit.key.key_id}{where})")
 
 
 if __name__ == "__main__":

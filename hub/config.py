@@ -55,6 +55,7 @@ class Settings:
     s3_bucket: str = "yunchu"
     s3_secure: bool = False
     secret_key: str = field(default="", repr=False)
+    audit_key: str = field(default="", repr=False)  # empty: derived from secret_key
     bootstrap_token: str = field(default="", repr=False)
     workers: int = 2
     public_url: str = ""

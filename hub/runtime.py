@@ -5,6 +5,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from .audit import SESSION_KEY, AuditSeal
+from .auditcheckpoint import CheckpointStore
+from .auditkey import AuditKey
 from .config import Settings
 from .crypto import CredentialBox
 from .db import Database
@@ -20,6 +23,14 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.database_url)
         self.box = CredentialBox(settings.secret_key)
+        key = AuditKey(audit_key=settings.audit_key, secret_key=settings.secret_key)
+        checkpoints = CheckpointStore(key, data_dir=settings.data_dir,
+                                      redis_client=self._redis_if_configured)
+        self.audit = AuditSeal(key=key, checkpoints=checkpoints)
+        self.db.sessions.configure(info={SESSION_KEY: self.audit})
+
+    def _redis_if_configured(self) -> redis.Redis | None:
+        return self.redis if self.settings.redis_url else None
 
     @cached_property
     def redis(self) -> redis.Redis:

@@ -1,4 +1,4 @@
-"""Append-only, hash-chained audit log and the versioned negative list."""
+"""Append-only, keyed-chain audit log and the versioned negative list."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ class AuditEntry(Base):
     source_ip: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))  # the MAC (legacy rows: a plain SHA-256)
+    # Which audit key made the MAC (a fingerprint, not the key); NULL: a row from before keying.
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_audit_actor", "actor_id"),

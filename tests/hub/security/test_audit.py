@@ -1,4 +1,8 @@
-"""The audit log: hash-chained, filtered reads, denials recorded, tampering detected."""
+"""The audit log: a keyed chain, filtered reads, denials recorded, tampering detected.
+
+The tamper tests act as someone with write access to the database but not the audit key: they
+edit or delete rows and then recompute every hash and the chain head the way the unkeyed chain
+allowed, and ``yunchu audit verify`` must still report the log broken."""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ import os
 import subprocess
 import sys
 
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
-from hub.audit import verify
+from hub.audit import GENESIS, entry_hash, hashed_fields, verify, verify_chain
+from hub.bootstrap import prepare
+from hub.models import AuditEntry
 
 from .support import approve_all, create_item, make_user, setup, submit
 
@@ -18,10 +25,11 @@ def _verify(hub) -> tuple[bool, list[str]]:
         return verify(session)
 
 
-def _cli_verify(hub) -> subprocess.CompletedProcess:
-    env = {**os.environ, "YUNCHU_DATABASE_URL": hub.runtime.settings.database_url,
-           "YUNCHU_DATA_DIR": str(hub.runtime.settings.data_dir),
-           "YUNCHU_SECRET_KEY": "audit-cli-test-key"}
+def _cli_verify(hub, secret_key: str | None = None) -> subprocess.CompletedProcess:
+    settings = hub.runtime.settings
+    env = {**os.environ, "YUNCHU_DATABASE_URL": settings.database_url,
+           "YUNCHU_DATA_DIR": str(settings.data_dir), "YUNCHU_REDIS_URL": settings.redis_url,
+           "YUNCHU_SECRET_KEY": secret_key or settings.secret_key}
     return subprocess.run([sys.executable, "-m", "hub.cli", "audit", "verify"], env=env,
                           capture_output=True, text=True, timeout=60)
 
@@ -115,3 +123,105 @@ def test_removing_the_tail_then_writing_again_is_still_detected(hub):
     hub.post("/api/v1/orgs", {"slug": "c3", "name": "三市", "kind": "city", "parent": "yun"})
     ok, problems = _verify(hub)
     assert not ok and any("chain broken" in p for p in problems)
+
+
+def _rewrite_chain(hub, *, as_legacy: bool = False) -> None:
+    """Recompute every entry's hash and the head without the key, as the unkeyed chain allowed."""
+    with Session(hub.runtime.db.engine) as session, session.begin():
+        prev, count, last_id = GENESIS, 0, 0
+        for entry in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars():
+            new_hash = entry_hash(prev, hashed_fields(entry))
+            session.execute(text("UPDATE audit_log SET prev_hash = :p, hash = :h WHERE id = :id"),
+                            {"p": prev, "h": new_hash, "id": entry.id})
+            prev, count, last_id = new_hash, count + 1, entry.id
+        if as_legacy:
+            session.execute(text("UPDATE audit_log SET key_id = NULL"))
+        session.execute(text("UPDATE audit_chain_head SET last_id = :i, last_hash = :h, "
+                             "entries = :n"), {"i": last_id, "h": prev, "n": count})
+
+
+def _delete(hub, where: str, **params) -> None:
+    with hub.runtime.db.engine.begin() as conn:
+        conn.execute(text(f"DELETE FROM audit_log WHERE {where}"), params)
+
+
+def test_deleting_a_middle_entry_and_recomputing_the_chain_is_detected(hub):
+    _busy_log(hub)
+    _delete(hub, "id = 4")
+    _rewrite_chain(hub)
+    ok, problems = _verify(hub)
+    assert not ok and any("recomputed without the audit key" in p for p in problems)
+    cli = _cli_verify(hub)
+    assert cli.returncode == 1 and "without the audit key" in cli.stderr
+
+
+def test_rewriting_the_log_as_unkeyed_rows_is_detected(hub):
+    _busy_log(hub)
+    _delete(hub, "id = 4")
+    _rewrite_chain(hub, as_legacy=True)
+    ok, problems = _verify(hub)
+    assert not ok and any("differs from its checkpoint" in p for p in problems), problems
+
+
+def test_editing_a_payload_and_recomputing_the_chain_is_detected(hub):
+    _busy_log(hub)
+    with hub.runtime.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor_name = 'someone-else' WHERE id = 3"))
+    _rewrite_chain(hub)
+    ok, problems = _verify(hub)
+    assert not ok and any(p.startswith("entry 3:") and "MAC" in p for p in problems)
+
+
+def test_truncating_the_tail_and_fixing_the_head_is_detected(hub):
+    _busy_log(hub)
+    with hub.runtime.db.engine.begin() as conn:
+        last = conn.execute(text("SELECT max(id) FROM audit_log")).scalar_one()
+    _delete(hub, "id > :keep", keep=last - 3)
+    with hub.runtime.db.engine.begin() as conn:  # the head now names the new last entry
+        conn.execute(text("UPDATE audit_chain_head SET last_id = a.id, last_hash = a.hash, "
+                          "entries = entries - 3 FROM (SELECT id, hash FROM audit_log "
+                          "WHERE id = :keep) AS a"), {"keep": last - 3})
+    ok, problems = _verify(hub)
+    assert not ok and any(f"entry {last}, checkpointed" in p and "missing" in p
+                          for p in problems), problems
+    cli = _cli_verify(hub)
+    assert cli.returncode == 1 and "newest entries were removed" in cli.stderr
+    # Writing on does not paper over the cut: the checkpoint stays at the missing entry.
+    for n in range(5):
+        assert hub.post("/api/v1/orgs", {"slug": f"d{n}", "name": "部门", "kind": "department",
+                                         "parent": "c1"}).status_code == 201
+    ok, problems = _verify(hub)
+    assert not ok and any(f"entry {last}" in p and "checkpoint" in p for p in problems), problems
+
+
+def test_verify_with_the_wrong_key_says_so(hub):
+    _busy_log(hub)
+    cli = _cli_verify(hub, secret_key="not-the-hub-key")
+    assert cli.returncode == 1
+    assert "wrong audit key" in cli.stderr and "content does not match" not in cli.stderr
+    assert _cli_verify(hub).returncode == 0
+
+
+def test_entries_from_before_keying_are_sealed_at_start(hub):
+    """An upgraded database: its rows are a plain SHA-256 chain with no checkpoint. The next
+    start seals them with a keyed entry; editing the old rows afterwards is detected."""
+    _busy_log(hub)
+    _rewrite_chain(hub, as_legacy=True)
+    hub.runtime.settings.data_dir.joinpath("audit.checkpoint").unlink()
+    hub.runtime.redis.delete(hub.runtime.audit.checkpoints.redis_key)
+    prepare(hub.runtime)
+    with hub.runtime.db.session() as session:
+        result = verify_chain(session)
+        seal = session.execute(select(AuditEntry).order_by(AuditEntry.id.desc())).scalar()
+    assert result.ok, result.problems
+    assert seal.action == "audit.keyed" and result.legacy_entries == result.entries - 1
+    prepare(hub.runtime)  # sealed once only
+    with hub.runtime.db.session() as session:
+        assert verify_chain(session).entries == result.entries
+    with hub.runtime.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET outcome = 'failed' WHERE id = 2"))
+    _rewrite_chain(hub, as_legacy=False)  # recompute the prefix (and all after it)
+    with hub.runtime.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET key_id = NULL WHERE id < :s"), {"s": seal.id})
+    ok, problems = _verify(hub)
+    assert not ok and any(f"entry {seal.id}:" in p for p in problems), problems
