@@ -86,14 +86,17 @@ def _lock_chain(session: Session) -> None:
 def record(session: Session, action: str, *, outcome: str = "ok", target: str | None = None,
            item_id: str | None = None, details: dict[str, Any] | None = None,
            actor_id: str | None = None, actor_name: str | None = None,
-           org_id: str | None = None, source_ip: str | None = None) -> AuditEntry:
+           org_id: str | None = None, source_ip: str | None = None,
+           anonymous: bool = False) -> AuditEntry:
+    """Append an entry; ``anonymous``: take no actor or address from the current request."""
     seal = seal_of(session)
-    principal = getattr(g, "principal", None) if has_request_context() else None
+    in_request = has_request_context() and not anonymous
+    principal = getattr(g, "principal", None) if in_request else None
     if principal is not None:
         actor_id = actor_id or principal.user_id
         actor_name = actor_name or principal.name
         org_id = org_id or principal.org_id
-    if has_request_context():
+    if in_request:
         source_ip = source_ip or getattr(g, "source_ip", None)
     checkpoint = seal.checkpoints.read().newest  # read before locking: Redis is not held up
     _lock_chain(session)

@@ -1,16 +1,20 @@
 """GET /api/v1/audit, and the hook that records every 401/403 answer of the API as a denial.
 
-The denied action's own transaction has rolled back, so a denial is written in a short
-transaction of its own.
+The denied action's own transaction has rolled back, so a denial of a known caller is written in
+a short transaction of its own. Denials of anonymous callers are counted and summarised once a
+minute instead (hub/auditdenials.py), so an unauthenticated flood cannot grow the log.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 
 from flask import Response, g, jsonify, request
 
 from ..audit import AuditFilter, record_separately, search, to_json
+from ..auditdenials import denial_counter, flush_closed
 from ..auth import current
 from ..errors import invalid
 from ..permissions import require
@@ -19,6 +23,7 @@ from . import api
 from .common import cursor_arg, encode_cursor, rt
 
 DENIALS = (401, 403)
+log = logging.getLogger("yunchu.audit")
 
 
 @api.after_request
@@ -30,10 +35,31 @@ def _audit_denial(response: Response) -> Response:
                    "status": response.status_code, "code": error.get("code")}
         if isinstance(error.get("details"), dict) and error["details"].get("action"):
             details["action"] = error["details"]["action"]
+        if getattr(g, "principal", None) is None and _counted(details):
+            g.audit_recorded = True
+            return response
         record_separately(rt().db, "access.denied", outcome="denied", target=request.path[:200],
                           details=details)
         g.audit_recorded = True
     return response
+
+
+def _counted(details: dict) -> bool:
+    """Count an anonymous denial for the minute's summary; False if Redis cannot take it."""
+    runtime = rt()
+    now = time.time()
+    route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    try:
+        first_of_minute = denial_counter(runtime).count(
+            method=request.method, route=route, status=details["status"],
+            code=details["code"], source_ip=getattr(g, "source_ip", None) or request.remote_addr,
+            now=now)
+    except Exception:  # noqa: BLE001 - fall back to one entry for this denial
+        log.exception("could not count an anonymous denial")
+        return False
+    if first_of_minute:
+        flush_closed(runtime, now)
+    return True
 
 
 def _time_arg(name: str) -> datetime | None:
@@ -68,6 +94,7 @@ def list_audit():
                         outcome=request.args.get("outcome") or None,
                         since=_time_arg("since"), until=_time_arg("until"),
                         org_path=principal.org_path, before_id=before_id)
+    flush_closed(rt(), time.time())  # the minutes of counted anonymous denials that have ended
     with rt().db.session() as session:
         rows = search(session, where, limit + 1)
         next_cursor = encode_cursor(str(rows[limit - 1][0].id)) if len(rows) > limit else None

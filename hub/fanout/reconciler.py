@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import redis
 from sqlalchemy import or_, select, update
 
+from ..auditdenials import flush_closed
 from ..models import Delivery, utcnow
 from ..runtime import Runtime
 from . import claims
@@ -78,6 +80,7 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
     if pending:
         _enqueue_status(connection, pending, batch)
         report.status_polls = len(pending)
+    flush_closed(runtime, time.time())  # anonymous denials counted in a minute that has ended
     return report
 
 
