@@ -181,6 +181,20 @@ def seal_legacy_prefix(session: Session) -> AuditEntry | None:
                            "legacy_last_hash": last.hash})
 
 
+def reseal(db: Database, reason: str) -> AuditEntry:
+    """Acknowledge the log as it is now: append an ``audit.resealed`` entry naming what verify
+    found and the checkpoint it replaces, and move every checkpoint to that entry. Problems inside
+    the chain stay visible to verify; only the checkpoint moves on."""
+    with db.session() as session:
+        found = verify_chain(session)
+        old = found.checkpoint
+        entry = record(session, "audit.resealed", outcome="ok",
+                       details={"reason": reason, "problems": found.problems[:50],
+                                "previous_checkpoint": old.payload() if old else None})
+    seal_of(session).checkpoints.replace(entry.id, entry.hash)
+    return entry
+
+
 @dataclass
 class Verification:
     ok: bool = True

@@ -372,5 +372,18 @@ def audit_verify(ctx: click.Context) -> None:
                f"audit key {runtime.audit.key.key_id}{where})")
 
 
+@audit.command("reseal")
+@click.option("--reason", required=True, help="Why (recorded in the audit log).")
+@click.pass_context
+def audit_reseal(ctx: click.Context, reason: str) -> None:
+    """Accept the log as it is now (after a restore, or once a tampering is investigated): a
+    keyed entry records what verify found, and the checkpoint moves to it."""
+    from .audit import reseal
+
+    runtime = _runtime(_settings(ctx))
+    entry = reseal(runtime.db, reason)
+    click.echo(f"audit log resealed at entry {entry.id}")
+
+
 if __name__ == "__main__":
     main()
