@@ -153,7 +153,9 @@ class CheckpointStore:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # hub processes on one host take turns
             with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                if Checkpoint.from_json(self.path.read_text()).last_id >= checkpoint.last_id:
+                stored = Checkpoint.from_json(self.path.read_text())
+                if stored.last_id >= checkpoint.last_id and \
+                        self._key.signature_ok(stored.payload(), stored.signature):
                     return
             temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
             tmp_fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
