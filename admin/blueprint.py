@@ -20,7 +20,7 @@ admin_blueprint = Blueprint("admin", __name__, url_prefix="/admin", template_fol
 
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
 CSP = ("default-src 'self'; img-src 'self' data: http: https:; media-src 'self' http: https:; "
-       "style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+       "style-src 'self'; style-src-attr 'unsafe-inline'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
 LANG_COOKIE_AGE = 365 * 24 * 3600
 
