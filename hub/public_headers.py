@@ -16,8 +16,13 @@ from .services.html import origin_of
 DATA_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 
+def hub_sources(public_url: str = "") -> str:
+    """CSP sources for the hub's own files: this origin and the public URL's."""
+    return " ".join(["'self'", *({origin_of(public_url)} - {""})])
+
+
 def page_csp(public_url: str = "") -> str:
-    hub = " ".join(["'self'", *({origin_of(public_url)} - {""})])
+    hub = hub_sources(public_url)
     return (f"default-src 'none'; img-src {hub}; media-src {hub}; style-src {hub}; "
             "style-src-attr 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
             "frame-ancestors 'none'")

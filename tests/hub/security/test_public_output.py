@@ -72,7 +72,18 @@ def _admin_page(hub, item_id: str) -> str:
     browser.get("/admin/login")
     assert browser.post("/admin/login", {"name": "pub-auditor", "password": PASSWORD}) \
         .status_code == 303
-    return browser.text(f"/admin/items/{item_id}")
+    page = browser.get(f"/admin/items/{item_id}")
+    assert page.status_code == 200
+    # The review page loads media and body styles as the public page does, no more, no less.
+    admin_csp = page.headers["Content-Security-Policy"]
+    public_csp = hub.client.get(f"/p/{item_id}").headers["Content-Security-Policy"]
+    for directive in ("img-src", "media-src", "style-src-attr"):
+        assert _directive(admin_csp, directive) == _directive(public_csp, directive), directive
+    return page.get_data(as_text=True)
+
+
+def _directive(csp: str, name: str) -> str:
+    return next(d.strip() for d in csp.split(";") if d.strip().startswith(name + " "))
 
 
 def test_a_saved_body_loses_the_overlay_and_outside_images_and_the_editor_is_told(hub):
