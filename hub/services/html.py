@@ -89,7 +89,8 @@ def clean_body(html: str, *, base: str = "", hub_origins: Collection[str] = ()) 
             return value
         path = hub_media_path(value, origins)
         if path is None:
-            removed.append(value)
+            if value.strip():
+                removed.append(value.strip())
             return None
         return root + path
 
