@@ -216,7 +216,7 @@ def test_asset_metadata_stays_in_the_uploaders_subtree(hub):
     assert hub.get("/api/v1/assets/ast_nope", token=outsider).status_code == 404
 
 
-def test_withdrawn_item_status_is_what_the_media_check_reads(hub):
+def test_a_live_pulled_copy_keeps_a_shared_cover_public(hub):
     """A pulled copy still live keeps the shared cover public after the origin is withdrawn."""
     lib = library(hub)
     cover = _png(hub, (1, 2, 3))
