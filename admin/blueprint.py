@@ -9,6 +9,7 @@ from flask import Blueprint, Response, g, redirect, request, url_for
 from hub.audit import record_separately
 from hub.auth import Principal
 from hub.permissions import may
+from hub.public_headers import hub_sources
 
 from . import i18n
 from .queries import org_label
@@ -19,9 +20,11 @@ admin_blueprint = Blueprint("admin", __name__, url_prefix="/admin", template_fol
                             static_folder="static", static_url_path="/static")
 
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
-CSP = ("default-src 'self'; img-src 'self' data: http: https:; media-src 'self' http: https:; "
-       "style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'")
+# Item bodies load media and style exactly as on the public page (hub/public_headers.py):
+# what reviewers approve is what the public sees.
+CSP = ("default-src 'self'; img-src {hub}; media-src {hub}; style-src 'self'; "
+       "style-src-attr 'unsafe-inline'; script-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
 LANG_COOKIE_AGE = 365 * 24 * 3600
 
 
@@ -64,7 +67,8 @@ def _finish(response: Response) -> Response:
                                    "via": "admin"})
         g.audit_recorded = True
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Content-Security-Policy",
+                       CSP.format(hub=hub_sources(runtime().settings.public_url)))
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")

@@ -360,6 +360,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "compose.shared": ("共享到云稿库，供各县区转载", "Share to the library for counties to pull"),
     "compose.save": ("保存草稿", "Save draft"),
     "done.saved": ("已保存（第{version}版）", "Saved (version {version})"),
+    "done.removed_media": ("正文中有{n}个外部图片或视频不是本平台素材，已删除，请先上传为素材再插入：{urls}",
+                           "{n} external image(s) or video(s) in the body are not hub assets and "
+                           "were removed; upload them as assets first: {urls}"),
     # shared
     "common.cancel": ("取消", "Cancel"),
     "common.filter": ("筛选", "Filter"),

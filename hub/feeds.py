@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, request
 
 from channels.feeds import CONTENT_TYPES, render
 
+from .public_headers import DATA_CSP, protect
 from .services import feeds as feed_service
 from .services.media_urls import public_base
 
@@ -29,5 +30,4 @@ def feed(slug: str, fmt: str) -> Response:
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     response.last_modified = data.updated
     response.headers["Cache-Control"] = "public, no-cache"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response.make_conditional(request)
+    return protect(response.make_conditional(request), DATA_CSP)

@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
+from .auth import Principal, authenticate
+from .errors import ApiError
 from .models import Asset, Item, ItemVersion, Org
+from .public_headers import DATA_CSP, page_csp, protect
+from .services import asset_access
+from .services.media_urls import public_body
 
 log = logging.getLogger("yunchu.public")
-public = Blueprint("public", __name__, template_folder="templates")
+public = Blueprint("public", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/static/public")
+# Media a withdrawal must reach: shared caches keep them five minutes at most, then revalidate.
+PUBLIC_MEDIA_CACHE = "public, max-age=300, must-revalidate"
+STAFF_MEDIA_CACHE = "private, no-cache"  # an unpublished asset shown to a logged-in reviewer
 
 
 def _rt():
     return current_app.extensions["yunchu"]
+
+
+@public.after_request
+def _headers(response: Response) -> Response:
+    if request.endpoint == "public.media":
+        return protect(response, DATA_CSP)
+    return protect(response, page_csp(_rt().settings.public_url))
 
 
 @public.get("/healthz")
@@ -70,20 +87,24 @@ def item_page(item_id: str):
         videos = [a for a in session.execute(select(Asset).where(
             Asset.id.in_(version.asset_ids or []))).scalars() if a.kind == "video"]
         return render_template("public/item.html", item=item, version=version, org=org,
-                               origin_org=origin_org, cover=cover, videos=videos)
+                               origin_org=origin_org, cover=cover, videos=videos,
+                               body=public_body(version.body_html))
 
 
 @public.get("/media/<asset_id>")
 @public.get("/media/<asset_id>/<spec>")
 def media(asset_id: str, spec: str | None = None):
+    """An asset's bytes (or a rendition) while a published item shows it; staff also see the
+    media of drafts they may read. Anything else, withdrawn items' media included: 404."""
     from storage.base import ObjectNotFound
     from storage.media import asset_key
 
     runtime = _rt()
     with runtime.db.session() as session:
         asset = session.get(Asset, asset_id)
-    if asset is None:
-        abort(404)
+        cache = _media_cache(session, asset) if asset is not None else None
+    if asset is None or cache is None:
+        return _media_missing()
     try:
         if spec is None:
             data, content_type = runtime.store.get(asset_key(asset.sha256)), asset.content_type
@@ -94,11 +115,38 @@ def media(asset_id: str, spec: str | None = None):
             try:
                 data, content_type = Renditions(runtime.store).rendition(asset, spec)
             except (ValueError, MediaError):
-                abort(404)
+                return _media_missing()
     except ObjectNotFound:
-        abort(404)
+        return _media_missing()
     response = Response(data, content_type=content_type)
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["Cache-Control"] = cache
+    response.headers["Vary"] = "Authorization, Cookie"
     response.headers["ETag"] = f'"{asset.sha256[:32]}{spec or ""}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response.make_conditional(request)
+
+
+def _media_cache(session: Session, asset: Asset) -> str | None:
+    """The Cache-Control to serve ``asset`` with, or None when this caller may not have it."""
+    if asset_access.is_public(session, asset.id):
+        return PUBLIC_MEDIA_CACHE
+    principal = _caller(session)
+    if principal is not None and asset_access.staff_may_see(session, principal, asset):
+        return STAFF_MEDIA_CACHE
+    return None
+
+
+def _caller(session: Session) -> Principal | None:
+    """The logged-in caller (bearer token or admin session), or None for the public."""
+    if "Authorization" not in request.headers and not request.cookies:
+        return None
+    try:
+        return authenticate(session)
+    except ApiError:
+        return None
+
+
+def _media_missing() -> Response:
+    response = Response("not found\n", status=404, content_type="text/plain; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Authorization, Cookie"
     return response

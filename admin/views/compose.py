@@ -112,6 +112,9 @@ def _save(method: str, path: str, body: dict[str, Any], values: dict[str, Any],
     if not answer.ok:
         return _refused(answer, item, values)
     flash(i18n.t("done.saved", version=answer.data.get("version", 1)), "ok")
+    removed = answer.data.get("removed_media") or []
+    if removed:
+        flash(i18n.t("done.removed_media", n=len(removed), urls="、".join(removed[:5])), "warn")
     return redirect(url_for("admin.item", item_id=answer.data["id"]), 303)  # type: ignore[return-value]
 
 

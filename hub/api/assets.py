@@ -10,6 +10,7 @@ from ..errors import ApiError, not_found
 from ..ids import new_id
 from ..models import Asset
 from ..permissions import require
+from ..services import asset_access
 from ..services.media_urls import asset_json
 from . import api
 from .common import rt
@@ -58,5 +59,9 @@ def get_asset(asset_id: str):
         asset = session.get(Asset, asset_id)
         if asset is None:
             raise not_found("素材", asset_id)
+        # Another org's upload: 403 like any out-of-scope object (unless an item here uses it).
+        if not asset_access.staff_may_see(session, principal, asset):
+            raise ApiError(403, "超出本机构管辖范围 (outside your organisation's scope)",
+                           details={"action": "item.read"})
         data = asset_json(asset)
     return jsonify(data)

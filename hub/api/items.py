@@ -18,11 +18,15 @@ from . import api
 from .common import rt
 
 
-def _item_response(session, item: Item, status: int = 200):
+def _item_response(session, item: Item, status: int = 200,
+                   saved: item_service.Content | None = None):
     version = item_service.current_version(session, item)
     org = session.get(Org, item.org_id)
     data = item_service.to_json(session, item, version, org_slug=org.slug,
                                 public_url=item_url(item.id))
+    if saved is not None:
+        # Media links the sanitiser took out of this save's body (not hub assets).
+        data["removed_media"] = list(saved.removed_media)
     return jsonify(data), status
 
 
@@ -49,7 +53,7 @@ def create_item():
         item, _ = item_service.create(session, org=org, kind=kind, content=content,
                                       shared=shared, user_id=principal.user_id)
         record(session, "item.create", target=item.id, item_id=item.id)
-        return _item_response(session, item, 201)
+        return _item_response(session, item, 201, saved=content)
 
 
 @api.patch("/items/<item_id>")
@@ -59,10 +63,10 @@ def patch_item(item_id: str):
     with rt().db.session() as session:
         item = item_service.get(session, item_id, for_update=True)
         require(principal, "item.write", org_path=session.get(Org, item.org_id).path)
-        item_service.edit(session, item, body, principal.user_id)
+        _, content = item_service.edit(session, item, body, principal.user_id)
         record(session, "item.edit", target=item.id, item_id=item.id,
                details={"version": item.version})
-        return _item_response(session, item)
+        return _item_response(session, item, saved=content)
 
 
 @api.get("/items/<item_id>")

@@ -12,6 +12,7 @@ from channels.base import AssetView, CannotRender, ItemVersionView, OriginView, 
 
 from ..models import Asset, Item, ItemVersion, Org
 from ..platforms import channel
+from ..services.media_urls import public_body
 
 
 def _asset_view(asset: Asset, base: str) -> AssetView:
@@ -38,7 +39,7 @@ def item_view(session: Session, item_id: str, version: int, public_base: str) ->
                                 url=f"{public_base}/p/{source_item.id}")
     return ItemVersionView(
         item_id=item.id, version=version, kind=item.kind, title=row.title,
-        body_html=row.body_html, summary=row.summary, author=row.author, source=row.source,
+        body_html=public_body(row.body_html, public_base), summary=row.summary, author=row.author, source=row.source,
         tags=tuple(row.tags or ()),
         cover=_asset_view(assets[row.cover_asset_id], public_base) if row.cover_asset_id else None,
         assets=tuple(_asset_view(assets[a], public_base) for a in row.asset_ids or ()

@@ -20,6 +20,7 @@ from channels.feeds import Enclosure, Feed, FeedEntry, Reprint, Tombstone
 from ..models import Asset, Item, ItemVersion, Org, utcnow
 from . import library as library_service
 from . import orgs as org_service
+from .media_urls import public_body
 
 LIBRARY = "library"
 FEED_SIZE = 50
@@ -123,7 +124,7 @@ def _entry(item: Item, version: ItemVersion, org: Org, assets: dict[str, Asset],
     assert item.approved_at is not None
     return FeedEntry(
         id=item.id, url=f"{base}/p/{item.id}", title=version.title, summary=version.summary,
-        content_html=version.body_html, author=version.author or org.name,
+        content_html=public_body(version.body_html, base), author=version.author or org.name,
         published=item.approved_at, updated=max(item.updated_at, item.approved_at),
         tags=tuple(version.tags or ()),
         image=f"{base}/media/{cover.id}/thumb_feed" if cover else None,

@@ -1,8 +1,23 @@
-"""Body HTML: sanitised with nh3 (Ammonia) on the way in; plain text derived for search and screening."""
+"""Body HTML: sanitised with nh3 (Ammonia) on the way in and again on the way out; plain text
+derived for search and screening.
+
+One function, :func:`clean_body`, decides what a body may contain, and every reader of a body
+goes through it (the public page, the feeds, the channels, the API and so the admin's review
+page): what 三审 approved is byte for byte what the public gets.
+
+- ``style`` keeps only a few text properties (no ``position``, ``z-index``, ``background``,
+  ``url()``...), so a body cannot lay a fixed overlay over the page.
+- Media (``img``/``video``/``source`` ``src``, ``poster``) must be hub assets (``/media/<id>``);
+  anything else is dropped and named in :attr:`CleanBody.removed` so the editor is told.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 import nh3
 
@@ -21,11 +36,73 @@ ALLOWED_ATTRIBUTES = {
     "span": {"style"},
     "p": {"style"},
 }
+# What editors use to format text. Nothing that moves, layers, sizes or paints a box.
+ALLOWED_STYLE_PROPERTIES = {
+    "color", "font-style", "font-weight", "text-align", "text-decoration", "text-indent",
+}
+_MEDIA_ATTRIBUTES = {("img", "src"), ("video", "src"), ("video", "poster"), ("source", "src")}
+_HUB_MEDIA_PATH = re.compile(r"/media/[A-Za-z0-9_-]{1,64}(?:/[A-Za-z0-9_-]{1,64})?")
+_IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+_SOURCE_WITHOUT_SRC = re.compile(r"<source(?![^>]*\ssrc=)[^>]*>")
 
 
-def sanitise(html: str) -> str:
-    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+@dataclass(frozen=True)
+class CleanBody:
+    html: str
+    removed: tuple[str, ...] = ()  # media URLs dropped because they are not hub assets
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of an absolute URL, lower-cased; '' for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return ""
+    if not parts.scheme or not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def hub_media_path(url: str, hub_origins: Collection[str]) -> str | None:
+    """The ``/media/...`` path when ``url`` names a hub asset (site-relative, or absolute on one
+    of ``hub_origins``), else None."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.query or parts.fragment or not _HUB_MEDIA_PATH.fullmatch(parts.path):
+        return None
+    on_hub = not (parts.scheme or parts.netloc) or \
+        f"{parts.scheme}://{parts.netloc}".lower() in hub_origins
+    return parts.path if on_hub else None
+
+
+def clean_body(html: str, *, base: str = "", hub_origins: Collection[str] = ()) -> CleanBody:
+    """Sanitise a body. Hub media links (site-relative, or absolute on ``base``'s origin or one
+    of ``hub_origins``) are written as ``{base}/media/...``; other media are removed."""
+    origins = {o.lower() for o in hub_origins} | ({origin_of(base)} - {""})
+    root = base.rstrip("/")
+    removed: list[str] = []
+
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        if (tag, attribute) not in _MEDIA_ATTRIBUTES:
+            return value
+        path = hub_media_path(value, origins)
+        if path is None:
+            if value.strip():
+                removed.append(value.strip())
+            return None
+        return root + path
+
+    cleaned = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                        attribute_filter=keep, filter_style_properties=ALLOWED_STYLE_PROPERTIES,
+                        url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+    cleaned = _SOURCE_WITHOUT_SRC.sub("", _IMG_WITHOUT_SRC.sub("", cleaned))
+    return CleanBody(html=cleaned, removed=tuple(dict.fromkeys(removed)))
+
+
+def sanitise(html: str, *, base: str = "", hub_origins: Collection[str] = ()) -> str:
+    return clean_body(html, base=base, hub_origins=hub_origins).html
 
 
 class _TextExtractor(HTMLParser):

@@ -12,7 +12,8 @@ from ..errors import conflict, invalid, not_found
 from ..ids import new_id
 from ..models import ITEM_KINDS, Asset, Item, ItemVersion, Org, Review, utcnow
 from ..validation import rfc3339
-from .html import plain_text, sanitise
+from .html import clean_body, plain_text
+from .media_urls import hub_origins, public_body
 
 LIMITS = {"title": 100, "summary": 500, "author": 50, "source": 100}
 MAX_BODY_CHARS = 200_000
@@ -31,6 +32,8 @@ class Content:
     tags: list[str] = field(default_factory=list)
     cover: str | None = None
     assets: list[str] = field(default_factory=list)
+    # Media links taken out of the body on this save (not hub assets); told to the editor.
+    removed_media: tuple[str, ...] = field(default=(), compare=False)
 
 
 def parse_content(body: dict[str, Any], *, base: Content | None = None) -> Content:
@@ -48,7 +51,8 @@ def parse_content(body: dict[str, Any], *, base: Content | None = None) -> Conte
         if len(raw) > MAX_BODY_CHARS:
             raise invalid("body", f"正文超过{MAX_BODY_CHARS}字符 (body longer than {MAX_BODY_CHARS})",
                           max_length=MAX_BODY_CHARS)
-        values["body_html"] = sanitise(raw)
+        cleaned = clean_body(raw, hub_origins=hub_origins())
+        values["body_html"], values["removed_media"] = cleaned.html, cleaned.removed
     if "tags" in body or base is None:
         tags = body.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
@@ -128,7 +132,9 @@ def _new_version(session: Session, item: Item, content: Content, user_id: str | 
     return version
 
 
-def edit(session: Session, item: Item, body: dict[str, Any], user_id: str | None) -> ItemVersion:
+def edit(session: Session, item: Item, body: dict[str, Any],
+         user_id: str | None) -> tuple[ItemVersion, Content]:
+    """The item's version after the edit (a new one when anything changed) and what was parsed."""
     if item.status == "withdrawn":
         raise conflict("稿件已撤回，不能再修改 (a withdrawn item cannot be edited)",
                        code="item_withdrawn")
@@ -141,13 +147,13 @@ def edit(session: Session, item: Item, body: dict[str, Any], user_id: str | None
                                                "(shared_to_library must be a boolean)")
         item.shared_to_library = body["shared_to_library"]
     if content == content_of(current):
-        return current
+        return current, content
     item.version += 1
     # Any edit needs a fresh 三审: what was approved is a different text.
     if item.status in ("in_review", "approved"):
         item.status = "draft"
     item.updated_at = utcnow()
-    return _new_version(session, item, content, user_id)
+    return _new_version(session, item, content, user_id), content
 
 
 def content_of(version: ItemVersion) -> Content:
@@ -187,7 +193,7 @@ def to_json(session: Session, item: Item, version: ItemVersion, *, org_slug: str
     return {
         "id": item.id, "org": org_slug, "kind": item.kind, "status": item.status,
         "version": item.version, "approved_version": item.approved_version,
-        "title": version.title, "body": version.body_html, "summary": version.summary,
+        "title": version.title, "body": public_body(version.body_html), "summary": version.summary,
         "author": version.author, "source": version.source, "tags": list(version.tags),
         "cover": version.cover_asset_id, "assets": list(version.asset_ids),
         "shared_to_library": item.shared_to_library, "origin": origin,

@@ -23,6 +23,7 @@ from ..errors import ApiError, invalid
 from ..models import Item, ItemVersion, Org
 from ..validation import rfc3339
 from . import items as item_service
+from .media_urls import public_body
 
 MAX_QUERY_CHARS = 100
 MAX_QUERY_TERMS = 5
@@ -128,7 +129,7 @@ def entry_json(item: Item, version: ItemVersion, org: Org, *, url: str,
     return {
         "id": item.id, "org": org.slug, "org_name": org.name, "kind": item.kind,
         "status": item.status, "version": version.version, "title": version.title,
-        "summary": version.summary, "body": version.body_html, "author": version.author,
+        "summary": version.summary, "body": public_body(version.body_html), "author": version.author,
         "source": version.source, "tags": list(version.tags), "cover": version.cover_asset_id,
         "assets": list(version.asset_ids), "origin": origin, "url": url,
         "approved_at": rfc3339(item.approved_at), "created_at": rfc3339(item.created_at),

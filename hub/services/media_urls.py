@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, has_request_context, request
 
 from ..models import Asset
+from .html import origin_of, sanitise
 
 
 def public_base() -> str:
@@ -16,6 +17,18 @@ def public_base() -> str:
     if has_request_context():
         return request.host_url.rstrip("/")
     return ""
+
+
+def hub_origins() -> frozenset[str]:
+    """Origins whose ``/media/...`` links are this hub's own: the public URL and, without one,
+    the host the request came in on."""
+    return frozenset({origin_of(public_base())} - {""})
+
+
+def public_body(body_html: str, base: str | None = None) -> str:
+    """The body as every reader gets it (public page, feeds, channels, API, admin review):
+    sanitised again on the way out, hub media linked absolutely under ``base``."""
+    return sanitise(body_html, base=public_base() if base is None else base)
 
 
 def item_url(item_id: str, base: str | None = None) -> str:

@@ -145,3 +145,18 @@ def test_only_writers_see_and_use_the_form_and_withdrawn_items_stay_as_they_are(
     before = _counts(newsroom)
     assert editor.post("/admin/items/new", FORM, csrf="forged").status_code == 403
     assert _counts(newsroom) == before
+
+
+def test_the_editor_is_told_which_outside_images_were_taken_out(newsroom):
+    editor = newsroom.browser("editor")
+    response = editor.post("/admin/items/new", {
+        **FORM, "org": "c1-k1",
+        "body": '<p style="position:fixed;z-index:9999;color:red">正文</p>'
+                '<img src="http://evil.example/x.png"><img src="https://cdn.example/y.jpg">'},
+        content_type="multipart/form-data")
+    assert response.status_code == 303, response.get_data(as_text=True)[:800]
+    page = editor.follow(response)
+    assert 'class="flash warn"' in page and "2个外部图片或视频" in page
+    assert "http://evil.example/x.png" in page and "https://cdn.example/y.jpg" in page
+    body = newsroom.hub.get(f"/api/v1/items/{response.location.rsplit('/', 1)[1]}").json["body"]
+    assert body == '<p style="color:red">正文</p>'

@@ -141,13 +141,19 @@ class Matrix:
         user = self.user(org)
         return self.ok(self.hub.get(f"/api/v1/users/{user['id']}/tokens"))["items"][0]["id"]
 
+    def asset(self, org: str) -> str:
+        """A fresh upload (new bytes, so not someone else's deduplicated asset) by ``org``."""
+        return self.ok(self.hub.client.post(
+            "/api/v1/assets", data={"file": (io.BytesIO(_png(next(self.serial))), "a.png")},
+            headers={"Authorization": f"Bearer {self.org_admin[org]}"}))["id"]
+
     def safety_version(self) -> int:
         return self.ok(self.hub.get("/api/v1/safety/terms"))["version"]
 
 
-def _png() -> bytes:
+def _png(seed: int = 0) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (4, 4), (200, 30, 30)).save(out, "PNG")
+    Image.new("RGB", (4, 4), (200, seed // 256 % 256, seed % 256)).save(out, "PNG")
     return out.getvalue()
 
 
@@ -181,11 +187,9 @@ EXPECTATIONS: dict[str, Expect] = {
         mutates=False),
     "POST /api/v1/assets": Expect(WRITERS, scoped=False, build=lambda m, o: Call(
         "POST", "/api/v1/assets", data={"file": (io.BytesIO(_png()), "a.png")})),
-    # Assets are content-addressed published media, readable by anyone who may read items.
-    "GET /api/v1/assets/<>": Expect(READERS, scoped=False, mutates=False, build=lambda m, o: Call(
-        "GET", "/api/v1/assets/" + m.ok(m.hub.client.post(
-            "/api/v1/assets", data={"file": (io.BytesIO(_png()), "a.png")},
-            headers={"Authorization": f"Bearer {m.hub.token}"}))["id"])),
+    # An asset's metadata is read in the uploader's org subtree (or through an item there).
+    "GET /api/v1/assets/<>": Expect(READERS, mutates=False, build=lambda m, o: Call(
+        "GET", f"/api/v1/assets/{m.asset(o)}")),
     "GET /api/v1/audit": Expect(AUDIT, lambda m, o: Call("GET", "/api/v1/audit?limit=5"),
                                 scoped=False, mutates=False),
     "POST /api/v1/items": Expect(WRITERS, lambda m, o: Call(

@@ -61,7 +61,7 @@ def test_warn_hits_need_the_final_reviewers_override_reason(hub):
     people = setup(hub)
     put_list(hub, 1, TERMS, canonical_names=LEADERS)
     item = create_item(hub, people["editor"], summary="理财产品稳赚不赔",
-                       body='<figure><img src="https://x.test/a.jpg" alt="习近憑同志讲话">'
+                       body='<figure><img src="/media/ast_photo1" alt="习近憑同志讲话">'
                             '<figcaption>国务院办工厅发布</figcaption></figure>')
     submitted = submit(hub, item["id"], people["editor"]).json
     safety = submitted["review"]["safety"]
