@@ -157,3 +157,22 @@ def test_a_forged_failure_event_does_not_double_a_post_on_re_push(rig):
                         {"reason": "数据有误"}).status_code == 202
     rig.drain()
     assert rig.sandbox.posts(platform="wechat", state="live") == []
+
+
+def test_a_request_that_failed_midway_can_be_resent(rig, monkeypatch):
+    """The (timestamp, nonce) is released when acting on the event fails, so WeChat's resend of
+    the same request is not mistaken for a replay."""
+    import hub.callbacks
+
+    account, item, delivery = _pushed_and_pending(rig, callback=(DEAD_URL, TOKEN))
+    event, query = _event(rig, delivery, 0), _signed()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(hub.callbacks, "apply_changes", broken)
+    assert _send(rig, account, event, query).status_code == 500  # WeChat will resend it
+    monkeypatch.undo()
+    assert _delivery(rig, item).state == "pending_review"
+    assert _send(rig, account, event, query).status_code == 200
+    assert _delivery(rig, item).state == "published"
