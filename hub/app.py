@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, request
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings, load_settings
 from .errors import register_error_handlers
+from .proxies import behind_proxies
 from .runtime import Runtime
 from .services.cookies import SessionInterface
 
@@ -27,12 +27,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.session_interface = SessionInterface()
     if settings.proxy_hops:
-        # Only the last ``proxy_hops`` entries of X-Forwarded-For/-Proto were written by our
-        # own proxies; anything before them is what the client sent. Host is not taken from
-        # X-Forwarded-Host: the proxy passes Host through.
-        app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
-                                x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
-                                x_host=0, x_port=0, x_prefix=0)
+        app.wsgi_app = behind_proxies(app.wsgi_app,  # type: ignore[method-assign]
+                                      settings.proxy_hops)
     app.extensions["yunchu"] = runtime
     register_error_handlers(app)
 

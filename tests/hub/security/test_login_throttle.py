@@ -158,6 +158,12 @@ def test_behind_a_trusted_proxy_the_client_is_the_forwarded_address(proxied_hub)
     assert ok.status_code == 200, ok.json
     [entry] = hub.get("/api/v1/audit?action=login&outcome=ok").json["items"]
     assert entry["source_ip"] == "203.0.113.9"
+    # A proxy that passed the client's own header on: not an address, so the peer's is used.
+    odd = _login(hub, "sun", "not it at all", address=PROXY,
+                 headers={"X-Forwarded-For": "x" * 300})
+    assert odd.status_code == 401, odd.get_data()
+    failed = hub.get("/api/v1/audit?action=login&outcome=failed&limit=1").json["items"][0]
+    assert failed["source_ip"] == PROXY
 
 
 def test_cookies_are_secure_behind_tls(proxied_hub):
