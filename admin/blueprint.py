@@ -10,6 +10,7 @@ from hub.audit import record_separately
 from hub.auth import Principal
 from hub.permissions import may
 from hub.public_headers import hub_sources
+from hub.services.cookies import cookies_secure
 
 from . import i18n
 from .queries import org_label
@@ -57,7 +58,7 @@ def _gate() -> Response | None:
 def _finish(response: Response) -> Response:
     if getattr(g, "lang_chosen", False):
         response.set_cookie(i18n.LANG_COOKIE, g.lang, max_age=LANG_COOKIE_AGE, httponly=True,
-                            samesite="Lax", secure=request.is_secure, path="/")
+                            samesite="Lax", secure=cookies_secure(runtime().settings), path="/")
     if response.status_code == 403 and not getattr(g, "audit_recorded", False):
         # Denials the API did not already record (a missing CSRF token, an out-of-scope read).
         record_separately(runtime().db, "access.denied", outcome="denied",

@@ -76,6 +76,16 @@ MEANINGS = {
                        "(after the platform confirms there is no post): ends a batch that "
                        "kills its worker every time. A withdrawal never fails: at this count "
                        "it also gets a manual task, and the retries go on.",
+    "proxy_hops": "Reverse proxies in front of the hub (0: none, the peer is the client). With "
+                  "N, the last N `X-Forwarded-For` / `X-Forwarded-Proto` entries are trusted "
+                  "(werkzeug ProxyFix): login throttling and the audit log see the real client "
+                  "address, and https through a TLS proxy counts as https. Each proxy must "
+                  "append to `X-Forwarded-For` and set `X-Forwarded-Proto`; never set it "
+                  "higher than the proxies there are (clients could then forge their address).",
+    "secure_cookies": "`Secure` on the session and admin cookies: `auto` (on when the request "
+                      "came over https, after `YUNCHU_PROXY_HOPS`, or `YUNCHU_PUBLIC_URL` is "
+                      "https), `on` or `off`. Cookies are always HttpOnly; the session cookie is "
+                      "SameSite=Strict, the others Lax.",
 }
 
 

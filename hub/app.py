@@ -8,7 +8,9 @@ from flask import Flask, g, request
 
 from .config import Settings, load_settings
 from .errors import register_error_handlers
+from .proxies import behind_proxies
 from .runtime import Runtime
+from .services.cookies import SessionInterface
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -23,6 +25,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.session_interface = SessionInterface()
+    if settings.proxy_hops:
+        app.wsgi_app = behind_proxies(app.wsgi_app,  # type: ignore[method-assign]
+                                      settings.proxy_hops)
     app.extensions["yunchu"] = runtime
     register_error_handlers(app)
 

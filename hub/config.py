@@ -37,6 +37,16 @@ def _int(name: str, raw: str, *, minimum: int = 0) -> int:
     return value
 
 
+def _cookie_mode(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value == "auto":
+        return value
+    try:
+        return "on" if _flag(name, value) else "off"
+    except ConfigError:
+        raise ConfigError(f"{name} must be auto, on or off, not {raw!r}") from None
+
+
 def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in schemes or not (parts.netloc or parts.path):
@@ -76,6 +86,9 @@ class Settings:
     # this many, and a lookup that finds no post, fail the delivery; a withdrawal gets a
     # manual task instead and keeps retrying.
     interrupted_max: int = 30
+    # Reverse proxies in front of the hub whose X-Forwarded-For/-Proto are trusted (ProxyFix).
+    proxy_hops: int = 0
+    secure_cookies: str = "auto"  # auto | on | off
 
     @property
     def redis_embedded(self) -> bool:
@@ -106,6 +119,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
             values[name] = Path(value)
         elif name in {"s3_secure"}:
             values[name] = _flag(var, value)
+        elif name == "proxy_hops":
+            values[name] = _int(var, value, minimum=0)
+        elif name == "secure_cookies":
+            values[name] = _cookie_mode(var, value)
         elif name in {"workers", "max_upload_bytes", "max_image_pixels", "batch_size",
                       "concurrency", "lease_s", "retry_max_attempts", "interrupted_max"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)

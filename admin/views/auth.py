@@ -42,7 +42,9 @@ def _submit() -> Response:
     answer = apicall.call("POST", "/session", json={"name": name, "password": password})
     if answer.status == 429:
         seconds = (answer.error.get("details") or {}).get("retry_after", 60)
-        return _form(429, i18n.t("login.throttled", seconds=seconds), name)
+        throttled = _form(429, i18n.t("login.throttled", seconds=seconds), name)
+        throttled.headers["Retry-After"] = str(seconds)
+        return throttled
     if answer.status == 401:
         return _form(401, i18n.t("login.failed"), name)
     if not answer.ok:

@@ -1,5 +1,7 @@
 """/api/v1/session: password login for the admin UI (server-side session cookie + CSRF token),
-logout, and changing one's own password. Failed logins are throttled per name and address."""
+logout, and changing one's own password. Attempts are counted before the password is checked
+(``services.throttle``: per name and address, per address, per name), and a throttled attempt
+is answered 429 with Retry-After without checking it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from ..errors import ApiError, error_response
 from ..models import User
 from ..services import orgs as org_service
 from ..services import users as user_service
+from ..services.cookies import cookies_secure
 from ..services.sessions import COOKIE, SESSION_TTL_S, namespace, store_for
 from ..services.throttle import LoginThrottle
 from ..validation import json_body
@@ -57,12 +60,12 @@ def login():
     runtime = rt()
     throttle = _throttle()
     address = request.remote_addr
-    wait = throttle.retry_after(name, address)
-    if wait:
+    attempt = throttle.reserve(name, address)
+    if attempt.retry_after:
         record_separately(runtime.db, "login", outcome="throttled", source_ip=address,
-                          details={"retry_after": wait})
+                          details={"retry_after": attempt.retry_after})
         g.audit_recorded = True
-        return _throttled(wait)
+        return _throttled(attempt.retry_after)
     with runtime.db.session() as session:
         user = user_service.verify_login(session, name, password)
         if user is not None:
@@ -72,17 +75,17 @@ def login():
             data = {"user": user_service.to_json(user, org_service.slug_of(session, user.org_id)),
                     "csrf_token": web.csrf_token, "expires_in": SESSION_TTL_S}
     if user is None:
-        throttle.failed(name, address)
+        throttle.failed(attempt)
         known = _known_name(name)
         record_separately(runtime.db, "login", outcome="failed", source_ip=address,
                           actor_name=name if known else None,
                           details={"method": "password", "known_name": known})
         g.audit_recorded = True
         raise ApiError(401, LOGIN_FAILED, code="login_failed")
-    throttle.succeeded(name, address)
+    throttle.succeeded(attempt)
     response = jsonify(data)
     response.set_cookie(COOKIE, session_id, max_age=SESSION_TTL_S, httponly=True,
-                        secure=request.is_secure, samesite="Strict", path="/")
+                        secure=cookies_secure(runtime.settings), samesite="Strict", path="/")
     return response
 
 
@@ -119,7 +122,8 @@ def logout():
     with runtime.db.session() as session:
         record(session, "logout", target=principal.user_id)
     response = jsonify({"logged_out": principal.via_session})
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict",
+                           secure=cookies_secure(runtime.settings))
     return response
 
 
@@ -132,9 +136,9 @@ def change_password():
     new = user_service.check_password(body.get("new_password"))
     runtime = rt()
     throttle = _throttle()
-    wait = throttle.retry_after(principal.name, request.remote_addr)
-    if wait:
-        return _throttled(wait)
+    attempt = throttle.reserve(principal.name, request.remote_addr)
+    if attempt.retry_after:
+        return _throttled(attempt.retry_after)
     with runtime.db.session() as session:
         user = user_service.verify_login(session, principal.name, old)
         ok = user is not None and user.id == principal.user_id
@@ -142,10 +146,11 @@ def change_password():
             user_service.update(session, user, {"password": new})
             record(session, "user.password", target=user.id, details={"by": "self"})
     if not ok:
-        throttle.failed(principal.name, request.remote_addr)
+        throttle.failed(attempt)
         record_separately(runtime.db, "user.password", outcome="failed",
                           target=principal.user_id, details={"by": "self"})
         g.audit_recorded = True
         raise ApiError(403, "当前密码错误 (the current password is wrong)", code="wrong_password")
+    throttle.succeeded(attempt)
     store_for(runtime).delete_user(principal.user_id)
     return jsonify({"changed": True})

@@ -382,13 +382,10 @@ class Executor:
                 "账号凭据无法解密 (stored credentials unreadable)"
             return self._manual(c, row, why)
         remote_id = c.remote_id
-        if early is not None and not c.needs_lookup:
-            if early.state in ("rejected", "deleted"):
-                return Outcome(c.id, "withdrawn", "never_live", needs_lookup=False,
-                               error="平台未发布成功或已删除，无需删除 (the platform never "
-                                     "published it, or removed it already)")
-            if early.state == "published":
-                remote_id = early.remote_id  # the post's own id: deleted with one call
+        # A parked "published" names the post, deleted with one call. A parked failure is
+        # only an event's word: the removal below asks the platform about the publish id.
+        if early is not None and not c.needs_lookup and early.state == "published":
+            remote_id = early.remote_id
         try:
             if remote_id is None or c.needs_lookup:
                 found = await adapter.lookup(ref, c.id) if adapter.capabilities.lookup else None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, select, update
+from sqlalchemy import Boolean, String, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from adapters.base import AccountRef, AdapterError, Receipt
@@ -93,14 +93,20 @@ def _write(executor: Executor, changes: list[dict[str, Any]],
 
 
 def change_of(delivery_id: str, remote_id: str, receipt: Receipt) -> dict[str, Any] | None:
-    """What a platform's answer about a post in review changes (None: still in review)."""
+    """What a platform's answer about a post in review changes (None: still in review).
+
+    A failure reported by a pushed event (``extra["via"] == "event"``) rather than by the
+    platform's own API keeps the publish id and sets ``needs_lookup``: an event can be forged
+    or replayed, and "failed" must not let a withdrawal or a re-push skip a copy that may be
+    live. Both then ask the platform first, as after any send whose outcome is unknown."""
     if receipt.state == "published":
         return {"id": delivery_id, "state": "published", "remote_id": receipt.remote_id,
-                "remote_url": receipt.url, "error": None}
+                "remote_url": receipt.url, "error": None, "needs_lookup": False}
     if receipt.state in ("rejected", "deleted"):
         return {"id": delivery_id, "state": "failed", "remote_id": remote_id, "remote_url": None,
                 "error": f"平台审核未通过或已删除 (platform says {receipt.state}): "
-                         f"{receipt.extra.get('reason', '')}"[:1000]}
+                         f"{receipt.extra.get('reason', '')}"[:1000],
+                "needs_lookup": receipt.extra.get("via") == "event"}
     return None
 
 
@@ -117,8 +123,10 @@ def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:
         .values(state=bindparam("b_state", type_=String),
                 remote_id=bindparam("b_remote_id", type_=String),
                 remote_url=bindparam("b_remote_url", type_=String),
-                error=bindparam("b_error", type_=String), updated_at=now),
+                error=bindparam("b_error", type_=String),
+                needs_lookup=bindparam("b_lookup", type_=Boolean), updated_at=now),
         [{"b_id": c["id"], "b_state": c["state"], "b_remote_id": c["remote_id"],
-          "b_remote_url": c["remote_url"], "b_error": c["error"]}
+          "b_remote_url": c["remote_url"], "b_error": c["error"],
+          "b_lookup": c["needs_lookup"]}
          for c in sorted(changes, key=lambda c: c["id"])])
     return max(result.rowcount, 0)

@@ -8,8 +8,7 @@ import logging
 from sqlalchemy import select
 
 from hub.models import ApiToken, User
-from hub.services.sessions import namespace
-from hub.services.throttle import MAX_FAILURES_PER_ADDRESS, LoginThrottle
+from hub.services.throttle import MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_PAIR
 from tests.hub.helpers import error_of, make_account, make_tree
 
 from .support import make_user
@@ -53,20 +52,22 @@ def test_login_session_cookie_and_csrf(hub):
     assert logins[0]["source_ip"] == "10.0.0.1" and logins[0]["actor"]["name"] == "wang"
 
 
-def test_failed_logins_are_throttled_per_name_and_per_address(sqlite_hub):
+def test_failed_logins_are_throttled_per_name_and_address_and_per_address(sqlite_hub):
     hub = sqlite_hub  # the throttle lives in Redis: one database backend is enough
     make_tree(hub)
     make_user(hub, "li", ["editor"], password=PASSWORD)
-    for _ in range(5):
+    for _ in range(MAX_FAILURES_PER_PAIR):
         assert _login(hub, "li", "not the password").status_code == 401
-    throttled = _login(hub, "li", PASSWORD, address="10.0.0.2")  # right password, other address
+    throttled = _login(hub, "li", PASSWORD)  # the guesser's address: not even checked
     assert throttled.status_code == 429 and error_of(throttled)["code"] == "login_throttled"
     assert 0 < int(throttled.headers["Retry-After"]) <= 15 * 60
+    assert error_of(throttled)["details"]["retry_after"] == int(throttled.headers["Retry-After"])
+    # The real user at another address is not locked out by someone else's guesses.
+    assert _login(hub, "li", PASSWORD, address="10.0.0.2").status_code == 200
     make_user(hub, "zhao", ["editor"], password=PASSWORD)
-    throttle = LoginThrottle(hub.runtime.redis, namespace(hub.runtime))
-    for index in range(MAX_FAILURES_PER_ADDRESS - 1):  # earlier guesses at other names
-        throttle.failed(f"nobody-{index}", "10.9.9.9")
-    assert _login(hub, "nobody", "guess guess guess", address="10.9.9.9").status_code == 401
+    for index in range(MAX_FAILURES_PER_ADDRESS):  # one address guessing at many names
+        assert _login(hub, f"nobody-{index}", "guess guess guess",
+                      address="10.9.9.9").status_code == 401
     assert _login(hub, "zhao", PASSWORD, address="10.9.9.9").status_code == 429
     assert _login(hub, "zhao", PASSWORD, address="10.0.0.3").status_code == 200
     unknown = hub.get("/api/v1/audit?action=login&outcome=failed&limit=1").json["items"][0]
