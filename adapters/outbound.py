@@ -200,14 +200,15 @@ def _host_refusal(policy: OutboundPolicy, platform: str, host: str, port: int) -
     if is_legacy_ipv4(host):
         return "malformed"
     named = policy.allows(host, port)
+    if ip_literal(host) is not None:
+        if policy.refuses_address(host, host, port):
+            return "private_address"
+    elif is_local_name(host) and not (named or policy.allows("127.0.0.1", port)
+                                      or policy.allows("::1", port)):
+        return "private_address"
     hosts = policy.platform_hosts.get(platform)
     if hosts is not None and host not in hosts and not named:
         return "not_platform_host"
-    if ip_literal(host) is not None:
-        return "private_address" if policy.refuses_address(host, host, port) else None
-    if is_local_name(host) and not (named or policy.allows("127.0.0.1", port)
-                                    or policy.allows("::1", port)):
-        return "private_address"
     return None
 
 
