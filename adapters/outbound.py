@@ -57,10 +57,6 @@ class AllowEntry:
     def matches(self, host: str, port: int | None) -> bool:
         return self.host == host and (self.port is None or self.port == port)
 
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.port is None else f"{host}:{self.port}"
-
 
 def normal_host(host: str) -> str:
     """Lower-case, no brackets, no trailing dot; IP literals in their canonical spelling."""
@@ -161,9 +157,9 @@ class OutboundPolicy:
         return any(entry.matches(host, port) for entry in self.allow)
 
     def refuses_address(self, host: str, address: str, port: int) -> bool:
-        """May a connection for URL host ``host`` go to ``address``:``port``? Decided on the
-        address actually dialled; a host or address named in the allow list lets a private or
-        loopback address through, never a metadata one."""
+        """Must a connection for URL host ``host`` not go to ``address``:``port``? Decided on
+        the address actually dialled; a host or address named in the allow list lets a private
+        or loopback address through, never a metadata one."""
         ip = ip_literal(address)
         if ip is None:
             return True
@@ -178,9 +174,6 @@ class OutboundPolicy:
         as far as can be told before connecting). One of "malformed", "not_platform_host",
         "private_address"."""
         return _url_refusal(self, platform, url)
-
-    def describe(self) -> str:
-        return ", ".join(str(e) for e in self.allow) or "(nothing)"
 
 
 def _url_refusal(policy: OutboundPolicy, platform: str | None, url: str) -> str | None:
