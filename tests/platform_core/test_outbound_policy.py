@@ -241,3 +241,24 @@ def test_public_addresses_pass():
 def test_malformed_allow_entries_are_refused(raw: str):
     with pytest.raises(ValueError):
         parse_allow(raw)
+
+
+def test_settings_refuse_a_malformed_allow_list_naming_the_variable(tmp_path):
+    from hub.config import ConfigError, load_settings
+    from hub.outbound import policy_for
+
+    with pytest.raises(ConfigError, match="YUNCHU_OUTBOUND_ALLOW"):
+        load_settings(env={"YUNCHU_OUTBOUND_ALLOW": "127.0.0.1:99999",
+                           "YUNCHU_SECRET_KEY": "k"}, data_dir=tmp_path)
+    settings = load_settings(env={"YUNCHU_OUTBOUND_ALLOW": " 127.0.0.1:8900 , [::1]:8901,",
+                                  "YUNCHU_WECHAT_API_BASE": "https://wx-gw.example.gov.cn",
+                                  "YUNCHU_SECRET_KEY": "k"}, data_dir=tmp_path)
+    configured = policy_for(settings)
+    assert configured.url_refusal("weibo", "http://127.0.0.1:8900/weibo") is None
+    assert configured.url_refusal("weibo", "http://[::1]:8901/weibo") is None
+    assert configured.url_refusal("weibo", "http://127.0.0.1:8902/weibo") == "private_address"
+    # The configured API base's host joins the platform hosts; the city app has none.
+    assert configured.url_refusal("wechat", "https://wx-gw.example.gov.cn/x") is None
+    assert configured.url_refusal("douyin", "https://evil.example.com") == "not_platform_host"
+    assert configured.url_refusal("cityapp", "https://evil.example.com") is None
+    assert load_settings(env={"YUNCHU_SECRET_KEY": "k"}, data_dir=tmp_path).outbound_allow == ""
