@@ -21,6 +21,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from adapters.base import AccountMisconfigured, OutcomeUnknown, Retryable
+from adapters.outbound import OutboundRefused, policy_of
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 DEFAULT_MAX_BODY = 2_000_000
@@ -103,6 +104,11 @@ async def call(
     raised: what a 4xx means is the adapter's business.
     """
     where = _Where(platform, method, url)  # rendered only if something goes wrong
+    policy = policy_of(session)
+    if policy is not None:
+        refusal = policy.url_refusal(platform, str(url))
+        if refusal is not None:
+            raise AccountMisconfigured(refused_message(refusal, where))
     request_headers: Mapping[str, str] | None = headers
     if json is not None:
         if data is not None:
@@ -134,6 +140,8 @@ async def call(
                              json=_parse_json(body))
     except (Retryable, AccountMisconfigured):
         raise
+    except OutboundRefused:
+        raise AccountMisconfigured(refused_message("private_address", where)) from None
     except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
         raise AccountMisconfigured(f"接口地址无效 (invalid API URL: {where})") from None
     except aiohttp.ClientConnectorError as exc:
@@ -160,6 +168,19 @@ async def call(
         ) from None
     except aiohttp.ClientError as exc:
         raise OutcomeUnknown(f"请求失败 (request failed, {type(exc).__name__}: {where})") from None
+
+
+def refused_message(refusal: str, where: object) -> str:
+    """Why the outbound policy stopped a call: what the account asked for, never what (if
+    anything) listens there."""
+    if refusal == "not_platform_host":
+        return (f"接口地址不是该平台的官方地址，未发送 (not sent: the API base is not one of "
+                f"the platform's hosts, see YUNCHU_PLATFORM_HOSTS: {where})")
+    if refusal == "private_address":
+        return (f"出站策略不允许连接内网、本机或元数据地址，未发送 (not sent: the outbound "
+                f"policy refuses private, loopback and metadata addresses unless named in "
+                f"YUNCHU_OUTBOUND_ALLOW: {where})")
+    return f"接口地址无效 (invalid API URL: {where})"
 
 
 class _Where:

@@ -57,6 +57,16 @@ MEANINGS = {
     "weibo_api_base": "Weibo API base (sandbox: `…/weibo`). An account's own `api_base` wins.",
     "douyin_api_base": "Douyin API base (sandbox: `…/douyin`). An account's own `api_base` "
                        "wins.",
+    "platform_hosts": "Comma-separated hosts an account's own `api_base` may name on WeChat, "
+                      "Weibo and Douyin (the hosts of the three `*_API_BASE` settings and of "
+                      "`YUNCHU_OUTBOUND_ALLOW` always may). Anything else is refused with a 422 "
+                      "when written and not called when delivering.",
+    "outbound_allow": "Comma-separated `host` or `host:port` (IPv6 as `[::1]:8900`) that the "
+                      "hub and workers may call although they are loopback or private "
+                      "(RFC 1918, CGNAT, ULA, link-local): a sandbox, a gateway inside the "
+                      "network. Empty: only public addresses. Checked after DNS resolution on "
+                      "every connection; cloud metadata addresses are refused even when named. "
+                      "`yunchu demo`, `yunchu bench` and the tests name their sandbox here.",
     "max_upload_bytes": "Largest request body / uploaded asset (bytes; 413 above it).",
     "max_image_pixels": "Largest image (width × height) accepted: the decompression-bomb limit.",
     "batch_size": "Deliveries per RQ job (one platform per job), and per reconciler batch.",

@@ -116,10 +116,12 @@ class Bench:
         self.settings = settings.with_overrides(
             database_url=self.database_url, redis_url=self.redis_url, data_dir=self.tmp,
             public_url=self.public_url, secret_key=self.secret,
+            outbound_allow=f"127.0.0.1:{self.sandbox_port}",  # the sandbox, on loopback
             bootstrap_token="yc_bench_" + secrets.token_urlsafe(16))
         self.env = {**os.environ, "YUNCHU_DATABASE_URL": self.database_url,
                     "YUNCHU_REDIS_URL": self.redis_url, "YUNCHU_DATA_DIR": str(self.tmp),
                     "YUNCHU_SECRET_KEY": self.secret, "YUNCHU_PUBLIC_URL": self.public_url,
+                    "YUNCHU_OUTBOUND_ALLOW": f"127.0.0.1:{self.sandbox_port}",
                     "YUNCHU_BATCH_SIZE": str(settings.batch_size),
                     "YUNCHU_CONCURRENCY": str(settings.concurrency),
                     "YUNCHU_LEASE_S": str(settings.lease_s),

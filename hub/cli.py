@@ -165,6 +165,7 @@ def import_cmd(ctx: click.Context, kind: str, file: Path) -> None:
     """Import orgs or accounts from a CSV or JSON file (upsert)."""
     from . import migrate
     from .errors import ApiError
+    from .outbound import check_account_urls, policy_for
     from .services import accounts as account_service
     from .services import orgs as org_service
 
@@ -179,6 +180,9 @@ def import_cmd(ctx: click.Context, kind: str, file: Path) -> None:
             else:
                 accounts = [account_service.parse_account(r, where=f"{kind}[{i}]")
                             for i, r in enumerate(rows)]
+                policy = policy_for(runtime.settings)
+                for index, spec in enumerate(accounts):
+                    check_account_urls(policy, spec, where=f"{kind}[{index}]")
                 created, updated = account_service.bulk_import(session, runtime.box, accounts)
     except ApiError as err:
         detail = f" ({err.details.get('field')})" if err.details.get("field") else ""
@@ -205,7 +209,15 @@ def seed(ctx: click.Context, count: int, sandbox: str | None) -> None:
     from . import migrate
     from .seed import seed as run_seed
 
-    runtime = _runtime(_settings(ctx))
+    settings = _settings(ctx)
+    if sandbox:
+        from .outbound import policy_for
+
+        if policy_for(settings).url_refusal(None, sandbox) is not None:
+            click.echo(f"注意：出站策略不允许连接 {sandbox}，推送前请设置 YUNCHU_OUTBOUND_ALLOW"
+                       f"（note: the outbound policy refuses {sandbox}; name its host:port in "
+                       f"YUNCHU_OUTBOUND_ALLOW for `yunchu up` and the workers)", err=True)
+    runtime = _runtime(settings)
     migrate.upgrade(runtime.db.engine)
     started = time.perf_counter()
     result = run_seed(runtime, accounts=count, sandbox=sandbox)

@@ -47,11 +47,25 @@ def _cookie_mode(name: str, raw: str) -> str:
         raise ConfigError(f"{name} must be auto, on or off, not {raw!r}") from None
 
 
+def _allow_list(name: str, raw: str) -> None:
+    from adapters.outbound import parse_allow
+
+    try:
+        parse_allow(raw)
+    except ValueError as err:
+        raise ConfigError(f"{name}: {err}") from None
+
+
 def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in schemes or not (parts.netloc or parts.path):
         raise ConfigError(f"{name} must be a URL starting with {' or '.join(schemes)}://")
     return raw.rstrip("/") if parts.scheme.startswith("http") else raw
+
+
+# The platforms' API hosts (WeChat's regional and fail-over hosts included).
+PLATFORM_HOSTS = ("api.weixin.qq.com,api2.weixin.qq.com,sh.api.weixin.qq.com,"
+                  "sz.api.weixin.qq.com,hk.api.weixin.qq.com,api.weibo.com,open.douyin.com")
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,11 @@ class Settings:
     wechat_api_base: str = "https://api.weixin.qq.com"
     weibo_api_base: str = "https://api.weibo.com"
     douyin_api_base: str = "https://open.douyin.com"
+    # Hosts an account's own api_base may name (besides the hosts of the *_api_base settings).
+    platform_hosts: str = PLATFORM_HOSTS
+    # Loopback/private hosts ("host" or "host:port", comma-separated) the hub may call: a
+    # sandbox, a gateway inside the network. Nothing by default.
+    outbound_allow: str = ""
     max_upload_bytes: int = 200 * 1024 * 1024
     max_image_pixels: int = 64_000_000
     batch_size: int = 200
@@ -144,6 +163,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     if "data_dir" in values:
         values["data_dir"] = Path(values["data_dir"])  # type: ignore[arg-type]
     settings = Settings(**values)  # type: ignore[arg-type]
+    for name in ("outbound_allow", "platform_hosts"):
+        _allow_list(_ENV_FIELDS[name], getattr(settings, name))
     if settings.s3_endpoint and not (settings.s3_access_key and settings.s3_secret_key):
         raise ConfigError("YUNCHU_S3_ENDPOINT is set: YUNCHU_S3_ACCESS_KEY and "
                           "YUNCHU_S3_SECRET_KEY are required too")

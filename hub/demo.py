@@ -55,8 +55,10 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
              "--jitter-ms", "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         port = port or free_port()
         hub_url = f"http://127.0.0.1:{port}"
+        # The sandbox is on loopback: the outbound policy refuses it unless named.
+        sandbox_allow = f"127.0.0.1:{sandbox_port}"
         settings = load_settings(data_dir=data_dir, redis_url=redis_url, public_url=hub_url,
-                                 workers=2)
+                                 workers=2, outbound_allow=sandbox_allow)
         runtime = Runtime(settings)
         token = prepare(runtime)
         wait_port(sandbox_port)
@@ -67,6 +69,7 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
         env = {**os.environ, "YUNCHU_REDIS_URL": redis_url,
                "YUNCHU_DATABASE_URL": settings.database_url, "YUNCHU_DATA_DIR": str(data_dir),
                "YUNCHU_PUBLIC_URL": hub_url, "YUNCHU_SECRET_KEY": settings.secret_key,
+               "YUNCHU_OUTBOUND_ALLOW": sandbox_allow,
                "YUNCHU_RECONCILE_INTERVAL_S": "1"}
         processes += [subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -39,6 +39,11 @@ class RunningSandbox:
     def __repr__(self) -> str:
         return f"RunningSandbox({self.url!r}, platforms={self.state.platforms!r})"
 
+    @property
+    def allow_entry(self) -> str:
+        """``host:port``: what YUNCHU_OUTBOUND_ALLOW must name for the hub to call this sandbox."""
+        return urllib.parse.urlsplit(self.url).netloc
+
     def platform_url(self, platform: str) -> str:
         """The ``api_base`` an account uses to talk to one emulated platform."""
         return f"{self.url}/{platform}"

@@ -9,6 +9,15 @@ from ..audit import record
 from ..auth import current
 from ..errors import ApiError, invalid
 from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org, utcnow
+from ..outbound import (
+    changed_fields,
+    check_account_urls,
+    may_set_outbound,
+    outbound_values,
+    policy_for,
+    require_outbound_right,
+    stored_values,
+)
 from ..permissions import require
 from ..services import accounts as account_service
 from ..services import inspection as inspection_service
@@ -28,6 +37,8 @@ def create_account():
     with runtime.db.session() as session:
         org = org_service.get_by_slug(session, spec.org, field="org")
         require(principal, "account.manage", org_path=org.path)
+        require_outbound_right(principal, changed_fields(spec, {}))
+        check_account_urls(policy_for(runtime.settings), spec)
         account = account_service.create(session, runtime.box, spec)
         record(session, "account.create", target=account.id,
                details={"platform": account.platform, "org": org.slug})
@@ -47,7 +58,11 @@ def import_accounts():
         raise invalid("accounts", f"一次最多导入{MAX_IMPORT}个账号 (at most {MAX_IMPORT} per call)")
     specs = [account_service.parse_account(a, where=f"accounts[{i}]") for i, a in enumerate(raw)]
     runtime = rt()
+    policy = policy_for(runtime.settings)
+    for index, spec in enumerate(specs):
+        check_account_urls(policy, spec, where=f"accounts[{index}]")
     with runtime.db.session() as session:
+        _require_import_outbound_right(session, runtime.box, principal, specs)
         if principal.org_path is not None:
             paths = dict(session.execute(select(Org.slug, Org.path).where(
                 Org.slug.in_({s.org for s in specs}))).all())
@@ -59,6 +74,19 @@ def import_accounts():
         created, updated = account_service.bulk_import(session, runtime.box, specs)
         record(session, "account.import", details={"created": created, "updated": updated})
     return jsonify({"created": created, "updated": updated})
+
+
+def _require_import_outbound_right(session, box, principal, specs) -> None:
+    """An import may repeat an account's api_base/webhook_url as stored; changing one, or
+    creating an account with one, is a province admin's."""
+    setting = [i for i, spec in enumerate(specs) if outbound_values(spec)]
+    if not setting or may_set_outbound(principal):
+        return
+    stored = account_service.existing_accounts(session, [specs[i] for i in setting])
+    for index in setting:
+        account = stored.get(account_service.spec_key(specs[index]))
+        fields = changed_fields(specs[index], stored_values(box, account) if account else {})
+        require_outbound_right(principal, fields, where=f"accounts[{index}]")
 
 
 @api.get("/accounts")
@@ -125,6 +153,9 @@ def patch_account(account_id: str):
         require(principal, "account.manage", org_path=org.path)
         body_for_parse = {**body, "platform": account.platform}
         spec = account_service.parse_account(body_for_parse, partial=True)
+        require_outbound_right(principal, changed_fields(spec, stored_values(runtime.box,
+                                                                             account)))
+        check_account_urls(policy_for(runtime.settings), spec)
         account = account_service.update_account(session, runtime.box, account, spec, body)
         changed = sorted(k for k in body if k != "credentials")
         record(session, "account.update", target=account.id, details={"fields": changed})

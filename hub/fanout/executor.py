@@ -26,10 +26,12 @@ from adapters.base import (
     Retryable,
     Unsupported,
 )
+from adapters.outbound import guarded_session
 from adapters.tokens import RedisTokenCache
 from channels.base import CannotRender, Post
 
 from ..models import Item, utcnow
+from ..outbound import policy_for
 from ..platforms import REGISTRY, adapter_class
 from ..runtime import Runtime
 from . import backoff, claims, parked
@@ -84,11 +86,10 @@ class Executor:
 
         # Pushes and withdrawals each get ``concurrency`` calls in flight: a withdrawal never
         # queues behind a push for a connection.
-        connector = aiohttp.TCPConnector(limit=2 * self.concurrency, limit_per_host=0,
-                                         ttl_dns_cache=300, enable_cleanup_closed=True)
-        # No cookie jar: platform APIs authenticate by token, and the jar is work per call.
-        self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True,
-                                          trust_env=False, cookie_jar=aiohttp.DummyCookieJar())
+        # No cookie jar (platform APIs authenticate by token, and the jar is work per call);
+        # every connection checked against the outbound policy.
+        self.http = guarded_session(policy_for(self.settings), limit=2 * self.concurrency,
+                                    auto_decompress=True)
         # A blocking pool: hundreds of concurrent deliveries share a few dozen connections
         # and wait for one instead of failing with "too many connections".
         pool = aioredis.BlockingConnectionPool.from_url(

@@ -102,8 +102,12 @@ def _check_credentials(platform: str | None, value: Any, where: str) -> dict[str
 def _check_url(value: Any, where: str) -> str:
     if not isinstance(value, str) or len(value) > 500:
         raise invalid(where, f"{where} 必须是 http(s) 地址 ({where} must be an http(s) URL)")
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname, parts.port  # both raise on "http://[::1" or a bad port
+    except ValueError:
+        host = None
+    if host is None or parts.scheme not in {"http", "https"}:
         raise invalid(where, f"{where} 必须是 http(s) 地址 ({where} must be an http(s) URL)")
     return value.rstrip("/")
 
@@ -205,6 +209,23 @@ def bulk_import(session: Session, box: CredentialBox, specs: list[AccountSpec]) 
     if changed:
         _grouped(session, update(Account), changed)
     return len(new_rows), len(changed)
+
+
+def spec_key(spec: AccountSpec) -> tuple[str, str, str]:
+    return spec.org, spec.platform, spec.name
+
+
+def existing_accounts(session: Session,
+                      specs: list[AccountSpec]) -> dict[tuple[str, str, str], Account]:
+    """The stored accounts these specs would update, by (org slug, platform, name)."""
+    found: dict[tuple[str, str, str], Account] = {}
+    for start in range(0, len(specs), 5000):
+        chunk = specs[start:start + 5000]
+        rows = session.execute(select(Account, Org.slug).join(Org, Org.id == Account.org_id)
+                               .where(Org.slug.in_({s.org for s in chunk}),
+                                      Account.name.in_({s.name for s in chunk})))
+        found.update({(slug, a.platform, a.name): a for a, slug in rows})
+    return found
 
 
 def _grouped(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:

@@ -22,7 +22,7 @@ def rig(request: pytest.FixtureRequest, redis_server_url: str, sandbox,
     redis_url = redis_server_url.rsplit("/", 1)[0] + f"/{API_REDIS_DB}"
     redis.Redis.from_url(redis_url).flushdb()
     hub = make_hub(database_url_for(request, request.param, tmp_path), redis_url, tmp_path,
-                   public_url=PUBLIC_URL)
+                   public_url=PUBLIC_URL, outbound_allow=sandbox.allow_entry)
     built = ApiRig(hub=hub, sandbox=sandbox)
     built.build_tree()
     try:

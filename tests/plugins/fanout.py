@@ -167,8 +167,10 @@ def fanout(request: pytest.FixtureRequest, redis_server_url: str, sandbox,
     redis.Redis.from_url(redis_url).flushdb()
     database_url = database_url_for(request, "postgres", tmp_path)
     secret = "fanout-secret-" + uuid.uuid4().hex
-    hub = make_hub(database_url, redis_url, tmp_path, public_url=PUBLIC_URL, secret_key=secret)
+    hub = make_hub(database_url, redis_url, tmp_path, public_url=PUBLIC_URL, secret_key=secret,
+                   outbound_allow=sandbox.allow_entry)
     env = {**os.environ, "YUNCHU_DATABASE_URL": database_url, "YUNCHU_REDIS_URL": redis_url,
+           "YUNCHU_OUTBOUND_ALLOW": sandbox.allow_entry,
            "YUNCHU_SECRET_KEY": secret, "YUNCHU_DATA_DIR": str(tmp_path / "data"),
            "YUNCHU_PUBLIC_URL": PUBLIC_URL, "YUNCHU_BOOTSTRAP_TOKEN": BOOT_TOKEN,
            "YUNCHU_LEASE_S": "6", "YUNCHU_RECONCILE_INTERVAL_S": "0.5",

@@ -132,11 +132,19 @@ def make_hub(database_url: str, redis_url: str, tmp_path: Path, **overrides: Any
                      backend="postgres" if "postgres" in database_url else "sqlite")
 
 
+def sandbox_allowed(request: pytest.FixtureRequest) -> dict[str, str]:
+    """A test that uses the sandbox gets a hub whose outbound policy names it, as `yunchu demo`
+    does (loopback is refused otherwise)."""
+    if "sandbox" not in request.fixturenames:
+        return {}
+    return {"outbound_allow": request.getfixturevalue("sandbox_server").allow_entry}
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def hub(request: pytest.FixtureRequest, redis_server_url: str, tmp_path: Path) -> Iterator[HubClient]:
     """The hub on each database backend."""
     url = database_url_for(request, request.param, tmp_path)
-    client = make_hub(url, redis_server_url, tmp_path)
+    client = make_hub(url, redis_server_url, tmp_path, **sandbox_allowed(request))
     yield client
     client.runtime.close()
 
@@ -146,6 +154,6 @@ def pg_hub(request: pytest.FixtureRequest, redis_server_url: str,
            tmp_path: Path) -> Iterator[HubClient]:
     """The hub on PostgreSQL only (fan-out, concurrency)."""
     url = database_url_for(request, "postgres", tmp_path)
-    client = make_hub(url, redis_server_url, tmp_path)
+    client = make_hub(url, redis_server_url, tmp_path, **sandbox_allowed(request))
     yield client
     client.runtime.close()

@@ -21,6 +21,7 @@ from PIL import Image
 
 from hub.ids import new_id
 from hub.models import Org, Task
+from hub.outbound import OUTBOUND_FIELDS
 from tests.hub.helpers import make_account, make_tree, wechat_account
 
 from .support import make_user, newsroom
@@ -278,6 +279,44 @@ EXPECTATIONS: dict[str, Expect] = {
 }
 
 
+# Pointing an account somewhere (api_base, the city app's webhook_url) is a province admin's
+# alone: every route that writes accounts × every outbound URL field.
+ACCOUNT_WRITES = ("POST /api/v1/accounts", "POST /api/v1/accounts/import",
+                  "PATCH /api/v1/accounts/<>")
+PROVINCE = frozenset({"province_admin"})
+PLATFORM_BASE = "https://api.weixin.qq.com"
+
+
+def _cityapp(o: str, name: str, n: str) -> dict[str, Any]:
+    return {"org": o, "platform": "cityapp", "name": name, "credentials": {
+        "webhook_url": f"https://app.example.gov.cn/hook/{n}", "signing_secret": "whsec_eA=="}}
+
+
+def _cityapp_id(m: Matrix, o: str) -> str:
+    return m.ok(m.hub.post("/api/v1/accounts", _cityapp(o, m.unique("app-"), "first")))["id"]
+
+
+OUTBOUND_EXPECTATIONS: dict[tuple[str, str], Callable[[Matrix, str], Call]] = {
+    ("POST /api/v1/accounts", "api_base"): lambda m, o: Call(
+        "POST", "/api/v1/accounts", wechat_account(o, m.unique("ob-"), api_base=PLATFORM_BASE)),
+    ("POST /api/v1/accounts", "credentials.webhook_url"): lambda m, o: Call(
+        "POST", "/api/v1/accounts", _cityapp(o, m.unique("ob-app-"), m.unique("h"))),
+    ("POST /api/v1/accounts/import", "api_base"): lambda m, o: Call(
+        "POST", "/api/v1/accounts/import", {"accounts": [
+            wechat_account(o, m.unique("ob-imp-"), api_base=PLATFORM_BASE)]}),
+    ("POST /api/v1/accounts/import", "credentials.webhook_url"): lambda m, o: Call(
+        "POST", "/api/v1/accounts/import", {"accounts": [
+            _cityapp(o, m.unique("ob-imp-app-"), m.unique("h"))]}),
+    ("PATCH /api/v1/accounts/<>", "api_base"): lambda m, o: Call(
+        "PATCH", f"/api/v1/accounts/{m.accounts[o]}",
+        {"api_base": f"{PLATFORM_BASE}/{m.unique('v')}"}),
+    ("PATCH /api/v1/accounts/<>", "credentials.webhook_url"): lambda m, o: Call(
+        "PATCH", f"/api/v1/accounts/{_cityapp_id(m, o)}", {"credentials": {
+            "webhook_url": f"https://app.example.gov.cn/hook/{m.unique('h')}",
+            "signing_secret": "whsec_eA=="}}),
+}
+
+
 def route_keys(app) -> set[str]:
     keys = set()
     for rule in app.url_map.iter_rules():
@@ -341,6 +380,33 @@ def test_permission_matrix(sqlite_hub):
                 calls[org] = expect.build(m, org)
     assert not escapes.found, "\n".join(escapes.found)
     assert cells > 400
+
+
+def test_every_outbound_field_of_every_account_write_has_an_expectation(sqlite_hub):
+    served = route_keys(sqlite_hub.app)
+    writes = {key for key in served if key.endswith(("/api/v1/accounts", "/accounts/import",
+                                                     "/accounts/<>"))
+              and not key.startswith("GET ")}
+    assert writes == set(ACCOUNT_WRITES)
+    assert set(OUTBOUND_EXPECTATIONS) == {(route, name) for route in ACCOUNT_WRITES
+                                          for name in OUTBOUND_FIELDS}
+
+
+def test_only_a_province_admin_points_accounts_anywhere(sqlite_hub):
+    m = Matrix(sqlite_hub)
+    escapes = Escapes()
+    for (route, name), build in OUTBOUND_EXPECTATIONS.items():
+        key = f"{route} [{name}]"
+        calls = {org: build(m, org) for org in (IN, OUT)}
+        for who, org in itertools.product(ROLES, (IN, OUT)):
+            response = _send(sqlite_hub, calls[org], m.tokens[who])
+            scope = "in scope" if org == IN else "out of scope"
+            escapes.check(key, who, scope, response.status_code,
+                          "allowed" if who in PROVINCE else "denied")
+            if who in PROVINCE:
+                assert response.status_code in (200, 201), (key, response.get_json())
+                calls[org] = build(m, org)
+    assert not escapes.found, "\n".join(escapes.found)
 
 
 @pytest.mark.parametrize("token", ["", "Bearer", "Bearer ", "Basic abc", "Bearer yc_forged"])
