@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, g, request
 
+from . import request_limits
 from .config import Settings, load_settings
 from .errors import register_error_handlers
 from .runtime import Runtime
@@ -16,7 +17,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     runtime = runtime or Runtime(settings)
     app = Flask("hub", static_folder=None)
     app.config.update(
-        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         SECRET_KEY=settings.secret_key,
         JSON_AS_ASCII=False,
         SESSION_COOKIE_HTTPONLY=True,
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["yunchu"] = runtime
     register_error_handlers(app)
+    request_limits.install(app, settings)
 
     from .api import api
     from .callbacks import callbacks

@@ -10,6 +10,7 @@ from ..auth import current
 from ..errors import ApiError, invalid
 from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org, utcnow
 from ..permissions import require
+from ..request_limits import bulk_json
 from ..services import accounts as account_service
 from ..services import inspection as inspection_service
 from ..services import orgs as org_service
@@ -36,6 +37,7 @@ def create_account():
 
 
 @api.post("/accounts/import")
+@bulk_json
 def import_accounts():
     principal = current()
     require(principal, "account.manage")
