@@ -59,8 +59,9 @@ MEANINGS = {
                       "bulk imports: 413 above it, checked from Content-Length before reading "
                       "(a chunked body is cut off at the cap). Also: JSON nested past 64 levels, "
                       "or text with NUL or a lone surrogate, is a 422.",
-    "max_import_bytes": "Largest JSON body of an authenticated bulk import "
-                        "(`POST /api/v1/orgs/import`, `/accounts/import`); 413 above it.",
+    "max_bulk_json_bytes": "Largest JSON body of the authenticated routes whose lists run to "
+                           "tens of thousands: org and account imports, push targets and "
+                           "previews, matrices, safety term lists, item bodies; 413 above it.",
     "max_image_pixels": "Largest image (width × height) accepted: the decompression-bomb limit.",
     "batch_size": "Deliveries per RQ job (one platform per job), and per reconciler batch.",
     "concurrency": "Platform calls in flight per worker process, for pushes and for withdrawals each (withdrawals never wait behind pushes); a worker holds up to twice this many claimed deliveries.",
@@ -84,7 +85,7 @@ MEANINGS = {
 
 def _default(f) -> str:
     value = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-    mebibytes = {"max_upload_bytes": 200, "max_json_bytes": 1, "max_import_bytes": 64}
+    mebibytes = {"max_upload_bytes": 200, "max_json_bytes": 1, "max_bulk_json_bytes": 64}
     if f.name in mebibytes:
         size = mebibytes[f.name]
         return f"`{value}` ({size} MiB)" if value == size * 1024 * 1024 else f"`{value}`"

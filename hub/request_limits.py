@@ -1,8 +1,11 @@
 """The request-body policy, applied to every request before any view reads it.
 
 - Size: a route reads at most ``max_json_bytes`` (1 MiB), except routes marked here:
-  ``@bulk_json`` (the authenticated bulk imports, ``max_import_bytes``) and ``@upload``
-  (multipart media and import files, ``max_upload_bytes``). A declared Content-Length over the
+  ``@bulk_json`` (``max_bulk_json_bytes``: authenticated routes whose documented lists run to
+  tens of thousands, such as the org and account imports, push targets of 100,000 accounts,
+  matrices, safety term lists and 200,000-character item bodies) and ``@upload`` (multipart
+  media and import files, ``max_upload_bytes``). Every marked route authenticates before it
+  reads its body, so an anonymous client never gets more than the small cap. A declared Content-Length over the
   cap is a 413 before a byte is read. A body without one (chunked) is read through werkzeug's
   limited stream (``request.max_content_length``), which stops at the cap: ``read_body`` lets it
   read one byte more, so that a body past the cap is a 413 rather than silently cut short.
@@ -36,7 +39,8 @@ def upload(view: View) -> View:
 
 
 def bulk_json(view: View) -> View:
-    """Mark an authenticated bulk import: its JSON body may be up to max_import_bytes."""
+    """Mark an authenticated route with long lists: its JSON body may be up to
+    max_bulk_json_bytes. Its view must authenticate (``current()``) before reading the body."""
     setattr(view, _MARK, "bulk")
     return view
 
@@ -46,7 +50,7 @@ def limit_for(settings: Settings, view: Callable | None) -> int:
     if mark == "upload":
         return settings.max_upload_bytes
     if mark == "bulk":
-        return settings.max_import_bytes
+        return settings.max_bulk_json_bytes
     return settings.max_json_bytes
 
 

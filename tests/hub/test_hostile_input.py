@@ -202,3 +202,23 @@ def test_json_over_the_cap_is_413_but_an_authenticated_bulk_import_may_be_larger
     r = raw_json(hub, "POST", "/api/v1/orgs/import", body)
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     assert r.json["created"] == len(orgs)
+
+
+def test_no_route_with_a_larger_cap_reads_an_anonymous_body(hub):
+    """Every route marked for large bodies answers an anonymous caller 401 without reading."""
+    from hub.request_limits import limit_for
+
+    settings = hub.runtime.settings
+    big = [(rule, method) for rule in hub.app.url_map.iter_rules()
+           for method in (rule.methods or set()) - {"GET", "HEAD", "OPTIONS"}
+           if limit_for(settings, hub.app.view_functions[rule.endpoint]) > settings.max_json_bytes]
+    paths = {rule.rule for rule, _ in big}
+    assert {"/api/v1/orgs/import", "/api/v1/accounts/import", "/api/v1/assets"} <= paths
+    for rule, method in big:
+        path = rule.rule.replace("<", "").replace(">", "")
+        stream = CountingStream()
+        r = hub.client.open(path, method=method, content_type="application/json",
+                            environ_overrides={"wsgi.input": stream,
+                                               "CONTENT_LENGTH": str(settings.max_json_bytes * 4)})
+        assert r.status_code in (401, 302, 303), (method, path, r.status_code)
+        assert stream.read_bytes == 0, (method, path)
