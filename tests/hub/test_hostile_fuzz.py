@@ -239,3 +239,39 @@ def _segment(value: str) -> str:
     from urllib.parse import quote
 
     return quote(value.encode("utf-8", "surrogatepass"), safe="")
+
+
+def test_hostile_requests_to_the_public_routes_never_get_a_5xx(hub, world):
+    """The routes outside the API (item pages, media, feeds, callbacks, health): hostile path
+    segments, query parameters and bodies are a 4xx (in whatever format the route answers)."""
+    rules = [(method, rule.rule, list(rule.arguments)) for rule in hub.app.url_map.iter_rules()
+             if not rule.rule.startswith(("/api/", "/admin"))
+             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})]
+    assert {"/p/<item_id>", "/media/<asset_id>", "/healthz"} <= {r for _, r, _ in rules}
+    failures: dict[tuple[str, str], str] = {}
+    known = {"item_id": world["ids"]["item_id"], "account_id": world["ids"]["account_id"],
+             "slug": ["c1", "yun"], "fmt": ["rss", "atom", "json"]}
+
+    @settings(max_examples=ROUNDS * 5, derandomize=True, database=None, deadline=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def one_round(data) -> None:
+        for method, rule, params in rules:
+            path = rule
+            for name in params:
+                value = data.draw(st.one_of(st.sampled_from(known.get(name, ["x"])),
+                                            st.sampled_from(NASTY_TEXT).filter(bool)))
+                path = re.sub(rf"<(?:[a-z]+(?:\([^)]*\))?:)?{name}>", _segment(value), path)
+            query = "&".join(f"{k}={_segment(v)}" for k, v in data.draw(st.dictionaries(
+                st.sampled_from(["timestamp", "nonce", "signature", "echostr", "encrypt_type",
+                                 "msg_signature", "limit", "w", "lang"]),
+                st.sampled_from(NASTY_TEXT), max_size=3)).items())
+            kwargs = data.draw(body_of("")) if method == "POST" else {}
+            response = hub.client.open(path, method=method, query_string=query, **kwargs)
+            text = response.get_data(as_text=True)
+            if response.status_code >= 500 or "Traceback" in text:
+                failures.setdefault((method, rule), f"{method} {path} {query} -> "
+                                    f"{response.status_code} {text[:200]}")
+
+    one_round()
+    assert not failures, "\n".join(failures.values())
