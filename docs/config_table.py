@@ -67,7 +67,15 @@ MEANINGS = {
                       "network. Empty: only public addresses. Checked after DNS resolution on "
                       "every connection; cloud metadata addresses are refused even when named. "
                       "`yunchu demo`, `yunchu bench` and the tests name their sandbox here.",
-    "max_upload_bytes": "Largest request body / uploaded asset (bytes; 413 above it).",
+    "max_upload_bytes": "Largest uploaded asset or import file (multipart; bytes, 413 above "
+                        "it).",
+    "max_json_bytes": "Largest JSON (or form) request body of any route but the uploads and "
+                      "bulk imports: 413 above it, checked from Content-Length before reading "
+                      "(a chunked body is cut off at the cap). Also: JSON nested past 64 levels, "
+                      "or text with NUL or a lone surrogate, is a 422.",
+    "max_bulk_json_bytes": "Largest JSON body of the authenticated routes whose lists run to "
+                           "tens of thousands: org and account imports, push targets and "
+                           "previews, matrices, safety term lists, item bodies; 413 above it.",
     "max_image_pixels": "Largest image (width × height) accepted: the decompression-bomb limit.",
     "batch_size": "Deliveries per RQ job (one platform per job), and per reconciler batch.",
     "concurrency": "Platform calls in flight per worker process, for pushes and for withdrawals each (withdrawals never wait behind pushes); a worker holds up to twice this many claimed deliveries.",
@@ -101,8 +109,10 @@ MEANINGS = {
 
 def _default(f) -> str:
     value = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-    if f.name == "max_upload_bytes":
-        return f"`{value}` (200 MiB)" if value == 200 * 1024 * 1024 else f"`{value}`"
+    mebibytes = {"max_upload_bytes": 200, "max_json_bytes": 1, "max_bulk_json_bytes": 64}
+    if f.name in mebibytes:
+        size = mebibytes[f.name]
+        return f"`{value}` ({size} MiB)" if value == size * 1024 * 1024 else f"`{value}`"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     if value == "":

@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, g, request
 
+from . import request_limits
 from .config import Settings, load_settings
 from .errors import register_error_handlers
 from .proxies import behind_proxies
@@ -18,7 +19,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     runtime = runtime or Runtime(settings)
     app = Flask("hub", static_folder=None)
     app.config.update(
-        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         SECRET_KEY=settings.secret_key,
         JSON_AS_ASCII=False,
         SESSION_COOKIE_HTTPONLY=True,
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                                       settings.proxy_hops)
     app.extensions["yunchu"] = runtime
     register_error_handlers(app)
+    request_limits.install(app, settings)
 
     from .api import api
     from .callbacks import callbacks

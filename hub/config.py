@@ -92,6 +92,8 @@ class Settings:
     # sandbox, a gateway inside the network. Nothing by default.
     outbound_allow: str = ""
     max_upload_bytes: int = 200 * 1024 * 1024
+    max_json_bytes: int = 1024 * 1024
+    max_bulk_json_bytes: int = 64 * 1024 * 1024
     max_image_pixels: int = 64_000_000
     batch_size: int = 200
     concurrency: int = 300
@@ -142,7 +144,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
             values[name] = _int(var, value, minimum=0)
         elif name == "secure_cookies":
             values[name] = _cookie_mode(var, value)
-        elif name in {"workers", "max_upload_bytes", "max_image_pixels", "batch_size",
+        elif name in {"workers", "max_upload_bytes", "max_json_bytes",
+                      "max_bulk_json_bytes", "max_image_pixels", "batch_size",
                       "concurrency", "lease_s", "retry_max_attempts", "interrupted_max"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
         elif name in ("reconcile_interval_s", "http_timeout_s", "retry_base_s", "retry_cap_s"):

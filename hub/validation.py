@@ -8,22 +8,20 @@ from typing import Any
 
 from flask import request
 
+from . import json_input
 from .errors import ApiError, invalid
+from .request_limits import read_body
 
 _MISSING = object()
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or 400 for malformed JSON and 422 for a non-object."""
-    raw = request.get_data(cache=True)
+    """The request's JSON object: 400 malformed, 413 over the route's size cap (checked before
+    reading), 422 for a non-object, nesting past json_input.MAX_DEPTH or unstorable text."""
+    raw = read_body()
     if not raw.strip():
         return {}
-    try:
-        import json
-
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "请求体不是合法的 JSON (malformed JSON)", code="malformed_json") from None
+    body = json_input.loads(raw)
     if not isinstance(body, dict):
         raise ApiError(422, "请求体必须是 JSON 对象 (body must be a JSON object)", code="invalid")
     return body

@@ -15,6 +15,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from werkzeug.datastructures import FileStorage
 
 from hub.permissions import may
+from hub.request_limits import upload
 
 from .. import apicall, i18n, queries
 from ..blueprint import admin_blueprint
@@ -34,6 +35,7 @@ def item_new() -> str:
 
 
 @admin_blueprint.post("/items/new")
+@upload
 def item_create() -> Response | tuple[str, int]:
     _require_writer()
     values = _typed()
@@ -57,6 +59,7 @@ def item_edit(item_id: str) -> str:
 
 
 @admin_blueprint.post("/items/<item_id>/edit")
+@upload
 def item_update(item_id: str) -> Response | tuple[str, int]:
     _require_writer()
     item = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data

@@ -11,6 +11,7 @@ from flask import abort, flash, g, render_template, request
 
 from hub.importfile import UnreadableFile, read_rows
 from hub.permissions import may
+from hub.request_limits import upload
 
 from .. import apicall, i18n
 from ..blueprint import admin_blueprint
@@ -27,6 +28,7 @@ def imports() -> str:
 
 
 @admin_blueprint.post("/import/<kind>")
+@upload
 def import_file(kind: str) -> str | tuple[str, int]:
     if kind not in RIGHTS:
         abort(404)

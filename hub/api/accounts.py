@@ -19,6 +19,7 @@ from ..outbound import (
     stored_values,
 )
 from ..permissions import require
+from ..request_limits import bulk_json
 from ..services import accounts as account_service
 from ..services import inspection as inspection_service
 from ..services import orgs as org_service
@@ -47,6 +48,7 @@ def create_account():
 
 
 @api.post("/accounts/import")
+@bulk_json
 def import_accounts():
     principal = current()
     require(principal, "account.manage")

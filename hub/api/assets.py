@@ -10,6 +10,7 @@ from ..errors import ApiError, not_found
 from ..ids import new_id
 from ..models import Asset
 from ..permissions import require
+from ..request_limits import upload
 from ..services import asset_access
 from ..services.media_urls import asset_json
 from . import api
@@ -17,6 +18,7 @@ from .common import rt
 
 
 @api.post("/assets")
+@upload
 def upload_asset():
     from storage.media import MediaTooLarge, UnsupportedMedia, asset_key, inspect_upload
 

@@ -85,9 +85,9 @@ def list_audit():
     cursor = cursor_arg()
     before_id = None
     if cursor is not None:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
             raise invalid("cursor", "cursor 无效 (cursor is not one this API returned)")
-        before_id = int(cursor)
+        before_id = int(cursor)  # at most 18 digits: inside every database's BIGINT
     where = AuditFilter(actor=request.args.get("actor") or None,
                         item=request.args.get("item") or None,
                         action=request.args.get("action") or None,

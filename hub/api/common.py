@@ -29,9 +29,12 @@ def cursor_arg() -> str | None:
         return None
     try:
         value = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
-        return value.decode()
+        decoded = value.decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise invalid("cursor", "cursor 无效 (cursor is not one this API returned)") from None
+    if "\x00" in decoded:  # a cursor this API wrote never has one; a database cannot hold it
+        raise invalid("cursor", "cursor 无效 (cursor is not one this API returned)")
+    return decoded
 
 
 def page(rows: list, limit: int, key) -> tuple[list, str | None]:

@@ -20,6 +20,7 @@ from ..fanout.rights import withdrawal_scope
 from ..fanout.targets import parse_targets, resolve
 from ..models import DELIVERY_STATES, Account, Delivery, Dispatch, Org, Withdrawal
 from ..permissions import require
+from ..request_limits import bulk_json
 from ..services import items as item_service
 from ..validation import json_body, limit_arg, rfc3339, timestamp
 from . import api
@@ -29,6 +30,7 @@ log = logging.getLogger("yunchu.fanout")
 
 
 @api.post("/items/<item_id>/push")
+@bulk_json
 def push_item(item_id: str):
     """Push an approved item to accounts (orgs, platforms, matrices, explicit ids)."""
     principal = current()
@@ -52,6 +54,7 @@ def push_item(item_id: str):
 
 
 @api.post("/items/<item_id>/push/preview")
+@bulk_json
 def preview_push(item_id: str):
     """What a push with these targets would do, without doing it: how many accounts, by
     platform, skipped (and why), and already holding the item. The same checks as a push."""

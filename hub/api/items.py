@@ -9,6 +9,7 @@ from ..auth import current
 from ..errors import invalid
 from ..models import Item, Org
 from ..permissions import require
+from ..request_limits import bulk_json
 from ..services import items as item_service
 from ..services import orgs as org_service
 from ..services import review as review_service
@@ -31,6 +32,7 @@ def _item_response(session, item: Item, status: int = 200,
 
 
 @api.post("/items")
+@bulk_json
 def create_item():
     principal = current()
     body = json_body()
@@ -57,6 +59,7 @@ def create_item():
 
 
 @api.patch("/items/<item_id>")
+@bulk_json
 def patch_item(item_id: str):
     principal = current()
     body = json_body()

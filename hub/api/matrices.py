@@ -18,6 +18,7 @@ from ..ids import new_id
 from ..idsets import existing, rows_among
 from ..models import PLATFORMS, Account, Matrix, MatrixAccount, Org
 from ..permissions import require
+from ..request_limits import bulk_json
 from ..validation import json_body, limit_arg, string_list, text
 from . import api
 from .common import cursor_arg, page, rt
@@ -88,6 +89,7 @@ def _json(session: Session, matrix: Matrix) -> dict[str, Any]:
 
 
 @api.post("/matrices")
+@bulk_json
 def create_matrix():
     """Create a matrix from accounts, org subtrees and platforms."""
     principal = current()
@@ -148,6 +150,7 @@ def get_matrix(slug: str):
 
 
 @api.patch("/matrices/<slug>")
+@bulk_json
 def patch_matrix(slug: str):
     """Rename a matrix or replace its accounts, orgs or platforms."""
     principal = current()

@@ -10,6 +10,7 @@ from ..auth import current
 from ..errors import invalid
 from ..models import Org
 from ..permissions import require
+from ..request_limits import bulk_json
 from ..services import orgs as org_service
 from ..validation import json_body, limit_arg
 from . import api
@@ -34,6 +35,7 @@ def create_org():
 
 
 @api.post("/orgs/import")
+@bulk_json
 def import_orgs():
     principal = current()
     require(principal, "org.manage")

@@ -7,6 +7,7 @@ from flask import jsonify
 from ..audit import record
 from ..auth import current
 from ..permissions import require
+from ..request_limits import bulk_json
 from ..services import safety as safety_service
 from ..validation import json_body
 from . import api
@@ -24,6 +25,7 @@ def get_safety_terms():
 
 
 @api.put("/safety/terms")
+@bulk_json
 def put_safety_terms():
     """Replace the list: {version: current + 1, terms: [{term, category, action}],
     canonical_names?}. 409 when ``version`` is not the next one. The answer carries ``rescan``:

@@ -48,6 +48,8 @@ def parse_account(body: Any, *, where: str = "", partial: bool = False) -> Accou
     org = body.get("org")
     platform = body.get("platform")
     name = body.get("name")
+    if partial and name is not None and not isinstance(name, str):
+        raise invalid(f"{prefix}name", "账号名称必须是文本 (name must be a string)")
     if not partial:
         if not isinstance(org, str) or not org:
             raise invalid(f"{prefix}org", "缺少所属机构 org (org is required)")
@@ -104,10 +106,10 @@ def _check_url(value: Any, where: str) -> str:
         raise invalid(where, f"{where} 必须是 http(s) 地址 ({where} must be an http(s) URL)")
     try:
         parts = urlsplit(value)
-        host, _ = parts.hostname, parts.port  # both raise on "http://[::1" or a bad port
-    except ValueError:
-        host = None
-    if host is None or parts.scheme not in {"http", "https"}:
+        parts.port  # noqa: B018  (raises ValueError for a port that is not 0..65535)
+    except ValueError:  # e.g. "http://[::1": an unclosed IPv6 bracket
+        raise invalid(where, f"{where} 不是合法的地址 ({where} is not a well-formed URL)") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise invalid(where, f"{where} 必须是 http(s) 地址 ({where} must be an http(s) URL)")
     return value.rstrip("/")
 
