@@ -9,6 +9,7 @@ from pathlib import Path
 from . import migrate
 from .auth import TOKEN_PREFIX, ensure_bootstrap_admin
 from .runtime import Runtime
+from .services import account_identity
 
 
 def bootstrap_token(runtime: Runtime) -> str:
@@ -26,9 +27,17 @@ def bootstrap_token(runtime: Runtime) -> str:
     return token
 
 
+def upgrade(runtime: Runtime) -> None:
+    """The latest schema, and the data a migration cannot fill in without the secret key
+    (identity keys of accounts registered before they were kept)."""
+    migrate.upgrade(runtime.db.engine)
+    with runtime.db.session() as session:
+        account_identity.backfill(session, runtime.box)
+
+
 def prepare(runtime: Runtime) -> str:
     """Upgrade the schema and register the bootstrap token; returns the token."""
-    migrate.upgrade(runtime.db.engine)
+    upgrade(runtime)
     token = bootstrap_token(runtime)
     with runtime.db.session() as session:
         ensure_bootstrap_admin(session, token)
