@@ -191,10 +191,6 @@ def bulk_import(session: Session, box: CredentialBox, specs: list[AccountSpec]) 
                                .where(Account.org_id.in_({org_ids[s.org] for s in chunk}),
                                       Account.name.in_({s.name for s in chunk})))
         existing.update({(o, p, n): i for o, p, n, i in rows})
-    identities = _import_identities(session, box, specs, existing, org_ids)
-    now = utcnow()
-    new_rows: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
     for index, spec in enumerate(specs):
         key = (org_ids[spec.org], spec.platform, spec.name)
@@ -202,6 +198,12 @@ def bulk_import(session: Session, box: CredentialBox, specs: list[AccountSpec]) 
             raise invalid(f"accounts[{index}].name", "同一机构同一平台的账号名称在本次导入中重复 "
                                                      "(account appears twice in this import)")
         seen.add(key)
+    identities = _import_identities(session, box, specs, existing, org_ids)
+    now = utcnow()
+    new_rows: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for index, spec in enumerate(specs):
+        key = (org_ids[spec.org], spec.platform, spec.name)
         assert spec.credentials is not None
         account_id = existing.get(key) or new_id("acc")
         row = {"id": account_id, "api_base": spec.api_base,

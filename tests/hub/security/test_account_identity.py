@@ -86,6 +86,9 @@ def test_one_identity_twice_in_one_import_is_refused(hub):
     assert r.status_code == 422
     assert error_of(r)["details"]["field"] == "accounts[1].credentials"
     assert hub.get("/api/v1/accounts").json["items"] == []
+    # One account listed twice is about its name, as before.
+    r = hub.post("/api/v1/accounts/import", {"accounts": [first, first]})
+    assert r.status_code == 422 and error_of(r)["details"]["field"] == "accounts[1].name"
 
 
 def _douyin(org: str, name: str, open_id: str) -> dict[str, Any]:
