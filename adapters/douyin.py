@@ -2,7 +2,8 @@
 
 Auth: user-scoped calls send ``access-token`` plus ``open_id`` (the legacy delete wants both in
 the query). The account's access token comes from its credentials until the first refresh;
-after that the tokens and their expiries live in the shared TokenCache: the access token is
+after that the tokens and their expiries live in the shared TokenCache (under a key only the
+same credentials reach, see ``cache_key``): the access token is
 refreshed a day before it expires and the refresh token renewed a week before it expires (at
 most 5 times, then the user must authorise again). An expired or invalid token is refreshed
 once and the call repeated once; a second refusal is ``AuthFailed``. The app-level client_token
@@ -39,6 +40,7 @@ from adapters.base import (
     TokenCache,
     Unsupported,
 )
+from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
 from channels.base import MediaBlob, Post
 
@@ -447,7 +449,21 @@ def credential(account: AccountRef, name: str) -> str:
 
 
 def cache_key(account: AccountRef) -> str:
-    return f"douyin:user:{credential(account, 'client_key')}:{credential(account, 'open_id')}"
+    """Where the account's refreshed tokens live: reached only with the same app credentials,
+    the same authorisation (its first access and refresh tokens) and the same API base.
+
+    The client secret alone would not do: one hub app usually serves every account, so every
+    admin who adds an account knows it. The user's own tokens are what an impostor lacks.
+    """
+    open_id = credential(account, "open_id")
+    return secret_bound_key(
+        f"douyin:user:{credential(account, 'client_key')}:",
+        open_id,
+        credential(account, "client_secret"),
+        credential(account, "access_token"),
+        credential(account, "refresh_token"),
+        api_base=account.api_base.rstrip("/"),
+    )
 
 
 def marker_suffix(link: str, marker: str) -> str:

@@ -20,8 +20,10 @@ already gone (``40007``), a publish that failed or was deleted count as done.
 
 Tokens: ``/cgi-bin/stable_token`` in normal mode only (never ``force_refresh``, never the
 classic ``/token``, both of which would invalidate tokens other workers are using), cached in
-the shared ``TokenCache`` under ``wechat:<appid>`` (a cold fetch needs no lock: stable_token
-hands concurrent callers the same token; a refresh takes that key's lock). On
+the shared ``TokenCache`` under ``wechat:<appid>:<fingerprint of appid, secret and API base>``
+(``adapters.cachekeys``: an account naming another's appid with a wrong secret or another API
+base never finds that account's token). A cold fetch needs no lock: stable_token hands
+concurrent callers the same token; a refresh takes that key's lock. On
 ``40001/40014/42001`` the token is refreshed once (unless another worker already did) and the
 call repeated once; a second refusal is ``AuthFailed``.
 
@@ -41,6 +43,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -60,6 +63,7 @@ from adapters.base import (
     TokenCache,
     Unsupported,
 )
+from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
 from adapters.multipart import EncodedForm, FileParts, encode_form
 
@@ -71,6 +75,7 @@ DEFAULT_API_BASE = "https://api.weixin.qq.com"
 MARKER_PARAM = "d"
 ARTICLE_PREFIX = "article:"
 TOKEN_KEY_PREFIX = "wechat:"
+MEMO_KEY_PREFIX = "wechat-memo:"
 RECENT_TOKEN_S = 60.0  # how long this process reuses a token without asking Redis
 RECENT_TOKENS_MAX = 50_000
 TOKEN_MARGIN_S = 300  # stop using a token this long before WeChat says it expires
@@ -149,9 +154,9 @@ class StepMemo:
     One read before the first step and one write only when the publish fails part-way: the
     common, successful path costs a single extra round trip."""
 
-    def __init__(self, cache: TokenCache, appid: str) -> None:
+    def __init__(self, cache: TokenCache, app: App) -> None:
         self.cache = cache
-        self.prefix = f"wechat-memo:{appid}:"
+        self.prefix = app.memo_prefix
         self.known: dict[str, str] = {}
         self.made: dict[str, str] = {}
         self.reused: list[str] = []
@@ -191,9 +196,15 @@ class App:
     secret: str = field(repr=False)
     base: str
 
-    @property
+    @cached_property
     def token_key(self) -> str:
-        return TOKEN_KEY_PREFIX + self.appid
+        """Where this app's token is cached: only these credentials at this base reach it."""
+        return secret_bound_key(TOKEN_KEY_PREFIX, self.appid, self.secret, api_base=self.base)
+
+    @property
+    def memo_prefix(self) -> str:
+        """Where a publish remembers its uploaded materials: as private as the token."""
+        return MEMO_KEY_PREFIX + self.token_key.removeprefix(TOKEN_KEY_PREFIX) + ":"
 
     def url(self, path: str) -> str:
         return f"{self.base}/cgi-bin/{path}"
@@ -241,7 +252,7 @@ class WeChatAdapter:
                 app = app_of(account)
             except AccountMisconfigured:
                 continue  # its delivery fails on its own, with the reason
-            recent = self._recent.get(app.appid)
+            recent = self._recent.get(app.token_key)
             if recent is None or recent[1] <= now:
                 apps[app.token_key] = app
         if not apps:
@@ -255,7 +266,7 @@ class WeChatAdapter:
         app = app_of(account)
         fields = post.fields
         blobs = {blob.name: blob for blob in post.media}
-        memo = StepMemo(self.tokens, app.appid)
+        memo = StepMemo(self.tokens, app)
         cover_blob = blob_named(blobs, fields["cover"])
         inline = [blob_named(blobs, name) for name in fields.get("inline_images", ())]
         draft_key = f"draft:{marker}:{post.content_hash}"
@@ -420,7 +431,7 @@ class WeChatAdapter:
         raise AssertionError("unreachable")
 
     async def _token(self, app: App) -> str:
-        recent = self._recent.get(app.appid)
+        recent = self._recent.get(app.token_key)
         if recent is not None and recent[1] > time.monotonic():
             return recent[0]
         token = await self.tokens.get(app.token_key)
@@ -429,17 +440,18 @@ class WeChatAdapter:
             # stable_token in normal mode hands concurrent callers the same token and never
             # invalidates one in use. Callers in this process share one fetch; a refresh
             # after a refusal still takes the lock.
-            fetching = self._fetching.get(app.appid)
+            key = app.token_key
+            fetching = self._fetching.get(key)
             if fetching is None:
                 fetching = asyncio.ensure_future(self._fetch_token(app))
-                self._fetching[app.appid] = fetching
-                fetching.add_done_callback(lambda _: self._fetching.pop(app.appid, None))
+                self._fetching[key] = fetching
+                fetching.add_done_callback(lambda _: self._fetching.pop(key, None))
             token = await asyncio.shield(fetching)
         return self._keep(app, token)
 
     async def _refresh(self, app: App, *, stale: str) -> str:
         """A new token unless another worker already replaced ``stale``."""
-        self._recent.pop(app.appid, None)
+        self._recent.pop(app.token_key, None)
         async with self.tokens.lock(app.token_key):
             current = await self.tokens.get(app.token_key)
             if current and current != stale:
@@ -449,7 +461,7 @@ class WeChatAdapter:
     def _keep(self, app: App, token: str) -> str:
         if len(self._recent) >= RECENT_TOKENS_MAX:
             self._recent.clear()
-        self._recent[app.appid] = (token, time.monotonic() + RECENT_TOKEN_S)
+        self._recent[app.token_key] = (token, time.monotonic() + RECENT_TOKEN_S)
         return token
 
     async def _fetch_token(self, app: App) -> str:

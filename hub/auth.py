@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 from .errors import ApiError
 from .ids import new_id
 from .models import ApiToken, Org, User, utcnow
+
+log = logging.getLogger("yunchu.auth")
 
 TOKEN_PREFIX = "yc_"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -77,20 +80,46 @@ class Principal:
         return self.org_path is None or self.org_path.count("/") == 2
 
 
+BOOTSTRAP_USER = "bootstrap-admin"
+
+
+def is_reserved_name(name: str) -> bool:
+    """Names no one may give a user: the bootstrap admin's (see ``ensure_bootstrap_admin``)."""
+    return name.strip().casefold() == BOOTSTRAP_USER
+
+
+def bootstrap_token_revoked(session: Session, token: str) -> bool:
+    found = session.execute(select(ApiToken.revoked_at).where(
+        ApiToken.token_hash == hash_token(token))).first()
+    return found is not None and found[0] is not None
+
+
 def ensure_bootstrap_admin(session: Session, token: str) -> str:
-    """Make sure a province-wide admin holds ``token``; returns the user id."""
-    token_hash = hash_token(token)
-    found = session.execute(select(ApiToken.user_id).where(ApiToken.token_hash == token_hash,
-                                                           ApiToken.revoked_at.is_(None))).first()
-    if found:
-        return found[0]
-    user = session.execute(select(User).where(User.name == "bootstrap-admin")).scalar_one_or_none()
-    if user is None:
-        user = User(id=new_id("usr"), org_id=None, name="bootstrap-admin", roles=["admin"])
-        session.add(user)
+    """Make sure the bootstrap admin holds ``token``; returns the user id.
+
+    The bootstrap admin is the oldest user named ``bootstrap-admin`` without an org (only
+    such a user is province-wide; the API refuses the name, and a same-named user of an org
+    from before is never taken for it). A ``token`` revoked through the API is reinstated,
+    with a warning: it is the operator's YUNCHU_BOOTSTRAP_TOKEN (a generated one is replaced
+    instead, see ``bootstrap.prepare``), and ``yunchu up`` must print a token that works."""
+    user_id = session.execute(select(User.id).where(
+        User.name == BOOTSTRAP_USER, User.org_id.is_(None)
+    ).order_by(User.created_at, User.id).limit(1)).scalar_one_or_none()
+    if user_id is None:
+        user_id = new_id("usr")
+        session.add(User(id=user_id, org_id=None, name=BOOTSTRAP_USER, roles=["admin"]))
         session.flush()
-    issue_token(session, user.id, label="bootstrap", token=token)
-    return user.id
+    row = session.execute(select(ApiToken).where(
+        ApiToken.token_hash == hash_token(token))).scalar_one_or_none()
+    if row is None:
+        issue_token(session, user_id, label="bootstrap", token=token)
+        return user_id
+    if row.revoked_at is not None or row.user_id != user_id:
+        log.warning("YUNCHU_BOOTSTRAP_TOKEN had been revoked or held by another user: it is the "
+                    "bootstrap admin's again. To retire it, set a new YUNCHU_BOOTSTRAP_TOKEN.")
+        row.revoked_at, row.user_id, row.label = None, user_id, "bootstrap"
+        session.flush()
+    return user_id
 
 
 def principal_for(session: Session, user: User, *, token_id: str | None = None,

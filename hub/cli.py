@@ -116,10 +116,10 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Apply all schema migrations."""
-    from . import migrate
+    from .bootstrap import upgrade
 
     runtime = _runtime(_settings(ctx))
-    migrate.upgrade(runtime.db.engine)
+    upgrade(runtime)
     click.echo("database is at the latest schema")
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .private_files import private_dir, private_file, write_new_private
+
 
 class ConfigError(ValueError):
     """A setting is present but unusable; the message names the variable."""
@@ -177,6 +179,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
 def _with_defaults(settings: Settings) -> Settings:
     data_dir = settings.data_dir.resolve()
     changes: dict[str, object] = {"data_dir": data_dir}
+    if not settings.database_url or not settings.secret_key:
+        private_dir(data_dir)  # it will hold the database or the key: owner-only when new
     if not settings.database_url:
         changes["database_url"] = f"sqlite:///{data_dir / 'yunchu.db'}"
     if not settings.secret_key:
@@ -187,10 +191,8 @@ def _with_defaults(settings: Settings) -> Settings:
 def _persistent_secret(path: Path) -> str:
     """A key generated once into the data dir, readable only by its owner."""
     if path.exists():
+        private_file(path)
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
+    write_new_private(path, key)
     return key

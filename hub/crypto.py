@@ -28,6 +28,7 @@ class CredentialBox:
         material = secret_key.encode()
         self._aead = AESGCM(_derive(material, b"yunchu credentials v1"))
         self._fingerprint_key = _derive(material, b"yunchu fingerprint v1")
+        self._identity_hash_key = _derive(material, b"yunchu account identity v1")
 
     def seal(self, credentials: dict[str, str], *, bound_to: str) -> bytes:
         nonce = os.urandom(12)
@@ -46,6 +47,12 @@ class CredentialBox:
     def fingerprint(self, value: str) -> str:
         """A keyed hash for comparing secrets without storing them."""
         return hmac.new(self._fingerprint_key, value.encode(), hashlib.sha256).hexdigest()[:16]
+
+    def identity_key(self, value: str) -> str:
+        """A keyed hash (full length: a unique index relies on it) of an account's platform
+        identity, so the database can hold it unique without holding it in the clear."""
+        data = value.encode("utf-8", "surrogatepass")
+        return hmac.new(self._identity_hash_key, data, hashlib.sha256).hexdigest()
 
 
 def _derive(material: bytes, info: bytes) -> bytes:

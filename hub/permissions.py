@@ -48,6 +48,27 @@ def require(principal: Principal, action: str, *, org_path: str | None = None) -
                        details={"action": action})
 
 
+def may_grant_review(principal: Principal, user_org_path: str | None) -> bool:
+    """Reviewer roles and review stages come from above: a province-wide admin, or an admin
+    of an org strictly above the user's org. An admin never grants them in their own org (nor
+    to themselves): else one county admin could name three reviewers and pass 三审 alone."""
+    if not principal.has("admin"):
+        return False
+    if principal.province_wide:
+        return True
+    assert principal.org_path is not None
+    return (user_org_path is not None and user_org_path != principal.org_path
+            and user_org_path.startswith(principal.org_path))
+
+
+def require_review_grant(principal: Principal, user_org_path: str | None) -> None:
+    if not may_grant_review(principal, user_org_path):
+        raise ApiError(403, "审核人角色和审级须由上级机构的管理员授予，本机构管理员不能授予 "
+                            "(reviewer roles and review stages are granted by an admin of an org "
+                            "above the user's, never within the same org)",
+                       code="review_grant_forbidden", details={"action": "user.grant_review"})
+
+
 @dataclass(frozen=True)
 class WithdrawRight:
     """How far a caller's withdrawal of one item reaches."""

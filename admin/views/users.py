@@ -38,7 +38,9 @@ def user_create() -> str | tuple[str, int]:
     if values["review_stage"].isdigit():
         body["review_stage"] = int(values["review_stage"])
     answer = apicall.call("POST", "/users", json=body)
-    if answer.status in (401, 403):
+    # A reviewer appointment refused (it comes from the org above) is said on the form; any
+    # other 401/403 is the error page.
+    if answer.status in (401, 403) and answer.code != "review_grant_forbidden":
         raise answer.as_error()
     if not answer.ok:  # what was typed stays, the password excepted
         flash(i18n.refusal(answer), "error")

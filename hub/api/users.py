@@ -1,7 +1,9 @@
 """/api/v1/users and /api/v1/tokens: people, their roles, passwords and bearer tokens.
 
 Token revocation is ``POST /api/v1/tokens/<id>/revoke`` (a user may revoke their own tokens;
-an admin any token of a user in their subtree). New tokens are shown once, in the answer.
+an admin any token of a user in their subtree). Tokens are minted only by their holder (and
+once by ``POST /users`` for the new user); new tokens are shown once, in the answer.
+Reviewer roles and stages are granted only from an org above (``permissions.may_grant_review``).
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from sqlalchemy import select
 
 from ..audit import record
 from ..auth import Principal, current, issue_token_row, revoke_token
-from ..errors import not_found
+from ..errors import ApiError, not_found
 from ..models import ApiToken, Org, User
-from ..permissions import require
+from ..permissions import require, require_review_grant
 from ..services import orgs as org_service
 from ..services import users as user_service
 from ..services.sessions import store_for
@@ -37,6 +39,25 @@ def _require_user_access(principal: Principal, action: str, path: str, user: Use
         require(principal, action, org_path=path)
 
 
+def _require_self(principal: Principal, user: User) -> None:
+    """A bearer token is its holder's alone: nobody mints one for another person, or an admin
+    could act as any reviewer of their subtree."""
+    if user.id != principal.user_id:
+        raise ApiError(403, "只能为自己签发访问令牌 (you may issue tokens only for yourself)",
+                       code="not_your_token", details={"action": "token.issue"})
+
+
+def _grants_review(user: User, body: dict) -> bool:
+    """Would this PATCH give ``user`` a reviewer role or another review stage?"""
+    if "roles" not in body and "review_stage" not in body:
+        return False
+    roles = body.get("roles", list(user.roles))
+    if not isinstance(roles, list) or "reviewer" not in roles:
+        return False
+    return "reviewer" not in user.roles or body.get("review_stage",
+                                                    user.review_stage) != user.review_stage
+
+
 @api.post("/users")
 def create_user():
     """Create a user; the answer carries its bearer token, shown this once."""
@@ -49,6 +70,8 @@ def create_user():
         org_slug = text(body, "org", max_len=64, required=False)
         org = org_service.get_by_slug(session, org_slug) if org_slug else None
         require(principal, "user.manage", org_path=org.path if org else PROVINCE)
+        if "reviewer" in roles:
+            require_review_grant(principal, org.path if org else None)
         user, token = user_service.create(session, org=org, name=name, roles=roles,
                                           review_stage=stage, password=body.get("password"))
         record(session, "user.create", target=user.id,
@@ -100,6 +123,13 @@ def patch_user(user_id: str):
         user = user_service.get(session, user_id)
         path, slug = _user_scope(session, user)
         require(principal, "user.manage", org_path=path)
+        org_path = None if path == PROVINCE else path
+        if _grants_review(user, body):
+            require_review_grant(principal, org_path)
+        if "password" in body and user.id != principal.user_id and "reviewer" in user.roles:
+            # Whoever sets a reviewer's password can sign in as them: only those who may
+            # make them a reviewer may.
+            require_review_grant(principal, org_path)
         changed = user_service.update(session, user, body)
         if "roles" in changed or "disabled" in changed:
             record(session, "user.update", target=user.id,
@@ -130,7 +160,8 @@ def list_tokens(user_id: str):
 
 @api.post("/users/<user_id>/tokens")
 def create_token(user_id: str):
-    """Issue another bearer token; the answer shows it this once."""
+    """Issue another bearer token for oneself; the answer shows it this once. (A new user's
+    first token comes with ``POST /users``; after that only its holder adds tokens.)"""
     principal = current()
     body = json_body()
     label = text(body, "label", max_len=100, required=False, default="") or ""
@@ -138,6 +169,7 @@ def create_token(user_id: str):
         user = user_service.get(session, user_id)
         path, _ = _user_scope(session, user)
         _require_user_access(principal, "user.manage", path, user)
+        _require_self(principal, user)
         row, token = issue_token_row(session, user.id, label=label)
         record(session, "token.issue", target=user.id, details={"token_id": row.id,
                                                                  "label": label})

@@ -24,6 +24,9 @@ class Account(Base):
     status_reason: Mapped[str | None] = mapped_column(String(500))
     # Platform-side identity (appid, uid, open_id, app) when known: not a secret.
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # HMAC of that identity (services/account_identity.py): one account per identity, over
+    # every org. NULL when the credentials do not reveal it.
+    identity_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     api_base: Mapped[str | None] = mapped_column(String(500))
     credentials_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     credentials_updated_at: Mapped[datetime] = mapped_column(default=utcnow)

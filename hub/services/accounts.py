@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Select, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.wechat_crypto import AES_KEY_RE
@@ -17,6 +18,7 @@ from ..crypto import CredentialBox
 from ..errors import ApiError, invalid, not_found
 from ..ids import new_id
 from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org, utcnow
+from . import account_identity
 from .inspection import LEDGER_FIELDS, WINDOW_DAYS, verdict
 from .media_urls import wechat_callback_url
 
@@ -157,14 +159,27 @@ def create(session: Session, box: CredentialBox, spec: AccountSpec) -> Account:
                        details={"field": "name", "id": exists[0]})
     account_id = new_id("acc")
     assert spec.credentials is not None
+    identity = account_identity.identity_key(box, spec.platform, spec.credentials)
+    account_identity.require_free(session, identity)
     account = Account(id=account_id, org_id=org.id, platform=spec.platform, name=spec.name,
                       status=spec.status or "active", api_base=spec.api_base,
                       external_id=external_id(spec.platform, spec.credentials),
+                      identity_key=identity,
                       credentials_sealed=box.seal(spec.credentials, bound_to=account_id),
                       **spec.ledger)
     session.add(account)
-    session.flush()
+    _flush_or_taken(session)
     return account
+
+
+def _flush_or_taken(session: Session) -> None:
+    """Flush; the identity registered concurrently by someone else is a 409 like any other."""
+    try:
+        session.flush()
+    except IntegrityError as err:
+        if "identity_key" in str(err.orig):
+            raise account_identity.taken() from None
+        raise
 
 
 def bulk_import(session: Session, box: CredentialBox, specs: list[AccountSpec]) -> tuple[int, int]:
@@ -182,9 +197,6 @@ def bulk_import(session: Session, box: CredentialBox, specs: list[AccountSpec]) 
                                .where(Account.org_id.in_({org_ids[s.org] for s in chunk}),
                                       Account.name.in_({s.name for s in chunk})))
         existing.update({(o, p, n): i for o, p, n, i in rows})
-    now = utcnow()
-    new_rows: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
     for index, spec in enumerate(specs):
         key = (org_ids[spec.org], spec.platform, spec.name)
@@ -192,10 +204,17 @@ def bulk_import(session: Session, box: CredentialBox, specs: list[AccountSpec]) 
             raise invalid(f"accounts[{index}].name", "同一机构同一平台的账号名称在本次导入中重复 "
                                                      "(account appears twice in this import)")
         seen.add(key)
+    identities = _import_identities(session, box, specs, existing, org_ids)
+    now = utcnow()
+    new_rows: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for index, spec in enumerate(specs):
+        key = (org_ids[spec.org], spec.platform, spec.name)
         assert spec.credentials is not None
         account_id = existing.get(key) or new_id("acc")
         row = {"id": account_id, "api_base": spec.api_base,
                "external_id": external_id(spec.platform, spec.credentials),
+               "identity_key": identities[index],
                "credentials_sealed": box.seal(spec.credentials, bound_to=account_id),
                "credentials_updated_at": now, "updated_at": now, **spec.ledger}
         if spec.status:
@@ -206,10 +225,15 @@ def bulk_import(session: Session, box: CredentialBox, specs: list[AccountSpec]) 
             row.update(org_id=key[0], platform=spec.platform, name=spec.name,
                        status=spec.status or "active", created_at=now)
             new_rows.append(row)
-    if new_rows:
-        _grouped(session, insert(Account), new_rows)
-    if changed:
-        _grouped(session, update(Account), changed)
+    try:
+        if new_rows:
+            _grouped(session, insert(Account), new_rows)
+        if changed:
+            _grouped(session, update(Account), changed)
+    except IntegrityError as err:
+        if "identity_key" in str(err.orig):
+            raise account_identity.taken() from None
+        raise
     return len(new_rows), len(changed)
 
 
@@ -228,6 +252,34 @@ def existing_accounts(session: Session,
                                       Account.name.in_({s.name for s in chunk})))
         found.update({(slug, a.platform, a.name): a for a, slug in rows})
     return found
+
+
+def _import_identities(session: Session, box: CredentialBox, specs: list[AccountSpec],
+                       existing: dict[tuple[str, str, str], str],
+                       org_ids: dict[str, str]) -> list[str | None]:
+    """Each spec's identity key; 422 for one identity twice in the import, 409 for one that an
+    account other than the row's own already holds."""
+    keys: list[str | None] = []
+    first_at: dict[str, int] = {}
+    for index, spec in enumerate(specs):
+        assert spec.credentials is not None
+        key = account_identity.identity_key(box, spec.platform, spec.credentials)
+        keys.append(key)
+        if key is None:
+            continue
+        if key in first_at:
+            raise invalid(f"accounts[{index}].credentials", "同一平台账号在本次导入中出现两次 "
+                          f"(the same platform identity as accounts[{first_at[key]}])")
+        first_at[key] = index
+    held = account_identity.holders(session, first_at)
+    for index, spec in enumerate(specs):
+        holder = held.get(keys[index] or "")
+        if holder is not None and holder != existing.get((org_ids[spec.org], spec.platform,
+                                                          spec.name)):
+            error = account_identity.taken()
+            error.details["field"] = f"accounts[{index}].credentials"
+            raise error
+    return keys
 
 
 def _grouped(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
@@ -257,16 +309,19 @@ def update_account(session: Session, box: CredentialBox, account: Account,
             raise invalid("name", "账号名称不能为空 (name must not be empty)")
         account.name = body["name"].strip()[:200]
     if spec.credentials is not None:
+        identity = account_identity.identity_key(box, account.platform, spec.credentials)
+        account_identity.require_free(session, identity, account_id=account.id)
         account.credentials_sealed = box.seal(spec.credentials, bound_to=account.id)
         account.credentials_updated_at = utcnow()
         account.external_id = external_id(account.platform, spec.credentials)
+        account.identity_key = identity
         account.flagged_reason = None
         account.flagged_at = None
     if "api_base" in body:
         account.api_base = spec.api_base
     for name, value in spec.ledger.items():
         setattr(account, name, value)
-    session.flush()
+    _flush_or_taken(session)
     return account
 
 

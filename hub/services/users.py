@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..auth import issue_token
+from ..auth import is_reserved_name, issue_token
 from ..errors import conflict, invalid, not_found
 from ..ids import new_id
 from ..models import ROLES, ApiToken, Org, User
@@ -61,6 +61,9 @@ def _unique_login_name(session: Session, name: str, user_id: str | None = None) 
 
 def create(session: Session, *, org: Org | None, name: str, roles: list[str],
            review_stage: int | None, password: str | None = None) -> tuple[User, str]:
+    if is_reserved_name(name):
+        raise invalid("name", f"用户名 {name.strip()} 保留给系统的初始管理员，请换一个 "
+                              "(this name is reserved for the bootstrap admin)")
     password_hash = None
     if password is not None:
         password_hash = hash_password(password)

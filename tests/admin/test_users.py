@@ -55,7 +55,9 @@ def test_a_refused_user_keeps_what_was_typed_but_not_the_password(newsroom):
     for bad, status, message in (({"review_stage": ""}, 422, "审级"),
                                  ({"roles": []}, 422, "roles"),
                                  ({"password": "short"}, 422, "密码须为"),
-                                 ({"org": "atlantis"}, 404, "atlantis")):
+                                 ({"org": "atlantis"}, 404, "atlantis"),
+                                 # c1's own reviewers are appointed by the province
+                                 ({"org": "c1"}, 403, "上级机构")):
         response = admin.post("/admin/users", {**NEW, **bad})
         page = response.get_data(as_text=True)
         assert response.status_code == status, (bad, response.status_code)

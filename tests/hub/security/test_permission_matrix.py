@@ -1,5 +1,7 @@
 """Every /api/v1 endpoint × every role × in-scope / out-of-scope org: 401 without a token,
 403 for a role not allowed or an org outside the caller's subtree, never 401/403 otherwise.
+Beyond the route table: reviewer appointments (only from an org above) and the token-cache
+case (no org registers another's platform identity, nor receives its cached token).
 
 ``EXPECTATIONS`` is the one table to extend when a route is added: a route the app serves
 that has no entry fails ``test_every_route_has_an_expectation``. Callers live in org c1
@@ -9,18 +11,28 @@ ids answer 403, consistently (not 404).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import itertools
 import re
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import aiohttp
 import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from PIL import Image
 
+from adapters.base import AccountRef, AuthFailed
+from adapters.tokens import RedisTokenCache
+from adapters.wechat import WeChatAdapter, app_of
 from hub.ids import new_id
-from hub.models import Org, Task
+from hub.models import Account, Org, Task
 from hub.outbound import OUTBOUND_FIELDS
 from tests.hub.helpers import make_account, make_tree, wechat_account
 
@@ -254,7 +266,8 @@ EXPECTATIONS: dict[str, Expect] = {
     "GET /api/v1/users/<>/tokens": Expect(
         frozenset({"admin", "auditor", "province_admin"}), mutates=False,
         build=lambda m, o: Call("GET", f"/api/v1/users/{m.user(o)['id']}/tokens")),
-    "POST /api/v1/users/<>/tokens": Expect(ADMINS, lambda m, o: Call(
+    # Only its holder mints a token (test_separation_of_duties.py): nobody, for someone else.
+    "POST /api/v1/users/<>/tokens": Expect(frozenset(), lambda m, o: Call(
         "POST", f"/api/v1/users/{m.user(o)['id']}/tokens", {"label": "x"})),
     "POST /api/v1/tokens/<>/revoke": Expect(ADMINS, lambda m, o: Call(
         "POST", f"/api/v1/tokens/{m.token_id(o)}/revoke", {})),
@@ -413,3 +426,96 @@ def test_only_a_province_admin_points_accounts_anywhere(sqlite_hub):
 def test_malformed_or_unknown_tokens_are_401(sqlite_hub, token):
     r = sqlite_hub.client.get("/api/v1/orgs", headers={"Authorization": token})
     assert r.status_code == 401
+
+
+# ---------------------------------------------------------------- beyond the route table
+
+
+def test_reviewers_are_appointed_only_from_above(sqlite_hub):
+    """三审 cannot be staffed from inside one org: a reviewer role in c1 comes from the
+    province, one in c1-k1 (below c1) from c1's admin or the province; nobody else."""
+    m = Matrix(sqlite_hub)
+    escapes = Escapes()
+    appointers = {IN: frozenset({"province_admin"}), OUT: frozenset({"province_admin"}),
+                  "c1-k1": ADMINS}
+    for org, allowed in appointers.items():
+        for who in ROLES:
+            appoint = Call("POST", "/api/v1/users", {"org": org, "name": m.unique("rv-"),
+                                                     "roles": ["reviewer"], "review_stage": 1})
+            response = _send(sqlite_hub, appoint, m.tokens[who])
+            escapes.check(f"POST /api/v1/users reviewer in {org}", who, org,
+                          response.status_code, "allowed" if who in allowed else "denied")
+            editor = m.user(org)
+            promote = Call("PATCH", f"/api/v1/users/{editor['id']}",
+                           {"roles": ["reviewer"], "review_stage": 2})
+            response = _send(sqlite_hub, promote, m.tokens[who])
+            escapes.check(f"PATCH /api/v1/users/<> to reviewer in {org}", who, org,
+                          response.status_code, "allowed" if who in allowed else "denied")
+    assert not escapes.found, "\n".join(escapes.found)
+
+
+def test_no_org_reaches_anothers_account_through_its_platform_identity(sqlite_hub, redis_url):
+    """The token-cache case: c1 names c2's appid with a wrong secret and its own listener as
+    api_base. The hub refuses to register it for every role; and even given such an account,
+    the worker's adapter never sends c2's cached token to the listener."""
+    m = Matrix(sqlite_hub)
+    runtime = sqlite_hub.runtime
+    with runtime.db.session() as session:
+        refs = {}
+        for org in (IN, OUT):
+            account = session.get(Account, m.accounts[org])
+            refs[org] = AccountRef(  # as the worker builds it
+                id=account.id, platform=account.platform,
+                api_base=account.api_base or runtime.settings.api_base(account.platform),
+                credentials=runtime.box.open(account.credentials_sealed, bound_to=account.id))
+    stolen = {"appid": refs[OUT].credentials["appid"], "secret": "a-guess-0123456789"}
+    listener = "http://127.0.0.1:9/listener"
+    escapes = Escapes()
+    for who in ROLES:
+        for attempt in (
+            Call("POST", "/api/v1/accounts", {"org": IN, "platform": "wechat", "api_base": listener,
+                                              "name": m.unique("impostor-"),
+                                              "credentials": stolen}),
+            Call("POST", "/api/v1/accounts/import", {"accounts": [{
+                "org": IN, "platform": "wechat", "name": m.unique("impostor-"),
+                "api_base": listener, "credentials": stolen}]}),
+            Call("PATCH", f"/api/v1/accounts/{m.accounts[IN]}", {"credentials": stolen,
+                                                                  "api_base": listener}),
+        ):
+            status = _send(sqlite_hub, attempt, m.tokens[who]).status_code
+            if 200 <= status < 300:
+                escapes.found.append(f"{attempt.method} {attempt.path} as {who} registered "
+                                     f"c2's appid in c1: {status}")
+
+    seen: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(f"{request.path_qs} {await request.text()}")
+        return web.json_response({"errcode": 40125, "errmsg": "invalid appsecret"})
+
+    async def worker_side() -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{path:.+}", record)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        client = aioredis.from_url(redis_url)
+        prefix = f"yunchu:test:matrix:{uuid.uuid4().hex}:"
+        cache = RedisTokenCache(client, prefix=prefix)
+        try:
+            await cache.set(app_of(refs[OUT]).token_key, "TOKEN-OF-C2", 3600)
+            impostor = replace(refs[IN], credentials=stolen,
+                               api_base=str(server.make_url("/listener")))
+            async with aiohttp.ClientSession() as session:
+                with contextlib.suppress(AuthFailed):
+                    await WeChatAdapter(session, cache).status(impostor, "100")
+        finally:
+            keys = [key async for key in client.scan_iter(match=prefix + "*")]
+            await client.delete(*keys)
+            await client.aclose()
+            await server.close()
+
+    asyncio.run(worker_side())
+    if any("TOKEN-OF-C2" in line for line in seen):
+        escapes.found.append("the worker sent c2's cached token to c1's listener")
+    assert seen, "the impostor's call reached its listener"
+    assert not escapes.found, "\n".join(escapes.found)

@@ -383,7 +383,7 @@ def test_a_remembered_material_deleted_on_wechat_is_rebuilt(sandbox, account, re
         with pytest.raises(ContentRejected):  # the cover is uploaded and remembered
             await adapter.publish(account, too_long, marker="dl_gone")
         cover = next(b for b in post.media if b.name == post.fields["cover"])
-        thumb = await adapter.tokens.get(f"wechat-memo:{APPID}:cover:{cover.sha256}")
+        thumb = await adapter.tokens.get(f"{adapter_app(account).memo_prefix}cover:{cover.sha256}")
         assert thumb
         # Someone deletes the cover from the account's material library by hand.
         await adapter._call(adapter_app(account), "material/del_material",

@@ -28,7 +28,7 @@ from adapters.base import (
     Retryable,
 )
 from adapters.tokens import RedisTokenCache
-from adapters.wechat import WeChatAdapter, seconds_to_china_midnight
+from adapters.wechat import WeChatAdapter, app_of, seconds_to_china_midnight
 from tests.platforms.wechat.support import account_for, make_post
 
 T = TypeVar("T")
@@ -274,10 +274,10 @@ def test_refresh_reuses_a_token_another_worker_already_fetched(redis_url):
     scripted = Scripted()
 
     async def scenario(adapter: WeChatAdapter, account: Any, cache: RedisTokenCache):
-        await cache.set("wechat:wx_wire", "STALE", 3600)
+        await cache.set(app_of(account).token_key, "STALE", 3600)
 
         async def rejected_then_replaced(request: web.Request, body: bytes) -> web.Response:
-            await cache.set("wechat:wx_wire", "FROM_OTHER_WORKER", 3600)
+            await cache.set(app_of(account).token_key, "FROM_OTHER_WORKER", 3600)
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
 
         scripted.script("material/add_material", rejected_then_replaced)
