@@ -46,9 +46,14 @@ def test_another_countys_appid_with_a_wrong_secret_is_refused(hub):
     victim = make_account(hub, "c1-k1", "清江发布")
     appid = f"wx-{victim['name']}"
     for variant in (appid, f"  {appid} ", appid.upper()):
-        attack = {"org": "c2-k1", "platform": "wechat", "name": "冒名号", "api_base": LISTENER,
+        attack = {"org": "c2-k1", "platform": "wechat", "name": "冒名号",
                   "credentials": {"appid": variant, "secret": "wrong-secret-0123456789"}}
         _assert_taken(hub.post("/api/v1/accounts", attack, token=admins["c2-k1"]))
+        # Aimed at a listener of the county's choosing it is refused before that: only a
+        # province admin sets api_base (the outbound policy).
+        aimed = hub.post("/api/v1/accounts", {**attack, "api_base": LISTENER},
+                         token=admins["c2-k1"])
+        assert aimed.status_code == 403, aimed.get_json()
         imported = hub.post("/api/v1/accounts/import", {"accounts": [attack]},
                             token=admins["c2-k1"])
         _assert_taken(imported, "accounts[0].credentials")

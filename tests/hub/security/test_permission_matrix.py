@@ -306,7 +306,8 @@ def _cityapp(o: str, name: str, n: str) -> dict[str, Any]:
 
 
 def _cityapp_id(m: Matrix, o: str) -> str:
-    return m.ok(m.hub.post("/api/v1/accounts", _cityapp(o, m.unique("app-"), "first")))["id"]
+    body = _cityapp(o, m.unique("app-"), m.unique("first-"))  # each its own endpoint
+    return m.ok(m.hub.post("/api/v1/accounts", body))["id"]
 
 
 OUTBOUND_EXPECTATIONS: dict[tuple[str, str], Callable[[Matrix, str], Call]] = {
