@@ -3,7 +3,7 @@ the queues whenever a worker died, a retry fell due, a schedule arrived or Redis
 
 It runs every ``YUNCHU_RECONCILE_INTERVAL_S`` (1 s) in one worker at a time, the one holding a
 Redis lock whose TTL is two intervals and which is renewed while a sweep runs: a dead holder
-blocks the others for at most that long. A worker that died is seen at the first sweep after
+blocks the others for at most that long, and not at all once its alive key is gone. A worker that died is seen at the first sweep after
 its alive key ran out (``YUNCHU_WORKER_ALIVE_S``, 3 s), not when its leases do.
 """
 
@@ -36,6 +36,20 @@ MAX_SWEEP_S = 120.0
 # Renew the lock only while we hold it (compare and expire in one step).
 _RENEW_IF_MINE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
                   "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
+# Take the lock from a holder that is known to be dead (see liveness), without waiting for
+# its TTL: KEYS = lock, then the alive and known key prefixes; ARGV = me, TTL in ms.
+_TAKE_FROM_DEAD = """
+local holder = redis.call('get', KEYS[1])
+if not holder then
+  return redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) and 1 or 0
+end
+if redis.call('exists', KEYS[3] .. holder) == 1 and redis.call('exists', KEYS[2] .. holder) == 0
+then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 @dataclass
@@ -147,7 +161,9 @@ class Reconciler(threading.Thread):
     def run(self) -> None:
         connection = self.runtime.redis
         self._keeper.start()
-        while not self.stopping.wait(self.interval):
+        first = True  # a worker that has just started sweeps at once, not after an interval
+        while first or not self.stopping.wait(self.interval):
+            first = False
             try:
                 if not self._hold(connection):
                     continue
@@ -165,7 +181,11 @@ class Reconciler(threading.Thread):
     def _hold(self, connection: redis.Redis) -> bool:
         if connection.set(LOCK_KEY, self.owner, nx=True, px=self.ttl_ms):
             return True
-        return bool(connection.eval(_RENEW_IF_MINE, 1, LOCK_KEY, self.owner, self.ttl_ms))
+        if connection.eval(_RENEW_IF_MINE, 1, LOCK_KEY, self.owner, self.ttl_ms):
+            return True
+        # Held by a worker that died: take it now rather than when its TTL runs out.
+        return bool(connection.eval(_TAKE_FROM_DEAD, 3, LOCK_KEY, liveness.ALIVE_PREFIX,
+                                    liveness.KNOWN_PREFIX, self.owner, self.ttl_ms))
 
     def _keep_lock(self) -> None:
         connection = self.runtime.redis

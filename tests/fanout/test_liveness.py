@@ -113,3 +113,16 @@ def test_the_reconciler_lock_outlives_a_long_sweep_but_not_a_dead_holder(rig, mo
         time.sleep(0.05)
     other = Reconciler(rig.hub.runtime, "host:6:next", interval)
     assert other._hold(connection)
+
+
+def test_a_dead_workers_reconciler_lock_is_taken_at_once(rig):
+    connection = rig.hub.runtime.redis
+    ttl_ms = int(lock_ttl_s(Settings().reconcile_interval_s) * 1000)
+    liveness.beat(connection, "host:7:holder", alive_s=30)
+    connection.set(LOCK_KEY, "host:7:holder", px=ttl_ms)
+    contender = Reconciler(rig.hub.runtime, "host:8:contender", Settings().reconcile_interval_s)
+    assert not contender._hold(connection)  # the holder lives: wait
+    liveness.stopped(connection, "host:7:holder")  # ... and now it is dead
+    assert contender._hold(connection)
+    assert connection.get(LOCK_KEY) == b"host:8:contender"
+    assert 0 < connection.pttl(LOCK_KEY) <= ttl_ms
