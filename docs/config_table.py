@@ -79,11 +79,20 @@ MEANINGS = {
     "max_image_pixels": "Largest image (width × height) accepted: the decompression-bomb limit.",
     "batch_size": "Deliveries per RQ job (one platform per job), and per reconciler batch.",
     "concurrency": "Platform calls in flight per worker process, for pushes and for withdrawals each (withdrawals never wait behind pushes); a worker holds up to twice this many claimed deliveries.",
-    "lease_s": "Seconds a worker's claim on a delivery lasts; an expired lease (worker killed) "
-               "is re-driven by the reconciler after asking the platform whether the post "
-               "exists.",
-    "reconcile_interval_s": "Seconds between reconciler sweeps (expired leases, due retries, "
-                            "scheduled pushes, jobs lost from Redis).",
+    "lease_s": "Seconds a worker's claim on a delivery lasts unless renewed; a live worker's "
+               "heartbeat renews all its claims every third of it, whatever the platform's "
+               "latency. An expired lease is re-driven by the reconciler after asking the "
+               "platform whether the post exists (the fallback when a worker's death cannot "
+               "be seen sooner, e.g. Redis lost its keys).",
+    "worker_alive_s": "Seconds a worker's Redis alive key (`yunchu:alive:<worker>`) lives; the "
+                      "heartbeat refreshes it every third of it. Once it is gone the next sweep "
+                      "re-drives that worker's claims without waiting for the lease; a worker "
+                      "whose key may have run out sends no new posts. Raise it on hosts where "
+                      "a process can stall longer (swap, long GC pauses).",
+    "reconcile_interval_s": "Seconds between reconciler sweeps (dead workers, expired leases, "
+                            "due retries, scheduled pushes, jobs lost from Redis). The sweep "
+                            "lock lives two intervals (at least 2 s), so a dead sweeper holds "
+                            "it no longer.",
     "http_timeout_s": "Total timeout of one platform API call, seconds (connect: at most 5 s).",
     "retry_base_s": "First retry of a failed publish waits up to this long (exponential "
                     "backoff with jitter).",

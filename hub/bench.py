@@ -1,6 +1,8 @@
 """`yunchu bench`: the whole path (API click -> rows -> jobs -> workers -> sandbox) measured end
 to end on the configured PostgreSQL and Redis, and, with --baseline, the same scenario on the
-idiomatic design (one RQ job per delivery, one synchronous HTTP exchange at a time)."""
+idiomatic design (one RQ job per delivery, one synchronous HTTP exchange at a time). With
+--kill-worker-at SHARE, a second batched run SIGKILLs a worker once SHARE of its withdrawal is
+done, and the report's ``kill`` section gives the seconds that added (``kill_added_s``)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, literal_column, select, text
 from sqlalchemy.engine import make_url
 
+from .bench_kill import WorkerKiller
 from .config import Settings, load_settings
 from .cpumeter import CpuMeter, calibrate, calibrate_memory, process_cpu_s
 from .models import PUBLISH_OPEN, Delivery, utcnow
@@ -64,6 +67,8 @@ class DesignResult:
     # ran out of time.
     timeline: dict[str, dict[str, Any]] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
+    # --kill-worker-at: the worker killed during the withdrawal (see bench_kill.WorkerKiller).
+    kill: dict[str, Any] = field(default_factory=dict)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -125,6 +130,7 @@ class Bench:
                     "YUNCHU_BATCH_SIZE": str(settings.batch_size),
                     "YUNCHU_CONCURRENCY": str(settings.concurrency),
                     "YUNCHU_LEASE_S": str(settings.lease_s),
+                    "YUNCHU_WORKER_ALIVE_S": str(settings.worker_alive_s),
                     "YUNCHU_RECONCILE_INTERVAL_S": str(settings.reconcile_interval_s)}
         self.runtime: Runtime | None = None
         self.client = None
@@ -315,10 +321,12 @@ class Bench:
         register_cityapps(self.sandbox_url, [self.runtime.box.open(sealed, bound_to=account_id)
                                              for account_id, sealed in rows])
 
-    def run_design(self, design: str, timeout: float) -> DesignResult:
+    def run_design(self, design: str, timeout: float, *,
+                   kill_at: float | None = None) -> DesignResult:
         result = DesignResult(design=design, accounts=self.accounts)
         self._reset_sandbox()
-        article, video = self.approved_items(design)
+        article, video = self.approved_items(design if kill_at is None else
+                                             f"{design}, worker killed")
         if design == "batched":
             workers = self._start_workers([sys.executable, "-m", "hub.cli", "worker"])
         else:
@@ -367,9 +375,19 @@ class Bench:
         withdraw_clicks_s = time.time() - clicked_at
         if design == "baseline":
             self._enqueue_one_per_delivery("withdraw", Delivery.withdrawal_id, withdrawals)
+        killer = None
+        if kill_at is not None:
+            assert self.runtime is not None
+            killer = WorkerKiller(self.runtime, workers, withdrawals, WITHDRAW_OPEN_STATES,
+                                  kill_at, clicked_at, self.log)
+            killer.start()
         withdraw_s, wcounts = self._wait(Delivery.withdrawal_id, withdrawals,
                                          WITHDRAW_OPEN_STATES, Delivery.withdrawn_at,
                                          clicked_at, timeout)
+        if killer is not None:
+            killer.stopping.set()
+            killer.join()
+            result.kill = killer.report()
         result.withdraw_s = round(withdraw_s, 3) if withdraw_s is not None else None
         result.cpu_s_by_phase["withdraw"] = meter.since(cpu_at_withdraw, meter.snapshot())
         result.timeline["withdraw"] = {"clicks_s": round(withdraw_clicks_s, 3)}
@@ -456,13 +474,17 @@ def approve(api, item: str, tokens: list[str]) -> None:
 
 def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | None,
         workers: int = 2, timeout: float = 1800, baseline_timeout: float | None = None,
-        log=print) -> dict[str, Any]:
+        kill_worker_at: float | None = None, log=print) -> dict[str, Any]:
     settings = load_settings()
     bench = Bench(settings, accounts=accounts, latency_ms=latency_ms, workers=workers, log=log)
     try:
         bench.setup()
         batched = bench.run_design("batched", timeout)
         results: dict[str, Any] = {"batched": asdict(batched)}
+        if kill_worker_at is not None:
+            killed = bench.run_design("batched", timeout, kill_at=kill_worker_at)
+            results["batched_worker_killed"] = asdict(killed)
+            results["kill"] = kill_summary(batched, killed)
         if baseline:
             base_timeout = baseline_timeout or timeout
             base = bench.run_design("baseline", base_timeout)
@@ -484,6 +506,9 @@ def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | N
         bench.close()
     report = {
         "scenario": {"accounts": accounts, "latency_ms": latency_ms, "workers": workers,
+                     "kill_worker_at": kill_worker_at, "lease_s": settings.lease_s,
+                     "worker_alive_s": settings.worker_alive_s,
+                     "reconcile_interval_s": settings.reconcile_interval_s,
                      "platforms": "wechat+weibo+cityapp article, douyin video",
                      "database": "postgresql" if "postgresql" in bench.database_url else "sqlite",
                      "batch_size": settings.batch_size, "concurrency": settings.concurrency,
@@ -499,6 +524,16 @@ def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | N
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     return report
+
+
+def kill_summary(undisturbed: DesignResult, killed: DesignResult) -> dict[str, Any]:
+    """The withdrawal with a worker SIGKILLed against the one without, same invocation."""
+    added = (round(killed.withdraw_s - undisturbed.withdraw_s, 3)
+             if killed.withdraw_s is not None and undisturbed.withdraw_s is not None else None)
+    return {**killed.kill, "withdraw_s_undisturbed": undisturbed.withdraw_s,
+            "withdraw_s_worker_killed": killed.withdraw_s, "kill_added_s": added,
+            "duplicates": killed.duplicates, "live_after_withdraw": killed.live_after_withdraw,
+            "lost": killed.lost}
 
 
 def _ratio(slow: float | None, fast: float | None) -> float | None:

@@ -248,16 +248,24 @@ def sandbox(host: str, port: int, latency_ms: float, jitter_ms: float) -> None:
 @click.option("--baseline-timeout", default=None, type=float,
               help="The same for the baseline (default: --timeout); its rate and a lower "
                    "bound of the speed-up are still reported.")
+@click.option("--kill-worker-at", default=None, type=click.FloatRange(0.0, 1.0, max_open=True),
+              help="Also run the batched design again, SIGKILLing one worker once this share "
+                   "of the withdrawal is done; reports kill_added_s against the first run.")
 @click.pass_context
 def bench(ctx: click.Context, accounts: int, latency_ms: float, workers: int, baseline: bool,
-          json_path: Path | None, timeout: float, baseline_timeout: float | None) -> None:
+          json_path: Path | None, timeout: float, baseline_timeout: float | None,
+          kill_worker_at: float | None) -> None:
     """Measure push and withdrawal end to end against the sandbox (configured PostgreSQL/Redis)."""
     from .bench import run
 
     _settings(ctx)
+    if kill_worker_at is not None and workers < 2:
+        raise click.BadParameter("需要至少两个工作进程 (needs --workers 2 or more: one is "
+                                 "killed, the others finish)", param_hint="--kill-worker-at")
     report = run(accounts=accounts, latency_ms=latency_ms, baseline=baseline,
                  json_path=json_path, workers=workers, timeout=timeout,
-                 baseline_timeout=baseline_timeout, log=lambda line: click.echo(line, err=True))
+                 baseline_timeout=baseline_timeout, kill_worker_at=kill_worker_at,
+                 log=lambda line: click.echo(line, err=True))
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
 
 

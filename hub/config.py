@@ -99,8 +99,13 @@ class Settings:
     max_image_pixels: int = 64_000_000
     batch_size: int = 200
     concurrency: int = 300
-    lease_s: int = 120
-    reconcile_interval_s: float = 5.0
+    # A claim lasts this long unless its worker renews it (its heartbeat does, every third
+    # of it, whatever the platform's latency): a worker that stops beating loses its claims.
+    lease_s: int = 15
+    # A worker's Redis alive key lives this long and is refreshed every third of it; once it
+    # is gone, the next sweep re-drives the worker's claims without waiting for the lease.
+    worker_alive_s: float = 3.0
+    reconcile_interval_s: float = 1.0
     http_timeout_s: float = 15.0
     retry_base_s: float = 2.0  # first retry of a failed publish waits up to this long
     retry_cap_s: float = 900.0  # no retry waits longer than this
@@ -150,11 +155,15 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
                       "max_bulk_json_bytes", "max_image_pixels", "batch_size",
                       "concurrency", "lease_s", "retry_max_attempts", "interrupted_max"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
-        elif name in ("reconcile_interval_s", "http_timeout_s", "retry_base_s", "retry_cap_s"):
+        elif name in ("reconcile_interval_s", "http_timeout_s", "retry_base_s", "retry_cap_s",
+                      "worker_alive_s"):
             try:
-                values[name] = float(value)
+                seconds = float(value)
             except ValueError:
                 raise ConfigError(f"{var} must be a number of seconds") from None
+            if name == "worker_alive_s" and not seconds > 0:
+                raise ConfigError(f"{var} must be more than 0 seconds")
+            values[name] = seconds
         elif name == "database_url":
             values[name] = _url(var, value, ("postgresql", "postgres", "sqlite",
                                              "postgresql+psycopg"))

@@ -107,7 +107,8 @@ class CpuMeter:
 
     @staticmethod
     def since(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
-        return {name: round(after[name] - before.get(name, 0.0), 2) for name in after}
+        # A process that died in between reads 0 afterwards: count nothing, not a negative.
+        return {name: round(max(0.0, after[name] - before.get(name, 0.0)), 2) for name in after}
 
 
 def calibrate(rounds: int = 3) -> float:

@@ -1,5 +1,9 @@
 """`yunchu worker`: an RQ worker that runs batch jobs on a persistent event loop, plus the
-reconciler thread (one active across all workers, by a Redis lock)."""
+reconciler thread (one active across all workers, by a Redis lock).
+
+The worker's name (host:pid:random) is the ``lease_owner`` of every delivery it claims and the
+``<worker>`` of its Redis alive key: the executor's heartbeat keeps both alive while the
+process runs, and the reconciler re-drives the claims of a worker whose key is gone."""
 
 from __future__ import annotations
 

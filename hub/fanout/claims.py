@@ -1,7 +1,10 @@
 """The delivery rows' side of a batch: claim with a lease, renew it, record outcomes.
 
-Every write after the claim is conditional on ``lease_owner`` and the in-flight state: a
-worker whose lease was taken over (it stalled, the reconciler moved on) writes nothing.
+A claim names its worker (``lease_owner``) and lasts ``YUNCHU_LEASE_S`` unless the worker's
+heartbeat renews it. The reconciler takes a claim back when its lease ran out or, sooner,
+when its worker is dead (its Redis alive key is gone: see ``liveness``). Every write after
+the claim is conditional on ``lease_owner`` and the in-flight state: a worker whose claim was
+taken back (it froze, the reconciler moved on) writes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy import (
     case,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -278,9 +282,19 @@ INTERRUPTED = {
 }
 
 
-def stale_leases(session: Session, *, interrupted_max: int | None = None
-                 ) -> dict[str, list[tuple[str, str]]]:
+def in_flight_owners(session: Session) -> list[str]:
+    """The workers that hold claims now."""
+    return list(session.execute(select(Delivery.lease_owner).where(
+        Delivery.state.in_(tuple(INTERRUPTED)), Delivery.lease_owner.is_not(None))
+        .distinct()).scalars())
+
+
+def stale_leases(session: Session, *, interrupted_max: int | None = None,
+                 dead_owners: Sequence[str] = ()) -> dict[str, list[tuple[str, str]]]:
     """In-flight rows whose worker died: a send may have happened, so look before resending.
+
+    A row is taken back when its lease ran out, or at once when its owner is among
+    ``dead_owners`` (workers whose alive key is gone).
 
     Each lost claim is counted in ``interrupted`` and written to the history with the worker
     that held it. A withdrawal never gives up, but one that has lost ``interrupted_max``
@@ -288,9 +302,12 @@ def stale_leases(session: Session, *, interrupted_max: int | None = None
     the released rows by the action that takes them next, (id, platform) each: no job holds
     them any more (the dead worker had consumed it), so they are owed one now."""
     now = utcnow()
+    gone = Delivery.lease_expires_at < now
+    if dead_owners:
+        gone = or_(gone, Delivery.lease_owner.in_(list(dead_owners)))
     lost = session.execute(
         select(Delivery.id, Delivery.state, Delivery.lease_owner)
-        .where(Delivery.state.in_(tuple(INTERRUPTED)), Delivery.lease_expires_at < now)
+        .where(Delivery.state.in_(tuple(INTERRUPTED)), gone)
         .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
     released: dict[str, list[tuple[str, str]]] = {"publish": [], "withdraw": []}
     history = []

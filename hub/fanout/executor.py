@@ -1,16 +1,25 @@
 """Runs one batch of deliveries of one platform: claim, then concurrent adapter calls under
-bounded concurrency and shared rate budgets, outcomes written back in small batches."""
+bounded concurrency and shared rate budgets, outcomes written back in small batches.
+
+While the worker lives, its heartbeat (``Executor._pulse`` and ``Executor._keep_leases``)
+refreshes its Redis alive key every ``YUNCHU_WORKER_ALIVE_S``/3 and renews every claim it holds
+every ``YUNCHU_LEASE_S``/3, each from its own thread, so neither a slow platform nor a busy
+thread pool lets a live worker's claims go. When it dies, the alive key runs out within
+seconds and the reconciler re-drives the claims (see ``liveness`` and ``reconciler``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import redis
 import redis.asyncio as aioredis
 from sqlalchemy import Row, select
 
@@ -34,7 +43,7 @@ from ..models import Item, utcnow
 from ..outbound import policy_for
 from ..platforms import REGISTRY, adapter_class
 from ..runtime import Runtime
-from . import backoff, claims, parked
+from . import backoff, claims, liveness, parked
 from .claims import MANUAL_DEADLINE, Claimed, Outcome
 from .ratelimit import Limiter
 from .render import RenderCache
@@ -48,6 +57,8 @@ FENCE_TTL_S = 7 * 86400
 # Outcomes are written when this many are waiting, or this long after the last write: a
 # killed worker loses at most a second of answers, and a batch costs a few transactions.
 FLUSH_AT, FLUSH_EVERY_S = 50, 1.0
+# A publish batch re-reads its items' status this often, behind the Redis fence it watches.
+FENCE_RECHECK_S = 5.0
 MAX_RATE_WAIT_S = 1.0
 LOOKUP_GRACE = 3  # attempts beyond the last one, spent only on finding out whether it exists
 
@@ -80,6 +91,15 @@ class Executor:
         self._running: set[asyncio.Task] = set()
         self._load = {"publish": 0, "withdraw": 0}
         self._freed: asyncio.Event | None = None
+        # Claimed deliveries whose outcome is not written yet: the heartbeat renews them all.
+        self.held: set[str] = set()
+        self._alive_until = 0.0  # monotonic time until which this worker's alive key exists
+        self._beats: list[asyncio.Task] = []
+        self._stopping: asyncio.Event | None = None
+        self._beat_redis: redis.Redis | None = None
+        # One thread each: a beat never waits behind a renewal, a flush or a claim.
+        self._pulse_thread = ThreadPoolExecutor(1, thread_name_prefix="yunchu-pulse")
+        self._lease_thread = ThreadPoolExecutor(1, thread_name_prefix="yunchu-lease")
 
     async def start(self) -> None:
         from storage.renditions import Renditions
@@ -107,6 +127,14 @@ class Executor:
         self.withdraw_semaphore = asyncio.Semaphore(self.concurrency)
         self._freed = asyncio.Event()
         self.renders = RenderCache(Renditions(self.runtime.store), self._public_base())
+        self._stopping = asyncio.Event()
+        alive_s = self.settings.worker_alive_s
+        self._beat_redis = redis.Redis.from_url(
+            self.settings.redis_url, socket_timeout=max(alive_s, 1.0),
+            socket_connect_timeout=max(alive_s, 1.0))
+        await self._beat()  # alive before the first claim
+        self._beats = [asyncio.create_task(self._pulse()),
+                       asyncio.create_task(self._keep_leases())]
 
     def _public_base(self) -> str:
         return (self.settings.public_url or "http://127.0.0.1:8000").rstrip("/")
@@ -114,10 +142,72 @@ class Executor:
     async def close(self) -> None:
         for task in list(self._running):
             task.cancel()
+        if self._stopping is not None:
+            self._stopping.set()
+            await asyncio.gather(*self._beats, return_exceptions=True)
+        if self._beat_redis is not None:
+            try:  # what this worker still holds is re-driven at the next sweep
+                await self._in(self._pulse_thread, liveness.stopped, self._beat_redis,
+                               self.owner)
+            except Exception as err:  # noqa: BLE001 - then the key simply runs out
+                log.warning("could not clear the alive key (%s)", type(err).__name__)
+            self._beat_redis.close()
+        self._pulse_thread.shutdown(wait=False)
+        self._lease_thread.shutdown(wait=False)
         if self.http:
             await self.http.close()
         if self.redis:
             await self.redis.aclose()
+
+    # ------------------------------------------------------------------ heartbeat
+
+    def alive(self) -> bool:
+        """Whether this worker's alive key still exists. Once it may have run out, the
+        reconciler may have handed the claims to another worker: no new post goes out."""
+        return time.monotonic() < self._alive_until
+
+    async def _in(self, thread: ThreadPoolExecutor, call: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(thread, call, *args)
+
+    async def _beat(self) -> None:
+        assert self._beat_redis is not None
+        alive_s = self.settings.worker_alive_s
+        sent = time.monotonic()  # the key lives at least alive_s from here
+        await self._in(self._pulse_thread, liveness.beat, self._beat_redis, self.owner, alive_s)
+        self._alive_until = sent + alive_s
+
+    async def _pulse(self) -> None:
+        every = self.settings.worker_alive_s / 3
+        while await self._rest(every):
+            try:
+                await self._beat()
+            except Exception as err:  # noqa: BLE001 - Redis away: beat again in a moment
+                log.warning("heartbeat failed (%s)", type(err).__name__)
+
+    async def _keep_leases(self) -> None:
+        """Renew every claim this worker holds in one statement, every third of the lease."""
+        lease = self.settings.lease_s
+        while await self._rest(lease / 3):
+            ids = list(self.held)
+            if not ids:
+                continue
+            try:
+                await self._in(self._lease_thread, self._renew, ids, lease)
+            except Exception as err:  # noqa: BLE001 - the next renewal tries again
+                log.warning("renewing %d leases failed (%s)", len(ids), type(err).__name__)
+
+    def _renew(self, ids: list[str], lease: int) -> None:
+        with self.runtime.db.session() as session:
+            claims.renew(session, self.owner, ids, lease)
+
+    async def _rest(self, seconds: float) -> bool:
+        """Sleep ``seconds``; False once the executor is closing."""
+        assert self._stopping is not None
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return True
+        return False
 
     # ------------------------------------------------------------------ batches
 
@@ -133,7 +223,7 @@ class Executor:
         for another: the next batch is claimed and rendered while this one's calls are in
         flight, so concurrency stays full instead of draining at every batch's tail. The
         claims' leases, not the RQ job, make this safe: if the process dies, the reconciler
-        re-drives whatever it held."""
+        re-drives whatever it held (within seconds: see ``liveness``)."""
         assert self._freed is not None
         prepared = await self._prepare(action, platform, ids)
         if prepared is None:
@@ -167,6 +257,16 @@ class Executor:
         claimed = await asyncio.to_thread(self._claim, action, ids)
         if not claimed:
             return None
+        self.held.update(c.id for c in claimed)
+        try:
+            return await self._load_batch(action, platform, claimed)
+        except BaseException:
+            # Not renewed any more: the leases run out and the reconciler re-drives them.
+            self.held.difference_update(c.id for c in claimed)
+            raise
+
+    async def _load_batch(self, action: str, platform: str,
+                          claimed: list[Claimed]) -> _Prepared:
         accounts = await asyncio.to_thread(self._accounts, claimed)
         await self._warm(platform, accounts)
         posts: dict[tuple[str, int], Post | CannotRender] = {}
@@ -328,6 +428,12 @@ class Executor:
             if c.item_id in batch.fenced:
                 return Outcome(c.id, "cancelled", "fenced",
                                error="撤稿时尚未发出，已取消 (cancelled by withdrawal before sending)")
+            if not self.alive():
+                # Its claims may be another worker's by now; that one looks before it sends.
+                return Outcome(c.id, "retry", "unheard", error_kind="retryable",
+                               error="工作进程心跳中断，稍后发送 (this worker's heartbeat "
+                                     "lapsed; sending later)", retry_in=1.0,
+                               needs_lookup=maybe_live)
             receipt = await adapter.publish(ref, post, marker=c.id)
             return self._published(c, receipt, "published")
         except AdapterError as err:
@@ -453,13 +559,14 @@ class _Prepared:
 
 
 class _Batch:
-    """Per-batch bookkeeping: buffered outcomes, lease heartbeat, withdrawal fence."""
+    """Per-batch bookkeeping: buffered outcomes and the withdrawal fence. (The leases are
+    the executor's: its heartbeat renews every claim until the outcome is written.)"""
 
     def __init__(self, executor: Executor, action: str, claimed: Sequence[Claimed]):
         self.executor = executor
         self.action = action
         self.pending: list[Outcome] = []
-        self.open_ids = {c.id for c in claimed}
+        self.claimed_ids = [c.id for c in claimed]
         self.items = {c.item_id for c in claimed}
         self.fenced: set[str] = set()
         self.flipped: list[str] = []
@@ -474,14 +581,13 @@ class _Batch:
     async def start(self) -> None:
         if self.action == "publish":
             await self._check_fence()
-        self._tasks = [asyncio.create_task(self._heartbeat()),
-                       asyncio.create_task(self._periodic_flush())]
+        self._tasks = [asyncio.create_task(self._periodic_flush())]
         if self.action == "publish":
-            self._tasks.append(asyncio.create_task(self._watch_fence()))
+            self._tasks += [asyncio.create_task(self._watch_fence()),
+                            asyncio.create_task(self._recheck_fence())]
 
     def add(self, outcome: Outcome) -> None:
         self.pending.append(outcome)
-        self.open_ids.discard(outcome.delivery_id)
         if outcome.state in ("published", "pending_review"):
             self.published_accounts.add(self.account_of[outcome.delivery_id])
 
@@ -495,6 +601,9 @@ class _Batch:
             if not self.pending:
                 break
             await asyncio.sleep(1)
+        # Whatever is still unwritten is no longer renewed: its lease runs out and the
+        # reconciler re-drives it.
+        self.executor.held.difference_update(self.claimed_ids)
         return self.flipped
 
     async def _pause(self, seconds: float) -> bool:
@@ -520,6 +629,7 @@ class _Batch:
                 self.published_accounts.update(accounts)
                 return
             self.flipped += flipped
+            self.executor.held.difference_update(o.delivery_id for o in outcomes)
 
     def _write(self, outcomes: list[Outcome], accounts: list[str]) -> list[str]:
         runtime = self.executor.runtime
@@ -536,19 +646,15 @@ class _Batch:
                 await self.flush()
                 last = time.monotonic()
 
-    async def _heartbeat(self) -> None:
-        lease = self.executor.settings.lease_s
-        while await self._pause(max(lease / 3, 0.5)):
-            ids = list(self.open_ids)
-            await asyncio.to_thread(self._renew, ids, lease)
+    async def _recheck_fence(self) -> None:
+        """The Redis fence can be lost with Redis; the items' status in the database cannot."""
+        while await self._pause(FENCE_RECHECK_S):
+            self.fenced.update(await asyncio.to_thread(self._withdrawn_items))
 
-    def _renew(self, ids: list[str], lease: int) -> None:
+    def _withdrawn_items(self) -> list[str]:
         with self.executor.runtime.db.session() as session:
-            claims.renew(session, self.executor.owner, ids, lease)
-            if self.action == "publish":
-                withdrawn = session.execute(select(Item.id).where(
-                    Item.id.in_(self.items), Item.status == "withdrawn")).scalars()
-                self.fenced.update(withdrawn)
+            return list(session.execute(select(Item.id).where(
+                Item.id.in_(self.items), Item.status == "withdrawn")).scalars())
 
     async def _check_fence(self) -> None:
         redis = self.executor.redis

@@ -1,5 +1,11 @@
 """The sweep that makes fan-out loss-free: PostgreSQL knows what is owed; this puts it back on
-the queues whenever a worker died, a retry fell due, a schedule arrived or Redis lost its keys."""
+the queues whenever a worker died, a retry fell due, a schedule arrived or Redis lost its keys.
+
+It runs every ``YUNCHU_RECONCILE_INTERVAL_S`` (1 s) in one worker at a time, the one holding a
+Redis lock whose TTL is two intervals and which is renewed while a sweep runs: a dead holder
+blocks the others for at most that long, and not at all once its alive key is gone. A worker that died is seen at the first sweep after
+its alive key ran out (``YUNCHU_WORKER_ALIVE_S``, 3 s), not when its leases do.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from sqlalchemy import or_, select, update
 from ..auditdenials import flush_closed
 from ..models import Delivery, utcnow
 from ..runtime import Runtime
-from . import claims
+from . import claims, liveness
 from .queueing import MAINTENANCE_QUEUE, enqueue_batches, pending_jobs, queue
 
 log = logging.getLogger("yunchu.reconciler")
@@ -25,11 +31,32 @@ MARK_PREFIX = "yunchu:enq:"
 STALE_QUEUED = timedelta(seconds=60)
 POLL_PENDING_EVERY = timedelta(seconds=10)
 MAX_ROWS = 50_000
+# A sweep that has run this long stops renewing the lock: a hung sweep does not keep
+# the other workers' reconcilers out for good.
+MAX_SWEEP_S = 120.0
+# Renew the lock only while we hold it (compare and expire in one step).
+_RENEW_IF_MINE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+                  "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
+# Take the lock from a holder that is known to be dead (see liveness), without waiting for
+# its TTL: KEYS = lock, then the alive and known key prefixes; ARGV = me, TTL in ms.
+_TAKE_FROM_DEAD = """
+local holder = redis.call('get', KEYS[1])
+if not holder then
+  return redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) and 1 or 0
+end
+if redis.call('exists', KEYS[3] .. holder) == 1 and redis.call('exists', KEYS[2] .. holder) == 0
+then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 @dataclass
 class SweepReport:
-    expired_leases: int = 0
+    expired_leases: int = 0  # claims taken back (lease run out, or worker dead)
+    dead_workers: list[str] = field(default_factory=list)
     scheduled_released: int = 0
     enqueued: dict[str, int] = field(default_factory=dict)
     status_polls: int = 0
@@ -40,8 +67,10 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
     now = utcnow()
     batch = runtime.settings.batch_size
     with runtime.db.session() as session:
+        report.dead_workers = liveness.dead(connection, claims.in_flight_owners(session))
         released = claims.stale_leases(
-            session, interrupted_max=runtime.settings.interrupted_max)
+            session, interrupted_max=runtime.settings.interrupted_max,
+            dead_owners=report.dead_workers)
         report.expired_leases = sum(len(rows) for rows in released.values())
         report.scheduled_released = session.execute(
             update(Delivery).where(Delivery.state == "scheduled", Delivery.next_attempt_at <= now)
@@ -110,27 +139,63 @@ def _enqueue_status(connection: redis.Redis, rows: list[tuple[str, str]], batch:
         for platform, ids in by_platform.items() for i in range(0, len(ids), batch)])
 
 
+def lock_ttl_s(interval: float) -> float:
+    """Two intervals (at least 2 s): a dead holder keeps the others out at most this long."""
+    return max(2 * interval, 2.0)
+
+
 class Reconciler(threading.Thread):
-    """Runs ``sweep`` every interval while it holds the Redis lock (one active per deployment)."""
+    """Runs ``sweep`` every interval while it holds the Redis lock (one active per deployment).
+
+    The lock lives ``lock_ttl_s``; the holder renews it before each sweep and, from a second
+    thread, while a sweep runs (up to ``MAX_SWEEP_S``), so a long sweep keeps it and a dead
+    holder loses it within two intervals."""
 
     def __init__(self, runtime: Runtime, owner: str, interval: float):
         super().__init__(name="yunchu-reconciler", daemon=True)
         self.runtime, self.owner, self.interval = runtime, owner, interval
         self.stopping = threading.Event()
+        self.ttl_ms = int(lock_ttl_s(interval) * 1000)
+        self._sweep_started: float | None = None
+        self._keeper = threading.Thread(target=self._keep_lock, name="yunchu-reconciler-lock",
+                                        daemon=True)
 
     def run(self) -> None:
         connection = self.runtime.redis
-        ttl_ms = int(max(self.interval * 3, 2) * 1000)
-        while not self.stopping.wait(self.interval):
+        self._keeper.start()
+        first = True  # a worker that has just started sweeps at once, not after an interval
+        while first or not self.stopping.wait(self.interval):
+            first = False
             try:
-                holder = connection.set(LOCK_KEY, self.owner, nx=True, px=ttl_ms)
-                if not holder:
-                    current = connection.get(LOCK_KEY)
-                    if current is None or current.decode() != self.owner:
-                        continue
-                    connection.pexpire(LOCK_KEY, ttl_ms)
-                report = sweep(self.runtime, connection)
-                if report.expired_leases or report.enqueued or report.scheduled_released:
+                if not self._hold(connection):
+                    continue
+                self._sweep_started = time.monotonic()
+                try:
+                    report = sweep(self.runtime, connection)
+                finally:
+                    self._sweep_started = None
+                if (report.expired_leases or report.enqueued or report.scheduled_released
+                        or report.dead_workers):
                     log.info("sweep: %s", report)
             except Exception:  # noqa: BLE001 - keep sweeping through transient outages
                 log.exception("reconciler sweep failed; retrying")
+
+    def _hold(self, connection: redis.Redis) -> bool:
+        if connection.set(LOCK_KEY, self.owner, nx=True, px=self.ttl_ms):
+            return True
+        if connection.eval(_RENEW_IF_MINE, 1, LOCK_KEY, self.owner, self.ttl_ms):
+            return True
+        # Held by a worker that died: take it now rather than when its TTL runs out.
+        return bool(connection.eval(_TAKE_FROM_DEAD, 3, LOCK_KEY, liveness.ALIVE_PREFIX,
+                                    liveness.KNOWN_PREFIX, self.owner, self.ttl_ms))
+
+    def _keep_lock(self) -> None:
+        connection = self.runtime.redis
+        while not self.stopping.wait(self.ttl_ms / 3000):
+            started = self._sweep_started
+            if started is None or time.monotonic() - started > MAX_SWEEP_S:
+                continue
+            try:
+                connection.eval(_RENEW_IF_MINE, 1, LOCK_KEY, self.owner, self.ttl_ms)
+            except Exception as err:  # noqa: BLE001 - the next renewal tries again
+                log.warning("renewing the reconciler lock failed (%s)", type(err).__name__)

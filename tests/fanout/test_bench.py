@@ -58,3 +58,34 @@ def test_bench_runs_both_designs_and_reports_a_clean_run(redis_server_url: str, 
         assert result["timeline"]["withdraw"]["p100"] == pytest.approx(
             result["withdraw_s"], abs=0.011), result["timeline"]
     assert report["ratios"]["push_speedup"] is not None
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_bench_kill_worker_at_reports_the_seconds_a_killed_worker_adds(redis_server_url: str,
+                                                                       tmp_path: Path):
+    """--kill-worker-at 0.5: the same withdrawal undisturbed and with a worker SIGKILLed half
+    way, default settings; the killed worker's claims come back within seconds."""
+    if not pg_available():
+        pytest.fail("this test needs PostgreSQL")
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "YUNCHU_DATABASE_URL": PG_URL, "YUNCHU_REDIS_URL": redis_server_url,
+           "YUNCHU_DATA_DIR": str(tmp_path / "data")}
+    for name in ("YUNCHU_LEASE_S", "YUNCHU_WORKER_ALIVE_S", "YUNCHU_RECONCILE_INTERVAL_S"):
+        env.pop(name, None)
+    # 600 accounts at 1 s a call: the withdrawal lasts long enough to be killed half way
+    # with claims in flight.
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "bench", "--accounts", "600", "--latency-ms", "1000",
+         "--kill-worker-at", "0.5", "--timeout", "240", "--json", str(out)],
+        env=env, capture_output=True, text=True, timeout=560)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    kill = report["kill"]
+    assert report["scenario"]["lease_s"] == 15 and report["scenario"]["kill_worker_at"] == 0.5
+    assert kill["killed"] and kill["claims_held"] > 0, kill
+    assert kill["claims_redriven"] > 0 and kill["redriven_after_s"] < 8, kill
+    assert kill["kill_added_s"] is not None and kill["kill_added_s"] <= 10, kill
+    assert kill["duplicates"] == 0 and kill["live_after_withdraw"] == 0 and kill["lost"] == 0
+    for run in ("batched", "batched_worker_killed"):
+        assert report[run]["timed_out"] == [] and report[run]["duplicates"] == 0, run

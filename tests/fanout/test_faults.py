@@ -1,4 +1,5 @@
-"""Fault tests of issue 4, at ~1,000 accounts on PostgreSQL + real Redis + real workers.
+"""Fault tests of issue 4, at ~1,000 accounts on PostgreSQL + real Redis + real workers, with
+the default lease, alive key and sweep interval (nothing shortened for the tests).
 
 Pass criteria (fanout-research.md §8): every delivery terminal, 0 duplicate posts on the
 platform ledger, 0 live copies once a withdrawal reports done, no retry storm.
@@ -19,6 +20,9 @@ from hub.fanout.executor import LOOKUP_GRACE
 ACCOUNTS = 1000
 RETRY_MAX = Settings().retry_max_attempts  # the workers run with the default
 ARTICLE_PLATFORMS = ["wechat", "weibo", "cityapp"]
+# A SIGKILLed worker's claims are taken back within this long: its alive key (3 s), a sweep
+# (1 s), the reconciler lock if the dead worker held it (2 s), and a loaded machine's slack.
+REDRIVE_WITHIN_S = 9.0
 
 
 def _push_both(fanout) -> tuple[list[str], list[str]]:
@@ -36,18 +40,42 @@ def _withdraw_all(fanout, items: list[str], timeout: float = 180) -> list[dict]:
 
 
 class Killer(threading.Thread):
-    """SIGKILL one worker every ``every`` seconds (alternating) and start a fresh one."""
+    """SIGKILL one worker every ``every`` seconds (alternating) and start a fresh one. A worker
+    is killed only once it has been working (beating) for ``working`` seconds: on a loaded
+    machine, starting a worker takes longer than the kill interval, and killing workers that
+    are still importing would measure nothing. (Unloaded, a worker starts in ~1.5 s: each
+    lives ~4 s, 2.5 s of it working, and the kills come every 2 s.)"""
 
-    def __init__(self, fanout, every: float = 2.0):
+    def __init__(self, fanout, every: float = 2.0, working: float = 2.5):
         super().__init__(daemon=True)
-        self.fanout, self.every = fanout, every
+        self.fanout, self.every, self.working = fanout, every, working
         self.stop = threading.Event()
         self.kills = 0
+        self.beating_since: dict[int, float] = {}
 
     def run(self) -> None:
         while not self.stop.wait(self.every):
-            self.fanout.replace_worker(self.kills % len(self.fanout.workers))
+            index = self.kills % len(self.fanout.workers)
+            if not self._working(index):
+                return
+            self.fanout.replace_worker(index)
             self.kills += 1
+
+    def _working(self, index: int) -> bool:
+        """Wait until worker ``index`` has worked ``working`` seconds and every other worker
+        beats: someone is always alive to take a killed worker's claims back, so how soon
+        that happens measures the detection, not how long a replacement takes to start."""
+        while not self.stop.is_set():
+            pid = self.fanout.workers[index].pid
+            if pid not in self.beating_since and self.fanout.beating(index):
+                self.beating_since[pid] = time.monotonic()
+            since = self.beating_since.get(pid)
+            if since is not None and time.monotonic() - since >= self.working and all(
+                    self.fanout.beating(other) for other in range(len(self.fanout.workers))
+                    if other != index):
+                return True
+            self.stop.wait(0.1)
+        return False
 
 
 @pytest.mark.timeout(900)
@@ -72,6 +100,11 @@ def test_sigkill_every_two_seconds_during_push_and_withdrawal(fanout):
         killer.join()
     assert kills_during_push >= 2 and killer.kills - kills_during_push >= 1, \
         (kills_during_push, killer.kills)
+    # With the default 15 s lease (renewed up to 5 s before a kill, so 10 s at the least), a
+    # killed worker's claims came back when its alive key ran out, not when the lease did.
+    delays = fanout.redrive_delays()
+    assert delays, "no killed worker held claims"
+    assert max(delays.values()) <= REDRIVE_WITHIN_S, sorted(delays.values())
     assert all(w["remaining"] == 0 for w in done), done
     assert sum(w["counts"]["withdrawn"] for w in done) == ACCOUNTS
     assert fanout.live_posts() == 0

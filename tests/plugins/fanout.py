@@ -34,6 +34,7 @@ class FanoutRig:
     workers: list[subprocess.Popen] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
     started: int = 0
+    killed: dict[int, float] = field(default_factory=dict)  # pid -> time.time() of the kill
 
     # -------------------------------------------------------------- workers
 
@@ -49,10 +50,25 @@ class FanoutRig:
         for _ in range(count):
             self.workers.append(self._spawn(env))
 
-    def kill_worker(self, index: int = 0) -> None:
+    def kill_worker(self, index: int = 0) -> float:
+        """SIGKILL a worker; returns when (``time.time()``) it was killed."""
         proc = self.workers[index]
         proc.send_signal(signal.SIGKILL)
+        killed_at = time.time()
         proc.wait(timeout=10)
+        self.killed[proc.pid] = killed_at
+        return killed_at
+
+    def beating(self, index: int) -> bool:
+        """Whether the worker has started and its heartbeat's alive key exists."""
+        from hub.fanout.liveness import ALIVE_PREFIX
+
+        pid = self.workers[index].pid
+        connection = redis.Redis.from_url(self.redis_url)
+        try:
+            return any(True for _ in connection.scan_iter(f"{ALIVE_PREFIX}*:{pid}:*"))
+        finally:
+            connection.close()
 
     def replace_worker(self, index: int = 0, **env: str) -> None:
         self.kill_worker(index)
@@ -159,6 +175,25 @@ class FanoutRig:
     def duplicates(self) -> int:
         return sum(v["duplicates"] for v in self.sandbox.stats().values())
 
+    def redrive_delays(self) -> dict[int, float]:
+        """For each killed worker that held claims: seconds from its SIGKILL until the
+        reconciler took the last of them back (its 'interrupted' history rows)."""
+        from sqlalchemy import func, select
+
+        from hub.models import DeliveryAttempt
+
+        with self.hub.runtime.db.session() as session:
+            rows = session.execute(
+                select(DeliveryAttempt.worker, func.max(DeliveryAttempt.at))
+                .where(DeliveryAttempt.outcome == "interrupted")
+                .group_by(DeliveryAttempt.worker)).all()
+        delays = {}
+        for worker, at in rows:
+            pid = int(worker.split(":")[1])  # worker names are host:pid:random
+            if pid in self.killed:
+                delays[pid] = at.timestamp() - self.killed[pid]
+        return delays
+
 
 @pytest.fixture
 def fanout(request: pytest.FixtureRequest, redis_server_url: str, sandbox,
@@ -173,7 +208,8 @@ def fanout(request: pytest.FixtureRequest, redis_server_url: str, sandbox,
            "YUNCHU_OUTBOUND_ALLOW": sandbox.allow_entry,
            "YUNCHU_SECRET_KEY": secret, "YUNCHU_DATA_DIR": str(tmp_path / "data"),
            "YUNCHU_PUBLIC_URL": PUBLIC_URL, "YUNCHU_BOOTSTRAP_TOKEN": BOOT_TOKEN,
-           "YUNCHU_LEASE_S": "6", "YUNCHU_RECONCILE_INTERVAL_S": "0.5",
+           # Lease, alive key and sweep interval at their defaults: the fault tests measure
+           # what a deployment gets.
            "YUNCHU_BATCH_SIZE": "100", "YUNCHU_CONCURRENCY": "100"}
     log_dir = tmp_path / "worker-logs"
     log_dir.mkdir()
