@@ -45,6 +45,26 @@ TEXT: dict[str, tuple[str, str]] = {
     "login.throttled": ("登录失败次数过多，请{seconds}秒后再试",
                         "Too many failed logins; try again in {seconds} s"),
     "login.logged_out": ("已退出登录", "You are logged out"),
+    "login.first_run": ("首次使用：用户名 bootstrap-admin，密码见首次运行 yunchu up（或 yunchu demo）"
+                        "时终端输出的 “login:” 一行；忘记密码可在服务器上运行 "
+                        "yunchu users set-password bootstrap-admin 重新设置。",
+                        "First time here? Sign in as bootstrap-admin with the password printed on "
+                        "the “login:” line when yunchu up (or yunchu demo) first started; if it "
+                        "is lost, run yunchu users set-password bootstrap-admin on the server."),
+    # own password
+    "nav.password": ("修改密码", "Change password"),
+    "password.title": ("修改密码", "Change password"),
+    "password.current": ("当前密码", "Current password"),
+    "password.new": ("新密码", "New password"),
+    "password.new2": ("再输入一次新密码", "New password again"),
+    "password.rule": ("新密码至少10位。修改后所有已登录的会话都会退出，需用新密码重新登录。",
+                      "At least 10 characters. Every signed-in session ends; sign in again "
+                      "with the new password."),
+    "password.submit": ("修改密码", "Change password"),
+    "password.missing": ("请填写当前密码和新密码", "Enter your current and new password"),
+    "password.mismatch": ("两次输入的新密码不一致", "The two new passwords differ"),
+    "password.wrong": ("当前密码错误，密码未修改", "The current password is wrong; nothing changed"),
+    "password.changed": ("密码已修改，请用新密码重新登录", "Password changed; sign in with the new one"),
     # dashboard
     "dash.title": ("概览", "Dashboard"),
     "dash.items": ("稿件（按状态）", "Items by status"),

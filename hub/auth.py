@@ -94,6 +94,13 @@ def bootstrap_token_revoked(session: Session, token: str) -> bool:
     return found is not None and found[0] is not None
 
 
+def bootstrap_admin_id(session: Session) -> str | None:
+    """The bootstrap admin: the oldest user named ``bootstrap-admin`` without an org."""
+    return session.execute(select(User.id).where(
+        User.name == BOOTSTRAP_USER, User.org_id.is_(None)
+    ).order_by(User.created_at, User.id).limit(1)).scalar_one_or_none()
+
+
 def ensure_bootstrap_admin(session: Session, token: str) -> str:
     """Make sure the bootstrap admin holds ``token``; returns the user id.
 
@@ -102,9 +109,7 @@ def ensure_bootstrap_admin(session: Session, token: str) -> str:
     from before is never taken for it). A ``token`` revoked through the API is reinstated,
     with a warning: it is the operator's YUNCHU_BOOTSTRAP_TOKEN (a generated one is replaced
     instead, see ``bootstrap.prepare``), and ``yunchu up`` must print a token that works."""
-    user_id = session.execute(select(User.id).where(
-        User.name == BOOTSTRAP_USER, User.org_id.is_(None)
-    ).order_by(User.created_at, User.id).limit(1)).scalar_one_or_none()
+    user_id = bootstrap_admin_id(session)
     if user_id is None:
         user_id = new_id("usr")
         session.add(User(id=user_id, org_id=None, name=BOOTSTRAP_USER, roles=["admin"]))

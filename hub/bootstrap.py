@@ -7,11 +7,20 @@ import secrets
 from pathlib import Path
 
 from . import migrate
-from .audit import seal_legacy_prefix
-from .auth import TOKEN_PREFIX, bootstrap_token_revoked, ensure_bootstrap_admin
+from .audit import record, seal_legacy_prefix
+from .auth import (
+    BOOTSTRAP_USER,
+    TOKEN_PREFIX,
+    bootstrap_admin_id,
+    bootstrap_token_revoked,
+    ensure_bootstrap_admin,
+)
+from .errors import ApiError
+from .models import User
 from .private_files import private_file, write_new_private
 from .runtime import Runtime
 from .services import account_identity
+from .services import users as user_service
 
 log = logging.getLogger("yunchu.bootstrap")
 TOKEN_FILE = "bootstrap.token"
@@ -54,6 +63,28 @@ def prepare(runtime: Runtime) -> str:
     with runtime.db.session() as session:
         seal_legacy_prefix(session)
     return token
+
+
+def first_password(runtime: Runtime) -> str | None:
+    """A generated password for the bootstrap admin when it has none, so a newcomer can sign in
+    to the admin UI; returned to be shown once, kept only as its argon2 hash. None when the
+    bootstrap admin already has a password (a later start changes nothing)."""
+    password = user_service.generate_password()
+    try:
+        with runtime.db.session() as session:
+            user_id = bootstrap_admin_id(session)
+            user = session.get(User, user_id) if user_id else None
+            if user is None or user.password_hash is not None:
+                return None
+            user_service.update(session, user, {"password": password})
+            record(session, "user.password", target=user.id, actor_id=user.id,
+                   actor_name=BOOTSTRAP_USER, details={"by": "first_start"})
+    except ApiError:  # another user holds the name (older versions allowed it)
+        log.warning("no password was set for %s: another user has that name; rename that "
+                    "user, then run `yunchu users set-password %s`", BOOTSTRAP_USER,
+                    BOOTSTRAP_USER)
+        return None
+    return password
 
 
 def _replace_generated(runtime: Runtime) -> str:

@@ -51,7 +51,8 @@ def up(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
     from werkzeug.serving import make_server
 
     from .app import create_app
-    from .bootstrap import prepare
+    from .auth import BOOTSTRAP_USER
+    from .bootstrap import first_password, prepare
     from .embedded import EmbeddedRedis
 
     settings = _settings(ctx, data_dir=data_dir)
@@ -63,10 +64,15 @@ def up(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
     settings = settings.with_overrides(public_url=public_url)
     runtime = _runtime(settings)
     token = prepare(runtime)
+    password = first_password(runtime)
     workers = _start_workers(settings)
     server = make_server(host, port, create_app(runtime=runtime), threaded=True)
     click.echo(f"url: http://{host}:{server.port}/")
     click.echo(f"token: {token}")
+    if password:  # the first start only; it is kept as a hash, so it cannot be shown again
+        click.echo(f"login: {BOOTSTRAP_USER} / {password}")
+        click.echo("首次登录密码只显示这一次，登录后请在“修改密码”页更换 (shown once: sign in at "
+                   f"http://{host}:{server.port}/admin/ and change it)")
     sys.stdout.flush()
 
     def _stop(*_: object) -> None:
@@ -155,6 +161,35 @@ def users_create(ctx: click.Context, org_slug: str | None, roles: tuple[str, ...
     except ApiError as err:
         raise click.ClickException(err.message) from None
     click.echo(token)
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="Read the password from the first line of standard input (for scripts).")
+@click.pass_context
+def users_set_password(ctx: click.Context, name: str, from_stdin: bool) -> None:
+    """Set the admin-UI password of the user NAME (asked twice, or read with --stdin)."""
+    from . import migrate
+    from .errors import ApiError
+    from .services import users as user_service
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("新密码 (new password)", hide_input=True,
+                                confirmation_prompt="再输入一次 (repeat)")
+    runtime = _runtime(_settings(ctx))
+    migrate.upgrade(runtime.db.engine)
+    try:
+        user_service.check_password(password)
+        with runtime.db.session() as session:
+            user = user_service.set_password_by_name(session, name, password)
+        click.echo(f"已设置 {user.name} 的密码 (password set for {user.name})")
+    except ApiError as err:
+        raise click.ClickException(err.message) from None
+    finally:
+        runtime.close()
 
 
 @main.command("import")

@@ -31,7 +31,8 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
     from werkzeug.serving import make_server
 
     from .app import create_app
-    from .bootstrap import prepare
+    from .auth import BOOTSTRAP_USER
+    from .bootstrap import first_password, prepare
     from .demo_media import demo_cover_jpeg, demo_video_mp4
     from .embedded import EmbeddedRedis
     from .runtime import Runtime
@@ -61,6 +62,7 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
                                  workers=2, outbound_allow=sandbox_allow)
         runtime = Runtime(settings)
         token = prepare(runtime)
+        password = first_password(runtime)
         wait_port(sandbox_port)
         with console.status("正在建立演示省份 (seeding a province)…"):
             seeded = seed(runtime, accounts=accounts, sandbox=sandbox_url)
@@ -129,12 +131,16 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
         table.add_row("撤稿 withdrawal", str(withdrawn["total"]),
                       f"剩余 {withdrawn['remaining']}", "", f"{withdraw_s:.1f}")
         console.print(table)
-        # The admin credential stays in its 0600 file (or the environment): a terminal's
-        # scrollback is not for secrets, so only where to find it is printed.
+        # The API token stays in its 0600 file (or the environment): a terminal's scrollback
+        # is not for secrets, so only where to find it is printed. The sign-in password is
+        # shown once (the demo starts afresh each time), kept only as its hash.
         kept_in = ("YUNCHU_BOOTSTRAP_TOKEN" if settings.bootstrap_token
                    else str(settings.data_dir / "bootstrap.token"))
-        console.print(f"管理后台 (admin): {hub_url}/admin/   登录凭据见 (sign-in credential in): "
+        console.print(f"管理后台 (admin): {hub_url}/admin/   API 令牌见 (API token in): "
                       f"{kept_in}")
+        if password:
+            console.print(f"login: {BOOTSTRAP_USER} / {password}", markup=False, soft_wrap=True,
+                          highlight=False)
         console.print(f"公开稿件页 (public page): {hub_url}/p/{video}")
         summary = {"url": hub_url, "push_s": push_s, "withdraw_s": withdraw_s,
                    "pushed": pushed, "withdrawn": withdrawn, "items": [article, video]}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 
 @pytest.mark.slow
@@ -26,3 +29,13 @@ def test_demo_pushes_withdraws_and_never_prints_the_admin_credential(tmp_path: P
     token = (data / "bootstrap.token").read_text().strip()
     assert token and token not in out and token not in done.stderr
     assert oct((data / "bootstrap.token").stat().st_mode & 0o777) == "0o600"
+    # The admin-UI sign-in is shown once, and kept only as the bootstrap admin's argon2 hash.
+    login = re.search(r"^login: bootstrap-admin / (\S+)$", out, re.M)
+    assert login, out
+    password = login.group(1)
+    with sqlite3.connect(data / "yunchu.db") as db:
+        [(stored,)] = db.execute("SELECT password_hash FROM users WHERE name = 'bootstrap-admin'")
+    assert PasswordHasher().verify(stored, password)
+    for path in data.rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path

@@ -17,6 +17,7 @@ def register_views() -> None:
         items,
         library,
         matrices,
+        password,
         progress,
         safety,
         tasks,

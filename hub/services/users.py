@@ -3,6 +3,7 @@ hashed with argon2id for the admin UI's login."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -10,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..audit import record
 from ..auth import is_reserved_name, issue_token
 from ..errors import conflict, invalid, not_found
 from ..ids import new_id
@@ -42,6 +44,16 @@ def check_password(password: Any) -> str:
         raise invalid("password", f"密码须为{MIN_PASSWORD}到{MAX_PASSWORD}位 (password must be "
                                   f"{MIN_PASSWORD} to {MAX_PASSWORD} characters)")
     return password
+
+
+# Generated passwords: no look-alike characters (0/O, 1/l/I), easy to read off a terminal.
+_GENERATED_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+
+
+def generate_password(groups: int = 4, size: int = 5) -> str:
+    """A random password like ``k7mxq-2bd9t-...``: 4 groups of 5 give 100 bits."""
+    return "-".join("".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(size))
+                    for _ in range(groups))
 
 
 def hash_password(password: str) -> str:
@@ -104,6 +116,17 @@ def update(session: Session, user: User, body: dict[str, Any]) -> list[str]:
         changed.append("password")
     session.flush()
     return changed
+
+
+def set_password_by_name(session: Session, name: str, password: str) -> User:
+    """Set the password of the user called ``name`` (the login name), for the CLI."""
+    users = list(session.execute(select(User).where(User.name == name)
+                                 .order_by(User.created_at, User.id)).scalars())
+    if not users:
+        raise not_found("用户", name)
+    update(session, users[0], {"password": password})  # several of that name: a 409
+    record(session, "user.password", target=users[0].id, details={"by": "cli"})
+    return users[0]
 
 
 def verify_login(session: Session, name: str, password: str) -> User | None:

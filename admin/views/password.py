@@ -1,0 +1,40 @@
+"""Changing one's own password: the API's ``POST /session/password`` (the same check of the
+current password, throttle and audit) behind a form. Success ends every session of the user,
+this one included, so the page sends them to sign in again with the new password."""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, request, url_for
+
+from .. import apicall, i18n
+from ..blueprint import admin_blueprint
+
+
+def _form(status: int = 200, error: str | None = None) -> Response:
+    return Response(render_template("admin/password.html", error=error), status=status,
+                    mimetype="text/html")
+
+
+@admin_blueprint.route("/password", methods=["GET", "POST"])
+def password() -> Response:
+    if request.method == "GET":
+        return _form()
+    current = request.form.get("current_password") or ""
+    new = request.form.get("new_password") or ""
+    if not current or not new:
+        return _form(422, i18n.t("password.missing"))
+    if new != (request.form.get("new_password2") or ""):
+        return _form(422, i18n.t("password.mismatch"))
+    answer = apicall.call("POST", "/session/password",
+                          json={"current_password": current, "new_password": new})
+    if answer.code == "wrong_password":
+        return _form(403, i18n.t("password.wrong"))
+    if answer.status == 429:
+        seconds = (answer.error.get("details") or {}).get("retry_after", 60)
+        throttled = _form(429, i18n.t("login.throttled", seconds=seconds))
+        throttled.headers["Retry-After"] = str(seconds)
+        return throttled
+    if not answer.ok:
+        return _form(answer.status, i18n.refusal(answer))
+    flash(i18n.t("password.changed"), "ok")
+    return redirect(url_for("admin.login"), 303)  # type: ignore[return-value]

@@ -1,0 +1,81 @@
+"""`yunchu up` as a newcomer meets it: the first start prints the url, the API token and a
+sign-in for the admin UI, and that sign-in reaches the dashboard over real HTTP. The password
+is shown by the first start only, and only its hash is kept."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _start(data: Path, redis_url: str) -> tuple[subprocess.Popen, dict[str, str]]:
+    """``yunchu up`` on a free port, without workers (signing in needs none); returns the
+    process and the ``name: value`` lines it printed up to the token."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YUNCHU_")}
+    env.update(YUNCHU_REDIS_URL=redis_url, YUNCHU_WORKERS="0")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "up", "--port", "0", "--data-dir", str(data)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines: dict[str, str] = {}
+    assert process.stdout is not None
+    while "token" not in lines:
+        line = process.stdout.readline()
+        assert line, "yunchu up stopped before printing its token"
+        name, _, value = line.rstrip("\n").partition(": ")
+        lines[name] = value
+    return process, lines
+
+
+def _stop(process: subprocess.Popen) -> str:
+    """Stop the hub; the rest of what it printed."""
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=30)
+    return rest
+
+
+def _sign_in(url: str, name: str, password: str) -> requests.Response:
+    browser = requests.Session()
+    form = browser.get(url + "admin/login", timeout=10)
+    assert form.status_code == 200 and "bootstrap-admin" in form.text
+    csrf = CSRF_FIELD.search(form.text)
+    assert csrf
+    return browser.post(url + "admin/login", timeout=10, data={
+        "name": name, "password": password, "csrf_token": csrf.group(1), "next": ""})
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_fresh_up_prints_a_sign_in_that_reaches_the_dashboard_once(tmp_path: Path,
+                                                                     redis_server_url: str):
+    data = tmp_path / "var"
+    process, lines = _start(data, redis_server_url)
+    try:
+        assert lines["url"].startswith("http://127.0.0.1:") and lines["url"].endswith("/")
+        assert lines["token"] == (data / "bootstrap.token").read_text().strip()
+        login = process.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
+        name, _, password = login.removeprefix("login: ").partition(" / ")
+        assert login.startswith("login: ") and name == "bootstrap-admin" and len(password) >= 10
+        dashboard = _sign_in(lines["url"], name, password)
+        assert dashboard.status_code == 200 and dashboard.url == lines["url"] + "admin/"
+        assert "概览" in dashboard.text and "bootstrap-admin" in dashboard.text
+    finally:
+        _stop(process)
+    for path in data.rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
+
+    process, lines = _start(data, redis_server_url)
+    try:
+        assert _sign_in(lines["url"], name, password).url == lines["url"] + "admin/"
+    finally:
+        rest = _stop(process)
+    assert "login:" not in rest and password not in rest
