@@ -73,7 +73,8 @@ def create_user():
         if "reviewer" in roles:
             require_review_grant(principal, org.path if org else None)
         user, token = user_service.create(session, org=org, name=name, roles=roles,
-                                          review_stage=stage, password=body.get("password"))
+                                          review_stage=stage, password=body.get("password"),
+                                          sponsor_id=principal.user_id)
         record(session, "user.create", target=user.id,
                details={"roles": roles, "review_stage": stage, "org": org_slug,
                         "password_set": user.password_hash is not None})
@@ -130,7 +131,7 @@ def patch_user(user_id: str):
             # Whoever sets a reviewer's password can sign in as them: only those who may
             # make them a reviewer may.
             require_review_grant(principal, org_path)
-        changed = user_service.update(session, user, body)
+        changed = user_service.update(session, user, body, actor_id=principal.user_id)
         if "roles" in changed or "disabled" in changed:
             record(session, "user.update", target=user.id,
                    details={"fields": [f for f in changed if f != "password"],

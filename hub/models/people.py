@@ -22,6 +22,9 @@ class User(Base):
     review_stage: Mapped[int | None]
     password_hash: Mapped[str | None] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(default=False)
+    # Who could act as this user: their creator (who got the first token), or whoever last
+    # appointed them reviewer or set their password. None: the CLI or the bootstrap.
+    sponsor_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = created_column()
 
 

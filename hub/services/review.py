@@ -19,7 +19,7 @@ from ..ids import new_id
 from ..models import Item, ItemVersion, Review, User, utcnow
 from ..safety import Hit
 from ..validation import rfc3339
-from . import safety
+from . import independence, safety
 
 STAGES = (1, 2, 3)
 STAGE_NAMES = {1: "初审", 2: "复审", 3: "终审"}
@@ -107,6 +107,9 @@ def decide(session: Session, item: Item, principal: Principal, body: dict[str, A
                        code="duplicate_reviewer")
     if decision == "approve":
         _check_safety(session, item, stage, override_reason)
+        if stage == STAGES[-1]:
+            _check_independence(session, item, [r.reviewer_id for r in done]
+                                + [principal.user_id])
     review = Review(id=new_id("rev"), item_id=item.id, version=item.version, stage=stage,
                     reviewer_id=principal.user_id, decision=decision, comment=comment,
                     override_reason=override_reason or None)
@@ -121,6 +124,14 @@ def decide(session: Session, item: Item, principal: Principal, body: dict[str, A
     item.updated_at = now
     session.flush()
     return review
+
+
+def _check_independence(session: Session, item: Item, reviewers: list[str]) -> None:
+    if independence.shared_controller(session, authors(session, item), reviewers) is not None:
+        raise conflict("作者和三位审核人背后是同一人（创建或任命了他们），三审不能由一人完成；"
+                       "终审须由他人创建或任命的审核人进行 (the author and all three reviewers "
+                       "were created or appointed by one person; 三审 needs a final reviewer "
+                       "someone else appointed)", code="review_not_independent")
 
 
 def _check_safety(session: Session, item: Item, stage: int, override_reason: str) -> None:

@@ -72,7 +72,9 @@ def _unique_login_name(session: Session, name: str, user_id: str | None = None) 
 
 
 def create(session: Session, *, org: Org | None, name: str, roles: list[str],
-           review_stage: int | None, password: str | None = None) -> tuple[User, str]:
+           review_stage: int | None, password: str | None = None,
+           sponsor_id: str | None = None) -> tuple[User, str]:
+    """A new user and their first token; ``sponsor_id`` is who receives that token."""
     if is_reserved_name(name):
         raise invalid("name", f"用户名 {name.strip()} 保留给系统的初始管理员，请换一个 "
                               "(this name is reserved for the bootstrap admin)")
@@ -81,7 +83,7 @@ def create(session: Session, *, org: Org | None, name: str, roles: list[str],
         password_hash = hash_password(password)
         _unique_login_name(session, name)
     user = User(id=new_id("usr"), org_id=org.id if org else None, name=name, roles=roles,
-                review_stage=review_stage, password_hash=password_hash)
+                review_stage=review_stage, password_hash=password_hash, sponsor_id=sponsor_id)
     session.add(user)
     session.flush()
     return user, issue_token(session, user.id, label="created")
@@ -94,9 +96,14 @@ def get(session: Session, user_id: str) -> User:
     return user
 
 
-def update(session: Session, user: User, body: dict[str, Any]) -> list[str]:
-    """Apply a PATCH {roles?, review_stage?, disabled?, password?}; returns the changed fields."""
+def update(session: Session, user: User, body: dict[str, Any],
+           actor_id: str | None = None) -> list[str]:
+    """Apply a PATCH {roles?, review_stage?, disabled?, password?}; returns the changed fields.
+
+    An actor other than the user who sets their password, or gives them a reviewer role or
+    stage, becomes their sponsor: someone who could act as them (see services.independence)."""
     changed: list[str] = []
+    was_reviewer, old_stage = "reviewer" in user.roles, user.review_stage
     if "roles" in body or "review_stage" in body:
         roles, stage = parse_roles(body.get("roles", list(user.roles)),
                                    body.get("review_stage", user.review_stage
@@ -114,6 +121,9 @@ def update(session: Session, user: User, body: dict[str, Any]) -> list[str]:
         user.password_hash = hash_password(body["password"])
         _unique_login_name(session, user.name, user.id)
         changed.append("password")
+    appointed = "reviewer" in user.roles and (not was_reviewer or user.review_stage != old_stage)
+    if actor_id is not None and actor_id != user.id and (appointed or "password" in changed):
+        user.sponsor_id = actor_id
     session.flush()
     return changed
 

@@ -127,3 +127,74 @@ def test_an_author_never_reviews_their_own_item(hub):
     assert submit(hub, item, writer["token"]).status_code == 200
     refused = review(hub, item, writer["token"])
     assert refused.status_code == 409 and error_of(refused)["code"] == "self_review"
+
+
+DEPT = "c1-k1-d1"
+
+
+def _staff_a_department(hub, admin: str, author_roles: list[str]) -> tuple[str, list[str]]:
+    """What the county admin may do alone: reviewers for the department below (the grant comes
+    from the org above them), an author there, an item submitted; the tokens all theirs."""
+    reviewers = []
+    for stage in (1, 2, 3):
+        made = hub.post("/api/v1/users", _reviewer(stage, DEPT, f"部门审核员{stage}"), token=admin)
+        assert made.status_code == 201, made.json
+        reviewers.append(made.json["token"])
+    author = hub.post("/api/v1/users", {"org": DEPT, "name": "部门编辑", "roles": author_roles},
+                      token=admin).json["token"]
+    item = hub.post("/api/v1/items", article(DEPT), token=author).json["id"]
+    assert submit(hub, item, author).status_code == 200
+    return item, reviewers
+
+
+def test_one_admin_cannot_pass_an_item_through_a_department_they_staffed(hub):
+    """The same attack one level down: the county admin appoints three reviewers in a
+    department below the county and writes the item through an editor they created. Stages 1
+    and 2 pass; the final approval is refused, and the item stays in review."""
+    admin = _people(hub)["county_admin"]["token"]
+    item, reviewers = _staff_a_department(hub, admin, ["editor"])
+    assert review(hub, item, reviewers[0]).status_code == 200
+    assert review(hub, item, reviewers[1]).status_code == 200
+    refused = review(hub, item, reviewers[2])
+    assert refused.status_code == 409, refused.json
+    assert error_of(refused)["code"] == "review_not_independent"
+    assert hub.get(f"/api/v1/items/{item}").json["status"] == "in_review"
+    # Nor by writing the item themselves.
+    mine = hub.post("/api/v1/items", article(DEPT), token=admin).json["id"]
+    assert submit(hub, mine, admin).status_code == 200
+    for token in reviewers[:2]:
+        assert review(hub, mine, token).status_code == 200
+    assert error_of(review(hub, mine, reviewers[2]))["code"] == "review_not_independent"
+
+
+def test_a_final_reviewer_someone_else_appointed_completes_the_round(hub):
+    people = _people(hub)
+    admin, province = people["county_admin"]["token"], people["province_admin"]["token"]
+    item, reviewers = _staff_a_department(hub, admin, ["editor"])
+    for token in reviewers[:2]:
+        assert review(hub, item, token).status_code == 200
+    independent = hub.post("/api/v1/users", _reviewer(3, DEPT, "省任命终审"), token=province)
+    final = review(hub, item, independent.json["token"])
+    assert final.status_code == 200, final.json
+    assert hub.get(f"/api/v1/items/{item}").json["status"] == "approved"
+
+
+def test_a_reviewer_whose_password_the_admin_set_answers_to_that_admin(hub):
+    """Setting a reviewer's password is being able to act as them: the province appointed the
+    final reviewer, but once the city admin (behind the author and the other two) sets its
+    password, the city admin stands behind all four."""
+    people = _people(hub)
+    city, province = people["city_admin"]["token"], people["province_admin"]["token"]
+    reviewers = [hub.post("/api/v1/users", _reviewer(stage, COUNTY, f"县审核员{stage}"),
+                          token=city).json for stage in (1, 2)]
+    final = hub.post("/api/v1/users", _reviewer(3, COUNTY, "县终审"), token=province).json
+    author = hub.post("/api/v1/users", {"org": COUNTY, "name": "县编辑", "roles": ["editor"]},
+                      token=city).json["token"]
+    item = hub.post("/api/v1/items", article(COUNTY), token=author).json["id"]
+    assert submit(hub, item, author).status_code == 200
+    for made in reviewers:
+        assert review(hub, item, made["token"]).status_code == 200
+    assert hub.patch(f"/api/v1/users/{final['id']}", {"password": "市管理员设的密码12345"},
+                     token=city).status_code == 200
+    refused = review(hub, item, final["token"])
+    assert error_of(refused)["code"] == "review_not_independent"
