@@ -41,6 +41,8 @@ CANNOT_RENDER = "cannot_render"
 LINEAGE_LIVE = "lineage_live"
 # A lineage delivery in one of these states means the account shows (or is about to show) it.
 CARRYING_STATES = PUBLISH_OPEN + LIVE
+LINEAGE_REASON = ("该账号已有同源稿件（原稿或其转载稿），不重复推送 (the account already carries "
+                  "an item of the same lineage: its origin or a copy of it)")
 LINEAGE_RULE = ("同一稿件的原稿或转载稿已在该账号发布或正在推送的，跳过该账号，避免重复发布；"
                 "原稿撤回或推送失败后可再次推送 (an account that already carries the origin "
                 "of this item or a copy pulled from the same origin, published or on its way, "
@@ -111,9 +113,7 @@ def assess(session: Session, item: Item, targets: list[Target],
         elif target.account_id in held:
             judged.append(replace(
                 target, skip_code=LINEAGE_LIVE, held_item=held[target.account_id],
-                skip_reason=f"该账号已发布同源稿件 {held[target.account_id]}，不重复推送 "
-                            f"(the account already carries {held[target.account_id]} of the "
-                            "same lineage)"))
+                skip_reason=LINEAGE_REASON))
         else:
             judged.append(target)
     return judged
