@@ -23,6 +23,7 @@ from ..models import DELIVERY_STATES, Account, Delivery, Dispatch, Org, Withdraw
 from ..permissions import require
 from ..request_limits import bulk_json
 from ..services import items as item_service
+from ..services.safety import parse_push_override
 from ..validation import json_body, limit_arg, rfc3339, timestamp
 from . import api
 from .common import cursor_arg, page, rt
@@ -39,16 +40,20 @@ def push_item(item_id: str):
     body = json_body()
     spec = parse_targets(body.get("targets"))
     schedule_at = timestamp(body, "schedule_at")
+    override = parse_push_override(body)
     runtime = rt()
     with runtime.db.session() as session:
         item = item_service.get(session, item_id, for_update=True)
         require(principal, "item.push", org_path=session.get(Org, item.org_id).path)
         targets = resolve(session, spec, principal)
         result = push_service.push(session, item, spec, targets, schedule_at, principal,
-                                   public_base(runtime.settings))
+                                   public_base(runtime.settings), override)
+        details = {"total": result.total, "skipped": result.skipped,
+                   "skip_codes": result.skip_codes, "schedule_at": rfc3339(schedule_at)}
+        if result.safety_override:
+            details["safety_override"] = result.safety_override
         record(session, "item.push", target=result.dispatch.id, item_id=item.id,
-               details={"total": result.total, "skipped": result.skipped,
-                        "skip_codes": result.skip_codes, "schedule_at": rfc3339(schedule_at)})
+               details=details)
         dispatch_id = result.dispatch.id
     _enqueue(runtime, "publish", result.queued)
     return jsonify({"dispatch_id": dispatch_id, "total": result.total,
@@ -65,12 +70,13 @@ def preview_push(item_id: str):
     require(principal, "item.push")
     body = json_body()
     spec = parse_targets(body.get("targets"))
+    override = parse_push_override(body)
     runtime = rt()
     with runtime.db.session() as session:
         item = item_service.get(session, item_id)
         require(principal, "item.push", org_path=session.get(Org, item.org_id).path)
         data = push_service.preview(session, item, resolve(session, spec, principal),
-                                    public_base(runtime.settings))
+                                    public_base(runtime.settings), principal, override)
     return jsonify(data)
 
 

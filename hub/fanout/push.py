@@ -16,7 +16,9 @@ from ..errors import invalid
 from ..ids import new_id
 from ..idsets import among, chunks
 from ..models import Account, Delivery, Dispatch, Item, utcnow
+from ..services.items import current_version
 from ..services.review import require_approved
+from ..services.safety import PushOverride, push_gate
 from .claims import append_rows
 from .fitness import LINEAGE_RULE, assess
 from .targets import Target, TargetSpec
@@ -31,6 +33,7 @@ class PushResult:
     skipped: int
     queued: list[tuple[str, str]]  # (delivery id, platform) to enqueue now
     skip_codes: dict[str, int]  # skipped rows written by this push, by reason code
+    safety_override: dict[str, Any] | None  # blocking hits a province admin let through
 
 
 INSERT_CHUNK = 5000
@@ -42,10 +45,13 @@ NEW_DELIVERY_COLUMNS = ("id", "item_id", "account_id", "dispatch_id", "platform"
 
 
 def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
-         schedule_at: datetime | None, principal: Principal, public_base: str) -> PushResult:
+         schedule_at: datetime | None, principal: Principal, public_base: str,
+         override: PushOverride | None = None) -> PushResult:
     """Write the deliveries of a push: each target gets one row, queued (or scheduled) or
-    ``skipped`` with its reason (see ``fitness``), unless it already has one of the item."""
+    ``skipped`` with its reason (see ``fitness``), unless it already has one of the item.
+    An item hitting blocking terms of the current negative list is refused (``push_gate``)."""
     require_approved(item, session)
+    let_through = _safety_gate(session, item, principal, override)
     now = utcnow()
     if schedule_at is not None and schedule_at <= now:
         raise invalid("schedule_at", "定时发布时间必须晚于现在 (schedule_at must be in the future)")
@@ -101,7 +107,13 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
     if dispatch.total == 0:
         dispatch.finished_at = now
     return PushResult(dispatch=dispatch, total=dispatch.total, skipped=skipped, queued=queued,
-                      skip_codes=dict(skip_codes))
+                      skip_codes=dict(skip_codes), safety_override=let_through)
+
+
+def _safety_gate(session: Session, item: Item, principal: Principal,
+                 override: PushOverride | None) -> dict[str, Any] | None:
+    approved = current_version(session, item, item.approved_version)
+    return push_gate(session, approved, principal, override)
 
 
 def _fate(state: str | None, target: Target) -> str:
@@ -119,14 +131,16 @@ def _fate(state: str | None, target: Target) -> str:
 SKIPPED_LISTED = 500
 
 
-def preview(session: Session, item: Item, targets: list[Target],
-            public_base: str) -> dict[str, Any]:
+def preview(session: Session, item: Item, targets: list[Target], public_base: str,
+            principal: Principal, override: PushOverride | None = None) -> dict[str, Any]:
     """What ``push`` would do with these targets, writing nothing: ``total`` is the push's
     total; ``sending`` by platform; ``skipped`` (a count) with their reasons (``skip_reasons``
     by text, ``skip_codes`` by code, ``skipped_by_platform``, and up to ``SKIPPED_LISTED``
     accounts in ``skipped_accounts``); ``kept``: accounts that already have this item
-    (delivered or on its way); ``lineage_rule``: the rule behind ``lineage_live`` skips."""
+    (delivered or on its way); ``lineage_rule``: the rule behind ``lineage_live`` skips.
+    Refused like the push (409 unapproved, 422 ``negative_list_hit``...)."""
     require_approved(item, session)
+    let_through = _safety_gate(session, item, principal, override)
     targets = assess(session, item, targets, public_base)
     existing = dict(session.execute(select(Delivery.account_id, Delivery.state).where(
         Delivery.item_id == item.id)).all())
@@ -158,7 +172,8 @@ def preview(session: Session, item: Item, targets: list[Target],
             "requeued": requeued, "skipped": skipped, "skip_reasons": dict(reasons),
             "kept": kept, "skip_codes": dict(codes),
             "skipped_by_platform": dict(skipped_platforms), "skipped_accounts": listed,
-            "skipped_accounts_truncated": skipped > len(listed), "lineage_rule": LINEAGE_RULE}
+            "skipped_accounts_truncated": skipped > len(listed), "lineage_rule": LINEAGE_RULE,
+            "safety_override": let_through}
 
 
 def _skipped_json(target: Target) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def test_the_preview_matches_the_push_that_follows_and_writes_nothing(rig):
     first = _preview(rig, item, {"orgs": ["c1"]})
     assert rig.rows() == before
     closed_reason = "账号已关闭，未推送 (account is closed)"
-    assert first.pop("lineage_rule")
+    assert first.pop("lineage_rule") and first.pop("safety_override") is None
     assert first.pop("skipped_accounts") == [{
         "account": closed, "account_name": "c1-k1-wechat-3", "platform": "wechat",
         "reason": "account_closed", "message": closed_reason}]
