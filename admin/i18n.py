@@ -88,6 +88,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "item.safety.none": ("未命中负面清单", "No negative-list hits"),
     "item.safety.blocked": ("命中禁止类词语，不能送审或通过", "Blocking hits: cannot be submitted "
                                                              "or approved"),
+    "item.safety.push_blocked": ("已通过审核的稿件命中当前负面清单禁止类词语，不能推送；确需推送须由省级管理员通过接口填写理由放行",
+                                 "The approved item hits blocking terms of the current negative "
+                                 "list: it cannot be pushed unless a province admin overrides "
+                                 "it with a reason (API: override_safety)"),
     "item.safety.warn": ("命中提示类词语，终审须填写放行理由",
                          "Warning hits: the final reviewer must give an override reason"),
     "item.deliveries": ("投递（按状态）", "Deliveries by state"),

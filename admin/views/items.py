@@ -68,7 +68,9 @@ def _actions(data: dict, history: queries.ItemHistory) -> dict[str, bool]:
         "submit": status == "draft" and may(principal, "item.submit"),
         "review": status == "in_review" and may(principal, "item.review")
         and review.get("stage") is not None and review.get("stage") == principal.review_stage,
-        "push": approved and may(principal, "item.push"),
+        # A blocking hit on the current list stops a push; only a province admin may override.
+        "push": approved and may(principal, "item.push") and (
+            not (data.get("safety_hits") or {}).get("blocked") or principal.province_wide),
         "withdraw": withdrawable,
     }
 
