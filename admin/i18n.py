@@ -92,6 +92,9 @@ TEXT: dict[str, tuple[str, str]] = {
                                  "The approved item hits blocking terms of the current negative "
                                  "list: it cannot be pushed unless a province admin overrides "
                                  "it with a reason (API: override_safety)"),
+    "push.safety_override": ("放行理由（命中负面清单，省级管理员填写后推送，记入审计日志）",
+                             "Override reason (negative-list hit; a province admin's reason, "
+                             "kept in the audit log)"),
     "item.safety.warn": ("命中提示类词语，终审须填写放行理由",
                          "Warning hits: the final reviewer must give an override reason"),
     "item.deliveries": ("投递（按状态）", "Deliveries by state"),

@@ -135,7 +135,7 @@ def item_push_preview(item_id: str) -> Response | tuple[str, int] | str:
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
         scope_orgs = queries.push_orgs(db, g.principal)
-    body = {"targets": choice.body(scope_orgs)["targets"]}
+    body = {"targets": choice.body(scope_orgs)["targets"], **choice.override()}
     answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push/preview", json=body)
     if not answer.ok and _about_the_choice(answer):
         flash(i18n.refusal(answer), "error")

@@ -114,3 +114,10 @@ def test_an_approved_item_hitting_the_new_list_shows_it_and_loses_its_push_butto
     # The province admin still has the button; the push asks for a recorded override.
     province = newsroom.browser("province_admin").text(f"/admin/items/{item}")
     assert 'data-action="push"' in province and "省级管理员" in province
+    r = newsroom.browser("province_admin").post(f"/admin/items/{item}/push", {
+        "targets_form": "1", "orgs": "c1-k1", "descendants": "1",
+        "safety_override_reason": "经核实无误"})
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    entries = newsroom.hub.get("/api/v1/audit", query_string={"item": item}).json["items"]
+    pushed = [e for e in entries if e["action"] == "item.push"]
+    assert pushed[0]["details"]["safety_override"]["reason"] == "经核实无误", pushed
