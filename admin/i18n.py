@@ -108,6 +108,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "item.safety.none": ("未命中负面清单", "No negative-list hits"),
     "item.safety.blocked": ("命中禁止类词语，不能送审或通过", "Blocking hits: cannot be submitted "
                                                              "or approved"),
+    "item.safety.push_blocked": ("已通过审核的稿件命中当前负面清单禁止类词语，不能推送；确需推送须由省级管理员通过接口填写理由放行",
+                                 "The approved item hits blocking terms of the current negative "
+                                 "list: it cannot be pushed unless a province admin overrides "
+                                 "it with a reason (API: override_safety)"),
+    "push.safety_override": ("放行理由（命中负面清单，省级管理员填写后推送，记入审计日志）",
+                             "Override reason (negative-list hit; a province admin's reason, "
+                             "kept in the audit log)"),
     "item.safety.warn": ("命中提示类词语，终审须填写放行理由",
                          "Warning hits: the final reviewer must give an override reason"),
     "item.deliveries": ("投递（按状态）", "Deliveries by state"),
@@ -138,8 +145,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "push.matrix_accounts": ("{n}个账号", "{n} accounts"),
     "push.preview": ("预览范围", "Preview the reach"),
     "push.preview_total": ("将推送到{total}个账号：", "Would go to {total} accounts: "),
-    "push.preview_skipped": ("{n}个账号已关闭、暂停或凭据失效，将跳过",
-                             "{n} closed, suspended or with rejected credentials are skipped"),
+    "push.preview_skipped": ("{n}个账号将跳过", "{n} accounts are skipped"),
+    "push.preview_skip_list": ("跳过的原因", "Why accounts are skipped"),
     "push.preview_kept": ("{n}个账号已有本稿，不会重复推送", "{n} already have this item and are not sent it again"),
     "push.schedule_at": ("定时发布（北京时间，可选）", "Publish at (Beijing time, optional)"),
     "action.withdraw": ("一键撤稿", "Withdraw everywhere"),

@@ -29,6 +29,8 @@ class PushChoice:
     platforms: list[str] = field(default_factory=list)
     matrices: list[str] = field(default_factory=list)
     schedule_at: str = ""
+    # A province admin's reason to push despite blocking negative-list hits (recorded).
+    safety_override_reason: str = ""
 
     @classmethod
     def from_form(cls, form: MultiDict[str, str]) -> PushChoice:
@@ -38,7 +40,8 @@ class PushChoice:
                    descendants=descendants,
                    platforms=[p for p in form.getlist("platforms") if p in PLATFORMS],
                    matrices=[m[:64] for m in form.getlist("matrices")][:1000],
-                   schedule_at=form.get("schedule_at", "").strip()[:40])
+                   schedule_at=form.get("schedule_at", "").strip()[:40],
+                   safety_override_reason=form.get("safety_override_reason", "").strip()[:1000])
 
     def body(self, scope_orgs: list[str]) -> dict[str, Any]:
         """The API's push body; the caller's whole scope when no org or matrix is chosen."""
@@ -52,7 +55,13 @@ class PushChoice:
         body: dict[str, Any] = {"targets": targets}
         if self.schedule_at:
             body["schedule_at"] = beijing_to_rfc3339(self.schedule_at)
+        body.update(self.override())
         return body
+
+    def override(self) -> dict[str, Any]:
+        if not self.safety_override_reason:
+            return {}
+        return {"override_safety": True, "override_reason": self.safety_override_reason}
 
 
 def beijing_to_rfc3339(value: str) -> str:

@@ -68,7 +68,9 @@ def _actions(data: dict, history: queries.ItemHistory) -> dict[str, bool]:
         "submit": status == "draft" and may(principal, "item.submit"),
         "review": status == "in_review" and may(principal, "item.review")
         and review.get("stage") is not None and review.get("stage") == principal.review_stage,
-        "push": approved and may(principal, "item.push"),
+        # A blocking hit on the current list stops a push; only a province admin may override.
+        "push": approved and may(principal, "item.push") and (
+            not (data.get("safety_hits") or {}).get("blocked") or principal.province_wide),
         "withdraw": withdrawable,
     }
 
@@ -133,7 +135,7 @@ def item_push_preview(item_id: str) -> Response | tuple[str, int] | str:
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
         scope_orgs = queries.push_orgs(db, g.principal)
-    body = {"targets": choice.body(scope_orgs)["targets"]}
+    body = {"targets": choice.body(scope_orgs)["targets"], **choice.override()}
     answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push/preview", json=body)
     if not answer.ok and _about_the_choice(answer):
         flash(i18n.refusal(answer), "error")

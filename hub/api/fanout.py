@@ -16,12 +16,14 @@ from ..fanout import withdraw as withdraw_service
 from ..fanout.executor import FENCE_PREFIX, FENCE_TTL_S
 from ..fanout.progress import dispatch_progress, withdrawal_progress
 from ..fanout.queueing import enqueue_batches
+from ..fanout.render import public_base
 from ..fanout.rights import withdrawal_scope
 from ..fanout.targets import parse_targets, resolve
 from ..models import DELIVERY_STATES, Account, Delivery, Dispatch, Org, Withdrawal
 from ..permissions import require
 from ..request_limits import bulk_json
 from ..services import items as item_service
+from ..services.safety import parse_push_override
 from ..validation import json_body, limit_arg, rfc3339, timestamp
 from . import api
 from .common import cursor_arg, page, rt
@@ -38,34 +40,43 @@ def push_item(item_id: str):
     body = json_body()
     spec = parse_targets(body.get("targets"))
     schedule_at = timestamp(body, "schedule_at")
+    override = parse_push_override(body)
     runtime = rt()
     with runtime.db.session() as session:
         item = item_service.get(session, item_id, for_update=True)
         require(principal, "item.push", org_path=session.get(Org, item.org_id).path)
         targets = resolve(session, spec, principal)
-        result = push_service.push(session, item, spec, targets, schedule_at, principal)
+        result = push_service.push(session, item, spec, targets, schedule_at, principal,
+                                   public_base(runtime.settings), override)
+        details = {"total": result.total, "skipped": result.skipped,
+                   "skip_codes": result.skip_codes, "schedule_at": rfc3339(schedule_at)}
+        if result.safety_override:
+            details["safety_override"] = result.safety_override
         record(session, "item.push", target=result.dispatch.id, item_id=item.id,
-               details={"total": result.total, "skipped": result.skipped,
-                        "schedule_at": rfc3339(schedule_at)})
+               details=details)
         dispatch_id = result.dispatch.id
     _enqueue(runtime, "publish", result.queued)
     return jsonify({"dispatch_id": dispatch_id, "total": result.total,
-                    "skipped": result.skipped}), 202
+                    "skipped": result.skipped, "skip_codes": result.skip_codes}), 202
 
 
 @api.post("/items/<item_id>/push/preview")
 @bulk_json
 def preview_push(item_id: str):
     """What a push with these targets would do, without doing it: how many accounts, by
-    platform, skipped (and why), and already holding the item. The same checks as a push."""
+    platform, skipped (and why: accounts that cannot take the item, or already carry another
+    item of its lineage), and already holding the item. The same checks as a push."""
     principal = current()
     require(principal, "item.push")
     body = json_body()
     spec = parse_targets(body.get("targets"))
-    with rt().db.session() as session:
+    override = parse_push_override(body)
+    runtime = rt()
+    with runtime.db.session() as session:
         item = item_service.get(session, item_id)
         require(principal, "item.push", org_path=session.get(Org, item.org_id).path)
-        data = push_service.preview(session, item, resolve(session, spec, principal))
+        data = push_service.preview(session, item, resolve(session, spec, principal),
+                                    public_base(runtime.settings), principal, override)
     return jsonify(data)
 
 

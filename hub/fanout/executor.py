@@ -46,7 +46,7 @@ from ..runtime import Runtime
 from . import backoff, claims, liveness, parked
 from .claims import MANUAL_DEADLINE, Claimed, Outcome
 from .ratelimit import Limiter
-from .render import RenderCache
+from .render import RenderCache, public_base
 
 log = logging.getLogger("yunchu.fanout")
 
@@ -137,7 +137,7 @@ class Executor:
                        asyncio.create_task(self._keep_leases())]
 
     def _public_base(self) -> str:
-        return (self.settings.public_url or "http://127.0.0.1:8000").rstrip("/")
+        return public_base(self.settings)
 
     async def close(self) -> None:
         for task in list(self._running):

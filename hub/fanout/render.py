@@ -15,6 +15,12 @@ from ..platforms import channel
 from ..services.media_urls import public_body
 
 
+def public_base(settings: Any) -> str:
+    """The base of the links a post carries (/p/<id>, media): the public URL, else the hub's
+    default address."""
+    return (settings.public_url or "http://127.0.0.1:8000").rstrip("/")
+
+
 def _asset_view(asset: Asset, base: str) -> AssetView:
     return AssetView(id=asset.id, kind=asset.kind, content_type=asset.content_type,
                      sha256=asset.sha256, bytes=asset.bytes, width=asset.width,

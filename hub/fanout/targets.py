@@ -32,6 +32,11 @@ class Target:
     platform: str
     org_id: str
     skip_reason: str | None
+    # Why it is skipped, for machines: account_closed, account_suspended, credentials_rejected
+    # (here) or cannot_render, lineage_live (fitness.assess); the delivery's ``error_kind``.
+    skip_code: str | None = None
+    skip_field: str | None = None  # the item field a channel refused (cannot_render)
+    held_item: str | None = None  # the lineage item the account carries (lineage_live)
 
 
 def parse_targets(body: Any) -> TargetSpec:
@@ -108,7 +113,8 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
         raise ApiError(403, "目标中包含管辖范围外的账号 (targets include accounts outside your scope)",
                        details={"accounts": outside[:50], "count": len(outside)})
     return [Target(account_id=r[0], platform=r[1], org_id=r[2],
-                   skip_reason=_skip_reason(r[3], r[4])) for r in rows]
+                   skip_reason=_skip_reason(r[3], r[4]), skip_code=_skip_code(r[3], r[4]))
+            for r in rows]
 
 
 def matrix_size(session: Session, matrix: Matrix) -> int:
@@ -140,6 +146,12 @@ def _org_condition(org_id: str, path: str, descendants: bool, platforms: list[st
     if platforms:
         condition = condition & Account.platform.in_(platforms)
     return condition
+
+
+def _skip_code(status: str, flagged: str | None) -> str | None:
+    if status in ("closed", "suspended"):
+        return f"account_{status}"
+    return "credentials_rejected" if flagged else None
 
 
 def _skip_reason(status: str, flagged: str | None) -> str | None:

@@ -189,6 +189,7 @@ def to_json(session: Session, item: Item, version: ItemVersion, *, org_slug: str
         if origin_row:
             origin = {"item": origin_row[0], "org": origin_row[1], "org_name": origin_row[2]}
     from .review import review_json
+    from .safety import item_hits_json
 
     return {
         "id": item.id, "org": org_slug, "kind": item.kind, "status": item.status,
@@ -199,6 +200,7 @@ def to_json(session: Session, item: Item, version: ItemVersion, *, org_slug: str
         "shared_to_library": item.shared_to_library, "origin": origin,
         "root": item.root_id, "url": public_url,
         "review": review_json(session, item, version, list(reviews)),
+        "safety_hits": item_hits_json(session, version),
         "created_at": rfc3339(item.created_at), "updated_at": rfc3339(item.updated_at),
         "approved_at": rfc3339(item.approved_at), "withdrawn_at": rfc3339(item.withdrawn_at),
         "withdraw_reason": item.withdraw_reason,

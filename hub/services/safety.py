@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -216,3 +217,63 @@ def _live_counts(session: Session, item_ids: list[str]) -> dict[str, int]:
     rows = session.execute(select(Delivery.item_id, func.count()).where(
         Delivery.item_id.in_(item_ids), Delivery.state.in_(LIVE)).group_by(Delivery.item_id))
     return {item_id: count for item_id, count in rows}
+
+
+def item_hits_json(session: Session, version: ItemVersion) -> dict[str, Any]:
+    """An item's standing against the *current* list (which may be newer than the one its
+    reviewers saw): the ``safety_hits`` of its API JSON."""
+    list_version, hits = scan_version(session, version)
+    return {"list_version": list_version, "hits": [h.to_json() for h in hits],
+            "blocked": any(h.action == "block" for h in hits)}
+
+
+MAX_OVERRIDE_REASON = 1000
+
+
+@dataclass(frozen=True)
+class PushOverride:
+    """A province admin's decision to push despite blocking hits, with the reason audited."""
+
+    reason: str
+
+
+def parse_push_override(body: dict[str, Any]) -> PushOverride | None:
+    """``override_safety: true`` with ``override_reason`` in a push (or preview) body."""
+    flag = body.get("override_safety", False)
+    if not isinstance(flag, bool):
+        raise invalid("override_safety", "override_safety 必须是 true 或 false (must be a boolean)")
+    if not flag:
+        return None
+    reason = body.get("override_reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise invalid("override_reason", "放行负面清单命中须填写理由 override_reason "
+                                         "(override_safety needs an override_reason)")
+    if len(reason) > MAX_OVERRIDE_REASON:
+        raise invalid("override_reason", f"理由最多{MAX_OVERRIDE_REASON}字 (override_reason is "
+                                         f"longer than {MAX_OVERRIDE_REASON} characters)")
+    return PushOverride(reason=reason.strip())
+
+
+def push_gate(session: Session, version: ItemVersion, principal: Any,
+              override: PushOverride | None) -> dict[str, Any] | None:
+    """Refuse a push of a version that hits blocking terms of the current list (422
+    ``negative_list_hit``), unless a province-wide admin overrides it with a reason. Warn hits
+    do not stop a push (the final reviewer already had to give a reason for them). Returns
+    what an override let through, for the audit log, else None."""
+    list_version, hits = scan_version(session, version)
+    blocked = blocking(hits)
+    if not blocked:
+        return None
+    terms = [h.to_json() for h in blocked]
+    if override is None:
+        raise ApiError(422, "稿件命中当前负面清单禁止类词语，不能推送；确需推送须由省级管理员填写理由放行 "
+                            "(the item hits blocked terms of the current negative list; only a "
+                            "province admin may override, with a reason)",
+                       code="negative_list_hit",
+                       details={"list_version": list_version, "hits": terms})
+    if not (principal.has("admin") and principal.province_wide):
+        raise ApiError(403, "只有省级管理员可以放行命中负面清单的稿件 (only a province admin may "
+                            "override a negative-list hit)", code="override_not_allowed",
+                       details={"list_version": list_version, "hits": terms})
+    return {"list_version": list_version, "reason": override.reason,
+            "terms": sorted({h.term for h in blocked})}

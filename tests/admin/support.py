@@ -3,9 +3,12 @@ users with passwords in several orgs, items in each state, pushes and withdrawal
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from PIL import Image
 
 from tests.hub.helpers import make_account, make_org, make_tree
 from tests.hub.security.support import make_user
@@ -79,6 +82,7 @@ class Browser:
 class Newsroom:
     hub: Any
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cover_id: str | None = None
 
     def __post_init__(self) -> None:
         make_tree(self.hub)  # yun > c1 > c1-k1, yun > c2
@@ -105,8 +109,23 @@ class Newsroom:
     def account(self, org: str, name: str, **extra: Any) -> dict[str, Any]:
         return make_account(self.hub, org, name, **extra)
 
+    def cover(self) -> str:
+        """A small JPEG asset: a WeChat article needs a cover, or its accounts are skipped."""
+        if self.cover_id is None:
+            buffer = io.BytesIO()
+            Image.new("RGB", (470, 200), (20, 90, 160)).save(buffer, format="JPEG")
+            buffer.seek(0)
+            r = self.hub.client.post(
+                "/api/v1/assets", content_type="multipart/form-data",
+                data={"file": (buffer, "cover.jpg")},
+                headers={"Authorization": f"Bearer {self.hub.token}"})
+            assert r.status_code == 201, r.json
+            self.cover_id = r.json["id"]
+        return self.cover_id
+
     def item(self, org: str = "c1", status: str = "draft", title: str = "全省防汛工作会议召开",
              **extra: Any) -> str:
+        extra.setdefault("cover", self.cover())
         body = {"org": org, "kind": "article", "title": title,
                 "body": "<p>会议要求各地做好防汛准备。</p>", "summary": "部署防汛",
                 "author": "记者 王敏", "source": "云省日报", **extra}

@@ -157,3 +157,17 @@ def test_the_preview_counts_the_reach_and_keeps_the_choice(newsroom):
         "targets_form": "1", "orgs": "atlantis"})
     assert refused.status_code == 422 and "找不到机构" in refused.get_data(as_text=True)
 
+
+
+def test_the_preview_names_the_accounts_it_skips_and_why(newsroom):
+    _accounts(newsroom)
+    r = newsroom.hub.post("/api/v1/accounts", {
+        "org": "c1-k1", "platform": "douyin", "name": "县级抖音",
+        "credentials": {"client_key": "awk1", "client_secret": "dys1", "open_id": "dy-k1",
+                        "access_token": "act.k1", "refresh_token": "rft.k1"}})
+    assert r.status_code == 201, r.json
+    item = newsroom.item("c1", "approved")
+    page = newsroom.browser("editor").post(f"/admin/items/{item}/push/preview", {
+        "targets_form": "1", "orgs": "c1-k1", "descendants": "1"}).get_data(as_text=True)
+    assert "将推送到2个账号：微信公众号 1、微博 1" in page and "1个账号将跳过" in page
+    assert "抖音只接受视频稿件" in page

@@ -98,3 +98,26 @@ def test_lines_and_the_stored_list_round_trip():
     assert [t["term"] for t in again] == ["谣传某地地震", "限时抢购", "虚假捐款"]
     assert safety_form.line_of("terms[2].term", lines) == 5
     assert safety_form.line_of("version", lines) is None
+
+
+def test_an_approved_item_hitting_the_new_list_shows_it_and_loses_its_push_button(newsroom):
+    newsroom.account("c1-k1", "县级微信")
+    item = newsroom.item("c1", "approved", title="全省防汛工作会议召开")
+    editor = newsroom.browser("editor")
+    assert 'data-action="push"' in editor.text(f"/admin/items/{item}")
+    r = newsroom.hub.put("/api/v1/safety/terms", {"version": _version(newsroom) + 1, "terms": [
+        {"term": "防汛准备", "category": "rumour", "action": "block"}]})
+    assert r.status_code == 200, r.json
+    page = editor.text(f"/admin/items/{item}")
+    assert 'data-field="safety-push-blocked"' in page and "防汛准备" in page
+    assert 'data-action="push"' not in page
+    # The province admin still has the button; the push asks for a recorded override.
+    province = newsroom.browser("province_admin").text(f"/admin/items/{item}")
+    assert 'data-action="push"' in province and "省级管理员" in province
+    r = newsroom.browser("province_admin").post(f"/admin/items/{item}/push", {
+        "targets_form": "1", "orgs": "c1-k1", "descendants": "1",
+        "safety_override_reason": "经核实无误"})
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    entries = newsroom.hub.get("/api/v1/audit", query_string={"item": item}).json["items"]
+    pushed = [e for e in entries if e["action"] == "item.push"]
+    assert pushed[0]["details"]["safety_override"]["reason"] == "经核实无误", pushed

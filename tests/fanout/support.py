@@ -103,6 +103,10 @@ class ApiRig:
                 self.sandbox.register("wechat", appid, **sandbox_knobs)
         elif platform == "weibo":
             credentials = {"access_token": f"2.00tok{org}{n:04d}0123456789"}
+        elif platform == "douyin":
+            credentials = {"client_key": f"awkey{n:04d}", "client_secret": f"dysecret-{n}",
+                           "open_id": f"dy-{org}-{n:04d}", "access_token": f"act.{n:04d}tok",
+                           "refresh_token": f"rft.{n:04d}tok"}
         else:
             raise AssertionError(f"no builder for {platform}")
         r = self.hub.post("/api/v1/accounts", {
@@ -131,16 +135,27 @@ class ApiRig:
             self.cover_id = r.json["id"]
         return self.cover_id
 
-    def item(self, org: str = "c1", status: str = "approved") -> str:
+    def item(self, org: str = "c1", status: str = "approved", *, shared: bool = False) -> str:
         """An article in ``status``: draft, in_review, approved, edited (approved, then
-        changed: back to draft) or withdrawn (approved, pushed nowhere, withdrawn)."""
+        changed: back to draft) or withdrawn (approved, pushed nowhere, withdrawn);
+        ``shared`` puts it in the library (云稿库)."""
         r = self.hub.post("/api/v1/items", {
             "org": org, "kind": "article", "title": f"全省防汛工作会议召开{next(self.serial)}",
             "body": "<p>会议要求各地压实防汛责任，做好强降雨应对。</p>",
             "summary": "部署本周强降雨应对工作", "author": "王敏", "source": "云省日报",
-            "cover": self.cover()})
+            "cover": self.cover(), "shared_to_library": shared})
         assert r.status_code == 201, r.json
-        item = r.json["id"]
+        return self.approve(r.json["id"], status)
+
+    def pulled(self, origin: str, org: str) -> str:
+        """A copy of a library item pulled by ``org`` (转载), through its own review."""
+        r = self.hub.post(f"/api/v1/library/{origin}/pull", {"org": org})
+        assert r.status_code == 201, r.json
+        assert r.json["origin"], r.json
+        return self.approve(r.json["id"], "approved")
+
+    def approve(self, item: str, status: str) -> str:
+        """Take a draft to ``status`` (see ``item``) through submit and the three reviews."""
         if status == "draft":
             return item
         assert self.hub.post(f"/api/v1/items/{item}/submit").status_code == 200
