@@ -12,7 +12,6 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 import aiohttp
-import redis.asyncio as aioredis
 
 from adapters.base import AccountRef
 from adapters.douyin import DouyinAdapter
@@ -20,6 +19,7 @@ from adapters.tokens import RedisTokenCache
 from channels.base import AssetView, ItemVersionView, OriginView, Post
 from channels.douyin import DouyinChannel
 from sandbox.douyin import seed_credentials
+from tests.platform_core.scaffold import redis_token_cache
 
 T = TypeVar("T")
 
@@ -137,16 +137,7 @@ def run_adapter(
     """Run ``scenario`` on a fresh loop with a real session and a Redis token cache."""
 
     async def main() -> T:
-        client = aioredis.Redis.from_url(redis_url)
-        prefix = f"yunchu:test:dy:{uuid.uuid4().hex}:"
-        cache = RedisTokenCache(client, prefix=prefix)
-        try:
-            async with aiohttp.ClientSession() as session:
-                return await scenario(DouyinAdapter(session, cache, **options), cache)
-        finally:
-            keys = [key async for key in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-            await client.aclose()
+        async with redis_token_cache(redis_url, "dy") as cache, aiohttp.ClientSession() as session:
+            return await scenario(DouyinAdapter(session, cache, **options), cache)
 
     return asyncio.run(main())

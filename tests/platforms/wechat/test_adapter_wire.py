@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from adapters.base import (
     AccountMisconfigured,
@@ -29,6 +26,7 @@ from adapters.base import (
 )
 from adapters.tokens import RedisTokenCache
 from adapters.wechat import WeChatAdapter, app_of, seconds_to_china_midnight
+from tests.platform_core.scaffold import base_url, redis_token_cache, scripted_server
 from tests.platforms.wechat.support import account_for, make_post
 
 T = TypeVar("T")
@@ -113,22 +111,11 @@ def run_scripted(
     scenario: Callable[[WeChatAdapter, Any, RedisTokenCache], Awaitable[T]],
 ) -> T:
     async def main() -> T:
-        server = TestServer(scripted.app(), host="127.0.0.1")
-        await server.start_server()
-        client = aioredis.from_url(redis_url)
-        prefix = f"yunchu:test:wire:{time.monotonic_ns()}:"
-        try:
-            async with aiohttp.ClientSession() as session:
-                cache = RedisTokenCache(client, prefix=prefix)
-                adapter = WeChatAdapter(session, cache)
-                account = account_for(str(server.make_url("")).rstrip("/"), "wx_wire")
-                return await scenario(adapter, account, cache)
-        finally:
-            keys = [key async for key in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-            await client.aclose()
-            await server.close()
+        async with (scripted_server(scripted.app()) as server,
+                    redis_token_cache(redis_url, "wire") as cache,
+                    aiohttp.ClientSession() as session):
+            account = account_for(base_url(server), "wx_wire")
+            return await scenario(WeChatAdapter(session, cache), account, cache)
 
     return asyncio.run(main())
 
