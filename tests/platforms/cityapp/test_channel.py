@@ -7,48 +7,23 @@ from dataclasses import replace
 
 import pytest
 
-from channels.base import AssetView, CannotRender, ItemVersionView, OriginView
+from channels.base import CannotRender, ItemVersionView, OriginView
 from channels.cityapp import MAX_BODY_BYTES, CityAppChannel
 from tests.platforms.cityapp.support import NoMedia
+from tests.platforms.samples import HUB, asset, item_version
 
-COVER = AssetView(
-    id="as_cover",
-    kind="image",
-    content_type="image/jpeg",
-    sha256="c" * 64,
-    bytes=1000,
-    width=1200,
-    height=800,
-    url="https://hub.example.gov.cn/media/as_cover.jpg",
-)
-VIDEO = AssetView(
-    id="as_video",
-    kind="video",
-    content_type="video/mp4",
-    sha256="v" * 64,
-    bytes=5_000_000,
-    width=1080,
-    height=1920,
-    duration_s=32.5,
-    url="https://hub.example.gov.cn/media/as_video.mp4",
-)
+COVER = asset("as_cover", bytes=1000, width=1200, height=800, url=f"{HUB}/media/as_cover.jpg")
+VIDEO = asset("as_video", "video", bytes=5_000_000, width=1080, height=1920, duration_s=32.5,
+              url=f"{HUB}/media/as_video.mp4")
 
 
 def article(**changes) -> ItemVersionView:
-    base = ItemVersionView(
-        item_id="it_flood",
+    base = item_version(
         version=3,
-        kind="article",
-        title="市政府召开防汛工作会议",
         body_html="<p>会议部署了<b>强降雨</b>应对工作。</p><script>alert(1)</script>"
         '<p><a href="javascript:alert(1)">点此</a><img src="https://hub.example.gov.cn/m/1.jpg" onerror="x()"></p>',
-        summary="会议部署了本周强降雨应对工作。",
-        author="张三",
-        source="江城发布",
         tags=("时政", "防汛"),
         cover=COVER,
-        public_url="https://hub.example.gov.cn/p/it_flood",
-        org_name="江城市融媒体中心",
     )
     return replace(base, **changes)
 

@@ -14,8 +14,7 @@ from channels.douyin import (
     DouyinChannel,
     marker_reserve,
 )
-
-MB = 1024 * 1024
+from tests.platforms.samples import MB, asset, item_version
 
 
 class RecordingMedia:
@@ -33,41 +32,20 @@ class RecordingMedia:
         return b"\xff\xd8small-jpeg", "image/jpeg"
 
 
-VIDEO = AssetView(
-    id="as_video",
-    kind="video",
-    content_type="video/mp4",
-    sha256="a" * 64,
-    bytes=8 * MB,
-    width=1080,
-    height=1920,
-    duration_s=32.5,
-)
-COVER = AssetView(
-    id="as_cover",
-    kind="image",
-    content_type="image/jpeg",
-    sha256="c" * 64,
-    bytes=300_000,
-    width=1080,
-    height=1920,
-)
+VIDEO = asset("as_video", "video", sha256="a" * 64, bytes=8 * MB, width=1080, height=1920,
+              duration_s=32.5)
+COVER = asset("as_cover", bytes=300_000, width=1080, height=1920)
 
 
 def video_item(**changes) -> ItemVersionView:
-    base = ItemVersionView(
-        item_id="it_flood",
-        version=2,
+    base = item_version(
         kind="video",
         title="暴雨预警：今晚到明天有强降雨",
         body_html="<p>请市民注意出行安全。</p>",
         summary="市气象台发布暴雨橙色预警，请减少外出。",
         author="李四",
-        source="江城发布",
         tags=("防汛", "天气 预警"),
         assets=(VIDEO,),
-        public_url="https://hub.example.gov.cn/p/it_flood",
-        org_name="江城市融媒体中心",
     )
     return replace(base, **changes)
 

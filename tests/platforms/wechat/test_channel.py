@@ -15,35 +15,18 @@ from channels.wechat import (
     VIDEO_FRAME_SPEC,
     WeChatChannel,
 )
-
-HUB = "https://hub.example.gov.cn"
+from tests.platforms.samples import HUB, asset, item_version
 
 
 def image(asset_id: str, **changes) -> AssetView:
-    base = AssetView(
-        id=asset_id,
-        kind="image",
-        content_type="image/jpeg",
-        sha256=asset_id * 2,
-        bytes=2000,
-        width=1600,
-        height=900,
-        url=f"{HUB}/media/{asset_id}.jpg",
-    )
-    return replace(base, **changes)
+    return asset(asset_id, **{"width": 1600, "height": 900, "url": f"{HUB}/media/{asset_id}.jpg",
+                              **changes})
 
 
 COVER = image("as_cover")
 PHOTO = image("as_photo")
 CHART = image("as_chart", content_type="image/png", url=f"{HUB}/media/as_chart.png")
-VIDEO = AssetView(
-    id="as_video",
-    kind="video",
-    content_type="video/mp4",
-    sha256="v" * 64,
-    bytes=5_000_000,
-    url=f"{HUB}/media/as_video.mp4",
-)
+VIDEO = asset("as_video", "video", bytes=5_000_000, url=f"{HUB}/media/as_video.mp4")
 ORIGIN = OriginView(
     item_id="it_origin", org_name="省融媒体中心", source="湖北日报", url=f"{HUB}/p/it_origin"
 )
@@ -67,11 +50,8 @@ class FakeMedia:
 
 
 def article(**changes) -> ItemVersionView:
-    base = ItemVersionView(
-        item_id="it_flood",
+    base = item_version(
         version=3,
-        kind="article",
-        title="市政府召开防汛工作会议",
         body_html=(
             '<p style="color:red;position:fixed">会议部署了<b>强降雨</b>应对工作。</p>'
             "<script>alert(1)</script>"
@@ -81,13 +61,8 @@ def article(**changes) -> ItemVersionView:
             '<p><a href="https://example.com/x">外部链接</a>'
             '<a href="https://mp.weixin.qq.com/s/abc">往期文章</a></p>'
         ),
-        summary="会议部署了本周强降雨应对工作。",
-        author="张三",
-        source="江城发布",
         cover=COVER,
         assets=(PHOTO, CHART),
-        public_url=f"{HUB}/p/it_flood",
-        org_name="江城市融媒体中心",
     )
     return replace(base, **changes)
 

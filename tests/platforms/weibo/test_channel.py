@@ -16,16 +16,11 @@ from channels.weibo import (
     marked_link,
     weibo_length,
 )
+from tests.platforms.samples import asset, item_version
 
-COVER = AssetView(
-    id="as_cover", kind="image", content_type="image/jpeg", sha256="c" * 64, bytes=900_000
-)
-INLINE = AssetView(
-    id="as_inline", kind="image", content_type="image/png", sha256="i" * 64, bytes=50_000
-)
-VIDEO = AssetView(
-    id="as_video", kind="video", content_type="video/mp4", sha256="v" * 64, bytes=9_000_000
-)
+COVER = asset("as_cover", bytes=900_000)
+INLINE = asset("as_inline", content_type="image/png", bytes=50_000)
+VIDEO = asset("as_video", "video", bytes=9_000_000)
 LONGEST_MARKER = "d" * MAX_MARKER_CHARS
 
 
@@ -45,19 +40,8 @@ class FakeMedia:
 
 
 def article(**changes) -> ItemVersionView:
-    base = ItemVersionView(
-        item_id="it_flood",
-        version=2,
-        kind="article",
-        title="市政府召开防汛工作会议",
-        body_html="<p>会议部署了强降雨应对工作。</p>",
-        summary="会议部署了本周强降雨应对工作，要求各区县落实值班制度。",
-        author="张三",
-        source="江城发布",
-        public_url="https://hub.example.gov.cn/p/it_flood",
-        org_name="江城市融媒体中心",
-    )
-    return replace(base, **changes)
+    return replace(item_version(summary="会议部署了本周强降雨应对工作，要求各区县落实值班制度。"),
+                   **changes)
 
 
 def render(item: ItemVersionView, media: FakeMedia | None = None):

@@ -1,0 +1,41 @@
+"""The item every channel test starts from (市政府召开防汛工作会议) and its assets; each test file
+changes only what its platform cares about."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from channels.base import AssetView, ItemVersionView
+
+HUB = "https://hub.example.gov.cn"
+MB = 1024 * 1024
+
+
+def asset(asset_id: str, kind: str = "image", **changes: Any) -> AssetView:
+    """A stored asset as a channel sees it: a JPEG image, or with ``kind="video"`` an MP4."""
+    base = AssetView(
+        id=asset_id,
+        kind=kind,
+        content_type="image/jpeg" if kind == "image" else "video/mp4",
+        sha256=(asset_id.removeprefix("as_")[0] * 64),
+        bytes=2000,
+        url=None,
+    )
+    return replace(base, **changes)
+
+
+def item_version(**changes: Any) -> ItemVersionView:
+    base = ItemVersionView(
+        item_id="it_flood",
+        version=2,
+        kind="article",
+        title="市政府召开防汛工作会议",
+        body_html="<p>会议部署了强降雨应对工作。</p>",
+        summary="会议部署了本周强降雨应对工作。",
+        author="张三",
+        source="江城发布",
+        public_url=f"{HUB}/p/it_flood",
+        org_name="江城市融媒体中心",
+    )
+    return replace(base, **changes)
