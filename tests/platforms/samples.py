@@ -3,13 +3,19 @@ changes only what its platform cares about."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from channels.base import AssetView, ItemVersionView
+import pytest
+
+from channels.base import AssetView, CannotRender, ItemVersionView, OriginView
 
 HUB = "https://hub.example.gov.cn"
 MB = 1024 * 1024
+ORIGIN = OriginView(
+    item_id="it_origin", org_name="省融媒体中心", source="湖北日报", url=f"{HUB}/p/it_origin"
+)
 
 
 def asset(asset_id: str, kind: str = "image", **changes: Any) -> AssetView:
@@ -39,3 +45,10 @@ def item_version(**changes: Any) -> ItemVersionView:
         org_name="江城市融媒体中心",
     )
     return replace(base, **changes)
+
+
+def refusal(render: Callable[..., Any], *args: Any) -> CannotRender:
+    """The CannotRender that ``render(*args)`` must raise."""
+    with pytest.raises(CannotRender) as caught:
+        render(*args)
+    return caught.value

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from channels.base import CannotRender, ItemVersionView, OriginView
+from channels.base import CannotRender, ItemVersionView
 from channels.cityapp import MAX_BODY_BYTES, CityAppChannel
 from tests.platforms.cityapp.support import NoMedia
-from tests.platforms.samples import HUB, asset, item_version
+from tests.platforms.samples import HUB, ORIGIN, asset, item_version, refusal
 
 COVER = asset("as_cover", bytes=1000, width=1200, height=800, url=f"{HUB}/media/as_cover.jpg")
 VIDEO = asset("as_video", "video", bytes=5_000_000, width=1080, height=1920, duration_s=32.5,
@@ -62,13 +62,7 @@ def test_html_is_sanitised():
 
 
 def test_pulled_item_carries_the_reprint_mark_in_source():
-    origin = OriginView(
-        item_id="it_origin",
-        org_name="省融媒体中心",
-        source="湖北日报",
-        url="https://hub.example.gov.cn/p/it_origin",
-    )
-    data = render(article(origin=origin)).fields
+    data = render(article(origin=ORIGIN)).fields
     assert data["source"] == "转载自省融媒体中心"
     assert data["reprint"] == {
         "org_name": "省融媒体中心",
@@ -91,9 +85,8 @@ def test_video_item_includes_the_video_url():
 
 
 def test_video_item_without_video_cannot_render():
-    with pytest.raises(CannotRender) as caught:
-        render(article(kind="video", assets=(COVER,)))
-    assert caught.value.reason.startswith("视频稿件缺少视频文件")
+    refused = refusal(render, article(kind="video", assets=(COVER,)))
+    assert refused.reason.startswith("视频稿件缺少视频文件")
 
 
 def test_video_without_public_url_cannot_render():
@@ -107,17 +100,15 @@ def test_no_cover_url_means_null_cover():
 
 
 def test_empty_title_cannot_render():
-    with pytest.raises(CannotRender) as caught:
-        render(article(title="   "))
-    assert caught.value.field == "title"
+    refused = refusal(render, article(title="   "))
+    assert refused.field == "title"
 
 
 def test_body_over_256_kb_cannot_render_with_a_readable_reason():
-    with pytest.raises(CannotRender) as caught:
-        render(article(body_html="<p>" + "汉" * (MAX_BODY_BYTES // 3) + "</p>"))
-    assert "城市客户端最多接收" in caught.value.reason
-    assert "the city app accepts at most 255 KB" in caught.value.reason
-    assert caught.value.field == "body_html"
+    refused = refusal(render, article(body_html="<p>" + "汉" * (MAX_BODY_BYTES // 3) + "</p>"))
+    assert "城市客户端最多接收" in refused.reason
+    assert "the city app accepts at most 255 KB" in refused.reason
+    assert refused.field == "body_html"
 
 
 def test_body_just_under_the_limit_renders_and_fits():

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from channels.base import AssetView, CannotRender, ItemVersionView, OriginView
+from channels.base import AssetView, CannotRender, ItemVersionView
 from channels.douyin import (
     CAPTION_MAX_CHARS,
     CHUNKED_ABOVE_BYTES,
@@ -14,7 +14,7 @@ from channels.douyin import (
     DouyinChannel,
     marker_reserve,
 )
-from tests.platforms.samples import MB, asset, item_version
+from tests.platforms.samples import MB, ORIGIN, asset, item_version, refusal
 
 
 class RecordingMedia:
@@ -55,10 +55,9 @@ def render(item: ItemVersionView, media: RecordingMedia | None = None):
 
 
 def test_article_is_refused_with_a_readable_reason():
-    with pytest.raises(CannotRender) as caught:
-        render(video_item(kind="article", assets=()))
-    assert caught.value.reason.startswith("抖音只接受视频稿件")
-    assert "Douyin takes video items only" in caught.value.reason
+    refused = refusal(render, video_item(kind="article", assets=()))
+    assert refused.reason.startswith("抖音只接受视频稿件")
+    assert "Douyin takes video items only" in refused.reason
 
 
 def test_video_item_without_a_video_file_is_refused():
@@ -92,10 +91,9 @@ def test_mentions_are_neutralised_because_the_hub_has_no_open_ids():
 
 
 def test_title_too_long_for_the_caption_is_refused():
-    with pytest.raises(CannotRender) as caught:
-        render(video_item(title="长" * CAPTION_MAX_CHARS))
-    assert caught.value.field == "title"
-    assert caught.value.reason.startswith("标题过长")
+    refused = refusal(render, video_item(title="长" * CAPTION_MAX_CHARS))
+    assert refused.field == "title"
+    assert refused.reason.startswith("标题过长")
 
 
 def test_empty_title_is_refused():
@@ -104,12 +102,7 @@ def test_empty_title_is_refused():
 
 
 def test_reprint_mark_is_kept_in_the_caption_even_when_space_is_short():
-    origin = OriginView(
-        item_id="it_src",
-        org_name="省融媒体中心",
-        source="新华社",
-        url="https://hub.example.gov.cn/p/it_src",
-    )
+    origin = replace(ORIGIN, source="新华社")
     text = render(video_item(origin=origin, summary="长" * 200)).fields["text"]
     assert text.endswith("转载自省融媒体中心（来源：新华社）")
 
