@@ -1,4 +1,4 @@
-"""Douyin Open Platform client (douyin.md): upload, create_video, status, delete, lookup.
+"""Douyin Open Platform client (docs/platforms/douyin.md): upload, create_video, status, delete, lookup.
 
 Auth: user-scoped calls send ``access-token`` plus ``open_id`` (the legacy delete wants both in
 the query). The account's access token comes from its credentials until the first refresh;
@@ -46,8 +46,8 @@ from channels.base import MediaBlob, Post
 
 PLATFORM = "douyin"
 MB = 1024 * 1024
-SINGLE_UPLOAD_MAX_BYTES = 128 * MB  # §4.1: above this chunked upload is required
-CHUNK_BYTES = 20 * MB  # §4.1: recommended chunk size (minimum 5 MB)
+SINGLE_UPLOAD_MAX_BYTES = 128 * MB  # above this Douyin requires chunked upload
+CHUNK_BYTES = 20 * MB  # Douyin's recommended chunk size (minimum 5 MB)
 # A video is read whole from the object store for each account's upload. Small clips may be
 # in memory for every call in flight; large ones only this many at a time per process, so
 # hundreds of concurrent deliveries of a 1 GB video cannot exhaust the worker's memory.
@@ -75,7 +75,7 @@ CAPABILITIES = Capabilities(
     "withdrawal becomes a manual task)",
 )
 
-# §5 error codes by what the hub does about them
+# Douyin's error codes by what the hub does about them (docs/platforms/douyin.md)
 TOKEN_REJECTED = {2190008, 10008, 28001008, 28001003}
 TRANSIENT = {2100004, 28001005, 28001006}
 TOO_FREQUENT = {28003018}
@@ -578,7 +578,7 @@ def garbage(reply: HttpReply, mutating: bool) -> AdapterError:
 
 
 def envelope_error(body: dict[str, Any]) -> tuple[int | None, str, str]:
-    """(error code, description, log id) across the three envelope shapes of §1.
+    """(error code, description, log id) across Douyin's three envelope shapes.
 
     The code is the first non-zero of ``data.error_code``, ``extra.error_code`` and ``err_no``;
     0 when they are all zero; None when the body has none of them.

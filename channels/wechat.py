@@ -1,4 +1,5 @@
-"""WeChat official account (微信公众号): an item version -> one draft article (wechat.md §3.2).
+"""WeChat official account (微信公众号): an item version -> one draft article
+(docs/platforms/wechat.md).
 
 ``Post.fields``:
 
