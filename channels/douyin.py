@@ -123,14 +123,8 @@ def cover_image_blob(item: ItemVersionView, media: MediaSource) -> MediaBlob | N
     if cover.content_type in COVER_TYPES and 0 < cover.bytes <= COVER_MAX_BYTES:
         return original_blob("cover", f"{cover.id}{COVER_TYPES[cover.content_type]}", cover, media)
     data, content_type = media.rendition(cover, "thumb_feed")
-    return MediaBlob(
-        name="cover",
-        filename=f"{cover.id}{COVER_TYPES.get(content_type, '.jpg')}",
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        read=lambda: data,
-    )
+    return MediaBlob.holding("cover", f"{cover.id}{COVER_TYPES.get(content_type, '.jpg')}",
+                             content_type, data)
 
 
 def original_blob(name: str, filename: str, asset: AssetView, media: MediaSource) -> MediaBlob:

@@ -201,14 +201,7 @@ def picture(item: ItemVersionView, media: MediaSource) -> MediaBlob | None:
             f"(the picture is {len(data) / 1024 / 1024:.1f} MB; Weibo takes less than 5 MB)",
             field="cover",
         )
-    return MediaBlob(
-        name=PIC_NAME,
-        filename=f"{asset.id}.{extension}",
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        read=lambda: data,
-    )
+    return MediaBlob.holding(PIC_NAME, f"{asset.id}.{extension}", content_type, data)
 
 
 def picture_source(item: ItemVersionView) -> tuple[AssetView, str] | None:
