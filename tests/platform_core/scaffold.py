@@ -4,7 +4,7 @@ and a scripted aiohttp server on loopback."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
@@ -44,3 +44,13 @@ async def scripted_server(app: web.Application) -> AsyncIterator[TestServer]:
 
 def base_url(server: TestServer) -> str:
     return str(server.make_url("")).rstrip("/")
+
+
+@asynccontextmanager
+async def answering(handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                    ) -> AsyncIterator[str]:
+    """A loopback server that sends every request to ``handler``; yields its base URL."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    async with scripted_server(app) as server:
+        yield base_url(server)

@@ -19,6 +19,7 @@ from adapters.weibo import WeiboAdapter
 from channels.base import AssetView, ItemVersionView, Post
 from channels.weibo import WeiboChannel
 from sandbox.weibo import uid_for_token
+from tests.platform_core.scaffold import answering
 
 T = TypeVar("T")
 COVER = AssetView(id="as_cover", kind="image", content_type="image/png", sha256="c" * 64, bytes=100)
@@ -101,14 +102,6 @@ class Scripted:
 @contextlib.asynccontextmanager
 async def scripted_server(*answers: tuple[int, str, bytes]) -> AsyncIterator[Scripted]:
     scripted = Scripted(list(answers))
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", scripted.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    scripted.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with answering(scripted.handle) as base:
+        scripted.url = base
         yield scripted
-    finally:
-        await runner.cleanup()
