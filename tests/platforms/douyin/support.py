@@ -16,10 +16,11 @@ import aiohttp
 from adapters.base import AccountRef
 from adapters.douyin import DouyinAdapter
 from adapters.tokens import RedisTokenCache
-from channels.base import AssetView, ItemVersionView, OriginView, Post
+from channels.base import AssetView, OriginView, Post
 from channels.douyin import DouyinChannel
 from sandbox.douyin import seed_credentials
 from tests.platform_core.scaffold import redis_token_cache
+from tests.platforms.samples import HUB, item_version
 
 T = TypeVar("T")
 
@@ -81,21 +82,9 @@ def render_post(
 ) -> Post:
     video = video_asset(content)
     blobs = {video.id: content}
-    item = ItemVersionView(
-        item_id="it_rain",
-        version=1,
-        kind="video",
-        title=title,
-        body_html="",
-        summary="请市民减少外出。",
-        author="李四",
-        source="江城发布",
-        tags=("防汛",),
-        assets=(video,),
-        public_url="https://hub.example.gov.cn/p/it_rain",
-        org_name="江城市融媒体中心",
-        origin=origin,
-    )
+    item = item_version(item_id="it_rain", version=1, kind="video", title=title, body_html="",
+                        summary="请市民减少外出。", author="李四", tags=("防汛",),
+                        assets=(video,), public_url=f"{HUB}/p/it_rain", origin=origin)
     if cover is not None:
         cover_asset = AssetView(
             id="as_cover",

@@ -16,10 +16,11 @@ from PIL import Image
 from adapters.base import AccountRef
 from adapters.tokens import MemoryTokenCache
 from adapters.weibo import WeiboAdapter
-from channels.base import AssetView, ItemVersionView, Post
+from channels.base import AssetView, Post
 from channels.weibo import WeiboChannel
 from sandbox.weibo import uid_for_token
 from tests.platform_core.scaffold import answering
+from tests.platforms.samples import item_version
 
 T = TypeVar("T")
 COVER = AssetView(id="as_cover", kind="image", content_type="image/png", sha256="c" * 64, bytes=100)
@@ -59,18 +60,10 @@ def make_post(
     title: str = "市政府召开防汛工作会议",
     with_picture: bool = False,
 ) -> Post:
-    item = ItemVersionView(
-        item_id=item_id,
-        version=1,
-        kind="article",
-        title=title,
-        body_html="<p>会议部署了强降雨应对工作。</p>",
-        summary="会议部署了本周强降雨应对工作。#防汛#",
-        author="张三",
-        source="江城发布",
-        cover=COVER if with_picture else None,
-        public_url=f"{public_base}/p/{item_id}",
-    )
+    item = item_version(item_id=item_id, version=1, title=title,
+                        summary="会议部署了本周强降雨应对工作。#防汛#",
+                        cover=COVER if with_picture else None,
+                        public_url=f"{public_base}/p/{item_id}", org_name="")
     return WeiboChannel().render(item, PngMedia())
 
 
