@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any, TypeVar
 
 import aiohttp
@@ -23,28 +21,6 @@ from tests.platform_core.scaffold import redis_token_cache
 from tests.platforms.samples import HUB, item_version
 
 T = TypeVar("T")
-
-
-def make_mp4(seconds: int = 2, size: int = 64, fps: int = 10) -> bytes:
-    """A real H.264 MP4 clip made with PyAV (a few KB)."""
-    import av
-    from PIL import Image
-
-    out = io.BytesIO()
-    with av.open(out, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = Fraction(1, fps)
-        for index in range(seconds * fps):
-            shade = (index * 9) % 255
-            frame = av.VideoFrame.from_image(Image.new("RGB", (size, size), (shade, 80, 160)))
-            frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return out.getvalue()
 
 
 @dataclass
