@@ -231,15 +231,7 @@ class DouyinAdapter:
     # ------------------------------------------------------------ uploads
 
     async def _upload_single(self, account: AccountRef, video: MediaBlob) -> str:
-        content = await read_blob(video)
-        data = await self._api(
-            account,
-            "POST",
-            f"{V1}/upload_video/",
-            data=lambda: multipart("video", video, content),
-            timeout=self._upload_timeout(len(content)),
-        )
-        return uploaded_id(data, "video", "video_id")
+        return await self._upload_whole(account, "upload_video", "video", video)
 
     async def _upload_chunked(self, account: AccountRef, video: MediaBlob) -> str:
         content = memoryview(await read_blob(video))
@@ -267,15 +259,21 @@ class DouyinAdapter:
         return uploaded_id(done, "video", "video_id")
 
     async def _upload_image(self, account: AccountRef, image: MediaBlob) -> str:
-        content = await read_blob(image)
+        return await self._upload_whole(account, "upload_image", "image", image)
+
+    async def _upload_whole(
+        self, account: AccountRef, endpoint: str, kind: str, blob: MediaBlob
+    ) -> str:
+        """One request carrying the whole file; answers the platform's ``<kind>_id``."""
+        content = await read_blob(blob)
         data = await self._api(
             account,
             "POST",
-            f"{V1}/upload_image/",
-            data=lambda: multipart("image", image, content),
+            f"{V1}/{endpoint}/",
+            data=lambda: multipart(kind, blob, content),
             timeout=self._upload_timeout(len(content)),
         )
-        return uploaded_id(data, "image", "image_id")
+        return uploaded_id(data, kind, f"{kind}_id")
 
     def _upload_timeout(self, size: int) -> aiohttp.ClientTimeout:
         total = max(self.timeout.total or 0.0, UPLOAD_BASE_S + size / UPLOAD_MIN_BYTES_PER_S)
