@@ -8,8 +8,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from channels.base import AssetView, CannotRender, ItemVersionView, OriginView
+from tests.storage.samples import encode
 
 HUB = "https://hub.example.gov.cn"
 MB = 1024 * 1024
@@ -29,6 +31,11 @@ def asset(asset_id: str, kind: str = "image", **changes: Any) -> AssetView:
         url=None,
     )
     return replace(base, **changes)
+
+
+def png_bytes() -> bytes:
+    """A real 8x8 PNG (the sandboxes sniff formats and sizes)."""
+    return encode(Image.new("RGB", (8, 8), (200, 30, 30)), "PNG")
 
 
 def item_version(**changes: Any) -> ItemVersionView:

@@ -16,6 +16,7 @@ from adapters.wechat import WeChatAdapter
 from channels.base import AssetView, ItemVersionView, Post
 from channels.wechat import WeChatChannel
 from tests.platform_core.scaffold import redis_token_cache
+from tests.platforms.samples import png_bytes
 
 T = TypeVar("T")
 HUB = "http://127.0.0.1:8000"
@@ -26,12 +27,6 @@ def jpeg_bytes(
 ) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
-def png_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
-from PIL import Image
 
 from adapters.base import AccountRef
 from adapters.tokens import MemoryTokenCache
@@ -20,16 +18,10 @@ from channels.base import AssetView, Post
 from channels.weibo import WeiboChannel
 from sandbox.weibo import uid_for_token
 from tests.platform_core.scaffold import answering
-from tests.platforms.samples import item_version
+from tests.platforms.samples import item_version, png_bytes
 
 T = TypeVar("T")
 COVER = AssetView(id="as_cover", kind="image", content_type="image/png", sha256="c" * 64, bytes=100)
-
-
-def png_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 class PngMedia:
