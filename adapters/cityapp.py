@@ -1,4 +1,5 @@
-"""City app (城市客户端): signed Standard Webhooks to the app's backend (cityapp.md §2).
+"""City app (城市客户端): signed Standard Webhooks to the app's backend
+(docs/platforms/cityapp.md).
 
 Wire contract, as sent:
 
@@ -18,7 +19,7 @@ delivery_id=<marker>``, signed like a webhook with an empty body. A receiver wit
 404/405/501: ``lookup`` then returns None, which is safe here because a resend reuses the
 event's ``webhook-id`` and the receiver drops it as a duplicate; ``status`` raises Unsupported.
 
-Decisions where cityapp.md §3 leaves a choice: 401 is re-signed and sent once more at once,
+Decisions where the webhook contract leaves a choice: 401 is re-signed and sent once more at once,
 then AuthFailed (the secret is wrong, alert now); 404 (endpoint wrong) and 400 (stale or
 malformed) are Retryable; 3xx (redirects are never followed) is AccountMisconfigured; other
 4xx except 408/409/425/429 are ContentRejected (stop, likely a contract bug). 409 (the
@@ -168,7 +169,7 @@ class CityAppAdapter:
     capabilities = CAPABILITIES
     # Unix seconds for webhook-timestamp; replaceable in tests.
     clock: Callable[[], float] = staticmethod(time.time)
-    # cityapp.md §2.5: 15 s per attempt; tests shorten it.
+    # The webhook contract: 15 s per attempt; tests shorten it.
     timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT
 
     def __init__(self, session: aiohttp.ClientSession, tokens: TokenCache) -> None:
@@ -284,7 +285,7 @@ class CityAppAdapter:
 
 
 def check_delivery_reply(reply: HttpReply) -> None:
-    """Map a webhook answer to the taxonomy (cityapp.md §2.5 and §3); 2xx and 409 pass."""
+    """Map a webhook answer to the taxonomy (docs/platforms/cityapp.md); 2xx and 409 pass."""
     status = reply.status
     if 200 <= status < 300 or status == 409:
         return

@@ -1,4 +1,4 @@
-"""Douyin Open Platform client (douyin.md): upload, create_video, status, delete, lookup.
+"""Douyin Open Platform client (docs/platforms/douyin.md): upload, create_video, status, delete, lookup.
 
 Auth: user-scoped calls send ``access-token`` plus ``open_id`` (the legacy delete wants both in
 the query). The account's access token comes from its credentials until the first refresh;
@@ -46,8 +46,8 @@ from channels.base import MediaBlob, Post
 
 PLATFORM = "douyin"
 MB = 1024 * 1024
-SINGLE_UPLOAD_MAX_BYTES = 128 * MB  # §4.1: above this chunked upload is required
-CHUNK_BYTES = 20 * MB  # §4.1: recommended chunk size (minimum 5 MB)
+SINGLE_UPLOAD_MAX_BYTES = 128 * MB  # above this Douyin requires chunked upload
+CHUNK_BYTES = 20 * MB  # Douyin's recommended chunk size (minimum 5 MB)
 # A video is read whole from the object store for each account's upload. Small clips may be
 # in memory for every call in flight; large ones only this many at a time per process, so
 # hundreds of concurrent deliveries of a 1 GB video cannot exhaust the worker's memory.
@@ -75,7 +75,7 @@ CAPABILITIES = Capabilities(
     "withdrawal becomes a manual task)",
 )
 
-# §5 error codes by what the hub does about them
+# Douyin's error codes by what the hub does about them (docs/platforms/douyin.md)
 TOKEN_REJECTED = {2190008, 10008, 28001008, 28001003}
 TRANSIENT = {2100004, 28001005, 28001006}
 TOO_FREQUENT = {28003018}
@@ -231,15 +231,7 @@ class DouyinAdapter:
     # ------------------------------------------------------------ uploads
 
     async def _upload_single(self, account: AccountRef, video: MediaBlob) -> str:
-        content = await read_blob(video)
-        data = await self._api(
-            account,
-            "POST",
-            f"{V1}/upload_video/",
-            data=lambda: multipart("video", video, content),
-            timeout=self._upload_timeout(len(content)),
-        )
-        return uploaded_id(data, "video", "video_id")
+        return await self._upload_whole(account, "upload_video", "video", video)
 
     async def _upload_chunked(self, account: AccountRef, video: MediaBlob) -> str:
         content = memoryview(await read_blob(video))
@@ -267,15 +259,21 @@ class DouyinAdapter:
         return uploaded_id(done, "video", "video_id")
 
     async def _upload_image(self, account: AccountRef, image: MediaBlob) -> str:
-        content = await read_blob(image)
+        return await self._upload_whole(account, "upload_image", "image", image)
+
+    async def _upload_whole(
+        self, account: AccountRef, endpoint: str, kind: str, blob: MediaBlob
+    ) -> str:
+        """One request carrying the whole file; answers the platform's ``<kind>_id``."""
+        content = await read_blob(blob)
         data = await self._api(
             account,
             "POST",
-            f"{V1}/upload_image/",
-            data=lambda: multipart("image", image, content),
+            f"{V1}/{endpoint}/",
+            data=lambda: multipart(kind, blob, content),
             timeout=self._upload_timeout(len(content)),
         )
-        return uploaded_id(data, "image", "image_id")
+        return uploaded_id(data, kind, f"{kind}_id")
 
     def _upload_timeout(self, size: int) -> aiohttp.ClientTimeout:
         total = max(self.timeout.total or 0.0, UPLOAD_BASE_S + size / UPLOAD_MIN_BYTES_PER_S)
@@ -578,7 +576,7 @@ def garbage(reply: HttpReply, mutating: bool) -> AdapterError:
 
 
 def envelope_error(body: dict[str, Any]) -> tuple[int | None, str, str]:
-    """(error code, description, log id) across the three envelope shapes of §1.
+    """(error code, description, log id) across Douyin's three envelope shapes.
 
     The code is the first non-zero of ``data.error_code``, ``extra.error_code`` and ``err_no``;
     0 when they are all zero; None when the body has none of them.

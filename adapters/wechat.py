@@ -1,4 +1,5 @@
-"""WeChat official account (微信公众号): draft -> 发布 (freepublish), wechat.md §2-3, §6.
+"""WeChat official account (微信公众号): draft -> 发布 (freepublish),
+docs/platforms/wechat.md.
 
 Publishing, as sent:
 
@@ -27,7 +28,7 @@ concurrent callers the same token; a refresh takes that key's lock. On
 ``40001/40014/42001`` the token is refreshed once (unless another worker already did) and the
 call repeated once; a second refusal is ``AuthFailed``.
 
-Error classes (§6): ``-1`` and unknown codes → Retryable; ``45009`` → RateLimited until
+Error classes: ``-1`` and unknown codes → Retryable; ``45009`` → RateLimited until
 midnight China time; ``45011`` → RateLimited 60 s; ``40125/40243`` and token refusals after
 the refresh → AuthFailed; ``40013/40164/41001/41002/41004/48004`` → AccountMisconfigured;
 ``48001`` → Unsupported; content and format codes → ContentRejected. A 2xx answer that is not

@@ -1,4 +1,5 @@
-"""Weibo (微博): statuses/share to post, statuses/destroy to withdraw (weibo.md §1-§6).
+"""Weibo (微博): statuses/share to post, statuses/destroy to withdraw
+(docs/platforms/weibo.md).
 
 Wire contract, as sent:
 
@@ -14,7 +15,7 @@ Wire contract, as sent:
   ``GET user_timeline.json`` (newest first, ``LOOKUP_PAGES`` pages of 100) for lookup.
 - ``access_token`` travels as a form/query parameter; ``adapters.http.call`` never logs queries.
 
-Decisions where weibo.md leaves a choice:
+Decisions where Weibo's documentation leaves a choice:
 
 - Tokens cannot be refreshed by the hub (no refresh token for web apps): every token error
   (21301, 21314-21317, 21319, 21327, 21332, 10013, 20003) is ``AuthFailed`` at once.

@@ -1,4 +1,4 @@
-"""The admin UI speaks the hub's HTTP API (api.md), in process.
+"""The admin UI speaks the hub's HTTP API (docs/contract.md), in process.
 
 Every state change the UI makes, and every read the API already offers, goes through the API's
 own route: the same authentication (the browser's session cookie), CSRF check, permission and

@@ -6,6 +6,7 @@ result is reused for every account of that platform. A channel never talks to a 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -78,6 +79,12 @@ class MediaBlob:
     size: int
     sha256: str
     read: Callable[[], bytes] = field(repr=False, compare=False)
+
+    @classmethod
+    def holding(cls, name: str, filename: str, content_type: str, data: bytes) -> MediaBlob:
+        """A blob over bytes already in memory (a rendition), hashed once here."""
+        return cls(name=name, filename=filename, content_type=content_type, size=len(data),
+                   sha256=hashlib.sha256(data).hexdigest(), read=lambda: data)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""City app (城市客户端): an item version -> the `article.published` story of cityapp.md §2.3.
+"""City app (城市客户端): an item version -> the `article.published` story
+(docs/platforms/cityapp.md).
 
 The city app gets a thin payload: sanitised HTML and media *by URL* (no uploads), so the
 story can be rendered once and signed for every city-app endpoint. ``Post.fields`` is the
@@ -20,7 +21,7 @@ from channels.base import AssetView, CannotRender, ItemVersionView, MediaSource,
 
 PLATFORM = "cityapp"
 CHANNEL_NAME = "city-app"
-# cityapp.md §2.1: the whole request body is at most 256 KB.
+# The webhook contract: the whole request body is at most 256 KB.
 MAX_BODY_BYTES = 256 * 1024
 # Room left for the envelope ({"type","timestamp","data":…}) and the adapter's delivery_id.
 ENVELOPE_RESERVE_BYTES = 512

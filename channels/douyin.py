@@ -1,6 +1,7 @@
-"""Douyin (抖音): a video item version -> the upload + ``create_video`` payload of douyin.md §4.
+"""Douyin (抖音): a video item version -> the upload + ``create_video`` payload
+(docs/platforms/douyin.md).
 
-Rendering checks the upload constraints (§4.1) and builds the caption (``text``) once per item
+Rendering checks Douyin's upload constraints and builds the caption (``text``) once per item
 version. The per-delivery marker is not known here: the adapter appends it as the item's public
 link ``…?d=<marker>`` (or a bare ``d=<marker>``), so the caption keeps room for that suffix.
 
@@ -23,16 +24,16 @@ from typing import Any
 from channels.base import AssetView, CannotRender, ItemVersionView, MediaBlob, MediaSource, Post
 
 PLATFORM = "douyin"
-VIDEO_TYPES = {"video/mp4": ".mp4", "video/webm": ".webm"}  # §4.1: mp4 and webm recommended
+VIDEO_TYPES = {"video/mp4": ".mp4", "video/webm": ".webm"}  # Douyin recommends mp4 and webm
 COVER_TYPES = {"image/jpeg": ".jpg", "image/png": ".png"}
 MB = 1024 * 1024
-# §4.1: chunked upload recommended above 50 MB, required above 128 MB; total at most 4 GB.
+# Douyin: chunked upload recommended above 50 MB, required above 128 MB; total at most 4 GB.
 CHUNKED_ABOVE_BYTES = 50 * MB
 SINGLE_UPLOAD_MAX_BYTES = 128 * MB
 MAX_VIDEO_BYTES = 4 * 1024 * MB
-# §4.1 (legacy page): at most 15 minutes. Applied to every upload, chunked or not (unconfirmed).
+# Douyin's legacy upload page: at most 15 minutes. Applied to every upload, chunked or not (unconfirmed).
 MAX_DURATION_S = 15 * 60
-# §4.2: the caption limit is unconfirmed; one client truncates to 150 characters.
+# Douyin does not document the caption limit; one client truncates to 150 characters.
 CAPTION_MAX_CHARS = 150
 # Room for the adapter's marker (a delivery id, ``dlv_`` + 26 characters) and its separator.
 MARKER_MAX_CHARS = 40
@@ -122,14 +123,8 @@ def cover_image_blob(item: ItemVersionView, media: MediaSource) -> MediaBlob | N
     if cover.content_type in COVER_TYPES and 0 < cover.bytes <= COVER_MAX_BYTES:
         return original_blob("cover", f"{cover.id}{COVER_TYPES[cover.content_type]}", cover, media)
     data, content_type = media.rendition(cover, "thumb_feed")
-    return MediaBlob(
-        name="cover",
-        filename=f"{cover.id}{COVER_TYPES.get(content_type, '.jpg')}",
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        read=lambda: data,
-    )
+    return MediaBlob.holding("cover", f"{cover.id}{COVER_TYPES.get(content_type, '.jpg')}",
+                             content_type, data)
 
 
 def original_blob(name: str, filename: str, asset: AssetView, media: MediaSource) -> MediaBlob:

@@ -1,4 +1,5 @@
-"""WeChat official account (微信公众号): an item version -> one draft article (wechat.md §3.2).
+"""WeChat official account (微信公众号): an item version -> one draft article
+(docs/platforms/wechat.md).
 
 ``Post.fields``:
 
@@ -225,14 +226,7 @@ def first_video(item: ItemVersionView) -> AssetView | None:
 
 def blob(name: str, data: bytes, content_type: str) -> MediaBlob:
     extension = "png" if content_type == "image/png" else "jpg"
-    return MediaBlob(
-        name=name,
-        filename=f"{name}.{extension}",
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        read=lambda: data,
-    )
+    return MediaBlob.holding(name, f"{name}.{extension}", content_type, data)
 
 
 class BodyImages:

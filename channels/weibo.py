@@ -1,18 +1,19 @@
-"""Weibo (微博): an item version -> one ``statuses/share`` status (weibo.md §2).
+"""Weibo (微博): an item version -> one ``statuses/share`` status
+(docs/platforms/weibo.md).
 
 The status is ``【标题】摘要（转载自…） <link>``: at most 140 characters counted the Weibo way,
 no ``#话题#`` topic markers, and a link to the item's public page (the app's safe domain, which
 share.json requires). The adapter appends ``?d=<delivery id>`` to that link so ``lookup`` can
 find the post after a crash; its length is reserved here (``MAX_MARKER_CHARS``).
 
-Decisions where weibo.md leaves a choice:
+Decisions where Weibo's documentation leaves a choice:
 
 - Length: a non-ASCII character counts 1, an ASCII character counts ½, and the total is rounded
-  up (the commonly used rule; weibo.md §7.3 marks it unconfirmed). The link is counted at its
+  up (the commonly used rule; Weibo does not document it). The link is counted at its
   full length, never as a shortened ``t.cn`` link, so the count errs on the safe side.
 - Video items go out as text + link + cover picture: video upload to Weibo is out of scope.
 - ``#话题#`` pairs lose their ``#`` but keep their words; a lone ``#`` cannot form a topic and stays.
-- The reprint mark is the hub-wide ``转载自<org>`` (platform-kit.md), kept whole at the end of
+- The reprint mark is the hub-wide ``转载自<org>`` (docs/dev/platform-kit.md), kept whole at the end of
   the text; the title and summary are cut to make room for it and for the link.
 
 ``Post.fields``: ``text`` (everything before the link), ``link`` (the public page, no marker),
@@ -200,14 +201,7 @@ def picture(item: ItemVersionView, media: MediaSource) -> MediaBlob | None:
             f"(the picture is {len(data) / 1024 / 1024:.1f} MB; Weibo takes less than 5 MB)",
             field="cover",
         )
-    return MediaBlob(
-        name=PIC_NAME,
-        filename=f"{asset.id}.{extension}",
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        read=lambda: data,
-    )
+    return MediaBlob.holding(PIC_NAME, f"{asset.id}.{extension}", content_type, data)
 
 
 def picture_source(item: ItemVersionView) -> tuple[AssetView, str] | None:

@@ -263,7 +263,7 @@ class Bench:
                 if last is None:
                     return polled_s, counts
                 return min(polled_s, max(0.0, last - clicked_at)), counts
-            # Once a second, as api.md's progress endpoints are meant to be polled: polling
+            # Once a second, as the progress endpoints are meant to be polled (docs/contract.md): polling
             # faster adds the bench's own queries to the load it measures.
             time.sleep(max(POLL_EVERY_S, 10 * (time.perf_counter() - asked)))
         return None, counts

@@ -1,4 +1,4 @@
-"""Events platforms push to the hub. WeChat: ``PUBLISHJOBFINISH`` (wechat.md §3.3).
+"""Events platforms push to the hub. WeChat: ``PUBLISHJOBFINISH`` (docs/platforms/wechat.md).
 
 An official account's 服务器配置 points at ``/callbacks/wechat/<account id>``, with the
 account's ``callback_token`` credential as its 令牌. WeChat signs every request: ``signature``

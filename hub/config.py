@@ -122,10 +122,6 @@ class Settings:
     def redis_embedded(self) -> bool:
         return not self.redis_url
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
     def api_base(self, platform: str) -> str:
         return getattr(self, f"{platform}_api_base", "")
 

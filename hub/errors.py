@@ -1,4 +1,4 @@
-"""The one error shape of api.md, and the handlers that guarantee it (never a traceback)."""
+"""The one error shape of the API (docs/contract.md), and the handlers that guarantee it (never a traceback)."""
 
 from __future__ import annotations
 

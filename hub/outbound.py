@@ -96,7 +96,7 @@ def may_set_outbound(principal: Principal) -> bool:
 
 
 def require_outbound_right(principal: Principal, fields: Iterable[str], where: str = "") -> None:
-    """403 (api.md shape) unless the caller may change these outbound fields."""
+    """403 (the API's error shape) unless the caller may change these outbound fields."""
     fields = list(fields)
     if not fields or may_set_outbound(principal):
         return

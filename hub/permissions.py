@@ -77,8 +77,7 @@ class WithdrawRight:
     org_path: str | None  # when not everywhere: only deliveries on accounts under this path
 
 
-def withdraw_right(principal: Principal, *, item_org_path: str,
-                   origin_org_path: str) -> WithdrawRight:
+def withdraw_right(principal: Principal, *, origin_org_path: str) -> WithdrawRight:
     """Province-wide withdrawal: a province admin, or a stage-3 reviewer (终审) whose scope covers
     the item's origin org (the org of the root of its pull chain). An admin below the province
     or an operator withdraws only the deliveries on their own subtree's accounts. Else 403."""

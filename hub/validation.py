@@ -1,4 +1,4 @@
-"""Small, explicit request-body checks that fail with api.md's 400/422 shape naming the field."""
+"""Small, explicit request-body checks that fail with the API's 400/422 shape naming the field."""
 
 from __future__ import annotations
 

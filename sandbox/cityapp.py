@@ -1,4 +1,5 @@
-"""The sample city-app backend: a Standard Webhooks receiver (cityapp.md §2.4, §4).
+"""The sample city-app backend: a Standard Webhooks receiver
+(docs/platforms/cityapp.md).
 
 Routes (mounted at ``/cityapp``):
 

@@ -1,4 +1,4 @@
-"""Emulated Douyin Open Platform (douyin.md §7), mounted at ``/douyin``.
+"""Emulated Douyin Open Platform (docs/platforms/douyin.md), mounted at ``/douyin``.
 
 Routes: ``POST /oauth/refresh_token/`` and ``/oauth/renew_refresh_token/`` (forms only), the
 v1 video APIs under ``/api/douyin/v1/video/`` (``upload_video``, ``upload_image``,
@@ -39,12 +39,12 @@ from sandbox.forms import PartMissing, media_type, read_form, stream_file_part
 
 PLATFORM = "douyin"
 MB = 1024 * 1024
-IMAGE_MAX_BYTES = 20 * MB  # real limit unconfirmed (§4.4)
+IMAGE_MAX_BYTES = 20 * MB  # Douyin's real limit is not documented
 BEIJING_OFFSET_S = 8 * 3600
 SCOPE_CREATE = "video.create.bind"
 SCOPE_DELETE = "video.delete"
 
-# douyin.md §5 codes the sandbox answers with
+# Douyin's codes the sandbox answers with (docs/platforms/douyin.md, "Errors")
 OK = 0
 BUSY = 2100004
 PARAMETER_ERROR = 2100005
@@ -85,7 +85,7 @@ class DouyinSettings:
 
     review_delay_s: float = 2.0
     reject_words: tuple[str, ...] = ("审核不通过",)
-    delete_enabled: bool = True  # False: delete answers 2100007 (permission withdrawn, §0)
+    delete_enabled: bool = True  # False: delete answers 2100007 (permission withdrawn)
     new_style_expiry: bool = False  # expired access token as 28001008 instead of 2190008
     scopes: tuple[str, ...] = (SCOPE_CREATE, "video.data.bind", "video.list.bind", SCOPE_DELETE)
     access_ttl_s: float = 1_296_000  # 15 days
@@ -278,7 +278,7 @@ def content_reply(
         "sub_description": sub_description,
         "now": int(state.clock.now() * 1000),
     }
-    # The official examples spell the request id both ways (§1); so does the sandbox.
+    # The official examples spell the request id both ways; so does the sandbox.
     extra["logid" if code == OK else "log_id"] = secrets.token_hex(16).upper()
     return _body(
         {
@@ -408,7 +408,7 @@ def throttle(account: Account, settings: DouyinSettings, now: float) -> None:
 
 
 def oauth_form(state: SandboxState, handler: Handler) -> Callable[[web.Request], Awaitable]:
-    """The token endpoints take ``application/x-www-form-urlencoded`` only (§1)."""
+    """The token endpoints take ``application/x-www-form-urlencoded`` only."""
     endpoint = business(state, handler, oauth=True)
 
     async def form_only(request: web.Request) -> web.StreamResponse:
@@ -496,7 +496,7 @@ def new_video_id() -> str:
 
 
 def new_item_id() -> str:
-    """Opaque like the real ones: always with ``@``, ``+``, ``/`` and ``=`` (§4.2)."""
+    """Opaque like the real ones: always with ``@``, ``+``, ``/`` and ``=``."""
     while True:
         raw = base64.b64encode(secrets.token_bytes(40)).decode()
         if "+" in raw and "/" in raw:
@@ -731,7 +731,7 @@ async def delete_video(request: web.Request, world: World) -> web.Response:
     item_id = (await json_body(request)).get("item_id")
     item = world.items.get(item_id) if isinstance(item_id, str) else None
     if item is None or item.deleted or item.open_id != account.open_id:
-        raise DouyinError(PARAMETER_ERROR, "item_id not found")  # real code unconfirmed (§7.9)
+        raise DouyinError(PARAMETER_ERROR, "item_id not found")  # Douyin's real code is not documented
     item.deleted = True
     state.ledger.delete(PLATFORM, item.item_id)
     return content_reply(state)

@@ -1,4 +1,4 @@
-"""Emulated WeChat official account API (wechat.md §7), mounted at ``/wechat``.
+"""Emulated WeChat official account API (docs/platforms/wechat.md), mounted at ``/wechat``.
 
 Routes under ``/wechat/cgi-bin/``: ``token`` (classic, rotating), ``stable_token``,
 ``material/add_material``, ``media/uploadimg``, ``draft/{add,get,batchget,count,delete}``,
@@ -6,7 +6,7 @@ Routes under ``/wechat/cgi-bin/``: ``token`` (classic, rotating), ``stable_token
 
 Wire behaviour: HTTP 200 with an ``errcode``/``errmsg`` envelope (``errmsg`` ends in
 `` rid: …``) for every refusal; tokens only from the query string, expiring on
-``state.clock``; per-app daily quotas (§5, ``45009``) and a per-minute limit (``45011``);
+``state.clock``; per-app daily quotas (``45009``) and a per-minute limit (``45011``);
 ``draft/add`` and ``freepublish/submit`` are not idempotent; publishing is asynchronous
 (status 1 until the app's publish delay has passed on the sandbox clock, default 0 s).
 
@@ -18,9 +18,9 @@ interface per minute, default 1000), ``callback_url``, ``callback_token`` and op
 ``callback_aes_key`` (each finished publish is pushed there as a ``PUBLISHJOBFINISH`` event,
 ``sandbox.wechat_events``).
 
-Sandbox choices where wechat.md says "unconfirmed": unknown or already-deleted ids answer
+Sandbox choices where WeChat's behaviour is not documented: unknown or already-deleted ids answer
 ``40007 invalid media_id``; ``batchget`` lists deleted articles with ``is_deleted: true``;
-``add_material`` supports ``image`` and ``thumb`` only. Mass sending (§4) is not emulated.
+``add_material`` supports ``image`` and ``thumb`` only. Mass sending (群发) is not emulated.
 
 Faults (``state.roll_fault``, once per business call, token calls excluded): ``busy`` →
 ``-1 system error``; ``rate_limit`` → ``45011``; ``http_5xx`` → an nginx-style HTML 502/503;
@@ -679,7 +679,7 @@ class WeChatSandbox:
         job = self.world.publishes.get(publish_id)
         if job is None or job.appid != appid:
             raise WeChatError(40007)
-        # Numeric here on purpose: real answers were seen with a number (wechat.md §3.3).
+        # Numeric here on purpose: real answers were seen with a number.
         answer: dict[str, Any] = {"publish_id": job.publish_id}
         if not job.settled:
             return {**answer, "publish_status": 1}

@@ -1,5 +1,5 @@
-"""The ``PUBLISHJOBFINISH`` event the emulated WeChat pushes when a publish job ends (wechat.md
-§3.3, §7 item 6).
+"""The ``PUBLISHJOBFINISH`` event the emulated WeChat pushes when a publish job ends
+(docs/platforms/wechat.md, "Publish events").
 
 An app registered with ``callback_url`` (its 服务器配置 URL) and ``callback_token`` (the
 令牌 both sides know) gets one XML event per finished ``freepublish/submit``, success or

@@ -1,10 +1,10 @@
-"""Emulated Sina Weibo Open API (weibo.md §7), mounted at ``/weibo``.
+"""Emulated Sina Weibo Open API (docs/platforms/weibo.md), mounted at ``/weibo``.
 
 Routes: ``POST /2/statuses/share.json``, ``POST /2/statuses/destroy.json``,
 ``GET /2/statuses/show.json``, ``GET /2/statuses/user_timeline.json``, and the OAuth pair
 ``GET /oauth2/authorize`` + ``POST /oauth2/access_token`` (get_token_info is not emulated).
 
-Choices where weibo.md leaves one (all in :class:`WeiboSandboxSettings`):
+Choices where Weibo's documentation leaves one (all in :class:`WeiboSandboxSettings`):
 
 - Identity: the account is the user (uid) behind the access token. A token issued by
   ``oauth2/access_token`` maps to the uid chosen at ``oauth2/authorize`` (``uid`` query parameter,

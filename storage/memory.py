@@ -22,16 +22,15 @@ class MemoryStore:
             self._objects[check_key(key)] = (bytes(data), content_type)
 
     def get(self, key: str) -> bytes:
-        with self._lock:
-            try:
-                return self._objects[check_key(key)][0]
-            except KeyError:
-                raise ObjectNotFound(key) from None
+        return self._entry(key)[0]
 
     def content_type(self, key: str) -> str:
+        return self._entry(key)[1]
+
+    def _entry(self, key: str) -> tuple[bytes, str]:
         with self._lock:
             try:
-                return self._objects[check_key(key)][1]
+                return self._objects[check_key(key)]
             except KeyError:
                 raise ObjectNotFound(key) from None
 

@@ -5,7 +5,7 @@
 rendition never goes stale. Two workers computing the same rendition at once write the same
 bytes, so there is nothing to lock.
 
-Specs (limits from docs/dev/platform-kit.md and the platform notes):
+Specs (limits from docs/dev/platform-kit.md and docs/platforms/):
 
 ========================  ====================================================================
 ``wechat_cover_235``      centre crop to 2.35:1, scaled to exactly 900×383, JPEG

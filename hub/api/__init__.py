@@ -1,4 +1,4 @@
-"""The REST API of api.md, mounted at /api/v1. Every call needs a bearer token."""
+"""The REST API of docs/contract.md, mounted at /api/v1. Every call needs a bearer token."""
 
 from __future__ import annotations
 

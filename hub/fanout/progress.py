@@ -33,7 +33,7 @@ def _counts(session: Session, column: Any, key: str) -> dict[str, int]:
 def dispatch_progress(session: Session, dispatch: Dispatch) -> dict[str, Any]:
     counts = _counts(session, Delivery.dispatch_id, dispatch.id)
     open_count = sum(counts[s] for s in PUBLISH_OPEN)
-    # api.md's states are running|done; a dispatch still waiting for its schedule_at is
+    # The contract's states are running|done (docs/contract.md); a dispatch still waiting for its schedule_at is
     # running (its counts say "scheduled" and "waiting" says so in one flag).
     state = "done" if open_count == 0 else "running"
     waiting = open_count > 0 and counts["scheduled"] == open_count

@@ -11,9 +11,7 @@ from ..permissions import withdraw_right
 
 def withdrawal_scope(session: Session, principal: Principal, item: Item) -> str | None:
     """None = everywhere; a path = only accounts in that subtree; 403 when not allowed at all."""
-    item_org = session.get(Org, item.org_id)
     origin = session.get(Item, item.root_id) if item.root_id else item
     origin_org = session.get(Org, (origin or item).org_id)
-    right = withdraw_right(principal, item_org_path=item_org.path,
-                           origin_org_path=origin_org.path)
+    right = withdraw_right(principal, origin_org_path=origin_org.path)
     return None if right.everywhere else right.org_path

@@ -41,7 +41,7 @@ class Scope:
 
 
 def scope_for(session: Session, key: str) -> Scope:
-    """404 (api.md error shape) for an unknown org slug."""
+    """404 (the API's error shape, docs/contract.md) for an unknown org slug."""
     approved_once = Item.approved_at.is_not(None)
     if key == LIBRARY:
         return Scope(key=key, title="云稿库", author="云厨",

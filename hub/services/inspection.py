@@ -1,4 +1,4 @@
-"""Would an account pass a routine inspection of government new media? (domain.md)
+"""Would an account pass a routine inspection of government new media? (统一台账 in the README)
 
 Inspectors fail an account outright (单项否决) that has not been updated in the checking window,
 usually two weeks; they look for zombie accounts (僵尸账号) that have gone quiet for months; the

@@ -18,8 +18,6 @@ from .media_urls import hub_origins, public_body
 LIMITS = {"title": 100, "summary": 500, "author": 50, "source": 100}
 MAX_BODY_CHARS = 200_000
 MAX_TAGS, MAX_TAG_LEN, MAX_ASSETS = 20, 20, 50
-EDITABLE = ("title", "body", "summary", "author", "source", "cover", "assets", "tags",
-            "shared_to_library")
 
 
 @dataclass

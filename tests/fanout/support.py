@@ -30,7 +30,7 @@ ROLE_USERS = {"admin": (["admin"], None), "editor": (["editor"], None),
 
 
 def error_of(response) -> dict[str, Any]:
-    """api.md's error shape, and never a traceback."""
+    """The API's error shape (docs/contract.md), and never a traceback."""
     body = response.get_json()
     assert isinstance(body, dict) and set(body) == {"error"}, body
     assert {"code", "message", "details"} <= set(body["error"]), body

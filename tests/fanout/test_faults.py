@@ -1,7 +1,7 @@
-"""Fault tests of issue 4, at ~1,000 accounts on PostgreSQL + real Redis + real workers, with
+"""Fault tests, at ~1,000 accounts on PostgreSQL + real Redis + real workers, with
 the default lease, alive key and sweep interval (nothing shortened for the tests).
 
-Pass criteria (fanout-research.md §8): every delivery terminal, 0 duplicate posts on the
+Pass criteria (docs/architecture.md, "Nothing lost, nothing doubled"): every delivery terminal, 0 duplicate posts on the
 platform ledger, 0 live copies once a withdrawal reports done, no retry storm.
 """
 

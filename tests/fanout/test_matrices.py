@@ -1,4 +1,4 @@
-"""/api/v1/matrices against api.md on SQLite and PostgreSQL: create, list, get, edit, delete,
+"""/api/v1/matrices against docs/contract.md on SQLite and PostgreSQL: create, list, get, edit, delete,
 scope (an admin groups only accounts of their own subtree), refusals that write nothing, and a
 push to a matrix reaching exactly its accounts."""
 

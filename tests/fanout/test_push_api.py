@@ -1,4 +1,4 @@
-"""POST /api/v1/items/<id>/push and the progress endpoints, against api.md, on SQLite and
+"""POST /api/v1/items/<id>/push and the progress endpoints, against docs/contract.md, on SQLite and
 PostgreSQL: refusals write nothing, skipped accounts say why, a push never doubles a delivery,
 a scheduled push waits, and the counts add up."""
 

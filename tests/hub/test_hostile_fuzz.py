@@ -5,7 +5,7 @@ OpenAPI document lists, with no token, a garbage token, an editor's token and th
 one request per round: path segments that are real ids or hostile text, hostile query
 parameters, and bodies that are malformed JSON, deep nesting, wrong types, huge numbers, NUL and
 lone surrogates, form and multipart bodies. Every answer is below 500, and every error is the
-api.md shape ``{"error": {"code", "message", "details"}}``.
+API error shape (docs/contract.md) ``{"error": {"code", "message", "details"}}``.
 """
 
 from __future__ import annotations

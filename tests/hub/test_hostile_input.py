@@ -1,4 +1,4 @@
-"""Hostile input is a 4xx in the api.md error shape, never a 500 (issue 14, items 3 and 4).
+"""Hostile input is a 4xx in the API's error shape (docs/contract.md), never a 500.
 
 One reproduction per reported case, on SQLite and PostgreSQL: JSON nested 1,000 deep, a lone
 surrogate or NUL in any text field, a malformed URL, a wrongly typed field, out-of-range

@@ -86,10 +86,21 @@ def policy(allow: str = "", wechat_hosts: tuple[str, ...] = ()) -> OutboundPolic
     return OutboundPolicy(allow=parse_allow(allow), platform_hosts=hosts)
 
 
-async def token_call(session: aiohttp.ClientSession, url: str) -> Any:
+async def token_call(session: aiohttp.ClientSession, url: str, platform: str = "cityapp") -> Any:
     """What a WeChat token request looks like: the app secret in the query string."""
-    return await call(session, "GET", url, platform="cityapp", timeout=FAST,
+    return await call(session, "GET", url, platform=platform, timeout=FAST,
                       params={"grant_type": "client_credential", "secret": SECRET})
+
+
+async def refused_unheard(listener: Listener, allowed: OutboundPolicy, url: str,
+                          **options: Any) -> AccountMisconfigured:
+    """A token call to ``url`` under ``allowed`` is refused and ``listener`` hears nothing."""
+    platform = options.pop("platform", "cityapp")
+    async with guarded_session(allowed, **options) as session:
+        with pytest.raises(AccountMisconfigured) as caught:
+            await token_call(session, url, platform)
+    assert listener.connections == 0
+    return caught.value
 
 
 def run(coro: Any) -> Any:
@@ -132,10 +143,7 @@ def test_an_allow_entry_for_another_port_does_not_open_this_one():
     async def scenario() -> None:
         async with listening() as listener:
             other = policy(f"127.0.0.1:{listener.port + 1 if listener.port < 65535 else 1}")
-            async with guarded_session(other) as session:
-                with pytest.raises(AccountMisconfigured):
-                    await token_call(session, f"http://127.0.0.1:{listener.port}/")
-            assert listener.connections == 0
+            await refused_unheard(listener, other, f"http://127.0.0.1:{listener.port}/")
 
     run(scenario())
 
@@ -165,13 +173,10 @@ def test_a_public_name_rebound_to_loopback_is_refused_at_connect():
     async def scenario() -> None:
         async with listening() as listener:
             url = f"http://api.weixin.qq.com:{listener.port}/cgi-bin/token"
-            async with guarded_session(policy(wechat_hosts=("api.weixin.qq.com",)),
-                                       resolver=FixedResolver("127.0.0.1")) as session:
-                with pytest.raises(AccountMisconfigured) as caught:
-                    await call(session, "GET", url, platform="wechat", timeout=FAST,
-                               params={"secret": SECRET})
-            assert listener.connections == 0
-            assert_refused_quietly(caught.value)
+            refused = await refused_unheard(
+                listener, policy(wechat_hosts=("api.weixin.qq.com",)), url, platform="wechat",
+                resolver=FixedResolver("127.0.0.1"))
+            assert_refused_quietly(refused)
 
     run(scenario())
 

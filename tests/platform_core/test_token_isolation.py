@@ -13,21 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from adapters.base import AccountRef, AuthFailed
 from adapters.douyin import DouyinAdapter
 from adapters.tokens import RedisTokenCache
 from adapters.wechat import WeChatAdapter
+from tests.platform_core.scaffold import base_url, redis_token_cache, scripted_server
 
 T = TypeVar("T")
 APPID, SECRET_A = "wx00000000000000aa", "secret-of-county-a-0123456789"
@@ -80,20 +78,10 @@ def douyin_error(code: int) -> web.Response:
 def run(redis_url: str, scenario: Callable[[str, aiohttp.ClientSession, RedisTokenCache],
                                            Awaitable[T]]) -> T:
     async def main() -> T:
-        server = TestServer(RECORDER.app(), host="127.0.0.1")
-        await server.start_server()
-        client = aioredis.from_url(redis_url)
-        prefix = f"yunchu:test:isolation:{uuid.uuid4().hex}:"
-        try:
-            async with aiohttp.ClientSession() as session:
-                base = str(server.make_url("")).rstrip("/")
-                return await scenario(base, session, RedisTokenCache(client, prefix=prefix))
-        finally:
-            keys = [key async for key in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-            await client.aclose()
-            await server.close()
+        async with (scripted_server(RECORDER.app()) as server,
+                    redis_token_cache(redis_url, "isolation") as cache,
+                    aiohttp.ClientSession() as session):
+            return await scenario(base_url(server), session, cache)
 
     return asyncio.run(main())
 

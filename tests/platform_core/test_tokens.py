@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from adapters.base import Retryable
 from adapters.tokens import MemoryTokenCache, RedisTokenCache
+from tests.platform_core.scaffold import remove_prefixed
 
 Scenario = Callable[[RedisTokenCache, RedisTokenCache, aioredis.Redis], Awaitable[Any]]
 
@@ -26,9 +27,7 @@ def with_two_clients(redis_url: str, prefix: str, scenario: Scenario) -> Any:
                 RedisTokenCache(first, prefix=prefix), RedisTokenCache(second, prefix=prefix), first
             )
         finally:
-            keys = [key async for key in first.scan_iter(match=prefix + "*")]
-            if keys:
-                await first.delete(*keys)
+            await remove_prefixed(first, prefix)
             await first.aclose()
             await second.aclose()
 

@@ -120,3 +120,8 @@ def audio_only_m4a(seconds: float = 0.5) -> bytes:
 
 def close_to(actual, expected, tolerance: int = 40) -> bool:
     return all(abs(a - e) <= tolerance for a, e in zip(actual[:3], expected[:3], strict=True))
+
+
+def described(result) -> tuple[str, str, int | None, int | None]:
+    """What inspecting an upload found: (content type, extension, width, height)."""
+    return result.content_type, result.ext, result.width, result.height

@@ -57,12 +57,7 @@ def test_png_keeps_format_and_alpha_but_drops_text_and_exif():
 
     result = inspect_upload(upload, **LIMITS)
 
-    assert (result.content_type, result.ext, result.width, result.height) == (
-        "image/png",
-        "png",
-        30,
-        10,
-    )
+    assert samples.described(result) == ("image/png", "png", 30, 10)
     stored = reopen(result.data)
     assert stored.format == "PNG" and stored.mode == "RGBA"
     assert stored.getpixel((25, 5))[3] == 0 and stored.getpixel((5, 5))[3] == 255
@@ -83,12 +78,7 @@ def test_animated_gif_keeps_every_frame_and_drops_its_comment():
 def test_webp_stays_webp():
     upload = encode(Image.new("RGB", (16, 12), (1, 2, 3)), "WEBP", quality=80)
     result = inspect_upload(upload, **LIMITS)
-    assert (result.content_type, result.ext, result.width, result.height) == (
-        "image/webp",
-        "webp",
-        16,
-        12,
-    )
+    assert samples.described(result) == ("image/webp", "webp", 16, 12)
     assert reopen(result.data).format == "WEBP"
 
 

@@ -25,12 +25,7 @@ def test_mp4_is_probed_and_kept_as_is(mp4_bytes):
 
 def test_quicktime_is_recognised():
     result = inspect_upload(samples.video(seconds=1.0, size=(32, 48), container="mov"), **LIMITS)
-    assert (result.content_type, result.ext, result.width, result.height) == (
-        "video/quicktime",
-        "mov",
-        32,
-        48,
-    )
+    assert samples.described(result) == ("video/quicktime", "mov", 32, 48)
 
 
 def test_truncated_mp4_is_refused(mp4_bytes):

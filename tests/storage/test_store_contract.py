@@ -73,5 +73,8 @@ def test_unsafe_keys_are_refused(store, key):
         store.get(key)
 
 
-def test_ping_answers_when_reachable(store):
-    store.ping()
+def test_ping_answers_when_reachable_and_changes_nothing(store):
+    store.put("ping/kept", b"1", "text/plain")
+    assert store.ping() is None
+    assert list(store.iter_keys("")) == ["ping/kept"]
+    assert store.get("ping/kept") == b"1"

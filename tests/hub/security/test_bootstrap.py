@@ -67,7 +67,7 @@ def test_a_revoked_bootstrap_token_from_the_environment_is_registered_again(hub)
     [row] = hub.get(f"/api/v1/users/{me['id']}/tokens").json["items"]
     assert hub.post(f"/api/v1/tokens/{row['id']}/revoke", {}).status_code == 200
     assert hub.get("/api/v1/session").status_code == 401
-    assert _restart(hub) == BOOT_TOKEN  # api.md: the variable's value is the token
+    assert _restart(hub) == BOOT_TOKEN  # the variable's value is the token
     assert _whoami(hub, BOOT_TOKEN)["id"] == me["id"]
 
 

@@ -16,25 +16,22 @@ import contextlib
 import io
 import itertools
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from PIL import Image
 
 from adapters.base import AccountRef, AuthFailed
-from adapters.tokens import RedisTokenCache
 from adapters.wechat import WeChatAdapter, app_of
 from hub.ids import new_id
 from hub.models import Account, Org, Task
 from hub.outbound import OUTBOUND_FIELDS
 from tests.hub.helpers import make_account, make_tree, wechat_account
+from tests.platform_core.scaffold import redis_token_cache, scripted_server
 
 from .support import make_user, newsroom
 
@@ -374,7 +371,7 @@ def test_permission_matrix(sqlite_hub):
     cells = 0
     for key, expect in EXPECTATIONS.items():
         if key not in served:
-            continue  # documented in api.md, not served yet
+            continue  # listed in EXPECTATIONS, not served yet
         orgs = (IN, OUT) if expect.scoped else (IN,)
         calls = {org: expect.build(m, org) for org in orgs}
         anonymous = _send(sqlite_hub, calls[IN], None)
@@ -497,23 +494,14 @@ def test_no_org_reaches_anothers_account_through_its_platform_identity(sqlite_hu
     async def worker_side() -> None:
         app = web.Application()
         app.router.add_route("*", "/{path:.+}", record)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        client = aioredis.from_url(redis_url)
-        prefix = f"yunchu:test:matrix:{uuid.uuid4().hex}:"
-        cache = RedisTokenCache(client, prefix=prefix)
-        try:
+        async with (scripted_server(app) as server,
+                    redis_token_cache(redis_url, "matrix") as cache):
             await cache.set(app_of(refs[OUT]).token_key, "TOKEN-OF-C2", 3600)
             impostor = replace(refs[IN], credentials=stolen,
                                api_base=str(server.make_url("/listener")))
             async with aiohttp.ClientSession() as session:
                 with contextlib.suppress(AuthFailed):
                     await WeChatAdapter(session, cache).status(impostor, "100")
-        finally:
-            keys = [key async for key in client.scan_iter(match=prefix + "*")]
-            await client.delete(*keys)
-            await client.aclose()
-            await server.close()
 
     asyncio.run(worker_side())
     if any("TOKEN-OF-C2" in line for line in seen):

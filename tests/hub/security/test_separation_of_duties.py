@@ -62,7 +62,7 @@ def test_reviewers_are_appointed_from_an_org_above(hub):
     county = people["county_admin"]["token"]
     made = hub.post("/api/v1/users", _reviewer(1), token=city)
     assert made.status_code == 201, made.json
-    assert made.json["token"]  # the new user's first token, once, as api.md says
+    assert made.json["token"]  # the new user's first token, once (docs/contract.md)
     _refused(hub.post("/api/v1/users", _reviewer(2, CITY, "市审核员"), token=city))  # own org
     assert hub.post("/api/v1/users", _reviewer(2, CITY, "市审核员"),
                     token=province).status_code == 201

@@ -24,7 +24,7 @@ def who(*roles: str, path: str | None, stage: int | None = None) -> Principal:
     (who("operator", path=COUNTY), False, COUNTY),
 ])
 def test_who_withdraws_how_far(principal, everywhere, scope):
-    right = withdraw_right(principal, item_org_path=COUNTY, origin_org_path=COUNTY)
+    right = withdraw_right(principal, origin_org_path=COUNTY)
     assert (right.everywhere, right.org_path) == (everywhere, scope)
 
 
@@ -36,11 +36,10 @@ def test_who_withdraws_how_far(principal, everywhere, scope):
 ])
 def test_others_may_not_withdraw(principal):
     with pytest.raises(ApiError) as raised:
-        withdraw_right(principal, item_org_path=COUNTY, origin_org_path=COUNTY)
+        withdraw_right(principal, origin_org_path=COUNTY)
     assert raised.value.status == 403
 
 
 def test_an_operator_withdraws_a_province_story_from_their_own_accounts_only():
-    right = withdraw_right(who("operator", path=COUNTY), item_org_path=PROVINCE,
-                           origin_org_path=PROVINCE)
+    right = withdraw_right(who("operator", path=COUNTY), origin_org_path=PROVINCE)
     assert not right.everywhere and right.org_path == COUNTY

@@ -18,6 +18,7 @@ from adapters.cityapp import CityAppAdapter
 from adapters.tokens import MemoryTokenCache
 from channels.base import AssetView, ItemVersionView, Post
 from channels.cityapp import CityAppChannel
+from tests.platform_core.scaffold import answering
 
 T = TypeVar("T")
 
@@ -112,15 +113,6 @@ async def scripted_receiver(
     *answers: tuple[int, dict[str, str], bytes],
 ) -> AsyncIterator[Scripted]:
     scripted = Scripted(list(answers) or [(200, {}, b"")])
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", scripted.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    scripted.url = f"http://127.0.0.1:{port}/hooks/city"
-    try:
+    async with answering(scripted.handle) as base:
+        scripted.url = f"{base}/hooks/city"
         yield scripted
-    finally:
-        await runner.cleanup()

@@ -17,13 +17,6 @@ STALL_S = 1.0
 
 
 @pytest.fixture
-def secret(sandbox) -> str:
-    value = new_secret()
-    sandbox.register("cityapp", APP, signing_secret=value)
-    return value
-
-
-@pytest.fixture
 def account(sandbox, secret):
     return account_for(f"{sandbox.url}/cityapp/webhook/{APP}", secret)
 

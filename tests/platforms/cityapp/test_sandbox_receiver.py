@@ -16,13 +16,6 @@ APP = "riverside"
 
 
 @pytest.fixture
-def secret(sandbox) -> str:
-    value = new_secret()
-    sandbox.register("cityapp", APP, signing_secret=value)
-    return value
-
-
-@pytest.fixture
 def hook_url(sandbox) -> str:
     return f"{sandbox.url}/cityapp/webhook/{APP}"
 

@@ -6,12 +6,13 @@ import pytest
 
 from adapters.base import AccountRef
 from sandbox.douyin import DouyinSettings, settings_for
-from tests.platforms.douyin.support import account_for, make_mp4
+from tests.platforms.douyin.support import account_for
+from tests.storage import samples
 
 
 @pytest.fixture(scope="session")
 def mp4() -> bytes:
-    return make_mp4()
+    return samples.video()  # a real 2 s H.264 MP4, a few KB
 
 
 @pytest.fixture

@@ -4,46 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any, TypeVar
 
 import aiohttp
-import redis.asyncio as aioredis
 
 from adapters.base import AccountRef
 from adapters.douyin import DouyinAdapter
 from adapters.tokens import RedisTokenCache
-from channels.base import AssetView, ItemVersionView, OriginView, Post
+from channels.base import AssetView, OriginView, Post
 from channels.douyin import DouyinChannel
 from sandbox.douyin import seed_credentials
+from tests.platform_core.scaffold import redis_token_cache
+from tests.platforms.samples import HUB, item_version
 
 T = TypeVar("T")
-
-
-def make_mp4(seconds: int = 2, size: int = 64, fps: int = 10) -> bytes:
-    """A real H.264 MP4 clip made with PyAV (a few KB)."""
-    import av
-    from PIL import Image
-
-    out = io.BytesIO()
-    with av.open(out, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = Fraction(1, fps)
-        for index in range(seconds * fps):
-            shade = (index * 9) % 255
-            frame = av.VideoFrame.from_image(Image.new("RGB", (size, size), (shade, 80, 160)))
-            frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return out.getvalue()
 
 
 @dataclass
@@ -81,21 +58,9 @@ def render_post(
 ) -> Post:
     video = video_asset(content)
     blobs = {video.id: content}
-    item = ItemVersionView(
-        item_id="it_rain",
-        version=1,
-        kind="video",
-        title=title,
-        body_html="",
-        summary="请市民减少外出。",
-        author="李四",
-        source="江城发布",
-        tags=("防汛",),
-        assets=(video,),
-        public_url="https://hub.example.gov.cn/p/it_rain",
-        org_name="江城市融媒体中心",
-        origin=origin,
-    )
+    item = item_version(item_id="it_rain", version=1, kind="video", title=title, body_html="",
+                        summary="请市民减少外出。", author="李四", tags=("防汛",),
+                        assets=(video,), public_url=f"{HUB}/p/it_rain", origin=origin)
     if cover is not None:
         cover_asset = AssetView(
             id="as_cover",
@@ -137,16 +102,7 @@ def run_adapter(
     """Run ``scenario`` on a fresh loop with a real session and a Redis token cache."""
 
     async def main() -> T:
-        client = aioredis.Redis.from_url(redis_url)
-        prefix = f"yunchu:test:dy:{uuid.uuid4().hex}:"
-        cache = RedisTokenCache(client, prefix=prefix)
-        try:
-            async with aiohttp.ClientSession() as session:
-                return await scenario(DouyinAdapter(session, cache, **options), cache)
-        finally:
-            keys = [key async for key in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-            await client.aclose()
+        async with redis_token_cache(redis_url, "dy") as cache, aiohttp.ClientSession() as session:
+            return await scenario(DouyinAdapter(session, cache, **options), cache)
 
     return asyncio.run(main())

@@ -10,16 +10,8 @@ from dataclasses import replace
 import aiohttp
 import pytest
 
+from adapters import base as taxonomy
 from adapters import douyin
-from adapters.base import (
-    AccountMisconfigured,
-    AuthFailed,
-    ContentRejected,
-    OutcomeUnknown,
-    RateLimited,
-    Retryable,
-    Unsupported,
-)
 from adapters.douyin import DouyinAdapter, cache_key
 from sandbox.douyin import world_for
 from tests.platforms.douyin.support import Clock, account_for, render_post, run_adapter
@@ -92,7 +84,7 @@ def test_chunks_below_the_platform_minimum_are_refused(
     async def scenario(adapter: DouyinAdapter, _cache):
         await adapter.publish(account, post, marker="dlv_small_chunks")
 
-    with pytest.raises(ContentRejected) as caught:
+    with pytest.raises(taxonomy.ContentRejected) as caught:
         run_adapter(redis_url, scenario, single_upload_max=1024, chunk_bytes=1024)
     assert caught.value.code == 2100005
     assert live(sandbox) == []
@@ -214,7 +206,7 @@ def test_revoked_authorisation_is_auth_failed(sandbox, redis_url, account):
         sandbox.revoke("douyin", account.credentials["open_id"])
         await adapter.lookup(account, "dlv_x")
 
-    with pytest.raises(AuthFailed) as caught:
+    with pytest.raises(taxonomy.AuthFailed) as caught:
         run_adapter(redis_url, scenario)
     assert caught.value.code == 10010  # the refresh was tried once, then given up
     assert account.credentials["access_token"] not in caught.value.reason
@@ -229,7 +221,7 @@ def test_token_of_another_open_id_is_a_misconfigured_account(sandbox, redis_url,
     async def scenario(adapter: DouyinAdapter, _cache):
         await adapter.lookup(wrong, "dlv_x")
 
-    with pytest.raises(AccountMisconfigured) as caught:
+    with pytest.raises(taxonomy.AccountMisconfigured) as caught:
         run_adapter(redis_url, scenario)
     assert caught.value.code == 28001015
 
@@ -240,16 +232,16 @@ def test_missing_credentials_are_a_misconfigured_account(sandbox, redis_url, api
     async def scenario(adapter: DouyinAdapter, _cache):
         await adapter.lookup(account, "dlv_x")
 
-    with pytest.raises(AccountMisconfigured, match="refresh_token"):
+    with pytest.raises(taxonomy.AccountMisconfigured, match="refresh_token"):
         run_adapter(redis_url, scenario)
 
 
 @pytest.mark.parametrize(
     ("fault", "error", "code"),
     [
-        ("rate_limit", RateLimited, 28003018),
-        ("busy", Retryable, 2100004),
-        ("http_5xx", Retryable, 503),
+        ("rate_limit", taxonomy.RateLimited, 28003018),
+        ("busy", taxonomy.Retryable, 2100004),
+        ("http_5xx", taxonomy.Retryable, 503),
     ],
 )
 def test_faults_map_to_the_taxonomy(sandbox, redis_url, account, fault, error, code):
@@ -261,7 +253,7 @@ def test_faults_map_to_the_taxonomy(sandbox, redis_url, account, fault, error, c
     with pytest.raises(error) as caught:
         run_adapter(redis_url, scenario)
     assert caught.value.code == code
-    assert not isinstance(caught.value, OutcomeUnknown)
+    assert not isinstance(caught.value, taxonomy.OutcomeUnknown)
 
 
 def test_timeout_is_outcome_unknown(sandbox, redis_url, account):
@@ -270,7 +262,7 @@ def test_timeout_is_outcome_unknown(sandbox, redis_url, account):
     async def scenario(adapter: DouyinAdapter, _cache):
         await adapter.lookup(account, "dlv_x")
 
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(taxonomy.OutcomeUnknown):
         run_adapter(redis_url, scenario, timeout=aiohttp.ClientTimeout(total=0.3))
 
 
@@ -284,7 +276,7 @@ def test_per_account_request_frequency_is_rate_limited(
         await adapter.lookup(account, "dlv_x")
         await adapter.lookup(account, "dlv_x")
 
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(taxonomy.RateLimited) as caught:
         run_adapter(redis_url, scenario)
     assert caught.value.code == 28003018
 
@@ -299,7 +291,7 @@ def test_daily_quota_waits_until_the_next_beijing_day(
         await adapter.publish(account, post, marker="dlv_q1")
         await adapter.publish(account, post, marker="dlv_q2")
 
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(taxonomy.RateLimited) as caught:
         run_adapter(redis_url, scenario)
     assert caught.value.code == 2190001
     assert 0 < caught.value.retry_after <= 86_400
@@ -316,7 +308,7 @@ def test_withdraw_without_delete_permission_is_unsupported(
         douyin_settings.delete_enabled = False
         await adapter.withdraw(account, receipt.remote_id)
 
-    with pytest.raises(Unsupported) as caught:
+    with pytest.raises(taxonomy.Unsupported) as caught:
         run_adapter(redis_url, scenario)
     assert caught.value.code == 2100007
     assert len(live(sandbox)) == 1
@@ -330,7 +322,7 @@ def test_publish_without_the_create_scope_is_auth_failed(
     async def scenario(adapter: DouyinAdapter, _cache):
         await adapter.publish(account, render_post(mp4), marker="dlv_scope")
 
-    with pytest.raises(AuthFailed) as caught:
+    with pytest.raises(taxonomy.AuthFailed) as caught:
         run_adapter(redis_url, scenario)
     assert caught.value.code == 2100007
 

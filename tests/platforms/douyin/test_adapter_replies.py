@@ -11,15 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from adapters.base import (
-    AccountMisconfigured,
-    AuthFailed,
-    ContentRejected,
-    OutcomeUnknown,
-    RateLimited,
-    Retryable,
-    Unsupported,
-)
+from adapters import base as taxonomy
 from adapters.douyin import DouyinAdapter, envelope_error
 from adapters.tokens import MemoryTokenCache
 from tests.platforms.douyin.support import account_for, render_post
@@ -99,18 +91,18 @@ def publish(mp4: bytes):
 @pytest.mark.parametrize(
     ("reply", "error"),
     [
-        (raw(200, "<html>oops</html>"), Retryable),
-        (raw(200, '{"unexpected": true}', "application/json"), Retryable),
-        (raw(200, "[1, 2]", "application/json"), Retryable),
-        (raw(502, "bad gateway"), Retryable),
-        (raw(404, "no such path"), AccountMisconfigured),
-        (raw(429, "slow"), RateLimited),
-        (failed(99_999_999, "新错误"), Retryable),
-        (failed(2100005, "Parameter error"), ContentRejected),
-        (failed(28001014), Unsupported),
-        (failed(28001046), AccountMisconfigured),
-        (failed(28001052), RateLimited),
-        (failed(10010), AuthFailed),
+        (raw(200, "<html>oops</html>"), taxonomy.Retryable),
+        (raw(200, '{"unexpected": true}', "application/json"), taxonomy.Retryable),
+        (raw(200, "[1, 2]", "application/json"), taxonomy.Retryable),
+        (raw(502, "bad gateway"), taxonomy.Retryable),
+        (raw(404, "no such path"), taxonomy.AccountMisconfigured),
+        (raw(429, "slow"), taxonomy.RateLimited),
+        (failed(99_999_999, "新错误"), taxonomy.Retryable),
+        (failed(2100005, "Parameter error"), taxonomy.ContentRejected),
+        (failed(28001014), taxonomy.Unsupported),
+        (failed(28001046), taxonomy.AccountMisconfigured),
+        (failed(28001052), taxonomy.RateLimited),
+        (failed(10010), taxonomy.AuthFailed),
     ],
 )
 def test_read_answers_map_to_the_taxonomy(reply, error):
@@ -121,33 +113,33 @@ def test_read_answers_map_to_the_taxonomy(reply, error):
 
 def test_garbage_answer_to_create_video_is_outcome_unknown(mp4):
     routes = {f"{V1}/upload_video/": UPLOADED, f"{V1}/create_video/": raw(200, "<html/>")}
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(taxonomy.OutcomeUnknown):
         run(routes, publish(mp4))
 
 
 @pytest.mark.parametrize("status", [502, 504])
 def test_gateway_error_on_create_video_is_outcome_unknown(mp4, status):
     routes = {f"{V1}/upload_video/": UPLOADED, f"{V1}/create_video/": raw(status, "gateway")}
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(taxonomy.OutcomeUnknown):
         run(routes, publish(mp4))
 
 
 def test_create_video_without_item_id_is_outcome_unknown(mp4):
     routes = {f"{V1}/upload_video/": UPLOADED, f"{V1}/create_video/": ok()}
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(taxonomy.OutcomeUnknown):
         run(routes, publish(mp4))
 
 
 def test_oversized_upload_is_content_rejected(mp4):
     routes = {f"{V1}/upload_video/": raw(413, "Request Entity Too Large")}
-    with pytest.raises(ContentRejected) as caught:
+    with pytest.raises(taxonomy.ContentRejected) as caught:
         run(routes, publish(mp4))
     assert caught.value.code == 413
 
 
 def test_upload_answer_without_video_id_is_retryable(mp4):
     routes = {f"{V1}/upload_video/": ok({"video": {}})}
-    with pytest.raises(Retryable, match="video_id"):
+    with pytest.raises(taxonomy.Retryable, match="video_id"):
         run(routes, publish(mp4))
 
 
@@ -157,21 +149,21 @@ def test_flat_err_no_envelope_is_understood():
         json.dumps({"err_no": 28003018, "err_msg": "too frequent", "log_id": "x"}),
         "application/json",
     )
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(taxonomy.RateLimited) as caught:
         run({f"{V1}/video_data/": reply}, status_of)
     assert caught.value.code == 28003018
 
 
 def test_error_only_in_extra_is_not_missed():
     body = {"data": {"error_code": 0}, "extra": {"error_code": 2100004, "description": "busy"}}
-    with pytest.raises(Retryable) as caught:
+    with pytest.raises(taxonomy.Retryable) as caught:
         run({f"{V1}/video_data/": lambda: web.json_response(body)}, status_of)
     assert caught.value.code == 2100004
 
 
 def test_garbage_refresh_answer_is_retryable():
     routes = {f"{V1}/video_data/": failed(2190008), "/oauth/refresh_token/": raw(200, "x")}
-    with pytest.raises(Retryable):
+    with pytest.raises(taxonomy.Retryable):
         run(routes, status_of)
 
 
@@ -181,7 +173,7 @@ def test_token_refused_twice_is_auth_failed_after_one_refresh():
         f"{V1}/video_data/": [failed(2190008), failed(2190008)],
         "/oauth/refresh_token/": [refreshed],
     }
-    with pytest.raises(AuthFailed) as caught:
+    with pytest.raises(taxonomy.AuthFailed) as caught:
         run(routes, status_of)
     assert caught.value.code == 2190008
 
@@ -189,7 +181,7 @@ def test_token_refused_twice_is_auth_failed_after_one_refresh():
 def test_refresh_answer_for_another_open_id_is_misconfigured():
     refreshed = ok({"access_token": "act.new", "expires_in": 1_296_000, "open_id": "other"})
     routes = {f"{V1}/video_data/": failed(28001008), "/oauth/refresh_token/": refreshed}
-    with pytest.raises(AccountMisconfigured):
+    with pytest.raises(taxonomy.AccountMisconfigured):
         run(routes, status_of)
 
 

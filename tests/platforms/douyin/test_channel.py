@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from channels.base import AssetView, CannotRender, ItemVersionView, OriginView
+from channels.base import AssetView, CannotRender, ItemVersionView
 from channels.douyin import (
     CAPTION_MAX_CHARS,
     CHUNKED_ABOVE_BYTES,
@@ -14,8 +14,7 @@ from channels.douyin import (
     DouyinChannel,
     marker_reserve,
 )
-
-MB = 1024 * 1024
+from tests.platforms.samples import MB, ORIGIN, asset, item_version, refusal
 
 
 class RecordingMedia:
@@ -33,41 +32,20 @@ class RecordingMedia:
         return b"\xff\xd8small-jpeg", "image/jpeg"
 
 
-VIDEO = AssetView(
-    id="as_video",
-    kind="video",
-    content_type="video/mp4",
-    sha256="a" * 64,
-    bytes=8 * MB,
-    width=1080,
-    height=1920,
-    duration_s=32.5,
-)
-COVER = AssetView(
-    id="as_cover",
-    kind="image",
-    content_type="image/jpeg",
-    sha256="c" * 64,
-    bytes=300_000,
-    width=1080,
-    height=1920,
-)
+VIDEO = asset("as_video", "video", sha256="a" * 64, bytes=8 * MB, width=1080, height=1920,
+              duration_s=32.5)
+COVER = asset("as_cover", bytes=300_000, width=1080, height=1920)
 
 
 def video_item(**changes) -> ItemVersionView:
-    base = ItemVersionView(
-        item_id="it_flood",
-        version=2,
+    base = item_version(
         kind="video",
         title="暴雨预警：今晚到明天有强降雨",
         body_html="<p>请市民注意出行安全。</p>",
         summary="市气象台发布暴雨橙色预警，请减少外出。",
         author="李四",
-        source="江城发布",
         tags=("防汛", "天气 预警"),
         assets=(VIDEO,),
-        public_url="https://hub.example.gov.cn/p/it_flood",
-        org_name="江城市融媒体中心",
     )
     return replace(base, **changes)
 
@@ -77,10 +55,9 @@ def render(item: ItemVersionView, media: RecordingMedia | None = None):
 
 
 def test_article_is_refused_with_a_readable_reason():
-    with pytest.raises(CannotRender) as caught:
-        render(video_item(kind="article", assets=()))
-    assert caught.value.reason.startswith("抖音只接受视频稿件")
-    assert "Douyin takes video items only" in caught.value.reason
+    refused = refusal(render, video_item(kind="article", assets=()))
+    assert refused.reason.startswith("抖音只接受视频稿件")
+    assert "Douyin takes video items only" in refused.reason
 
 
 def test_video_item_without_a_video_file_is_refused():
@@ -114,10 +91,9 @@ def test_mentions_are_neutralised_because_the_hub_has_no_open_ids():
 
 
 def test_title_too_long_for_the_caption_is_refused():
-    with pytest.raises(CannotRender) as caught:
-        render(video_item(title="长" * CAPTION_MAX_CHARS))
-    assert caught.value.field == "title"
-    assert caught.value.reason.startswith("标题过长")
+    refused = refusal(render, video_item(title="长" * CAPTION_MAX_CHARS))
+    assert refused.field == "title"
+    assert refused.reason.startswith("标题过长")
 
 
 def test_empty_title_is_refused():
@@ -126,12 +102,7 @@ def test_empty_title_is_refused():
 
 
 def test_reprint_mark_is_kept_in_the_caption_even_when_space_is_short():
-    origin = OriginView(
-        item_id="it_src",
-        org_name="省融媒体中心",
-        source="新华社",
-        url="https://hub.example.gov.cn/p/it_src",
-    )
+    origin = replace(ORIGIN, source="新华社")
     text = render(video_item(origin=origin, summary="长" * 200)).fields["text"]
     assert text.endswith("转载自省融媒体中心（来源：新华社）")
 

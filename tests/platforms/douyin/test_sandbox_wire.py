@@ -1,4 +1,4 @@
-"""The Douyin sandbox's wire behaviour (douyin.md §7), spoken to directly over HTTP."""
+"""The Douyin sandbox's wire behaviour (docs/platforms/douyin.md), spoken to directly over HTTP."""
 
 from __future__ import annotations
 

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import io
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
 import aiohttp
-import redis.asyncio as aioredis
 from PIL import Image
 
 from adapters.base import AccountRef
-from adapters.tokens import RedisTokenCache
 from adapters.wechat import WeChatAdapter
 from channels.base import AssetView, ItemVersionView, Post
 from channels.wechat import WeChatChannel
+from tests.platform_core.scaffold import redis_token_cache
+from tests.platforms.samples import png_bytes
 
 T = TypeVar("T")
 HUB = "http://127.0.0.1:8000"
@@ -28,12 +27,6 @@ def jpeg_bytes(
 ) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
-def png_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -99,16 +92,7 @@ def run_with_adapter(
     """Run ``scenario(adapter)`` on a fresh loop: real aiohttp session, real Redis token cache."""
 
     async def main() -> T:
-        client = aioredis.from_url(redis_url)
-        prefix = f"yunchu:test:{uuid.uuid4().hex}:"
-        try:
-            async with aiohttp.ClientSession() as session:
-                adapter = WeChatAdapter(session, RedisTokenCache(client, prefix=prefix), **options)
-                return await scenario(adapter)
-        finally:
-            keys = [key async for key in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-            await client.aclose()
+        async with redis_token_cache(redis_url, "wx") as cache, aiohttp.ClientSession() as session:
+            return await scenario(WeChatAdapter(session, cache, **options))
 
     return asyncio.run(main())

@@ -9,14 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 
-from adapters.base import (
-    AuthFailed,
-    ContentRejected,
-    OutcomeUnknown,
-    RateLimited,
-    Retryable,
-    Unsupported,
-)
+from adapters import base as taxonomy
 from adapters.wechat import WeChatAdapter
 from tests.platforms.wechat.support import account_for, make_post, run_with_adapter
 
@@ -123,14 +116,14 @@ def test_publish_pending_until_the_platform_finishes(sandbox, account, redis_url
     async def before(adapter: WeChatAdapter):
         receipt = await adapter.publish(account, make_post(), marker="dl_slow")
         status = await adapter.status(account, receipt.remote_id)
-        with pytest.raises(Retryable) as caught:
+        with pytest.raises(taxonomy.Retryable) as caught:
             await adapter.withdraw(account, receipt.remote_id)
         lookup = await adapter.lookup(account, "dl_slow")
         return receipt, status, caught.value, lookup
 
     receipt, status, error, lookup = run_with_adapter(redis_url, before)
     assert status.state == "pending_review"
-    assert type(error) is Retryable and "仍在发布中" in error.reason
+    assert type(error) is taxonomy.Retryable and "仍在发布中" in error.reason
     assert lookup is None  # batchget lists finished publishes only
     sandbox.advance_clock(120)
 
@@ -227,7 +220,7 @@ def test_revoked_credentials_fail_without_a_retry_loop(sandbox, account, redis_u
         receipt = await adapter.publish(account, make_post(), marker="dl_rev")
         sandbox.revoke("wechat", APPID)
         before = requests_made(sandbox)
-        with pytest.raises(AuthFailed) as caught:
+        with pytest.raises(taxonomy.AuthFailed) as caught:
             await adapter.status(account, receipt.remote_id)
         return caught.value, requests_made(sandbox) - before
 
@@ -245,7 +238,7 @@ def test_wrong_secret_is_auth_failed(sandbox, account, redis_url):
     wrong = dataclasses.replace(account, credentials={"appid": APPID, "secret": "guess"})
 
     async def scenario(adapter: WeChatAdapter):
-        with pytest.raises(AuthFailed):
+        with pytest.raises(taxonomy.AuthFailed):
             await adapter.lookup(wrong, "dl_x")
 
     run_with_adapter(redis_url, scenario)
@@ -268,7 +261,7 @@ def test_minute_quota_is_rate_limited(sandbox, account, redis_url):
     sandbox.config(faults={"rate_limit": 1.0})
 
     async def scenario(adapter: WeChatAdapter):
-        with pytest.raises(RateLimited) as caught:
+        with pytest.raises(taxonomy.RateLimited) as caught:
             await adapter.publish(account, make_post(), marker="dl_rl")
         return caught.value
 
@@ -284,7 +277,7 @@ def test_daily_quota_is_rate_limited_until_the_next_day(sandbox, account, redis_
     async def scenario(adapter: WeChatAdapter):
         for _ in range(100):  # freepublish/batchget: 100 calls a day
             await adapter.lookup(account, "dl_none")
-        with pytest.raises(RateLimited) as caught:
+        with pytest.raises(taxonomy.RateLimited) as caught:
             await adapter.lookup(account, "dl_none")
         return caught.value
 
@@ -298,12 +291,12 @@ def test_system_error_and_5xx_are_retryable(sandbox, account, redis_url, fault):
     sandbox.config(faults={fault: 1.0})
 
     async def scenario(adapter: WeChatAdapter):
-        with pytest.raises(Retryable) as caught:
+        with pytest.raises(taxonomy.Retryable) as caught:
             await adapter.publish(account, make_post(), marker="dl_busy")
         return caught.value
 
     error = run_with_adapter(redis_url, scenario)
-    assert type(error) is Retryable
+    assert type(error) is taxonomy.Retryable
     assert error.code in ((-1,) if fault == "busy" else (502, 503))
 
 
@@ -311,7 +304,7 @@ def test_timeout_after_sending_is_outcome_unknown(sandbox, account, redis_url):
     sandbox.config(faults={"timeout": 1.0}, timeout_s=1.0)
 
     async def scenario(adapter: WeChatAdapter):
-        with pytest.raises(OutcomeUnknown):
+        with pytest.raises(taxonomy.OutcomeUnknown):
             await adapter.publish(account, make_post(), marker="dl_to")
 
     run_with_adapter(redis_url, scenario, timeout=aiohttp.ClientTimeout(total=0.3, connect=5))
@@ -323,7 +316,7 @@ def test_content_the_platform_refuses_is_content_rejected(sandbox, account, redi
     too_long = dataclasses.replace(post, fields={**post.fields, "article": article})
 
     async def scenario(adapter: WeChatAdapter):
-        with pytest.raises(ContentRejected) as caught:
+        with pytest.raises(taxonomy.ContentRejected) as caught:
             await adapter.publish(account, too_long, marker="dl_long")
         return caught.value
 
@@ -336,7 +329,7 @@ def test_withdraw_without_delete_permission_is_unsupported(sandbox, account, red
 
     async def scenario(adapter: WeChatAdapter):
         receipt = await adapter.publish(account, make_post(), marker="dl_perm")
-        with pytest.raises(Unsupported) as caught:
+        with pytest.raises(taxonomy.Unsupported) as caught:
             await adapter.withdraw(account, receipt.remote_id)
         return caught.value
 
@@ -363,7 +356,7 @@ def test_a_retry_reuses_the_cover_and_images_already_uploaded(sandbox, account, 
         **post.fields, "article": {**post.fields["article"], "title": "标" * 80}})
 
     async def scenario(adapter: WeChatAdapter):
-        with pytest.raises(ContentRejected):  # draft/add refuses; cover and image are uploaded
+        with pytest.raises(taxonomy.ContentRejected):  # draft/add refuses; cover and image are uploaded
             await adapter.publish(account, too_long, marker="dl_memo")
         before = requests_made(sandbox)
         receipt = await adapter.publish(account, post, marker="dl_memo")
@@ -380,7 +373,7 @@ def test_a_remembered_material_deleted_on_wechat_is_rebuilt(sandbox, account, re
         **post.fields, "article": {**post.fields["article"], "title": "标" * 80}})
 
     async def scenario(adapter: WeChatAdapter):
-        with pytest.raises(ContentRejected):  # the cover is uploaded and remembered
+        with pytest.raises(taxonomy.ContentRejected):  # the cover is uploaded and remembered
             await adapter.publish(account, too_long, marker="dl_gone")
         cover = next(b for b in post.media if b.name == post.fields["cover"])
         thumb = await adapter.tokens.get(f"{adapter_app(account).memo_prefix}cover:{cover.sha256}")
@@ -388,7 +381,7 @@ def test_a_remembered_material_deleted_on_wechat_is_rebuilt(sandbox, account, re
         # Someone deletes the cover from the account's material library by hand.
         await adapter._call(adapter_app(account), "material/del_material",
                             json={"media_id": thumb})
-        with pytest.raises(Retryable) as caught:
+        with pytest.raises(taxonomy.Retryable) as caught:
             await adapter.publish(account, post, marker="dl_gone")
         again = await adapter.publish(account, post, marker="dl_gone")
         return caught.value, again

@@ -8,27 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from adapters.base import (
-    AccountMisconfigured,
-    AuthFailed,
-    ContentRejected,
-    OutcomeUnknown,
-    RateLimited,
-    Retryable,
-)
+from adapters import base as taxonomy
 from adapters.tokens import RedisTokenCache
 from adapters.wechat import WeChatAdapter, app_of, seconds_to_china_midnight
+from tests.platform_core.scaffold import base_url, redis_token_cache, scripted_server
 from tests.platforms.wechat.support import account_for, make_post
 
 T = TypeVar("T")
@@ -113,22 +104,11 @@ def run_scripted(
     scenario: Callable[[WeChatAdapter, Any, RedisTokenCache], Awaitable[T]],
 ) -> T:
     async def main() -> T:
-        server = TestServer(scripted.app(), host="127.0.0.1")
-        await server.start_server()
-        client = aioredis.from_url(redis_url)
-        prefix = f"yunchu:test:wire:{time.monotonic_ns()}:"
-        try:
-            async with aiohttp.ClientSession() as session:
-                cache = RedisTokenCache(client, prefix=prefix)
-                adapter = WeChatAdapter(session, cache)
-                account = account_for(str(server.make_url("")).rstrip("/"), "wx_wire")
-                return await scenario(adapter, account, cache)
-        finally:
-            keys = [key async for key in client.scan_iter(match=prefix + "*")]
-            if keys:
-                await client.delete(*keys)
-            await client.aclose()
-            await server.close()
+        async with (scripted_server(scripted.app()) as server,
+                    redis_token_cache(redis_url, "wire") as cache,
+                    aiohttp.ClientSession() as session):
+            account = account_for(base_url(server), "wx_wire")
+            return await scenario(WeChatAdapter(session, cache), account, cache)
 
     return asyncio.run(main())
 
@@ -203,8 +183,8 @@ def test_marker_replaces_an_existing_d_parameter(redis_url):
 def test_html_with_http_200_before_anything_is_public_is_retryable(redis_url):
     scripted = Scripted()
     scripted.script("material/add_material", html_page())
-    error = run_scripted(redis_url, scripted, raises(Retryable, publish))
-    assert type(error) is Retryable
+    error = run_scripted(redis_url, scripted, raises(taxonomy.Retryable, publish))
+    assert type(error) is taxonomy.Retryable
     assert "not a JSON object" in error.reason
 
 
@@ -213,11 +193,11 @@ def test_garbage_from_submit_is_outcome_unknown(redis_url):
     scripted.script(
         "freepublish/submit", lambda request, body: web.Response(body=b"\x00\xffgarbage")
     )
-    error = run_scripted(redis_url, scripted, raises(OutcomeUnknown, publish))
+    error = run_scripted(redis_url, scripted, raises(taxonomy.OutcomeUnknown, publish))
     assert error.sent is True
 
 
-@pytest.mark.parametrize(("status", "error_type"), [(502, OutcomeUnknown), (503, Retryable)])
+@pytest.mark.parametrize(("status", "error_type"), [(502, taxonomy.OutcomeUnknown), (503, taxonomy.Retryable)])
 def test_gateway_errors_on_submit(redis_url, status, error_type):
     scripted = Scripted()
     scripted.script("freepublish/submit", html_page(status))
@@ -228,15 +208,15 @@ def test_gateway_errors_on_submit(redis_url, status, error_type):
 def test_not_found_means_a_wrong_api_base(redis_url):
     scripted = Scripted()
     scripted.script("material/add_material", html_page(404))
-    error = run_scripted(redis_url, scripted, raises(AccountMisconfigured, publish))
+    error = run_scripted(redis_url, scripted, raises(taxonomy.AccountMisconfigured, publish))
     assert error.code == 404
 
 
 def test_garbage_from_the_token_endpoint_is_retryable(redis_url):
     scripted = Scripted()
     scripted.script("stable_token", lambda request, body: web.Response(text="oops"))
-    error = run_scripted(redis_url, scripted, raises(Retryable, publish))
-    assert type(error) is Retryable
+    error = run_scripted(redis_url, scripted, raises(taxonomy.Retryable, publish))
+    assert type(error) is taxonomy.Retryable
     assert scripted.paths() == ["stable_token"]
 
 
@@ -245,7 +225,7 @@ def test_missing_credentials_fail_before_any_request(redis_url):
 
     async def scenario(adapter: WeChatAdapter, account: Any, cache: RedisTokenCache):
         broken = replace(account, credentials={"appid": "wx_wire"})
-        with pytest.raises(AccountMisconfigured):
+        with pytest.raises(taxonomy.AccountMisconfigured):
             await adapter.publish(broken, make_post(), marker="dl")
 
     run_scripted(redis_url, scripted, scenario)
@@ -258,7 +238,7 @@ def test_missing_credentials_fail_before_any_request(redis_url):
 def test_token_refused_twice_is_auth_failed_after_exactly_one_refresh(redis_url):
     scripted = Scripted()
     scripted.script("material/add_material", errcode(40014), errcode(42001))
-    error = run_scripted(redis_url, scripted, raises(AuthFailed, publish))
+    error = run_scripted(redis_url, scripted, raises(taxonomy.AuthFailed, publish))
     assert error.code == 42001
     assert scripted.paths() == [
         "stable_token",
@@ -294,7 +274,7 @@ def test_refresh_reuses_a_token_another_worker_already_fetched(redis_url):
 def test_daily_quota_waits_until_midnight_china_time(redis_url):
     scripted = Scripted()
     scripted.script("draft/add", errcode(45009))
-    error = run_scripted(redis_url, scripted, raises(RateLimited, publish))
+    error = run_scripted(redis_url, scripted, raises(taxonomy.RateLimited, publish))
     assert error.code == 45009
     assert abs(error.retry_after - seconds_to_china_midnight()) < 5
 
@@ -304,7 +284,7 @@ def test_seconds_to_china_midnight():
     assert seconds_to_china_midnight(utc_midnight) == 16 * 3600
 
 
-@pytest.mark.parametrize(("code", "error_type"), [(45166, ContentRejected), (12345, Retryable)])
+@pytest.mark.parametrize(("code", "error_type"), [(45166, taxonomy.ContentRejected), (12345, taxonomy.Retryable)])
 def test_other_errcodes(redis_url, code, error_type):
     scripted = Scripted()
     scripted.script("draft/add", errcode(code))
@@ -342,4 +322,4 @@ def test_unknown_publish_status_is_retryable(redis_url):
     async def status(adapter: WeChatAdapter, account: Any):
         return await adapter.status(account, "1")
 
-    run_scripted(redis_url, scripted, raises(Retryable, status))
+    run_scripted(redis_url, scripted, raises(taxonomy.Retryable, status))

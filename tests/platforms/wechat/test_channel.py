@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from channels.base import AssetView, CannotRender, ItemVersionView, OriginView
+from channels.base import AssetView, CannotRender, ItemVersionView
 from channels.wechat import (
     COVER_SPEC,
     INLINE_SPEC,
@@ -15,38 +15,18 @@ from channels.wechat import (
     VIDEO_FRAME_SPEC,
     WeChatChannel,
 )
-
-HUB = "https://hub.example.gov.cn"
+from tests.platforms.samples import HUB, ORIGIN, asset, item_version, refusal
 
 
 def image(asset_id: str, **changes) -> AssetView:
-    base = AssetView(
-        id=asset_id,
-        kind="image",
-        content_type="image/jpeg",
-        sha256=asset_id * 2,
-        bytes=2000,
-        width=1600,
-        height=900,
-        url=f"{HUB}/media/{asset_id}.jpg",
-    )
-    return replace(base, **changes)
+    return asset(asset_id, **{"width": 1600, "height": 900, "url": f"{HUB}/media/{asset_id}.jpg",
+                              **changes})
 
 
 COVER = image("as_cover")
 PHOTO = image("as_photo")
 CHART = image("as_chart", content_type="image/png", url=f"{HUB}/media/as_chart.png")
-VIDEO = AssetView(
-    id="as_video",
-    kind="video",
-    content_type="video/mp4",
-    sha256="v" * 64,
-    bytes=5_000_000,
-    url=f"{HUB}/media/as_video.mp4",
-)
-ORIGIN = OriginView(
-    item_id="it_origin", org_name="省融媒体中心", source="湖北日报", url=f"{HUB}/p/it_origin"
-)
+VIDEO = asset("as_video", "video", bytes=5_000_000, url=f"{HUB}/media/as_video.mp4")
 
 
 class FakeMedia:
@@ -67,11 +47,8 @@ class FakeMedia:
 
 
 def article(**changes) -> ItemVersionView:
-    base = ItemVersionView(
-        item_id="it_flood",
+    base = item_version(
         version=3,
-        kind="article",
-        title="市政府召开防汛工作会议",
         body_html=(
             '<p style="color:red;position:fixed">会议部署了<b>强降雨</b>应对工作。</p>'
             "<script>alert(1)</script>"
@@ -81,13 +58,8 @@ def article(**changes) -> ItemVersionView:
             '<p><a href="https://example.com/x">外部链接</a>'
             '<a href="https://mp.weixin.qq.com/s/abc">往期文章</a></p>'
         ),
-        summary="会议部署了本周强降雨应对工作。",
-        author="张三",
-        source="江城发布",
         cover=COVER,
         assets=(PHOTO, CHART),
-        public_url=f"{HUB}/p/it_flood",
-        org_name="江城市融媒体中心",
     )
     return replace(base, **changes)
 
@@ -147,11 +119,10 @@ def test_html_is_sanitised_to_what_wechat_keeps():
 
 
 def test_title_over_32_characters_cannot_render():
-    with pytest.raises(CannotRender) as caught:
-        render(article(title="关" * 33))
-    assert caught.value.field == "title"
-    assert caught.value.reason.startswith("标题超过32字")
-    assert "(title longer than 32 characters: 33)" in caught.value.reason
+    refused = refusal(render, article(title="关" * 33))
+    assert refused.field == "title"
+    assert refused.reason.startswith("标题超过32字")
+    assert "(title longer than 32 characters: 33)" in refused.reason
 
 
 def test_title_of_exactly_32_characters_is_kept_whole():
@@ -159,16 +130,14 @@ def test_title_of_exactly_32_characters_is_kept_whole():
 
 
 def test_empty_title_cannot_render():
-    with pytest.raises(CannotRender) as caught:
-        render(article(title="   "))
-    assert caught.value.field == "title"
+    refused = refusal(render, article(title="   "))
+    assert refused.field == "title"
 
 
 def test_author_over_16_characters_cannot_render():
-    with pytest.raises(CannotRender) as caught:
-        render(article(author="作" * 17))
-    assert caught.value.field == "author"
-    assert "16" in caught.value.reason
+    refused = refusal(render, article(author="作" * 17))
+    assert refused.field == "author"
+    assert "16" in refused.reason
 
 
 def test_long_digest_is_cut_with_an_ellipsis():
@@ -183,18 +152,16 @@ def test_missing_summary_falls_back_to_body_text():
 
 
 def test_article_without_cover_cannot_render_with_a_readable_reason():
-    with pytest.raises(CannotRender) as caught:
-        render(article(cover=None))
-    assert caught.value.field == "cover"
-    assert caught.value.reason.startswith("微信公众号图文必须有封面图")
-    assert "(WeChat articles need a cover image" in caught.value.reason
+    refused = refusal(render, article(cover=None))
+    assert refused.field == "cover"
+    assert refused.reason.startswith("微信公众号图文必须有封面图")
+    assert "(WeChat articles need a cover image" in refused.reason
 
 
 def test_body_too_long_cannot_render():
-    with pytest.raises(CannotRender) as caught:
-        render(article(body_html="<p>" + "字" * 20_000 + "</p>"))
-    assert caught.value.field == "body_html"
-    assert "20000" in caught.value.reason
+    refused = refusal(render, article(body_html="<p>" + "字" * 20_000 + "</p>"))
+    assert refused.field == "body_html"
+    assert "20000" in refused.reason
 
 
 def test_body_near_the_limit_counts_room_for_the_uploaded_image_urls():
@@ -205,10 +172,9 @@ def test_body_near_the_limit_counts_room_for_the_uploaded_image_urls():
 
 
 def test_inline_image_still_over_one_megabyte_cannot_render():
-    with pytest.raises(CannotRender) as caught:
-        render(article(), FakeMedia(sizes={INLINE_SPEC: 1024 * 1024}))
-    assert caught.value.field == "body_html"
-    assert "1MB" in caught.value.reason
+    refused = refusal(render, article(), FakeMedia(sizes={INLINE_SPEC: 1024 * 1024}))
+    assert refused.field == "body_html"
+    assert "1MB" in refused.reason
 
 
 def test_pulled_item_carries_the_reprint_mark():
@@ -226,9 +192,8 @@ def test_reprint_from_an_org_with_a_long_name_keeps_the_mark_in_the_footer():
 
 
 def test_item_without_public_url_cannot_render():
-    with pytest.raises(CannotRender) as caught:
-        render(article(public_url=""))
-    assert caught.value.field == "public_url"
+    refused = refusal(render, article(public_url=""))
+    assert refused.field == "public_url"
 
 
 def test_video_item_becomes_an_article_with_the_frame_and_a_read_more_note():
@@ -249,9 +214,8 @@ def test_video_item_with_a_cover_image_uses_it_as_the_cover():
 
 
 def test_video_item_without_cover_or_video_file_cannot_render():
-    with pytest.raises(CannotRender) as caught:
-        render(article(kind="video", cover=None, assets=()))
-    assert caught.value.field == "cover"
+    refused = refusal(render, article(kind="video", cover=None, assets=()))
+    assert refused.field == "cover"
 
 
 def test_content_hash_is_stable_and_follows_content():

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.platforms.wechat.support import jpeg_bytes, png_bytes
+from tests.platforms.samples import png_bytes
+from tests.platforms.wechat.support import jpeg_bytes
 
 APPID = "wx00000000000000aa"
 SECRET = "s3cr3t-aa"

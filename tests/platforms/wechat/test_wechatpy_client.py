@@ -12,7 +12,8 @@ import pytest
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from tests.platforms.wechat.support import jpeg_bytes, png_bytes
+from tests.platforms.samples import png_bytes
+from tests.platforms.wechat.support import jpeg_bytes
 
 APPID = "wx00000000000000c1"
 SECRET = "wechatpy-secret"

@@ -4,30 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
-from PIL import Image
 
 from adapters.base import AccountRef
 from adapters.tokens import MemoryTokenCache
 from adapters.weibo import WeiboAdapter
-from channels.base import AssetView, ItemVersionView, Post
+from channels.base import AssetView, Post
 from channels.weibo import WeiboChannel
 from sandbox.weibo import uid_for_token
+from tests.platform_core.scaffold import answering
+from tests.platforms.samples import item_version, png_bytes
 
 T = TypeVar("T")
 COVER = AssetView(id="as_cover", kind="image", content_type="image/png", sha256="c" * 64, bytes=100)
-
-
-def png_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 class PngMedia:
@@ -58,18 +52,10 @@ def make_post(
     title: str = "市政府召开防汛工作会议",
     with_picture: bool = False,
 ) -> Post:
-    item = ItemVersionView(
-        item_id=item_id,
-        version=1,
-        kind="article",
-        title=title,
-        body_html="<p>会议部署了强降雨应对工作。</p>",
-        summary="会议部署了本周强降雨应对工作。#防汛#",
-        author="张三",
-        source="江城发布",
-        cover=COVER if with_picture else None,
-        public_url=f"{public_base}/p/{item_id}",
-    )
+    item = item_version(item_id=item_id, version=1, title=title,
+                        summary="会议部署了本周强降雨应对工作。#防汛#",
+                        cover=COVER if with_picture else None,
+                        public_url=f"{public_base}/p/{item_id}", org_name="")
     return WeiboChannel().render(item, PngMedia())
 
 
@@ -101,14 +87,6 @@ class Scripted:
 @contextlib.asynccontextmanager
 async def scripted_server(*answers: tuple[int, str, bytes]) -> AsyncIterator[Scripted]:
     scripted = Scripted(list(answers))
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", scripted.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    scripted.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with answering(scripted.handle) as base:
+        scripted.url = base
         yield scripted
-    finally:
-        await runner.cleanup()

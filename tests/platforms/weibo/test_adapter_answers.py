@@ -7,15 +7,7 @@ import json
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from adapters.base import (
-    AccountMisconfigured,
-    AuthFailed,
-    ContentRejected,
-    OutcomeUnknown,
-    RateLimited,
-    Retryable,
-    Unsupported,
-)
+from adapters import base as taxonomy
 from adapters.http import HttpReply
 from adapters.weibo import WeiboAdapter, failure
 from tests.platforms.weibo.support import account_for, make_post, run_with_adapter, scripted_server
@@ -57,23 +49,23 @@ def publish(adapter: WeiboAdapter, account):
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
-        (21327, AuthFailed),
-        ("21332", AuthFailed),
-        (21315, AuthFailed),
-        (21319, AuthFailed),
-        (10022, RateLimited),
-        ("10023", RateLimited),
-        (10024, RateLimited),
-        (10001, Retryable),
-        (10009, Retryable),
-        (10017, AccountMisconfigured),
-        (20102, AccountMisconfigured),
-        (21321, AccountMisconfigured),
-        (20012, ContentRejected),
-        (20021, ContentRejected),
-        ("20019", ContentRejected),
-        (20031, Unsupported),
-        (29999, ContentRejected),
+        (21327, taxonomy.AuthFailed),
+        ("21332", taxonomy.AuthFailed),
+        (21315, taxonomy.AuthFailed),
+        (21319, taxonomy.AuthFailed),
+        (10022, taxonomy.RateLimited),
+        ("10023", taxonomy.RateLimited),
+        (10024, taxonomy.RateLimited),
+        (10001, taxonomy.Retryable),
+        (10009, taxonomy.Retryable),
+        (10017, taxonomy.AccountMisconfigured),
+        (20102, taxonomy.AccountMisconfigured),
+        (21321, taxonomy.AccountMisconfigured),
+        (20012, taxonomy.ContentRejected),
+        (20021, taxonomy.ContentRejected),
+        ("20019", taxonomy.ContentRejected),
+        (20031, taxonomy.Unsupported),
+        (29999, taxonomy.ContentRejected),
     ],
 )
 def test_error_codes_map_to_the_taxonomy(code, expected):
@@ -98,31 +90,31 @@ def test_reason_is_chinese_first_and_names_the_code():
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
-        ((200, HTML, b"<html>ok</html>"), OutcomeUnknown),
-        ((200, JSON, b'{"created_at": "x"}'), OutcomeUnknown),
-        ((502, HTML, b"<html>502 Bad Gateway</html>"), OutcomeUnknown),
-        ((500, "text/plain", b"oops"), Retryable),
-        ((404, HTML, b"<html>not found</html>"), AccountMisconfigured),
-        ((401, HTML, b"<html>no</html>"), AuthFailed),
-        ((200, JSON, weibo_error(20032, "Update success, while server slow now")), OutcomeUnknown),
+        ((200, HTML, b"<html>ok</html>"), taxonomy.OutcomeUnknown),
+        ((200, JSON, b'{"created_at": "x"}'), taxonomy.OutcomeUnknown),
+        ((502, HTML, b"<html>502 Bad Gateway</html>"), taxonomy.OutcomeUnknown),
+        ((500, "text/plain", b"oops"), taxonomy.Retryable),
+        ((404, HTML, b"<html>not found</html>"), taxonomy.AccountMisconfigured),
+        ((401, HTML, b"<html>no</html>"), taxonomy.AuthFailed),
+        ((200, JSON, weibo_error(20032, "Update success, while server slow now")), taxonomy.OutcomeUnknown),
     ],
 )
 def test_publish_reads_odd_answers_safely(answer, expected):
     with pytest.raises(expected) as caught:
         run_against([answer], publish)
-    if expected is Retryable:
-        assert not isinstance(caught.value, OutcomeUnknown)
+    if expected is taxonomy.Retryable:
+        assert not isinstance(caught.value, taxonomy.OutcomeUnknown)
 
 
 def test_http_429_without_envelope_honours_retry_after():
     error = failure(reply(429, b"slow down", {"Retry-After": "9"}))
-    assert type(error) is RateLimited and error.retry_after == 9
+    assert type(error) is taxonomy.RateLimited and error.retry_after == 9
 
 
 def test_repeat_content_that_lookup_cannot_find_is_rejected():
     empty_timeline = (200, JSON, b'{"statuses": [], "total_number": 0}')
     repeat = (400, JSON, weibo_error("20019", "repeat content!"))
-    with pytest.raises(ContentRejected) as caught:
+    with pytest.raises(taxonomy.ContentRejected) as caught:
         run_against([repeat, empty_timeline], publish)
     assert caught.value.code == 20019
 
@@ -132,16 +124,16 @@ def test_repeat_content_that_lookup_cannot_find_is_rejected():
     [(200, HTML, b"<html></html>"), (200, JSON, b'{"statuses": "nope"}'), (200, JSON, b"[1,2]")],
 )
 def test_lookup_and_status_treat_garbage_as_retryable(answer):
-    with pytest.raises(Retryable) as caught:
+    with pytest.raises(taxonomy.Retryable) as caught:
         run_against([answer], lambda adapter, account: adapter.lookup(account, "dl_1"))
-    assert not isinstance(caught.value, OutcomeUnknown)
-    with pytest.raises(Retryable):
+    assert not isinstance(caught.value, taxonomy.OutcomeUnknown)
+    with pytest.raises(taxonomy.Retryable):
         run_against([answer], lambda adapter, account: adapter.status(account, "91"))
 
 
 def test_withdraw_without_permission_becomes_a_manual_task():
     forbidden = (403, JSON, weibo_error(10014, "Insufficient app permissions!"))
-    with pytest.raises(Unsupported) as caught:
+    with pytest.raises(taxonomy.Unsupported) as caught:
         run_against([forbidden], lambda adapter, account: adapter.withdraw(account, "91"))
     assert caught.value.code == 10014
 

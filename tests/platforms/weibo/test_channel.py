@@ -16,16 +16,11 @@ from channels.weibo import (
     marked_link,
     weibo_length,
 )
+from tests.platforms.samples import asset, item_version, refusal
 
-COVER = AssetView(
-    id="as_cover", kind="image", content_type="image/jpeg", sha256="c" * 64, bytes=900_000
-)
-INLINE = AssetView(
-    id="as_inline", kind="image", content_type="image/png", sha256="i" * 64, bytes=50_000
-)
-VIDEO = AssetView(
-    id="as_video", kind="video", content_type="video/mp4", sha256="v" * 64, bytes=9_000_000
-)
+COVER = asset("as_cover", bytes=900_000)
+INLINE = asset("as_inline", content_type="image/png", bytes=50_000)
+VIDEO = asset("as_video", "video", bytes=9_000_000)
 LONGEST_MARKER = "d" * MAX_MARKER_CHARS
 
 
@@ -45,19 +40,8 @@ class FakeMedia:
 
 
 def article(**changes) -> ItemVersionView:
-    base = ItemVersionView(
-        item_id="it_flood",
-        version=2,
-        kind="article",
-        title="市政府召开防汛工作会议",
-        body_html="<p>会议部署了强降雨应对工作。</p>",
-        summary="会议部署了本周强降雨应对工作，要求各区县落实值班制度。",
-        author="张三",
-        source="江城发布",
-        public_url="https://hub.example.gov.cn/p/it_flood",
-        org_name="江城市融媒体中心",
-    )
-    return replace(base, **changes)
+    return replace(item_version(summary="会议部署了本周强降雨应对工作，要求各区县落实值班制度。"),
+                   **changes)
 
 
 def render(item: ItemVersionView, media: FakeMedia | None = None):
@@ -150,16 +134,14 @@ def test_marker_longer_than_the_reserve_is_refused():
 
 
 def test_item_without_public_link_cannot_go_to_weibo():
-    with pytest.raises(CannotRender) as caught:
-        render(article(public_url=""))
-    assert caught.value.field == "public_url"
-    assert "安全域名" in caught.value.reason
+    refused = refusal(render, article(public_url=""))
+    assert refused.field == "public_url"
+    assert "安全域名" in refused.reason
 
 
 def test_link_too_long_for_any_text_is_refused_readably():
-    with pytest.raises(CannotRender) as caught:
-        render(article(public_url="https://hub.example.gov.cn/p/" + "x" * 240))
-    assert "放不下" in caught.value.reason and "no room" in caught.value.reason
+    refused = refusal(render, article(public_url="https://hub.example.gov.cn/p/" + "x" * 240))
+    assert "放不下" in refused.reason and "no room" in refused.reason
 
 
 def test_item_without_title_and_summary_falls_back_to_body_or_refuses():
@@ -207,16 +189,14 @@ def test_video_item_prefers_its_cover_image():
 
 def test_picture_of_five_megabytes_or_more_is_refused():
     media = FakeMedia({("as_cover", "weibo_pic"): (b"x" * PIC_MAX_BYTES, "image/jpeg")})
-    with pytest.raises(CannotRender) as caught:
-        render(article(cover=COVER), media)
-    assert "5 MB" in caught.value.reason
+    refused = refusal(render, article(cover=COVER), media)
+    assert "5 MB" in refused.reason
 
 
 def test_picture_in_another_format_is_refused():
     media = FakeMedia({("as_cover", "weibo_pic"): (b"RIFF", "image/webp")})
-    with pytest.raises(CannotRender) as caught:
-        render(article(cover=COVER), media)
-    assert "JPEG/PNG/GIF" in caught.value.reason
+    refused = refusal(render, article(cover=COVER), media)
+    assert "JPEG/PNG/GIF" in refused.reason
 
 
 def test_content_hash_follows_text_and_picture():

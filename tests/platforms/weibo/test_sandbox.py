@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from sandbox.weibo import default_settings, emulator_for, uid_for_token
-from tests.platforms.weibo.support import png_bytes
+from tests.platforms.samples import png_bytes
 
 TOKEN = "2.00sandbox_user_a"
 LINK = "http://127.0.0.1:8000/p/it_1"

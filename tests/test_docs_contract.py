@@ -1,0 +1,47 @@
+"""docs/contract.md and the served /api/v1/openapi.json name the same operations.
+
+The document lists each operation as a heading `` `METHOD /api/v1/path` `` (OpenAPI path
+syntax, ``{param}``); the OpenAPI document is built from the routes the app registers, so an
+operation added, renamed or removed without the document (or the other way round) fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+CONTRACT = Path(__file__).resolve().parent.parent / "docs" / "contract.md"
+HEADING = re.compile(r"^#{2,5} `(GET|POST|PUT|PATCH|DELETE) (/api/v1/\S+)`\s*$", re.MULTILINE)
+SELF = ("GET", "/api/v1/openapi.json")  # the document does not list itself
+
+
+def documented() -> list[tuple[str, str]]:
+    return HEADING.findall(CONTRACT.read_text(encoding="utf-8"))
+
+
+def served(client) -> set[tuple[str, str]]:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200, response.data[:500]
+    return {(method.upper(), path) for path, operations in response.json["paths"].items()
+            for method in operations}
+
+
+def test_the_document_names_each_operation_once():
+    operations = documented()
+    assert len(operations) > 40, "the headings of docs/contract.md were not found"
+    repeated = {op for op in operations if operations.count(op) > 1}
+    assert not repeated, f"listed twice in docs/contract.md: {sorted(repeated)}"
+
+
+def test_every_served_operation_is_documented_and_nothing_else(hub):
+    in_doc = set(documented())
+    in_spec = served(hub.client) | {SELF}
+    missing = sorted(in_spec - in_doc)
+    stale = sorted(in_doc - in_spec)
+    assert not missing, f"served but missing from docs/contract.md: {missing}"
+    assert not stale, f"in docs/contract.md but not served: {stale}"
+
+
+def test_the_openapi_document_itself_needs_no_token(hub):
+    assert hub.client.get("/api/v1/openapi.json").status_code == 200
+    assert hub.client.get("/api/v1/orgs").status_code == 401
