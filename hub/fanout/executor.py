@@ -76,8 +76,8 @@ class Executor:
     async def start(self) -> None:
         from storage.renditions import Renditions
 
-        # Pushes and withdrawals each get ``concurrency`` calls in flight: a withdrawal never
-        # queues behind a push for a connection.
+        # Publishes and withdrawals each get ``concurrency`` calls in flight: a withdrawal
+        # never queues behind a publish for a connection.
         # No cookie jar (platform APIs authenticate by token, and the jar is work per call);
         # every connection checked against the outbound policy.
         self.http = guarded_session(policy_for(self.settings), limit=2 * self.concurrency,
