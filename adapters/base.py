@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 class AdapterError(Exception):
-    """Base of every failure an adapter reports.
+    """Base of every failure an adapter reports. Each class's ``kind`` is the value the hub
+    stores as the delivery's error kind (``hub.fanout.vocabulary.ErrorKind``).
 
     ``reason`` is a sentence an editor can read (Chinese first); ``code`` is the platform's
     own error code when there is one. Neither ever contains a token or secret.
@@ -85,14 +86,6 @@ class Unsupported(AdapterError):
     kind = "unsupported"
 
 
-PERMANENT_ERRORS: tuple[type[AdapterError], ...] = (
-    AuthFailed,
-    AccountMisconfigured,
-    ContentRejected,
-    Unsupported,
-)
-
-
 # ---------------------------------------------------------------- values
 
 
@@ -124,7 +117,6 @@ class Capabilities:
     withdraw: bool = True
     status_polling: bool = False
     lookup: bool = True
-    daily_publish_quota: int | None = None
     notes: str = ""
 
 

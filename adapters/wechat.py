@@ -135,7 +135,6 @@ CAPABILITIES = Capabilities(
     withdraw=True,
     status_polling=True,
     lookup=True,
-    daily_publish_quota=100,
     notes=(
         "草稿+发布（freepublish），发布为异步，需轮询状态（每日100次）；撤稿为删除已发布文章"
         "（每日10次，未认证订阅号无权限时需人工操作） (draft + freepublish; asynchronous "

@@ -86,7 +86,6 @@ CAPABILITIES = Capabilities(
     withdraw=True,
     status_polling=False,
     lookup=True,
-    daily_publish_quota=None,
     notes=(
         "每个账号每小时最多发30条微博；删除接口需应用具备权限，未获授权时转为人工任务 "
         "(at most 30 posts per account per hour; deletion needs the app's permission, "

@@ -13,7 +13,7 @@ from ..db import is_transient
 from ..errors import invalid, not_found
 from ..fanout import push as push_service
 from ..fanout import withdraw as withdraw_service
-from ..fanout.executor import FENCE_PREFIX, FENCE_TTL_S
+from ..fanout.fence import FENCE_PREFIX, FENCE_TTL_S
 from ..fanout.progress import dispatch_progress, withdrawal_progress
 from ..fanout.queueing import enqueue_batches
 from ..fanout.render import public_base

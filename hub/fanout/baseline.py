@@ -13,6 +13,7 @@ from typing import Any
 from ..config import load_settings
 from ..runtime import Runtime
 from .executor import Executor
+from .vocabulary import Action
 
 BASELINE_QUEUE = "yunchu-baseline"
 _runtime: dict[str, Any] = {}
@@ -35,7 +36,7 @@ async def _one(action: str, platform: str, delivery_id: str) -> str:
     executor = _executor()
     await executor.start()
     try:
-        report = await executor.run_batch(action, platform, [delivery_id])
+        report = await executor.run_batch(Action(action), platform, [delivery_id])
         return ",".join(report.states) or "none"
     finally:
         await executor.close()

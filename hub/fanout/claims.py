@@ -10,7 +10,7 @@ taken back (it froze, the reconciler moved on) writes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,12 +33,12 @@ from ..ids import new_id
 from ..idsets import among, on_postgres
 from ..models import Account, Delivery, DeliveryAttempt, Task, utcnow
 from ..models.base import UTCDateTime
+from .fence import after_withdrawal
+from .vocabulary import Action, DeliveryState, ErrorKind, Lookup, Step
 
 MANUAL_DEADLINE = timedelta(hours=2)
-
-PUBLISH_CLAIMABLE = ("queued", "retry")
-WITHDRAW_CLAIMABLE = ("withdraw_queued", "withdraw_retry")
-IN_FLIGHT = {"publish": "sending", "withdraw": "withdrawing"}
+S = DeliveryState
+IN_FLIGHT = tuple(action.in_flight for action in Action)
 
 
 @dataclass(frozen=True)
@@ -47,42 +47,39 @@ class Claimed:
     item_id: str
     version: int
     account_id: str
-    attempts: int  # claims so far, this one included
+    # Claims that got as far as an answer, this one included: what the retry budget counts.
+    # (``deliveries.attempts`` counts every claim: ``tries + interrupted``.)
+    tries: int
     needs_lookup: bool
     remote_id: str | None
     withdrawing: bool  # withdrawal_id set: the item was withdrawn
     interrupted: int = 0  # earlier claims lost with their worker
 
-    @property
-    def tries(self) -> int:
-        """Claims that got as far as an answer (or this one): what the retry budget counts."""
-        return self.attempts - self.interrupted
 
-
-@dataclass
+@dataclass(kw_only=True)
 class Outcome:
-    """What happened to one claimed delivery; turned into one conditional UPDATE."""
+    """What happened to one claimed delivery (see ``policy``); one conditional UPDATE."""
 
     delivery_id: str
-    state: str
-    outcome: str  # for the attempt history
-    error_kind: str | None = None
+    state: DeliveryState
+    step: Step | ErrorKind  # what the attempt history records (``delivery_attempts.outcome``)
+    error_kind: ErrorKind | None = None
     error: str | None = None
     remote_id: str | None = None
     remote_url: str | None = None
     retry_in: float | None = None
-    needs_lookup: bool | None = None
+    lookup: Lookup = Lookup.KEEP
     flag_account: str | None = None  # account id to flag (credentials rejected)
     flag_reason: str | None = None
     task: dict[str, Any] | None = None  # manual task to open
     closes_task: bool = False  # withdrawn after a manual task was opened for it: close it
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def claim(session: Session, action: str, ids: Sequence[str], owner: str,
+def claim(session: Session, action: Action, ids: Sequence[str], owner: str,
           lease_s: int) -> list[Claimed]:
+    action = Action(action)  # also a job's plain string
     now = utcnow()
-    states = PUBLISH_CLAIMABLE if action == "publish" else WITHDRAW_CLAIMABLE
+    states = action.claimable
     # Lock in id order and skip rows someone else holds (a withdrawal in progress): one lock
     # order everywhere means no deadlocks, and a skipped row is simply not claimed now.
     mine = [row.id for row in _lock(session, ids, Delivery.state, Delivery.next_attempt_at)
@@ -90,7 +87,7 @@ def claim(session: Session, action: str, ids: Sequence[str], owner: str,
     if not mine:
         return []
     statement = (update(Delivery).where(among(session, Delivery.id, mine))
-                 .values(state=IN_FLIGHT[action], lease_owner=owner,
+                 .values(state=action.in_flight, lease_owner=owner,
                          lease_expires_at=now + timedelta(seconds=lease_s),
                          attempts=Delivery.attempts + 1, updated_at=now)
                  .returning(Delivery.id, Delivery.item_id, Delivery.version, Delivery.account_id,
@@ -100,7 +97,7 @@ def claim(session: Session, action: str, ids: Sequence[str], owner: str,
     if not on_postgres(session):
         statement = statement.where(Delivery.state.in_(states))  # the check is the lock
     rows = session.execute(statement).all()
-    return [Claimed(id=r[0], item_id=r[1], version=r[2], account_id=r[3], attempts=r[4],
+    return [Claimed(id=r[0], item_id=r[1], version=r[2], account_id=r[3], tries=r[4] - r[8],
                     needs_lookup=bool(r[5]), remote_id=r[6], withdrawing=r[7] is not None,
                     interrupted=r[8])
             for r in rows]
@@ -120,36 +117,39 @@ def _lock(session: Session, ids: Sequence[str], *columns: Any) -> list[Row]:
 def renew(session: Session, owner: str, ids: Sequence[str], lease_s: int) -> None:
     if not ids:
         return
-    in_flight = tuple(IN_FLIGHT.values())
     mine = [row.id for row in _lock(session, ids, Delivery.lease_owner, Delivery.state)
-            if row.lease_owner == owner and row.state in in_flight]
+            if row.lease_owner == owner and row.state in IN_FLIGHT]
     if not mine:
         return
     statement = (update(Delivery).where(among(session, Delivery.id, mine))
                  .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
                  .execution_options(synchronize_session=False))
     if not on_postgres(session):
-        statement = statement.where(Delivery.lease_owner == owner, Delivery.state.in_(in_flight))
+        statement = statement.where(Delivery.lease_owner == owner, Delivery.state.in_(IN_FLIGHT))
     session.execute(statement)
 
 
-def record(session: Session, action: str, owner: str, outcomes: Sequence[Outcome]) -> list[str]:
-    """Write outcomes; returns ids that became ``withdraw_queued`` (published after withdrawal)."""
+def record(session: Session, action: Action, owner: str,
+           outcomes: Sequence[Outcome]) -> list[str]:
+    """Write outcomes; returns ids that became ``withdraw_queued`` (published after withdrawal).
+
+    A publish outcome is written through ``fence.after_withdrawal`` when the row carries a
+    withdrawal id by now (layer 4 of "withdraw wins"), decided under the row lock."""
     if not outcomes:
         return []
+    action = Action(action)
     now = utcnow()
-    in_flight = IN_FLIGHT[action]
+    in_flight = action.in_flight
     params = []
     for o in sorted(outcomes, key=lambda o: o.delivery_id):  # id order: the global lock order
         retry_at = now + timedelta(seconds=o.retry_in) if o.retry_in is not None else None
         params.append({
             "b_id": o.delivery_id, "b_state": o.state,
-            "b_wstate": _state_after_withdrawal(o) if action == "publish" else o.state,
+            "b_wstate": _if_withdrawn(action, o),
             "b_kind": o.error_kind, "b_error": (o.error or "")[:1000] or None,
             "b_remote_id": o.remote_id, "b_remote_url": o.remote_url, "b_retry": retry_at,
-            "b_lookup": o.needs_lookup, "b_published": now if o.state in ("published",
-                                                                       "pending_review") else None,
-            "b_withdrawn": now if o.state == "withdrawn" else None,
+            "b_lookup": o.lookup.value, "b_published": now if o.state.is_live else None,
+            "b_withdrawn": now if o.state is S.WITHDRAWN else None,
         })
     statement = (
         update(Delivery)
@@ -173,17 +173,22 @@ def record(session: Session, action: str, owner: str, outcomes: Sequence[Outcome
         .execution_options(synchronize_session=False)
     )
     session.connection().execute(statement, params)
-    add_attempts(session, [(o.delivery_id, action, owner, o.outcome, (o.error or "")[:1000] or None,
+    add_attempts(session, [(o.delivery_id, action, owner, o.step, (o.error or "")[:1000] or None,
                             now) for o in outcomes])
     _side_effects(session, outcomes, now)
-    if action != "publish":
+    if action is not Action.PUBLISH:
         return []
     published = [o.delivery_id for o in outcomes
-                 if _state_after_withdrawal(o) == "withdraw_queued"]
+                 if _if_withdrawn(action, o) is S.WITHDRAW_QUEUED]
     if not published:
         return []
     return list(session.execute(select(Delivery.id).where(
-        among(session, Delivery.id, published), Delivery.state == "withdraw_queued")).scalars())
+        among(session, Delivery.id, published), Delivery.state == S.WITHDRAW_QUEUED)).scalars())
+
+
+def _if_withdrawn(action: Action, o: Outcome) -> DeliveryState:
+    """The state ``o`` writes when the row's item was withdrawn meanwhile."""
+    return after_withdrawal(o.state, o.lookup) if action is Action.PUBLISH else o.state
 
 
 ATTEMPT_COLUMNS = ("delivery_id", "action", "worker", "outcome", "error", "at")
@@ -215,17 +220,6 @@ def append_rows(session: Session, table: Table, columns: Sequence[str],
             copy.write_row(row)
 
 
-def _state_after_withdrawal(o: Outcome) -> str:
-    """A publish that returns after its item was withdrawn: withdraw wins."""
-    if o.state in ("published", "pending_review"):
-        return "withdraw_queued"
-    if o.state in ("retry", "failed") and o.needs_lookup:
-        return "withdraw_queued"  # sent but unanswered may be live: look it up and remove it
-    if o.state == "retry":
-        return "cancelled"  # it never went out
-    return o.state
-
-
 def _side_effects(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
     flags = {o.flag_account: o.flag_reason for o in outcomes if o.flag_account}
     for account_id, reason in flags.items():
@@ -242,7 +236,7 @@ def _side_effects(session: Session, outcomes: Sequence[Outcome], now: datetime) 
                 for o in tasks if o.delivery_id not in existing]
         if rows:
             session.execute(insert(Task), rows)
-    settled = [o.delivery_id for o in outcomes if o.closes_task and o.state == "withdrawn"]
+    settled = [o.delivery_id for o in outcomes if o.closes_task and o.state is S.WITHDRAWN]
     if settled:
         session.execute(update(Task).where(
             among(session, Task.delivery_id, settled), Task.kind == "manual_withdraw",
@@ -277,8 +271,8 @@ def accounts_of(session: Session, account_ids: Sequence[str]) -> dict[str, Row]:
 
 
 INTERRUPTED = {
-    "sending": "发送中断，将先核实平台上是否已发布 (interrupted while sending; checking the platform)",
-    "withdrawing": "撤稿中断，将重试 (interrupted while withdrawing; retrying)",
+    S.SENDING: "发送中断，将先核实平台上是否已发布 (interrupted while sending; checking the platform)",
+    S.WITHDRAWING: "撤稿中断，将重试 (interrupted while withdrawing; retrying)",
 }
 
 
@@ -309,29 +303,33 @@ def stale_leases(session: Session, *, interrupted_max: int | None = None,
         select(Delivery.id, Delivery.state, Delivery.lease_owner)
         .where(Delivery.state.in_(tuple(INTERRUPTED)), gone)
         .order_by(Delivery.id).with_for_update(skip_locked=True)).all()
-    released: dict[str, list[tuple[str, str]]] = {"publish": [], "withdraw": []}
+    released: dict[Action, list[tuple[str, str]]] = {action: [] for action in Action}
     history = []
-    for state, action in (("sending", "publish"), ("withdrawing", "withdraw")):
+    for action in Action:
+        state = action.in_flight
         owners = {row.id: row.lease_owner for row in lost if row.state == state}
         if not owners:
             continue
-        after = (case((Delivery.withdrawal_id.is_(None), "retry"), else_="withdraw_queued")
-                 if state == "sending" else "withdraw_retry")
+        # A send that may have gone out: look before sending again (needs_lookup), and
+        # withdraw wins (layer 5: see ``fence``).
+        after = (case((Delivery.withdrawal_id.is_(None), S.RETRY),
+                      else_=after_withdrawal(S.RETRY, Lookup.NEEDED))
+                 if action is Action.PUBLISH else S.WITHDRAW_RETRY)
         rows = session.execute(
             update(Delivery)
             .where(among(session, Delivery.id, owners), Delivery.state == state)
             .values(state=after, lease_owner=None, lease_expires_at=None, next_attempt_at=now,
                     interrupted=Delivery.interrupted + 1, updated_at=now,
-                    **({"needs_lookup": True, "error_kind": "unknown",
-                        "error": INTERRUPTED[state]} if state == "sending" else {}))
+                    **({"needs_lookup": Lookup.NEEDED.value, "error_kind": ErrorKind.UNKNOWN,
+                        "error": INTERRUPTED[state]} if action is Action.PUBLISH else {}))
             .returning(Delivery.id, Delivery.platform, Delivery.state, Delivery.interrupted)
             .execution_options(synchronize_session=False)).all()
         for delivery_id, platform, new_state, _ in rows:
-            released["publish" if new_state == "retry" else "withdraw"].append(
+            released[Action.PUBLISH if new_state == S.RETRY else Action.WITHDRAW].append(
                 (delivery_id, platform))
-            history.append((delivery_id, action, owners[delivery_id], "interrupted",
+            history.append((delivery_id, action, owners[delivery_id], Step.INTERRUPTED,
                             INTERRUPTED[state], now))
-        if state == "withdrawing" and interrupted_max:
+        if action is Action.WITHDRAW and interrupted_max:
             _open_stuck_withdrawal_tasks(session, {d: n for d, _, _, n in rows
                                                    if n >= interrupted_max}, now)
     add_attempts(session, history)
@@ -345,7 +343,8 @@ def _open_stuck_withdrawal_tasks(session: Session, stuck: dict[str, int], now: d
         select(Delivery.id, Delivery.item_id, Account.id, Account.org_id, Account.name)
         .join(Account, Account.id == Delivery.account_id)
         .where(among(session, Delivery.id, stuck))).all()
-    _side_effects(session, [Outcome(delivery_id, "withdraw_retry", "interrupted", task={
+    _side_effects(session, [Outcome(
+        delivery_id=delivery_id, state=S.WITHDRAW_RETRY, step=Step.INTERRUPTED, task={
         "org_id": org_id, "account_id": account_id, "item_id": item_id,
         "title": f"请在{name}上手动删除稿件 (delete the post by hand)",
         "detail": f"撤稿时工作进程已中断{stuck[delivery_id]}次，系统仍在重试；人工删除后请标记完成 "

@@ -8,6 +8,7 @@ from typing import Any
 
 from .executor import BatchReport, Executor
 from .loop import LoopThread
+from .vocabulary import Action
 
 log = logging.getLogger("yunchu.fanout")
 
@@ -28,6 +29,6 @@ def run_batch(action: str, platform: str, ids: Sequence[str]) -> dict[str, Any]:
 
         return loop.run(poll(executor, platform, ids))
     # Returns once the batch is claimed and running and the worker has room for the next one.
-    report: BatchReport = loop.run(executor.admit(action, platform, ids))
+    report: BatchReport = loop.run(executor.admit(Action(action), platform, ids))
     log.debug("%s %s: claimed %d of %d", action, platform, report.claimed, len(ids))
     return {"claimed": report.claimed}

@@ -19,7 +19,7 @@ from ..models import (
 )
 from ..validation import rfc3339
 
-WITHDRAW_REMAINING = ("sending",) + PUBLISH_OPEN[2:] + WITHDRAW_OPEN  # sending, retry, unknown, …
+WITHDRAW_REMAINING = ("sending",) + PUBLISH_OPEN[2:] + WITHDRAW_OPEN  # sending, retry, …
 
 
 def _counts(session: Session, column: Any, key: str) -> dict[str, int]:

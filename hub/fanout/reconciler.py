@@ -23,6 +23,7 @@ from ..models import Delivery, utcnow
 from ..runtime import Runtime
 from . import claims, liveness
 from .queueing import MAINTENANCE_QUEUE, enqueue_batches, pending_jobs, queue
+from .vocabulary import Action, DeliveryState
 
 log = logging.getLogger("yunchu.reconciler")
 
@@ -73,8 +74,10 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
             dead_owners=report.dead_workers)
         report.expired_leases = sum(len(rows) for rows in released.values())
         report.scheduled_released = session.execute(
-            update(Delivery).where(Delivery.state == "scheduled", Delivery.next_attempt_at <= now)
-            .values(state="queued", next_attempt_at=now, updated_at=now)  # due: enqueue now
+            update(Delivery).where(Delivery.state == DeliveryState.SCHEDULED,
+                                   Delivery.next_attempt_at <= now)
+            .values(state=DeliveryState.QUEUED, next_attempt_at=now,
+                    updated_at=now)  # due: enqueue now
             .execution_options(synchronize_session=False)).rowcount
     for action, rows in released.items():
         if rows:  # owed a job now: the one they were in died with its worker
@@ -82,10 +85,9 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
             report.enqueued[action] = len(rows)
     queues_empty = pending_jobs(connection) == 0
     with runtime.db.session() as session:
-        for action, states in (("withdraw", ("withdraw_queued", "withdraw_retry")),
-                               ("publish", ("queued", "retry"))):
+        for action in (Action.WITHDRAW, Action.PUBLISH):
             query = (select(Delivery.id, Delivery.platform)
-                     .where(Delivery.state.in_(states),
+                     .where(Delivery.state.in_(action.claimable),
                             or_(Delivery.next_attempt_at.is_(None),
                                 Delivery.next_attempt_at <= now)))
             if not queues_empty:
@@ -101,7 +103,7 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
                 report.enqueued[action] = report.enqueued.get(action, 0) + len(due)
         pending = session.execute(
             select(Delivery.id, Delivery.platform).where(
-                Delivery.state == "pending_review",
+                Delivery.state == DeliveryState.PENDING_REVIEW,
                 Delivery.updated_at < now - POLL_PENDING_EVERY,
                 or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
             .limit(MAX_ROWS)).all()

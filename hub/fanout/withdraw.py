@@ -1,5 +1,6 @@
 """Withdraw wins: one transaction makes the item (and every pulled copy) withdrawn, cancels
-what has not started, and queues a removal for everything that is or may be live."""
+what has not started, and queues a removal for everything that is or may be live. (The first
+of the rule's layers: see ``fence``.)"""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from ..auth import Principal
 from ..errors import ApiError, invalid
 from ..ids import new_id
 from ..models import Account, Delivery, Item, Org, Withdrawal, utcnow
+from .fence import CANCELLED_IF_WAITING, MAYBE_LIVE
+from .policy import CANCELLED_BY_WITHDRAWAL
+from .vocabulary import DeliveryState
 
-NOT_STARTED = ("scheduled", "queued")
-MAYBE_LIVE = ("published", "pending_review", "unknown")
+S = DeliveryState
 
 
 @dataclass(frozen=True)
@@ -76,22 +79,22 @@ def withdraw(session: Session, item: Item, reason: str, principal: Principal,
             .where(Org.path.startswith(scope_path, autoescape=True))))
     session.execute(
         update(Delivery)
-        .where(*scoped, or_(Delivery.state.in_(NOT_STARTED),
-                            and_(Delivery.state == "retry", Delivery.needs_lookup.is_(False))))
-        .values(state="cancelled", withdrawal_id=withdrawal.id, updated_at=now,
-                error="撤稿时尚未发出，已取消 (cancelled by withdrawal before sending)")
+        .where(*scoped, or_(Delivery.state.in_(CANCELLED_IF_WAITING),
+                            and_(Delivery.state == S.RETRY, Delivery.needs_lookup.is_(False))))
+        .values(state=S.CANCELLED, withdrawal_id=withdrawal.id, updated_at=now,
+                error=CANCELLED_BY_WITHDRAWAL)
         .execution_options(synchronize_session=False))
     queued = session.execute(
         update(Delivery)
         .where(*scoped, or_(Delivery.state.in_(MAYBE_LIVE),
-                            and_(Delivery.state.in_(("retry", "failed")),
+                            and_(Delivery.state.in_((S.RETRY, S.FAILED)),
                                  Delivery.needs_lookup.is_(True))))
-        .values(state="withdraw_queued", withdrawal_id=withdrawal.id, next_attempt_at=None,
+        .values(state=S.WITHDRAW_QUEUED, withdrawal_id=withdrawal.id, next_attempt_at=None,
                 updated_at=now, error=None, error_kind=None)
         .returning(Delivery.id, Delivery.platform)
         .execution_options(synchronize_session=False)).all()
     # In flight: the worker that holds the lease turns it into a removal when publish returns.
-    session.execute(update(Delivery).where(*scoped, Delivery.state == "sending")
+    session.execute(update(Delivery).where(*scoped, Delivery.state == S.SENDING)
                     .values(withdrawal_id=withdrawal.id)
                     .execution_options(synchronize_session=False))
     withdrawal.total = session.execute(select(func.count()).where(

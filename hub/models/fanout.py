@@ -7,19 +7,25 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..fanout.vocabulary import DeliveryState
 from .base import Base, created_column, id_column, utcnow
 
 # Publish phase, then withdraw phase. A delivery row carries its whole life.
-PUBLISH_OPEN = ("scheduled", "queued", "sending", "retry", "unknown")
-LIVE = ("published", "pending_review")
-PUBLISH_DONE = ("published", "pending_review", "failed", "cancelled", "skipped")
-WITHDRAW_OPEN = ("withdraw_queued", "withdrawing", "withdraw_retry", "manual")
-WITHDRAW_DONE = ("withdrawn",)
-DELIVERY_STATES = PUBLISH_OPEN + PUBLISH_DONE + WITHDRAW_OPEN + WITHDRAW_DONE
+_S = DeliveryState
+PUBLISH_OPEN = (_S.SCHEDULED, _S.QUEUED, _S.SENDING, _S.RETRY)
+LIVE = (_S.PUBLISHED, _S.PENDING_REVIEW)
+PUBLISH_DONE = (_S.PUBLISHED, _S.PENDING_REVIEW, _S.FAILED, _S.CANCELLED, _S.SKIPPED)
+WITHDRAW_OPEN = (_S.WITHDRAW_QUEUED, _S.WITHDRAWING, _S.WITHDRAW_RETRY, _S.MANUAL)
+WITHDRAW_DONE = (_S.WITHDRAWN,)
+# "unknown" was a state once and is never written any more. The API still counts it (always
+# 0) and accepts it as a filter, and the partial index below still names it: neither the API
+# nor the schema changes.
+RETIRED_STATES = ("unknown",)
+DELIVERY_STATES = PUBLISH_OPEN + RETIRED_STATES + PUBLISH_DONE + WITHDRAW_OPEN + WITHDRAW_DONE
 # States something still happens to (sent, retried, polled, withdrawn): what the reconciler
 # and the status poll look rows up by. Rows at rest (published, failed, cancelled, skipped,
 # withdrawn) are left out of that index, so moving a row to rest costs it no index entry.
-STATES_IN_MOTION = PUBLISH_OPEN + ("pending_review",) + WITHDRAW_OPEN
+STATES_IN_MOTION = PUBLISH_OPEN + RETIRED_STATES + (_S.PENDING_REVIEW,) + WITHDRAW_OPEN
 
 
 def _in_motion() -> str:

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from hub.config import Settings
-from hub.fanout.executor import LOOKUP_GRACE
+from hub.fanout.policy import LOOKUP_GRACE
 
 ACCOUNTS = 1000
 RETRY_MAX = Settings().retry_max_attempts  # the workers run with the default

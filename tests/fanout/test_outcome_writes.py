@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from hub.fanout import claims
 from hub.fanout.claims import Outcome
+from hub.fanout.vocabulary import Action, DeliveryState, ErrorKind, Lookup, Step
 from hub.models import Delivery, DeliveryAttempt
 
 from .support import ApiRig
@@ -21,7 +22,7 @@ def _claimed(rig: ApiRig, count: int, owner: str = "w1") -> list[str]:
     with rig.hub.runtime.db.session() as session:
         ids = sorted(session.execute(select(Delivery.id).where(Delivery.item_id == item))
                      .scalars())
-        assert len(claims.claim(session, "publish", ids, owner, 60)) == count
+        assert len(claims.claim(session, Action.PUBLISH, ids, owner, 60)) == count
     return ids
 
 
@@ -46,15 +47,19 @@ def test_outcomes_are_written_alike_on_both_databases(rig):
                         .values(withdrawal_id="wdr_x"))
         session.execute(update(Delivery).where(Delivery.id == withdrawn_early)
                         .values(state="withdraw_queued", lease_owner=None))
-        flipped = claims.record(session, "publish", "w1", [
-            Outcome(published, "published", "published", remote_id="post-1",
-                    remote_url="https://example.org/1", needs_lookup=False),
-            Outcome(retry, "retry", "timeout", error_kind="retryable", error="超时 (timeout)",
-                    retry_in=30, needs_lookup=True),
-            Outcome(failed, "failed", "rejected", error_kind="content", error="x" * 1500),
-            Outcome(after_withdrawal, "published", "published", remote_id="post-4"),
-            Outcome(foreign, "published", "published", remote_id="post-5"),
-            Outcome(withdrawn_early, "published", "published", remote_id="post-6"),
+        live = {"state": DeliveryState.PUBLISHED, "step": Step.PUBLISHED}
+        flipped = claims.record(session, Action.PUBLISH, "w1", [
+            Outcome(delivery_id=published, **live, remote_id="post-1",
+                    remote_url="https://example.org/1", lookup=Lookup.SETTLED),
+            Outcome(delivery_id=retry, state=DeliveryState.RETRY, step=ErrorKind.RETRYABLE,
+                    error_kind=ErrorKind.RETRYABLE, error="超时 (timeout)", retry_in=30,
+                    lookup=Lookup.NEEDED),
+            Outcome(delivery_id=failed, state=DeliveryState.FAILED,
+                    step=ErrorKind.CONTENT_REJECTED, error_kind=ErrorKind.CONTENT_REJECTED,
+                    error="x" * 1500),
+            Outcome(delivery_id=after_withdrawal, **live, remote_id="post-4"),
+            Outcome(delivery_id=foreign, **live, remote_id="post-5"),
+            Outcome(delivery_id=withdrawn_early, **live, remote_id="post-6"),
         ])
     # Both wait for removal now: the worker removes them at once, on its warm connection.
     assert set(flipped) == {after_withdrawal, withdrawn_early}
