@@ -53,7 +53,7 @@ from adapters.base import (
     Unsupported,
 )
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, dumps, retry_after_seconds
-from adapters.spec import Budget, CredentialField, PlatformSpec
+from adapters.spec import CredentialField, PlatformSpec, Rate
 
 if TYPE_CHECKING:
     import aiohttp
@@ -422,7 +422,7 @@ SPEC = PlatformSpec(
     credentials=(CredentialField("webhook_url", secret=False, url=True),
                  CredentialField("signing_secret")),
     identity=lambda c: endpoint_identity(c.get("webhook_url") or ""), external_id=app_name,
-    app_budget=Budget(5000, 5000), account_budget=Budget(50, 50),
+    app_budget=Rate(5000, 5000), account_budget=Rate(50, 50),
     emulator="sandbox.cityapp", seed_share=0.10, seed_label="客户端",
     seed_credentials=seed_credentials,
     # The sample receiver must know each app's signing secret before it accepts a webhook.

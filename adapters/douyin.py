@@ -44,7 +44,7 @@ from adapters.base import (
 )
 from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
-from adapters.spec import Budget, CredentialField, PlatformSpec
+from adapters.spec import CredentialField, PlatformSpec, Rate
 from channels.base import MediaBlob, Post
 
 PLATFORM = "douyin"
@@ -689,7 +689,7 @@ SPEC = PlatformSpec(
                  CredentialField("open_id", secret=False), CredentialField("access_token"),
                  CredentialField("refresh_token")),
     identity=lambda c: (c.get("open_id") or "").strip(), external_id=lambda c: c.get("open_id"),
-    app_budget=Budget(2000, 2000), account_budget=Budget(10, 10), app_keys=("client_key",),
+    app_budget=Rate(2000, 2000), account_budget=Rate(10, 10), app_keys=("client_key",),
     api_base="https://open.douyin.com", api_hosts=("open.douyin.com",),
     emulator="sandbox.douyin", seed_share=0.15, seed_credentials=seed_credentials,
 )

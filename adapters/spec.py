@@ -34,11 +34,15 @@ class CredentialField:
 
 
 @dataclass(frozen=True)
-class Budget:
+class Rate:
     """A rate budget: ``per_second`` sustained, ``burst`` at once."""
 
     per_second: float
     burst: int
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.per_second
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,8 @@ class PlatformSpec:
     # The identity as shown (appid, uid, open_id…), not a secret; None when unknown.
     external_id: Callable[[Credentials], str | None]
     # Rate budgets per platform app (shared by the accounts of one app) and per account.
-    app_budget: Budget
-    account_budget: Budget
+    app_budget: Rate
+    account_budget: Rate
     # Credential keys naming the platform app an account belongs to, first present wins;
     # none: one app-wide budget for the platform.
     app_keys: tuple[str, ...] = ()

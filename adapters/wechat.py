@@ -67,7 +67,7 @@ from adapters.base import (
 from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
 from adapters.multipart import EncodedForm, FileParts, encode_form
-from adapters.spec import Budget, CredentialField, PlatformSpec
+from adapters.spec import CredentialField, PlatformSpec, Rate
 from adapters.wechat_crypto import AES_KEY_RE
 
 if TYPE_CHECKING:
@@ -674,7 +674,7 @@ SPEC = PlatformSpec(
     ),
     identity=lambda c: (c.get("appid") or "").strip().lower(),
     external_id=lambda c: c.get("appid"),
-    app_budget=Budget(5000, 5000), account_budget=Budget(20, 20), app_keys=("appid",),
+    app_budget=Rate(5000, 5000), account_budget=Rate(20, 20), app_keys=("appid",),
     api_base=DEFAULT_API_BASE,
     api_hosts=("api.weixin.qq.com", "api2.weixin.qq.com", "sh.api.weixin.qq.com",
                "sz.api.weixin.qq.com", "hk.api.weixin.qq.com"),

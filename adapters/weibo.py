@@ -65,7 +65,7 @@ from adapters.base import (
 )
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
 from adapters.multipart import FileParts, encode_form
-from adapters.spec import Budget, CredentialField, PlatformSpec
+from adapters.spec import CredentialField, PlatformSpec, Rate
 from channels.weibo import MARKER_PARAM, compose_status
 
 if TYPE_CHECKING:
@@ -480,7 +480,7 @@ SPEC = PlatformSpec(
                  CredentialField("uid", required=False, secret=False),
                  CredentialField("rip", required=False, secret=False)),
     identity=identity, external_id=lambda c: c.get("uid"),
-    app_budget=Budget(3000, 3000), account_budget=Budget(5, 10),
+    app_budget=Rate(3000, 3000), account_budget=Rate(5, 10),
     api_base="https://api.weibo.com", api_hosts=("api.weibo.com",),
     emulator="sandbox.weibo", seed_share=0.30, seed_credentials=seed_credentials,
 )

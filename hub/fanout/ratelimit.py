@@ -14,6 +14,8 @@ import os
 import time
 from dataclasses import dataclass
 
+from adapters.spec import Rate
+
 from ..platforms import names as platform_names
 from ..platforms import spec as platform_spec
 
@@ -69,26 +71,14 @@ return answers
 """
 
 
-@dataclass(frozen=True)
-class Rate:
-    per_second: float
-    burst: int
-
-    @property
-    def interval(self) -> float:
-        return 1.0 / self.per_second
-
-
 def configured(platform: str) -> tuple[Rate, Rate]:
     """The platform's app-wide and per-account budgets: its spec's (adapters/spec.py: generous
     app budgets, since the platforms' own per-app quotas are far above what a province needs per
     second, and a per-account budget that keeps one account from being hammered), unless
     YUNCHU_RATE_<PLATFORM>_APP / _ACCOUNT = "<per_second>/<burst>" override them."""
     declared = platform_spec(platform)
-    app = Rate(declared.app_budget.per_second, declared.app_budget.burst)
-    account = Rate(declared.account_budget.per_second, declared.account_budget.burst)
-    return (_env(f"YUNCHU_RATE_{platform.upper()}_APP", app),
-            _env(f"YUNCHU_RATE_{platform.upper()}_ACCOUNT", account))
+    return (_env(f"YUNCHU_RATE_{platform.upper()}_APP", declared.app_budget),
+            _env(f"YUNCHU_RATE_{platform.upper()}_ACCOUNT", declared.account_budget))
 
 
 def _env(name: str, default: Rate) -> Rate:

@@ -23,7 +23,7 @@ from adapters.base import (
     TokenCache,
 )
 from adapters.http import HttpReply, call
-from adapters.spec import Budget, CredentialField, PlatformSpec
+from adapters.spec import CredentialField, PlatformSpec, Rate
 from channels.base import Post
 
 PLATFORM = "bulletin"
@@ -94,7 +94,7 @@ SPEC = PlatformSpec(
                                  hint="board 须为 board 加五位数字 (board: 'board' and 5 digits)"),
                  CredentialField("token")),
     identity=lambda c: (c.get("board") or "").strip(), external_id=lambda c: c.get("board"),
-    app_budget=Budget(100, 100), account_budget=Budget(5, 5),
+    app_budget=Rate(100, 100), account_budget=Rate(5, 5),
     api_base=DEFAULT_API_BASE, api_hosts=("api.bulletin.example.gov.cn",),
     emulator="tests.platform_core.bulletin.emulator",
     callback="tests.platform_core.bulletin.callback:notice_event",
