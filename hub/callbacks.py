@@ -1,5 +1,4 @@
-"""Events platforms push to the hub, at ``/callbacks/<platform>/<account id>`` for a platform
-whose spec names a ``callback`` view. WeChat: ``PUBLISHJOBFINISH``.
+"""Events platforms push to the hub. WeChat: ``PUBLISHJOBFINISH`` (wechat.md §3.3).
 
 An official account's 服务器配置 points at ``/callbacks/wechat/<account id>``, with the
 account's ``callback_token`` credential as its 令牌. WeChat signs every request: ``signature``
@@ -23,6 +22,9 @@ plaintext body.
   before the worker has recorded the publish is parked in Redis for the next status poll or
   withdrawal. Every other event is acknowledged and ignored: WeChat wants an answer within
   5 s, or it retries and tells the account's followers that the account cannot serve them.
+
+The route is ``/callbacks/<platform>/<account id>`` for every platform whose spec
+(adapters/spec.py) names a ``callback`` view; WeChat's is ``wechat_event`` below.
 """
 
 from __future__ import annotations
