@@ -54,6 +54,7 @@ from adapters.base import (
     Unsupported,
 )
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, dumps, retry_after_seconds
+from adapters.spec import CredentialField, PlatformSpec, Rate
 
 if TYPE_CHECKING:
     import aiohttp
@@ -387,3 +388,44 @@ def text_or_none(value: Any) -> str | None:
 
 def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def endpoint_identity(url: str) -> str:
+    """scheme://host[:port]/path, case-folded where URLs are case-insensitive, no slash at
+    the end: the same webhook written two ways is one identity ("" when not a URL)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    if not parts.hostname:
+        return ""
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    host = parts.hostname.lower() + (f":{port}" if port and port != default else "")
+    return f"{parts.scheme.lower()}://{host}{parts.path.rstrip('/')}"
+
+
+def app_name(credentials: Mapping[str, str]) -> str | None:
+    """The app a webhook URL names: its last path segment."""
+    path = urlsplit(credentials.get("webhook_url", "")).path.rstrip("/")
+    return path.rsplit("/", 1)[-1] or None
+
+
+def seed_credentials(index: int, sandbox: str) -> dict[str, str]:
+    secret = SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+    return {"webhook_url": f"{sandbox}/cityapp/webhook/app{index:06d}", "signing_secret": secret}
+
+
+SPEC = PlatformSpec(
+    name=PLATFORM, label_zh="城市客户端", label_en="City app",
+    channel="channels.cityapp:CityAppChannel", adapter="adapters.cityapp:CityAppAdapter",
+    capabilities=CAPABILITIES,
+    credentials=(CredentialField("webhook_url", secret=False, url=True),
+                 CredentialField("signing_secret")),
+    identity=lambda c: endpoint_identity(c.get("webhook_url") or ""), external_id=app_name,
+    app_budget=Rate(5000, 5000), account_budget=Rate(50, 50),
+    emulator="sandbox.cityapp", seed_share=0.10, seed_label="客户端",
+    seed_credentials=seed_credentials,
+    # The sample receiver must know each app's signing secret before it accepts a webhook.
+    sandbox_account=lambda c: (app_name(c) or "", {"signing_secret": c["signing_secret"]}),
+)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -67,6 +68,8 @@ from adapters.base import (
 from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
 from adapters.multipart import EncodedForm, FileParts, encode_form
+from adapters.spec import CredentialField, PlatformSpec, Rate
+from adapters.wechat_crypto import AES_KEY_RE
 
 if TYPE_CHECKING:
     from channels.base import MediaBlob, Post
@@ -648,3 +651,33 @@ def blob_named(blobs: Mapping[str, MediaBlob], name: str) -> MediaBlob:
     if blob is None:
         raise ContentRejected(f"渲染结果缺少图片 {name} (the rendered post lacks media {name})")
     return blob
+
+
+def seed_credentials(index: int, sandbox: str) -> dict[str, str]:
+    return {"appid": f"wx{index:016x}", "secret": secrets.token_hex(16)}
+
+
+SPEC = PlatformSpec(
+    name=PLATFORM, label_zh="微信公众号", label_en="WeChat",
+    channel="channels.wechat:WeChatChannel", adapter="adapters.wechat:WeChatAdapter",
+    capabilities=CAPABILITIES,
+    credentials=(
+        CredentialField("appid", secret=False),
+        CredentialField("secret"),
+        CredentialField("callback_token", required=False, pattern=r"[A-Za-z0-9]{3,32}",
+                        hint="callback_token 须为3-32位英文字母或数字，与公众号服务器配置的令牌一致 "
+                             "(callback_token: 3-32 letters or digits, the token of the "
+                             "account's server configuration)"),
+        CredentialField("callback_aes_key", required=False, pattern=AES_KEY_RE.pattern,
+                        hint="callback_aes_key 须为公众号服务器配置中43位的消息加解密密钥 "
+                             "(callback_aes_key: the 43-character EncodingAESKey)"),
+    ),
+    identity=lambda c: (c.get("appid") or "").strip().lower(),
+    external_id=lambda c: c.get("appid"),
+    app_budget=Rate(5000, 5000), account_budget=Rate(20, 20), app_keys=("appid",),
+    api_base=DEFAULT_API_BASE,
+    api_hosts=("api.weixin.qq.com", "api2.weixin.qq.com", "sh.api.weixin.qq.com",
+               "sz.api.weixin.qq.com", "hk.api.weixin.qq.com"),
+    emulator="sandbox.wechat", callback="hub.callbacks:wechat_event",
+    seed_share=0.45, seed_credentials=seed_credentials,
+)

@@ -41,6 +41,7 @@ Decisions where Weibo's documentation leaves a choice:
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -65,6 +66,7 @@ from adapters.base import (
 )
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
 from adapters.multipart import FileParts, encode_form
+from adapters.spec import CredentialField, PlatformSpec, Rate
 from channels.weibo import MARKER_PARAM, compose_status
 
 if TYPE_CHECKING:
@@ -455,3 +457,30 @@ def withdraw_off(capabilities: Capabilities) -> Capabilities:
         withdraw=False,
         notes=capabilities.notes + "；本部署未开通删除接口 (deletion by API is off here)",
     )
+
+
+def identity(credentials: Mapping[str, str]) -> str:
+    """The uid when given, else the token itself: the same token is the same user."""
+    uid = (credentials.get("uid") or "").strip()
+    if uid:
+        return "uid:" + uid
+    token = (credentials.get("access_token") or "").strip()
+    return "token:" + token if token else ""
+
+
+def seed_credentials(index: int, sandbox: str) -> dict[str, str]:
+    return {"access_token": f"2.00{secrets.token_hex(16)}", "uid": str(5_000_000_000 + index)}
+
+
+SPEC = PlatformSpec(
+    name=PLATFORM, label_zh="微博", label_en="Weibo",
+    channel="channels.weibo:WeiboChannel", adapter="adapters.weibo:WeiboAdapter",
+    capabilities=CAPABILITIES,
+    credentials=(CredentialField("access_token"),
+                 CredentialField("uid", required=False, secret=False),
+                 CredentialField("rip", required=False, secret=False)),
+    identity=identity, external_id=lambda c: c.get("uid"),
+    app_budget=Rate(3000, 3000), account_budget=Rate(5, 10),
+    api_base="https://api.weibo.com", api_hosts=("api.weibo.com",),
+    emulator="sandbox.weibo", seed_share=0.30, seed_credentials=seed_credentials,
+)

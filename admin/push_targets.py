@@ -13,7 +13,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from hub.models import PLATFORMS
+from hub.platforms import names as platform_names
 
 from .typed_lists import split_list
 
@@ -38,7 +38,7 @@ class PushChoice:
         descendants = form.get("descendants") == "1" if "targets_form" in form else True
         return cls(orgs=form.get("orgs", "").strip()[:5000],
                    descendants=descendants,
-                   platforms=[p for p in form.getlist("platforms") if p in PLATFORMS],
+                   platforms=[p for p in form.getlist("platforms") if p in platform_names()],
                    matrices=[m[:64] for m in form.getlist("matrices")][:1000],
                    schedule_at=form.get("schedule_at", "").strip()[:40],
                    safety_override_reason=form.get("safety_override_reason", "").strip()[:1000])

@@ -4,7 +4,8 @@
     .venv/bin/python docs/config_table.py --check   # exit 1 if README.md is out of date
 
 Every field of ``hub.config.Settings`` is a ``YUNCHU_<FIELD>`` variable; a field without a
-description below is an error, so a new setting cannot slip into the code undocumented.
+description below is an error, so a new setting cannot slip into the code undocumented. The
+platforms' ``YUNCHU_<PLATFORM>_API_BASE`` rows come from their specs (``hub/platforms.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hub.config import _ENV_FIELDS, Settings  # noqa: E402
+from hub.platforms import specs  # noqa: E402
 
 README = ROOT / "README.md"
 START, END = "<!-- config-table:start -->", "<!-- config-table:end -->"
@@ -52,15 +54,11 @@ MEANINGS = {
     "public_url": "Public base of item pages (`/p/<id>`) and media links that go out in posts "
                   "and feeds. "
                   "Empty: `yunchu up` uses `http://HOST:PORT`; set it in production.",
-    "wechat_api_base": "WeChat API base (point it at a sandbox: `http://127.0.0.1:8900/wechat`). "
-                       "An account's own `api_base` wins.",
-    "weibo_api_base": "Weibo API base (sandbox: `…/weibo`). An account's own `api_base` wins.",
-    "douyin_api_base": "Douyin API base (sandbox: `…/douyin`). An account's own `api_base` "
-                       "wins.",
-    "platform_hosts": "Comma-separated hosts an account's own `api_base` may name on WeChat, "
-                      "Weibo and Douyin (the hosts of the three `*_API_BASE` settings and of "
+    "platform_hosts": "Comma-separated hosts an account's own `api_base` may name on a "
+                      "platform with a fixed API (the hosts of the `*_API_BASE` settings and of "
                       "`YUNCHU_OUTBOUND_ALLOW` always may). Anything else is refused with a 422 "
-                      "when written and not called when delivering.",
+                      "when written and not called when delivering. Default: the hosts the "
+                      "platforms' specs declare.",
     "outbound_allow": "Comma-separated `host` or `host:port` (IPv6 as `[::1]:8900`) that the "
                       "hub and workers may call although they are loopback or private "
                       "(RFC 1918, CGNAT, ULA, link-local): a sandbox, a gateway inside the "
@@ -129,13 +127,23 @@ def _default(f) -> str:
     return f"`{value}`"
 
 
+def api_base_rows() -> list[str]:
+    """One ``YUNCHU_<PLATFORM>_API_BASE`` per platform with a fixed API, from its spec."""
+    return [f"| `{spec.api_base_env}` | `{spec.api_base}` | {spec.label_en} API base (point it "
+            f"at a sandbox: `http://127.0.0.1:8900/{spec.name}`). An account's own `api_base` "
+            f"wins. |" for spec in specs().values() if spec.api_base]
+
+
 def table() -> str:
-    missing = [f.name for f in fields(Settings) if f.name not in MEANINGS]
+    missing = [f.name for f in fields(Settings) if f.name not in MEANINGS and f.name != "api_bases"]
     if missing:
         raise SystemExit(f"docs/config_table.py: describe these settings: {', '.join(missing)}")
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for f in fields(Settings):
-        rows.append(f"| `{_ENV_FIELDS[f.name]}` | {_default(f)} | {MEANINGS[f.name]} |")
+        if f.name == "api_bases":
+            rows += api_base_rows()
+        else:
+            rows.append(f"| `{_ENV_FIELDS[f.name]}` | {_default(f)} | {MEANINGS[f.name]} |")
     return "\n".join(rows)
 
 

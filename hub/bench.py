@@ -309,17 +309,20 @@ class Bench:
         return peaks
 
     def _reset_sandbox(self) -> None:
-        from .seed import register_cityapps
+        from .platforms import specs
+        from .seed import enrol_in_sandbox
 
         _sandbox_post(self.sandbox_url, "/_sandbox/reset", {})
         assert self.runtime is not None
         from .models import Account
 
+        enrolled = [name for name, spec in specs().items() if spec.sandbox_account is not None]
         with self.runtime.db.session() as session:
-            rows = session.execute(select(Account.id, Account.credentials_sealed).where(
-                Account.platform == "cityapp")).all()
-        register_cityapps(self.sandbox_url, [self.runtime.box.open(sealed, bound_to=account_id)
-                                             for account_id, sealed in rows])
+            rows = session.execute(select(Account.id, Account.platform, Account.credentials_sealed)
+                                   .where(Account.platform.in_(enrolled))).all()
+        enrol_in_sandbox(self.sandbox_url, [
+            (platform, self.runtime.box.open(sealed, bound_to=account_id))
+            for account_id, platform, sealed in rows])
 
     def run_design(self, design: str, timeout: float, *,
                    kill_at: float | None = None) -> DesignResult:

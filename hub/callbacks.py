@@ -22,6 +22,9 @@ plaintext body.
   before the worker has recorded the publish is parked in Redis for the next status poll or
   withdrawal. Every other event is acknowledged and ignored: WeChat wants an answer within
   5 s, or it retries and tells the account's followers that the account cannot serve them.
+
+The route is ``/callbacks/<platform>/<account id>`` for every platform whose spec
+(adapters/spec.py) names a ``callback`` view; WeChat's is ``wechat_event`` below.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, abort, request
 from sqlalchemy import select
 
 from adapters.base import AdapterError
@@ -48,6 +51,8 @@ from .errors import ApiError, bad_request, not_found
 from .fanout.parked import park
 from .fanout.status import apply_changes, change_of
 from .models import Account, Delivery
+from .platforms import load
+from .platforms import specs as platform_specs
 
 log = logging.getLogger("yunchu.callbacks")
 callbacks = Blueprint("callbacks", __name__)
@@ -60,7 +65,15 @@ REPLAY_MEMORY_S = 2 * MAX_CLOCK_SKEW_S + 60
 SEEN_PREFIX = "yunchu:callback-seen:"
 
 
-@callbacks.route("/callbacks/wechat/<account_id>", methods=["GET", "POST"])
+@callbacks.route("/callbacks/<platform>/<account_id>", methods=["GET", "POST"])
+def platform_event(platform: str, account_id: str):
+    """The view the platform's spec names as its ``callback``; 404 for a platform without."""
+    declared = platform_specs().get(platform)
+    if declared is None or declared.callback is None:
+        abort(404)
+    return load(declared.callback)(account_id)
+
+
 def wechat_event(account_id: str):
     runtime = rt()
     credentials = _callback_credentials(runtime, account_id)

@@ -16,7 +16,21 @@ from typing import Any
 import click
 
 from .config import ConfigError, Settings, load_settings
+from .platforms import names as platform_names
 from .ports import stop_processes
+
+
+class PlatformName(click.ParamType):
+    """A registered platform, looked up when the option is used (loading the specs at import
+    would slow every command down)."""
+
+    name = "platform"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        known = platform_names()
+        if value not in known:
+            self.fail(f"{value!r} 不是已知平台 (not a platform): {', '.join(known)}", param, ctx)
+        return value
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
@@ -240,7 +254,7 @@ def _read_rows(file: Path, kind: str) -> list[dict[str, Any]]:
 @click.option("--sandbox", default=None, help="Point every account at this sandbox URL.")
 @click.pass_context
 def seed(ctx: click.Context, count: int, sandbox: str | None) -> None:
-    """Build a realistic province with COUNT accounts over the four platforms."""
+    """Build a realistic province with COUNT accounts over the platforms."""
     from . import migrate
     from .seed import seed as run_seed
 
@@ -266,7 +280,7 @@ def seed(ctx: click.Context, count: int, sandbox: str | None) -> None:
 @click.option("--latency-ms", default=0, show_default=True, type=float)
 @click.option("--jitter-ms", default=0, show_default=True, type=float)
 def sandbox(host: str, port: int, latency_ms: float, jitter_ms: float) -> None:
-    """Serve the wire-faithful platform sandbox (WeChat, Weibo, Douyin, city app)."""
+    """Serve the wire-faithful platform sandbox (every platform's emulator)."""
     from sandbox.server import run
 
     run(host, port, latency_ms=latency_ms, jitter_ms=jitter_ms)
@@ -328,7 +342,7 @@ _token_option = click.option("--token", default=None, envvar="YUNCHU_TOKEN",
 @click.option("--all", "everything", is_flag=True, help="Every account of the province.")
 @click.option("--org", "orgs", multiple=True, help="Org subtree (repeatable).")
 @click.option("--platform", "platforms", multiple=True,
-              type=click.Choice(["wechat", "weibo", "douyin", "cityapp"]))
+              type=PlatformName())
 @click.option("--matrix", "matrices", multiple=True)
 @click.option("--account", "accounts", multiple=True)
 @click.option("--schedule-at", default=None, help="RFC 3339 time to publish at.")

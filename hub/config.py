@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .platforms import specs as platform_specs
 from .private_files import private_dir, private_file, write_new_private
 
 
@@ -65,9 +66,9 @@ def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     return raw.rstrip("/") if parts.scheme.startswith("http") else raw
 
 
-# The platforms' API hosts (WeChat's regional and fail-over hosts included).
-PLATFORM_HOSTS = ("api.weixin.qq.com,api2.weixin.qq.com,sh.api.weixin.qq.com,"
-                  "sz.api.weixin.qq.com,hk.api.weixin.qq.com,api.weibo.com,open.douyin.com")
+def default_platform_hosts() -> str:
+    """The API hosts the platforms' specs declare (WeChat's regional and fail-over hosts too)."""
+    return ",".join(host for spec in platform_specs().values() for host in spec.api_hosts)
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,11 @@ class Settings:
     bootstrap_token: str = field(default="", repr=False)
     workers: int = 2
     public_url: str = ""
-    wechat_api_base: str = "https://api.weixin.qq.com"
-    weibo_api_base: str = "https://api.weibo.com"
-    douyin_api_base: str = "https://open.douyin.com"
-    # Hosts an account's own api_base may name (besides the hosts of the *_api_base settings).
-    platform_hosts: str = PLATFORM_HOSTS
+    # (platform, base) read from YUNCHU_<PLATFORM>_API_BASE, for platforms whose spec has a
+    # default API base; the others use the spec's default (``api_base``).
+    api_bases: tuple[tuple[str, str], ...] = ()
+    # Hosts an account's own api_base may name (besides the hosts of the API bases).
+    platform_hosts: str = field(default_factory=default_platform_hosts)
     # Loopback/private hosts ("host" or "host:port", comma-separated) the hub may call: a
     # sandbox, a gateway inside the network. Nothing by default.
     outbound_allow: str = ""
@@ -123,13 +124,25 @@ class Settings:
         return not self.redis_url
 
     def api_base(self, platform: str) -> str:
-        return getattr(self, f"{platform}_api_base", "")
+        """The platform's API base ("" when every account brings its own endpoint)."""
+        configured = dict(self.api_bases).get(platform)
+        if configured:
+            return configured
+        spec = platform_specs().get(platform)
+        return spec.api_base if spec else ""
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
 
 
-_ENV_FIELDS = {f.name: f"YUNCHU_{f.name.upper()}" for f in fields(Settings)}
+_ENV_FIELDS = {f.name: f"YUNCHU_{f.name.upper()}" for f in fields(Settings)
+               if f.name != "api_bases"}
+
+
+def _api_bases(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple((spec.name, _url(spec.api_base_env, env[spec.api_base_env], ("http", "https")))
+                 for spec in platform_specs().values()
+                 if spec.api_base and spec.api_base_env in env)
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -165,10 +178,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
                                              "postgresql+psycopg"))
         elif name == "redis_url":
             values[name] = _url(var, value, ("redis", "rediss", "unix"))
-        elif name in {"public_url", "wechat_api_base", "weibo_api_base", "douyin_api_base"}:
+        elif name == "public_url":
             values[name] = _url(var, value, ("http", "https"))
         else:
             values[name] = value
+    values["api_bases"] = _api_bases(env)
     values.update({k: v for k, v in overrides.items() if v is not None})
     if "data_dir" in values:
         values["data_dir"] = Path(values["data_dir"])  # type: ignore[arg-type]

@@ -14,7 +14,9 @@ from adapters.outbound import OutboundPolicy, hosts_of, parse_allow
 
 from .config import Settings
 from .errors import ApiError, invalid
-from .platforms import REGISTRY
+from .platforms import names as platform_names
+from .platforms import spec as platform_spec
+from .platforms import specs as platform_specs
 
 if TYPE_CHECKING:
     from .auth import Principal
@@ -22,15 +24,23 @@ if TYPE_CHECKING:
     from .models import Account
     from .services.accounts import AccountSpec
 
-# Every account field that makes the hub or a worker send a request to where it points.
-OUTBOUND_FIELDS = ("api_base", "credentials.webhook_url")
+
+def url_credentials() -> tuple[str, ...]:
+    """Credential keys that are URLs the workers call (``url`` in a platform's spec)."""
+    return tuple(sorted({f.name for declared in platform_specs().values()
+                         for f in declared.credentials if f.url}))
+
+
+def outbound_fields() -> tuple[str, ...]:
+    """Every account field that makes the hub or a worker send a request to where it points."""
+    return ("api_base", *(f"credentials.{name}" for name in url_credentials()))
 
 
 @cache
 def policy_for(settings: Settings) -> OutboundPolicy:
     """Platforms with a configured API base (all but the city app) accept, as an account's
     api_base, the hosts of YUNCHU_PLATFORM_HOSTS and of the configured bases."""
-    fixed = [p for p in REGISTRY if settings.api_base(p)]
+    fixed = [p for p in platform_names() if settings.api_base(p)]
     hosts = frozenset(e.host for e in parse_allow(settings.platform_hosts)) | hosts_of(
         settings.api_base(p) for p in fixed)
     return OutboundPolicy(allow=parse_allow(settings.outbound_allow),
@@ -64,9 +74,10 @@ def outbound_values(spec: AccountSpec) -> dict[str, str]:
     values = {}
     if spec.api_base:
         values["api_base"] = spec.api_base.rstrip("/")
-    webhook = (spec.credentials or {}).get("webhook_url")
-    if webhook:
-        values["credentials.webhook_url"] = webhook.strip().rstrip("/")
+    for name in url_credentials():
+        url = (spec.credentials or {}).get(name)
+        if url:
+            values[f"credentials.{name}"] = url.strip().rstrip("/")
     return values
 
 
@@ -75,13 +86,15 @@ def stored_values(box: CredentialBox, account: Account) -> dict[str, str]:
     values = {}
     if account.api_base:
         values["api_base"] = account.api_base.rstrip("/")
-    if account.platform == "cityapp" and account.credentials_sealed:
+    urls = [f.name for f in platform_spec(account.platform).credentials if f.url]
+    if urls and account.credentials_sealed:
         try:
-            webhook = box.open(account.credentials_sealed, bound_to=account.id).get("webhook_url")
-        except Exception:  # noqa: BLE001 - unreadable credentials: any webhook is a change
-            webhook = None
-        if webhook:
-            values["credentials.webhook_url"] = webhook.strip().rstrip("/")
+            credentials = box.open(account.credentials_sealed, bound_to=account.id)
+        except Exception:  # noqa: BLE001 - unreadable credentials: any URL is a change
+            credentials = {}
+        for name in urls:
+            if credentials.get(name):
+                values[f"credentials.{name}"] = credentials[name].strip().rstrip("/")
     return values
 
 

@@ -1,15 +1,16 @@
 """A realistic province for demos and benchmarks: 1 province, 16 cities, ~100 counties,
-departments at every level, and N accounts spread over the four platforms."""
+departments at every level, and N accounts spread over the platforms (each spec's seed_share)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import random
-import secrets
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .platforms import spec as platform_spec
+from .platforms import specs as platform_specs
 from .runtime import Runtime
 from .services import accounts as account_service
 from .services import orgs as org_service
@@ -21,9 +22,6 @@ COUNTY_WORDS = ["长宁", "永和", "新安", "富阳", "宝丰", "太平", "兴
                 "崇义", "会昌", "万载", "修水", "乐安", "宜丰", "铜鼓", "上林", "定南", "安远"]
 DEPARTMENTS = ["公安", "交通运输", "卫生健康", "应急管理", "生态环境", "教育", "文化旅游",
                "市场监管", "气象", "消防救援"]
-# Share of accounts per platform, from the ledger mix the domain brief reports.
-PLATFORM_WEIGHTS = {"wechat": 0.45, "weibo": 0.30, "douyin": 0.15, "cityapp": 0.10}
-PLATFORM_LABEL = {"wechat": "微信公众号", "weibo": "微博", "douyin": "抖音", "cityapp": "客户端"}
 
 
 @dataclass(frozen=True)
@@ -55,22 +53,15 @@ def province_orgs(rng: random.Random) -> list[org_service.OrgSpec]:
 
 
 def credentials(platform: str, index: int, sandbox: str | None) -> dict[str, str]:
-    token = secrets.token_hex(16)
-    if platform == "wechat":
-        return {"appid": f"wx{index:016x}", "secret": token}
-    if platform == "weibo":
-        return {"access_token": f"2.00{token}", "uid": str(5_000_000_000 + index)}
-    if platform == "douyin":
-        # One hub app for every account; the sandbox reads the account out of seeded tokens
-        # (Douyin's refresh call names no open_id), hence "<kind>.<base64 open_id>.<secret>".
-        open_id = f"ou_{index:012x}"
-        name = base64.urlsafe_b64encode(open_id.encode()).decode().rstrip("=")
-        return {"client_key": "yunchu_app", "client_secret": "yunchu-app-secret-" + token[:8],
-                "open_id": open_id, "access_token": f"act.{name}.{token}",
-                "refresh_token": f"rft.{name}.{token}"}
-    base = (sandbox or "http://127.0.0.1:8900").rstrip("/")
-    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-    return {"webhook_url": f"{base}/cityapp/webhook/app{index:06d}", "signing_secret": secret}
+    make = platform_spec(platform).seed_credentials
+    assert make is not None, f"{platform} declares no seed credentials"
+    return make(index, (sandbox or "http://127.0.0.1:8900").rstrip("/"))
+
+
+def seeded_platforms() -> dict[str, float]:
+    """Share of accounts per platform (the ledger mix the domain brief reports), from the specs."""
+    return {name: spec.seed_share for name, spec in platform_specs().items()
+            if spec.seed_share > 0 and spec.seed_credentials is not None}
 
 
 def seed(runtime: Runtime, *, accounts: int, sandbox: str | None = None,
@@ -80,8 +71,9 @@ def seed(runtime: Runtime, *, accounts: int, sandbox: str | None = None,
     with runtime.db.session() as session:
         org_service.bulk_import(session, orgs)
     owners = [o.slug for o in orgs if o.kind != "province"]
-    platforms = list(PLATFORM_WEIGHTS)
-    weights = list(PLATFORM_WEIGHTS.values())
+    shares = seeded_platforms()
+    platforms = list(shares)
+    weights = list(shares.values())
     specs: list[account_service.AccountSpec] = []
     counts = dict.fromkeys(platforms, 0)
     names = {o.slug: o.name for o in orgs}
@@ -92,7 +84,7 @@ def seed(runtime: Runtime, *, accounts: int, sandbox: str | None = None,
         creds = credentials(platform, index, sandbox)
         specs.append(account_service.AccountSpec(
             org=owner, platform=platform,
-            name=f"{names[owner]}{PLATFORM_LABEL[platform]}{index:05d}",
+            name=f"{names[owner]}{_seed_label(platform)}{index:05d}",
             credentials=creds,
             api_base=f"{sandbox.rstrip('/')}/{platform}" if sandbox else None,
             ledger={"responsible_person": rng.choice(["王敏", "李强", "张磊", "刘洋", "陈静"]),
@@ -103,18 +95,26 @@ def seed(runtime: Runtime, *, accounts: int, sandbox: str | None = None,
         with runtime.db.session() as session:
             account_service.bulk_import(session, runtime.box, specs[start:start + 5000])
     if sandbox:
-        register_cityapps(sandbox, [s.credentials for s in specs if s.platform == "cityapp"])
+        enrol_in_sandbox(sandbox, [(s.platform, s.credentials or {}) for s in specs])
     return SeedResult(orgs=len(orgs), accounts=accounts, by_platform=counts)
 
 
-def register_cityapps(sandbox: str, creds: list[dict[str, str] | None]) -> None:
-    """Tell the sandbox's sample city-app backend each app's signing secret."""
-    for cred in creds:
-        assert cred is not None
-        app = cred["webhook_url"].rstrip("/").rsplit("/", 1)[-1]
+def _seed_label(platform: str) -> str:
+    declared = platform_spec(platform)
+    return declared.seed_label or declared.label_zh
+
+
+def enrol_in_sandbox(sandbox: str, accounts: list[tuple[str, Mapping[str, str]]]) -> None:
+    """Tell the sandbox's emulators the accounts they must know before accepting a call (the
+    sample city-app backend: each app's signing secret)."""
+    for platform, creds in accounts:
+        enrol = platform_spec(platform).sandbox_account
+        if enrol is None:
+            continue
+        account, body = enrol(creds)
         request = urllib.request.Request(
-            f"{sandbox.rstrip('/')}/_sandbox/accounts/cityapp/{app}",
-            data=json.dumps({"signing_secret": cred["signing_secret"]}).encode(),
+            f"{sandbox.rstrip('/')}/_sandbox/accounts/{platform}/{account}",
+            data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"}, method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()

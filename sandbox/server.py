@@ -17,16 +17,16 @@ from aiohttp import web
 
 from hub.eventloop import new_event_loop
 from hub.gctune import SANDBOX_YOUNG_THRESHOLD, tune_gc
+from hub.platforms import specs as platform_specs
 from sandbox.core import SandboxConfig, SandboxState
 
 log = logging.getLogger(__name__)
 
-PLATFORM_MODULES: dict[str, str] = {
-    "wechat": "sandbox.wechat",
-    "weibo": "sandbox.weibo",
-    "douyin": "sandbox.douyin",
-    "cityapp": "sandbox.cityapp",
-}
+
+def platform_modules() -> dict[str, str]:
+    """Each platform's emulator module, from the platforms' specs (``hub/platforms.py``)."""
+    return {name: spec.emulator for name, spec in platform_specs().items() if spec.emulator}
+
 
 STATE_KEY = web.AppKey("sandbox_state", SandboxState)
 
@@ -38,9 +38,9 @@ def available_platforms(
 ) -> dict[str, Any]:
     """The importable platform modules among ``names`` (default: all known), by platform.
 
-    ``modules`` maps platform name to module name (default ``PLATFORM_MODULES``).
+    ``modules`` maps platform name to module name (default ``platform_modules()``).
     """
-    registry = PLATFORM_MODULES if modules is None else modules
+    registry = platform_modules() if modules is None else modules
     found: dict[str, Any] = {}
     for platform in names if names is not None else registry:
         module_name = registry[platform]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
-from hub.models import ACCOUNT_STATUSES, PLATFORMS
+from hub.models import ACCOUNT_STATUSES
+from hub.platforms import names as platform_names
 
 from .. import apicall, queries
 from ..blueprint import admin_blueprint
@@ -16,7 +17,7 @@ PAGE = 100
 
 @admin_blueprint.get("/accounts")
 def accounts() -> str:
-    where = {"platform": _one_of(request.args.get("platform"), PLATFORMS),
+    where = {"platform": _one_of(request.args.get("platform"), platform_names()),
              "status": _one_of(request.args.get("status"), ACCOUNT_STATUSES),
              "inspection": _one_of(request.args.get("inspection"), ("failing", "passing")),
              "org": (request.args.get("org") or "").strip()[:64] or None}
@@ -27,7 +28,7 @@ def accounts() -> str:
         orgs = queries.org_choices(db, g.principal)
     return render_template("admin/accounts.html", rows=data.get("items", []),
                            next_cursor=data.get("next_cursor"), where=where, orgs=orgs,
-                           platforms=PLATFORMS, statuses=ACCOUNT_STATUSES)
+                           platforms=platform_names(), statuses=ACCOUNT_STATUSES)
 
 
 def _one_of(value: str | None, allowed: tuple[str, ...]) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import g, render_template
 
-from hub.models import ACCOUNT_STATUSES, ITEM_STATUSES, PLATFORMS
+from hub.models import ACCOUNT_STATUSES, ITEM_STATUSES
+from hub.platforms import names as platform_names
 
 from .. import queries
 from ..blueprint import admin_blueprint
@@ -16,7 +17,7 @@ def dashboard() -> str:
     with runtime().db.session() as db:
         board = queries.dashboard(db, g.principal)
     return render_template("admin/dashboard.html", board=board, item_statuses=ITEM_STATUSES,
-                           platforms=PLATFORMS, account_statuses=ACCOUNT_STATUSES)
+                           platforms=platform_names(), account_statuses=ACCOUNT_STATUSES)
 
 
 @admin_blueprint.route("/<path:unknown>", methods=["GET", "POST"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from hub.models import ITEM_STATUSES, PLATFORMS
+from hub.models import ITEM_STATUSES
 from hub.permissions import may
+from hub.platforms import names as platform_names
 
 from .. import apicall, i18n, queries
 from ..blueprint import admin_blueprint
@@ -44,7 +45,7 @@ def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> s
     actions = _actions(data, history)
     return render_template("admin/item.html", item=data, history=history, actions=actions,
                            scope_orgs=scope_orgs, org_choices=org_choices, push=push,
-                           platforms=PLATFORMS, preview=preview,
+                           platforms=platform_names(), preview=preview,
                            matrices=_matrices() if actions["push"] else [])
 
 

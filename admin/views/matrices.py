@@ -12,8 +12,9 @@ from typing import Any
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from hub.models import PLATFORMS, MatrixAccount
+from hub.models import MatrixAccount
 from hub.permissions import may
+from hub.platforms import names as platform_names
 
 from .. import apicall, i18n, queries
 from ..blueprint import admin_blueprint
@@ -99,7 +100,7 @@ def _values(*, with_slug: bool) -> dict[str, Any]:
     form = request.form
     values: dict[str, Any] = {"name": form.get("name", "").strip(),
                               "orgs": form.get("orgs", "").strip()[:20_000],
-                              "platforms": [p for p in form.getlist("platforms") if p in PLATFORMS],
+                              "platforms": [p for p in form.getlist("platforms") if p in platform_names()],
                               "accounts": form.get("accounts", "").strip()[:2_000_000]}
     if with_slug:
         values["slug"] = form.get("slug", "").strip()
@@ -130,7 +131,7 @@ def _list_page(values: dict[str, Any], *, bad_field: str = "") -> str:
         "limit": PAGE, "cursor": request.args.get("cursor") or None}).raise_for_status().data
     return render_template("admin/matrices.html", rows=data.get("items", []),
                            next_cursor=data.get("next_cursor"), values=values,
-                           bad_field=bad_field, platforms=PLATFORMS, orgs=_org_choices(),
+                           bad_field=bad_field, platforms=platform_names(), orgs=_org_choices(),
                            manage=may(g.principal, "matrix.manage"))
 
 
@@ -138,7 +139,7 @@ def _edit_page(matrix: dict[str, Any], values: dict[str, Any], *, editable: bool
                bad_field: str = "") -> str:
     return render_template("admin/matrix_edit.html", matrix=matrix, values=values,
                            editable=editable, limit=EDITABLE_ACCOUNTS, bad_field=bad_field,
-                           platforms=PLATFORMS, orgs=_org_choices())
+                           platforms=platform_names(), orgs=_org_choices())
 
 
 def _org_choices() -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..audit import record
 from ..auth import current
 from ..errors import ApiError, invalid
-from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org, utcnow
+from ..models import ACCOUNT_STATUSES, Account, Org, utcnow
 from ..outbound import (
     changed_fields,
     check_account_urls,
@@ -19,6 +19,7 @@ from ..outbound import (
     stored_values,
 )
 from ..permissions import require
+from ..platforms import names as platform_names
 from ..request_limits import bulk_json
 from ..services import accounts as account_service
 from ..services import inspection as inspection_service
@@ -97,8 +98,9 @@ def list_accounts():
     require(principal, "account.read")
     platform = request.args.get("platform") or None
     status = request.args.get("status") or None
-    if platform and platform not in PLATFORMS:
-        raise invalid("platform", f"platform 只能是 {'、'.join(PLATFORMS)} (unknown platform)")
+    if platform and platform not in platform_names():
+        raise invalid("platform", f"platform 只能是 {'、'.join(platform_names())} "
+                                  "(unknown platform)")
     if status and status not in ACCOUNT_STATUSES:
         raise invalid("status", f"status 只能是 {'、'.join(ACCOUNT_STATUSES)} (unknown status)")
     descendants = request.args.get("descendants", "0").lower() in {"1", "true", "yes"}

@@ -16,8 +16,9 @@ from ..errors import NAMED_UNKNOWN, conflict, invalid, not_found
 from ..fanout.targets import matrix_size
 from ..ids import new_id
 from ..idsets import existing, rows_among
-from ..models import PLATFORMS, Account, Matrix, MatrixAccount, Org
+from ..models import Account, Matrix, MatrixAccount, Org
 from ..permissions import require
+from ..platforms import names as platform_names
 from ..request_limits import bulk_json
 from ..validation import json_body, limit_arg, string_list, text
 from . import api
@@ -29,8 +30,9 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 def _members(session: Session, body: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
     accounts = string_list(body, "accounts", max_items=100_000, max_len=40)
     orgs = string_list(body, "orgs", max_items=10_000, max_len=64)
-    platforms = string_list(body, "platforms", max_items=4, max_len=16)
-    bad_platforms = sorted(set(platforms) - set(PLATFORMS))
+    known = platform_names()
+    platforms = string_list(body, "platforms", max_items=len(known), max_len=16)
+    bad_platforms = sorted(set(platforms) - set(known))
     if bad_platforms:
         raise invalid("platforms", f"未知平台：{'、'.join(bad_platforms)} (unknown platforms)",
                       unknown=bad_platforms)

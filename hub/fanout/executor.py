@@ -23,7 +23,7 @@ from channels.base import CannotRender, Post
 
 from ..models import utcnow
 from ..outbound import policy_for
-from ..platforms import REGISTRY, adapter_class
+from ..platforms import adapter_class, names, spec
 from ..runtime import Runtime
 from . import claims, parked, policy
 from .batch import Batch
@@ -89,7 +89,7 @@ class Executor:
             socket_connect_timeout=5)
         self.redis = aioredis.Redis(connection_pool=pool)
         tokens = RedisTokenCache(self.redis)
-        self.adapters = {p: adapter_class(p)(self.http, tokens) for p in REGISTRY}
+        self.adapters = {p: adapter_class(p)(self.http, tokens) for p in names()}
         timeout = aiohttp.ClientTimeout(total=self.settings.http_timeout_s,
                                         connect=min(5.0, self.settings.http_timeout_s))
         for adapter in self.adapters.values():
@@ -339,7 +339,7 @@ class Executor:
     async def _take_budget(self, platform: str, ref: AccountRef) -> float:
         """Wait briefly for the shared rate budget; a longer wait goes back to the schedule."""
         assert self.limiter is not None
-        app = ref.credentials.get("client_key") or ref.credentials.get("appid") or platform
+        app = spec(platform).app_of(ref.credentials)
         for _ in range(5):
             wait = await self.limiter.reserve(platform, app, ref.id)
             if wait <= 0:

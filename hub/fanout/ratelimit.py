@@ -14,6 +14,11 @@ import os
 import time
 from dataclasses import dataclass
 
+from adapters.spec import Rate
+
+from ..platforms import names as platform_names
+from ..platforms import spec as platform_spec
+
 # KEYS: every distinct key of the requests. ARGV: now; the number of rate pairs, then each
 # pair's four numbers (app interval, app burst, account interval, account burst); then per
 # request three numbers: app key index, account key index, rate pair index (all from 1).
@@ -66,31 +71,14 @@ return answers
 """
 
 
-@dataclass(frozen=True)
-class Rate:
-    per_second: float
-    burst: int
-
-    @property
-    def interval(self) -> float:
-        return 1.0 / self.per_second
-
-
-# Defaults: generous app-wide budgets (the platforms' own per-app quotas are far higher than a
-# province needs per second) and a per-account budget that keeps one account from being
-# hammered. Override with YUNCHU_RATE_<PLATFORM>_APP / _ACCOUNT = "<per_second>/<burst>".
-DEFAULTS: dict[str, tuple[Rate, Rate]] = {
-    "wechat": (Rate(5000, 5000), Rate(20, 20)),
-    "weibo": (Rate(3000, 3000), Rate(5, 10)),
-    "douyin": (Rate(2000, 2000), Rate(10, 10)),
-    "cityapp": (Rate(5000, 5000), Rate(50, 50)),
-}
-
-
 def configured(platform: str) -> tuple[Rate, Rate]:
-    app, account = DEFAULTS[platform]
-    return (_env(f"YUNCHU_RATE_{platform.upper()}_APP", app),
-            _env(f"YUNCHU_RATE_{platform.upper()}_ACCOUNT", account))
+    """The platform's app-wide and per-account budgets: its spec's (adapters/spec.py: generous
+    app budgets, since the platforms' own per-app quotas are far above what a province needs per
+    second, and a per-account budget that keeps one account from being hammered), unless
+    YUNCHU_RATE_<PLATFORM>_APP / _ACCOUNT = "<per_second>/<burst>" override them."""
+    declared = platform_spec(platform)
+    return (_env(f"YUNCHU_RATE_{platform.upper()}_APP", declared.app_budget),
+            _env(f"YUNCHU_RATE_{platform.upper()}_ACCOUNT", declared.account_budget))
 
 
 def _env(name: str, default: Rate) -> Rate:
@@ -119,7 +107,7 @@ class Limiter:
         self._prefix = prefix
         self._clock = clock
         self._script = redis.register_script(GCRA_MANY)
-        self._rates = {p: configured(p) for p in DEFAULTS}
+        self._rates = {p: configured(p) for p in platform_names()}
         self._waiting: list[_Request] = []
         self._sender: asyncio.Task | None = None
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..errors import NAMED_UNKNOWN, ApiError, invalid
 from ..idsets import existing, rows_among
-from ..models import PLATFORMS, Account, Matrix, MatrixAccount, Org
+from ..models import Account, Matrix, MatrixAccount, Org
+from ..platforms import names as platform_names
 
 # Explicit lists: a province's every account fits (100,000); more belongs in an org or matrix.
 MAX_ENTRIES = {"orgs": 10_000, "platforms": 100, "matrices": 1_000, "accounts": 100_000}
@@ -58,7 +59,7 @@ def parse_targets(body: Any) -> TargetSpec:
     if not isinstance(descendants, bool):
         raise invalid("targets.descendants", "descendants 必须是 true 或 false (must be a boolean)")
     spec.descendants = descendants
-    unknown_platforms = sorted(set(spec.platforms) - set(PLATFORMS))
+    unknown_platforms = sorted(set(spec.platforms) - set(platform_names()))
     if unknown_platforms:
         raise invalid("targets.platforms", f"未知平台：{'、'.join(unknown_platforms)} (unknown "
                                            "platforms)", unknown=unknown_platforms)

@@ -1,6 +1,6 @@
 """The hub's data model (SQLAlchemy 2 typed ORM). PostgreSQL in production, SQLite embedded."""
 
-from .account import ACCOUNT_STATUSES, PLATFORMS, Account
+from .account import ACCOUNT_STATUSES, Account
 from .audit import AuditEntry, SafetyList
 from .audit_head import AuditHead
 from .base import Base, utcnow
@@ -25,7 +25,7 @@ from .people import ROLES, ApiToken, Review, User
 
 __all__ = [
     "ACCOUNT_STATUSES", "DELIVERY_STATES", "ITEM_KINDS", "ITEM_STATUSES", "LIVE", "ORG_KINDS",
-    "PLATFORMS", "PUBLISH_DONE", "PUBLISH_OPEN", "ROLES", "WITHDRAW_DONE", "WITHDRAW_OPEN",
+    "PUBLISH_DONE", "PUBLISH_OPEN", "ROLES", "WITHDRAW_DONE", "WITHDRAW_OPEN",
     "Account", "ApiToken", "Asset", "AuditEntry", "AuditHead", "Base", "Delivery", "DeliveryAttempt",
     "Dispatch", "Item", "ItemVersion", "Matrix", "MatrixAccount", "Org", "Review", "SafetyList",
     "Task", "User", "Withdrawal", "utcnow",

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, created_column, id_column, utcnow
 
-PLATFORMS = ("weibo", "wechat", "douyin", "cityapp")
 ACCOUNT_STATUSES = ("active", "suspended", "closed")
 
 

@@ -1,8 +1,8 @@
 """One platform identity, one account: across every org, whoever registers it.
 
-An account's identity on its platform is the WeChat appid, the Weibo uid (or, without one,
-the access token: the same token is the same user), the Douyin open_id, or the city app's
-webhook endpoint. Two accounts holding the same identity would let one org post as another's
+An account's identity on its platform is what the platform's spec says (``identity`` in
+adapters/spec.py): the WeChat appid, the Weibo uid (or, without one, the access token: the
+same token is the same user), the Douyin open_id, or the city app's webhook endpoint. Two accounts holding the same identity would let one org post as another's
 official account, so registering an identity that another account already holds is refused
 with a 409 that does not say which org holds it.
 
@@ -14,7 +14,6 @@ plain column), so concurrent registrations cannot both win.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..crypto import CredentialBox, CredentialError
 from ..errors import ApiError
 from ..models import Account, utcnow
+from ..platforms import spec as platform_spec
 
 _CHUNK = 5000
 DUPLICATE_FLAG = ("平台身份与另一账号重复，请核对凭据 (another account holds this platform "
@@ -30,33 +30,8 @@ DUPLICATE_FLAG = ("平台身份与另一账号重复，请核对凭据 (another 
 
 def identity_of(platform: str, credentials: dict[str, str]) -> str | None:
     """The account's identity as one comparable string, or None when the credentials lack it."""
-    if platform == "wechat":
-        value = (credentials.get("appid") or "").strip().lower()
-    elif platform == "douyin":
-        value = (credentials.get("open_id") or "").strip()
-    elif platform == "cityapp":
-        value = _endpoint(credentials.get("webhook_url") or "")
-    elif (credentials.get("uid") or "").strip():
-        value = "uid:" + credentials["uid"].strip()
-    else:
-        token = (credentials.get("access_token") or "").strip()
-        value = "token:" + token if token else ""
+    value = platform_spec(platform).identity(credentials)
     return f"{platform}:{value}" if value else None
-
-
-def _endpoint(url: str) -> str:
-    """scheme://host[:port]/path, case-folded where URLs are case-insensitive, no slash at
-    the end: the same webhook written two ways is one identity."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return ""
-    if not parts.hostname:
-        return ""
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    host = parts.hostname.lower() + (f":{port}" if port and port != default else "")
-    return f"{parts.scheme.lower()}://{host}{parts.path.rstrip('/')}"
 
 
 def identity_key(box: CredentialBox, platform: str, credentials: dict[str, str]) -> str | None:

@@ -12,24 +12,17 @@ from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from adapters.wechat_crypto import AES_KEY_RE
-
 from ..crypto import CredentialBox
 from ..errors import ApiError, invalid, not_found
 from ..ids import new_id
-from ..models import ACCOUNT_STATUSES, PLATFORMS, Account, Org, utcnow
+from ..models import ACCOUNT_STATUSES, Account, Org, utcnow
+from ..platforms import names as platform_names
+from ..platforms import spec as platform_spec
 from . import account_identity
 from .inspection import LEDGER_FIELDS, WINDOW_DAYS, verdict
-from .media_urls import wechat_callback_url
+from .media_urls import callback_url
 
-REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
-    "wechat": ("appid", "secret"),
-    "weibo": ("access_token",),
-    "douyin": ("client_key", "client_secret", "open_id", "access_token", "refresh_token"),
-    "cityapp": ("webhook_url", "signing_secret"),
-}
 _MAX_CREDENTIAL_LEN = 4096
-_CALLBACK_TOKEN = re.compile(r"[A-Za-z0-9]{3,32}")  # WeChat's rule for the 令牌
 
 
 @dataclass
@@ -55,9 +48,10 @@ def parse_account(body: Any, *, where: str = "", partial: bool = False) -> Accou
     if not partial:
         if not isinstance(org, str) or not org:
             raise invalid(f"{prefix}org", "缺少所属机构 org (org is required)")
-        if platform not in PLATFORMS:
-            raise invalid(f"{prefix}platform", f"platform 只能是 {'、'.join(PLATFORMS)} "
-                                               f"(platform must be one of {', '.join(PLATFORMS)})")
+        known = platform_names()
+        if platform not in known:
+            raise invalid(f"{prefix}platform", f"platform 只能是 {'、'.join(known)} "
+                                               f"(platform must be one of {', '.join(known)})")
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise invalid(f"{prefix}name", "账号名称必填，最长200字 (name is required, up to 200)")
     credentials = body.get("credentials")
@@ -78,7 +72,8 @@ def parse_account(body: Any, *, where: str = "", partial: bool = False) -> Accou
 def _check_credentials(platform: str | None, value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise invalid(where, "credentials 必须是对象 (credentials must be an object)")
-    required = REQUIRED_CREDENTIALS.get(platform or "", ())
+    declared = platform_spec(platform).credentials if platform in platform_names() else ()
+    required = [f.name for f in declared if f.required]
     missing = [k for k in required if not isinstance(value.get(k), str) or not value.get(k)]
     if missing:
         raise invalid(where, f"缺少凭据字段：{'、'.join(missing)} (missing credential fields: "
@@ -89,17 +84,15 @@ def _check_credentials(platform: str | None, value: Any, where: str) -> dict[str
             raise invalid(where, "凭据字段必须是文本 (credential fields must be strings)",
                           key=str(key)[:50])
         clean[key] = item
-    if platform == "cityapp":
-        _check_url(clean["webhook_url"], f"{where}.webhook_url")
-    if platform == "wechat" and "callback_token" in clean \
-            and not _CALLBACK_TOKEN.fullmatch(clean["callback_token"]):
-        raise invalid(f"{where}.callback_token", "callback_token 须为3-32位英文字母或数字，与公众号"
-                      "服务器配置的令牌一致 (callback_token: 3-32 letters or digits, the token of "
-                      "the account's server configuration)")
-    if platform == "wechat" and "callback_aes_key" in clean \
-            and not AES_KEY_RE.fullmatch(clean["callback_aes_key"]):
-        raise invalid(f"{where}.callback_aes_key", "callback_aes_key 须为公众号服务器配置中43位的"
-                      "消息加解密密钥 (callback_aes_key: the 43-character EncodingAESKey)")
+    for declared_field in declared:
+        given = clean.get(declared_field.name)
+        if given is None:
+            continue
+        where_field = f"{where}.{declared_field.name}"
+        if declared_field.url:
+            _check_url(given, where_field)
+        if declared_field.pattern and not re.fullmatch(declared_field.pattern, given):
+            raise invalid(where_field, declared_field.hint)
     return clean
 
 
@@ -136,14 +129,7 @@ def _check_ledger(body: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 def external_id(platform: str, credentials: dict[str, str]) -> str | None:
     """The account's identity on its platform, when the credentials reveal it."""
-    if platform == "wechat":
-        return credentials.get("appid")
-    if platform == "douyin":
-        return credentials.get("open_id")
-    if platform == "cityapp":
-        path = urlsplit(credentials.get("webhook_url", "")).path.rstrip("/")
-        return path.rsplit("/", 1)[-1] or None
-    return credentials.get("uid")
+    return platform_spec(platform).external_id(credentials)
 
 
 def create(session: Session, box: CredentialBox, spec: AccountSpec) -> Account:
@@ -354,10 +340,14 @@ def to_json(account: Account, org_slug: str, *, now: datetime | None = None,
         "last_published_at": _iso(account.last_published_at),
         "created_at": _iso(account.created_at), "updated_at": _iso(account.updated_at),
         # Where its 服务器配置 should point for publish events (with a callback_token).
-        "callback_url": wechat_callback_url(account.id) if account.platform == "wechat"
-        else None,
+        "callback_url": callback_url(account.platform, account.id)
+        if _has_callback(account.platform) else None,
         "inspection": verdict(account, now or utcnow(), window_days),
     }
+
+
+def _has_callback(platform: str) -> bool:
+    return platform in platform_names() and platform_spec(platform).callback is not None
 
 
 def _iso(value: Any) -> str | None:

@@ -35,9 +35,10 @@ def item_url(item_id: str, base: str | None = None) -> str:
     return f"{public_base() if base is None else base}/p/{item_id}"
 
 
-def wechat_callback_url(account_id: str, base: str | None = None) -> str:
-    """The 服务器配置 URL a WeChat account points at the hub (``hub.callbacks``)."""
-    return f"{public_base() if base is None else base}/callbacks/wechat/{account_id}"
+def callback_url(platform: str, account_id: str, base: str | None = None) -> str:
+    """Where an account of a platform with events points them at the hub (``hub.callbacks``),
+    e.g. a WeChat account's 服务器配置 URL."""
+    return f"{public_base() if base is None else base}/callbacks/{platform}/{account_id}"
 
 
 def media_url(asset_id: str, spec: str | None = None, base: str | None = None) -> str:

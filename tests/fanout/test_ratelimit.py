@@ -9,8 +9,7 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from hub.fanout import ratelimit
-from hub.fanout.ratelimit import Limiter, Rate
+from hub.fanout.ratelimit import Limiter
 
 
 class Clock:
@@ -24,7 +23,8 @@ class Clock:
 @pytest.fixture
 def rates(monkeypatch: pytest.MonkeyPatch) -> None:
     """cityapp: the app allows 10 at once then 10/s; one account 3 at once then 1/s."""
-    monkeypatch.setitem(ratelimit.DEFAULTS, "cityapp", (Rate(10, 10), Rate(1, 3)))
+    monkeypatch.setenv("YUNCHU_RATE_CITYAPP_APP", "10/10")
+    monkeypatch.setenv("YUNCHU_RATE_CITYAPP_ACCOUNT", "1/3")
 
 
 def run(redis_url: str, body):
@@ -79,7 +79,8 @@ def test_requests_of_one_loop_turn_share_a_trip_and_are_settled_in_order(redis_u
 
 
 def test_platforms_in_one_trip_each_keep_their_own_rates(redis_url, rates, monkeypatch):
-    monkeypatch.setitem(ratelimit.DEFAULTS, "weibo", (Rate(10, 10), Rate(1, 1)))
+    monkeypatch.setenv("YUNCHU_RATE_WEIBO_APP", "10/10")
+    monkeypatch.setenv("YUNCHU_RATE_WEIBO_ACCOUNT", "1/1")
     clock = Clock()
 
     async def body(client, prefix):

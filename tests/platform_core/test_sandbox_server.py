@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox.server import PLATFORM_MODULES, available_platforms, build_app
+from sandbox.server import available_platforms, build_app, platform_modules
 from sandbox.testing import RunningSandbox, running_sandbox
 
 ECHO_MODULES = {"echo": "tests.platform_core.echo_platform"}
@@ -211,10 +211,11 @@ def test_missing_platform_modules_are_skipped_but_broken_ones_fail() -> None:
 
 def test_default_registry_mounts_every_platform_module_that_exists() -> None:
     app_platforms = list(available_platforms())
-    assert set(app_platforms) <= set(PLATFORM_MODULES)
-    for platform in PLATFORM_MODULES:
+    modules = platform_modules()
+    assert set(app_platforms) <= set(modules)
+    for platform in modules:
         try:
-            __import__(PLATFORM_MODULES[platform])
+            __import__(modules[platform])
         except ModuleNotFoundError:
             assert platform not in app_platforms
         else:

@@ -29,7 +29,7 @@ from adapters.base import AccountRef, AuthFailed
 from adapters.wechat import WeChatAdapter, app_of
 from hub.ids import new_id
 from hub.models import Account, Org, Task
-from hub.outbound import OUTBOUND_FIELDS
+from hub.outbound import outbound_fields
 from tests.hub.helpers import make_account, make_tree, wechat_account
 from tests.platform_core.scaffold import redis_token_cache, scripted_server
 
@@ -400,7 +400,7 @@ def test_every_outbound_field_of_every_account_write_has_an_expectation(sqlite_h
               and not key.startswith("GET ")}
     assert writes == set(ACCOUNT_WRITES)
     assert set(OUTBOUND_EXPECTATIONS) == {(route, name) for route in ACCOUNT_WRITES
-                                          for name in OUTBOUND_FIELDS}
+                                          for name in outbound_fields()}
 
 
 def test_only_a_province_admin_points_accounts_anywhere(sqlite_hub):
