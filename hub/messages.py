@@ -1,0 +1,57 @@
+"""API error messages out of a catalog: a key, its values, and the words in each language.
+
+Clients get what they always got: one string, "中文 (English)", in the API's error shape (see
+README.md). A ``Message`` *is* that string, and also remembers its key and values, so the admin
+UI, which holds the same object in process, shows the user's language straight from the
+catalog instead of splitting the string.
+
+The words live in hub/translations/<lang>/LC_MESSAGES/api.po (msgid = key, ``{name}``
+placeholders). Values named in ``terms`` are words with an entry of their own, ``term.<word>``
+(a field name such as ``body``, a noun such as 稿件): the UI shows them in its language, while
+the string clients get keeps them exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from . import catalogs
+
+CATALOGS = Path(__file__).parent / "translations"
+DOMAIN = "api"
+
+
+def text(key: str, lang: str, **values: Any) -> str:
+    """The catalog's words for ``key`` in ``lang``, filled in; the key itself when missing."""
+    template = catalogs.translations(CATALOGS, lang, DOMAIN).gettext(key)
+    return template.format(**values) if values else template
+
+
+def term(word: str, lang: str) -> str:
+    """A field name or noun in ``lang``; the word as given when the catalog has no entry."""
+    key = f"term.{word}"
+    found = catalogs.translations(CATALOGS, lang, DOMAIN).gettext(key)
+    return word if found == key else found
+
+
+class Message(str):
+    """The bilingual text clients see, built from the catalog, able to speak one language."""
+
+    key: str
+    values: dict[str, Any]
+    terms: frozenset[str]
+
+    def __new__(cls, key: str, *, terms: Iterable[str] = (), **values: Any) -> Message:
+        wire = f"{text(key, 'zh', **values)} ({text(key, 'en', **values)})"
+        message = super().__new__(cls, wire)
+        message.key = key
+        message.values = values
+        message.terms = frozenset(terms)
+        return message
+
+    def in_lang(self, lang: str) -> str:
+        values = {name: term(str(value), lang) if name in self.terms else value
+                  for name, value in self.values.items()}
+        return text(self.key, lang, **values)
