@@ -43,8 +43,11 @@ class Message(str):
     values: dict[str, Any]
     terms: frozenset[str]
 
-    def __new__(cls, key: str, *, terms: Iterable[str] = (), **values: Any) -> Message:
-        wire = f"{text(key, 'zh', **values)} ({text(key, 'en', **values)})"
+    def __new__(cls, key: str, *, terms: Iterable[str] = (), sep: str = " ",
+                **values: Any) -> Message:
+        """``sep`` is what stood between the halves in the text clients know (a few say
+        "…）(…" with no space)."""
+        wire = f"{text(key, 'zh', **values)}{sep}({text(key, 'en', **values)})"
         message = super().__new__(cls, wire)
         message.key = key
         message.values = values

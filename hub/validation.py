@@ -16,7 +16,7 @@ from .request_limits import read_body
 _MISSING = object()
 
 
-def _field(key: str, name: str, **values: Any) -> Message:
+def field_message(key: str, name: str, **values: Any) -> Message:
     """A catalog message about field ``name``; the UI shows field names in its own language."""
     return Message(key, terms=("name", "label"), name=name, **values)
 
@@ -39,15 +39,15 @@ def text(body: dict[str, Any], name: str, *, max_len: int, required: bool = True
     label = label or name
     if value is _MISSING or value is None:
         if required:
-            raise invalid(name, _field("field.required", name, label=label))
+            raise invalid(name, field_message("field.required", name, label=label))
         return default
     if not isinstance(value, str):
-        raise invalid(name, _field("field.not_text", name, label=label))
+        raise invalid(name, field_message("field.not_text", name, label=label))
     value = value.strip()
     if required and len(value) < min_len:
-        raise invalid(name, _field("field.empty", name, label=label))
+        raise invalid(name, field_message("field.empty", name, label=label))
     if len(value) > max_len:
-        raise invalid(name, _field("field.too_long", name, label=label, max_len=max_len),
+        raise invalid(name, field_message("field.too_long", name, label=label, max_len=max_len),
                       max_length=max_len, length=len(value))
     return value
 
@@ -58,10 +58,10 @@ def choice(body: dict[str, Any], name: str, options: Iterable[str], *, required:
     value = body.get(name, _MISSING)
     if value is _MISSING or value is None:
         if required:
-            raise invalid(name, _field("field.required", name, label=name), allowed=list(options))
+            raise invalid(name, field_message("field.required", name, label=name), allowed=list(options))
         return default
     if value not in options:
-        raise invalid(name, _field("field.choice", name, options_zh="、".join(options),
+        raise invalid(name, field_message("field.choice", name, options_zh="、".join(options),
                                    options_en=", ".join(options)),
                       allowed=list(options), value=str(value)[:100])
     return value
@@ -70,7 +70,7 @@ def choice(body: dict[str, Any], name: str, options: Iterable[str], *, required:
 def flag(body: dict[str, Any], name: str, default: bool) -> bool:
     value = body.get(name, default)
     if not isinstance(value, bool):
-        raise invalid(name, _field("field.boolean", name))
+        raise invalid(name, field_message("field.boolean", name))
     return value
 
 
@@ -80,12 +80,12 @@ def string_list(body: dict[str, Any], name: str, *, max_items: int = 1000, max_l
     if value is _MISSING or value is None:
         return list(default or [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise invalid(name, _field("field.string_list", name))
+        raise invalid(name, field_message("field.string_list", name))
     if len(value) > max_items:
-        raise invalid(name, _field("field.list_too_long", name, max_items=max_items))
+        raise invalid(name, field_message("field.list_too_long", name, max_items=max_items))
     for v in value:
         if len(v) > max_len:
-            raise invalid(name, _field("field.entry_too_long", name, max_len=max_len))
+            raise invalid(name, field_message("field.entry_too_long", name, max_len=max_len))
     return value
 
 
@@ -94,17 +94,17 @@ def timestamp(body: dict[str, Any], name: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise invalid(name, _field("field.time_type", name))
+        raise invalid(name, field_message("field.time_type", name))
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise invalid(name, _field("field.time_invalid", name)) from None
+        raise invalid(name, field_message("field.time_invalid", name)) from None
     if parsed.tzinfo is None:
-        raise invalid(name, _field("field.time_zone", name))
+        raise invalid(name, field_message("field.time_zone", name))
     try:
         return parsed.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is past the calendar in UTC
-        raise invalid(name, _field("field.time_range", name)) from None
+        raise invalid(name, field_message("field.time_range", name)) from None
 
 
 def limit_arg(default: int = 50, maximum: int = 1000) -> int:
@@ -114,9 +114,9 @@ def limit_arg(default: int = 50, maximum: int = 1000) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise invalid("limit", _field("field.limit_integer", "limit")) from None
+        raise invalid("limit", field_message("field.limit_integer", "limit")) from None
     if not 1 <= value <= maximum:
-        raise invalid("limit", _field("field.limit_range", "limit", maximum=maximum))
+        raise invalid("limit", field_message("field.limit_range", "limit", maximum=maximum))
     return value
 
 
