@@ -6,9 +6,9 @@ UI, which holds the same object in process, shows the user's language straight f
 catalog instead of splitting the string.
 
 The words live in hub/translations/<lang>/LC_MESSAGES/api.po (msgid = key, ``{name}``
-placeholders). Values named in ``terms`` are words with an entry of their own, ``term.<word>``
-(a field name such as ``body``, a noun such as 稿件): the UI shows them in its language, while
-the string clients get keeps them exactly as before.
+placeholders, ``{{`` for a literal brace). Values named in ``terms`` are words with an entry of
+their own, ``term.<word>`` (a field name such as ``body``, a noun such as 稿件): the UI shows
+them in its language, while the string clients get keeps them exactly as before.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ DOMAIN = "api"
 
 def text(key: str, lang: str, **values: Any) -> str:
     """The catalog's words for ``key`` in ``lang``, filled in; the key itself when missing."""
-    template = catalogs.translations(CATALOGS, lang, DOMAIN).gettext(key)
-    return template.format(**values) if values else template
+    return catalogs.translations(CATALOGS, lang, DOMAIN).gettext(key).format(**values)
 
 
 def term(word: str, lang: str) -> str:
