@@ -10,6 +10,7 @@ layout gettext and Flask-Babel read.
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from functools import cache
@@ -38,7 +39,7 @@ def read_entries(po_file: Path) -> dict[str, str]:
 def compiled(source: Path) -> Path:
     """A directory holding every catalog under ``source`` compiled to .mo."""
     target = Path(tempfile.mkdtemp(prefix="yunchu-catalogs-"))
-    atexit.register(shutil.rmtree, target, ignore_errors=True)
+    atexit.register(_remove, target, os.getpid())
     for po_file in po_files(source):
         with po_file.open("rb") as handle:
             catalog = read_po(handle)
@@ -47,6 +48,12 @@ def compiled(source: Path) -> Path:
         with mo_file.open("wb") as handle:
             write_mo(handle, catalog)
     return target
+
+
+def _remove(target: Path, owner: int) -> None:
+    # Forked workers (gunicorn) share the directory and read it lazily: only its creator removes it.
+    if os.getpid() == owner:
+        shutil.rmtree(target, ignore_errors=True)
 
 
 @cache
