@@ -41,6 +41,7 @@ class Message(str):
     key: str
     values: dict[str, Any]
     terms: frozenset[str]
+    sep: str
 
     def __new__(cls, key: str, *, terms: Iterable[str] = (), sep: str = " ",
                 **values: Any) -> Message:
@@ -51,9 +52,18 @@ class Message(str):
         message.key = key
         message.values = values
         message.terms = frozenset(terms)
+        message.sep = sep
         return message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and pickles rebuild from the key, not from the finished text.
+        return _rebuild, (self.key, tuple(self.terms), self.sep, self.values)
 
     def in_lang(self, lang: str) -> str:
         values = {name: term(str(value), lang) if name in self.terms else value
                   for name, value in self.values.items()}
         return text(self.key, lang, **values)
+
+
+def _rebuild(key: str, terms: tuple[str, ...], sep: str, values: dict[str, Any]) -> Message:
+    return Message(key, terms=terms, sep=sep, **values)
