@@ -31,8 +31,8 @@ LANG_COOKIE = "yunchu_lang"
 CATALOGS = Path(__file__).parent / "translations"
 DOMAIN = "messages"
 
-# The old form, "key": ("中文", "English"). Strings belong in the catalogs; the lead's
-# converter moves any entry that lands here, and t() reads it meanwhile.
+# The table the catalogs replaced, "key": ("中文", "English"). New words go into the .po files
+# (tests/admin/test_catalogs.py keeps this empty); t() still reads an entry found here.
 TEXT: dict[str, tuple[str, str]] = {}
 
 # Groups still named in code rather than in the catalogs (platform names follow the platforms).

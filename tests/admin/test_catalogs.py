@@ -54,7 +54,7 @@ def test_the_compiled_catalogs_say_what_the_po_files_say(which):
 
 
 def test_no_string_is_left_in_the_old_table():
-    """New words go into the catalogs; /work/wt/i18n_convert.py-style tables are emptied."""
+    """New words go into the catalogs, not into the table they replaced."""
     assert i18n.TEXT == {}
     for group, values in i18n.LABELS.items():
         for value, pair in values.items():
