@@ -21,6 +21,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder
 
 from hub.errors import ApiError
+from hub.messages import Message
 from hub.services.sessions import CSRF_HEADER
 
 API_PREFIX = "/api/v1"
@@ -32,6 +33,9 @@ class ApiAnswer:
     status: int
     data: dict[str, Any]
     headers: Headers = field(repr=False)
+    # The API's catalog message for an error (hub/messages.py): the same text as
+    # ``error.message``, able to speak the user's language.
+    catalog_message: Message | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -44,7 +48,8 @@ class ApiAnswer:
 
     @property
     def message(self) -> str:
-        return str(self.error.get("message") or "")
+        text = str(self.error.get("message") or "")
+        return self.catalog_message if self.catalog_message == text else text
 
     @property
     def code(self) -> str:
@@ -101,7 +106,8 @@ def call(method: str, path: str, *, json: dict[str, Any] | None = None,
     data = response.get_json(silent=True)
     answer = ApiAnswer(status=response.status_code,
                        data=data if isinstance(data, dict) else {},
-                       headers=Headers(response.headers))
+                       headers=Headers(response.headers),
+                       catalog_message=getattr(response, "api_message", None))
     response.close()
     if answer.status in (401, 403):
         g.audit_recorded = True  # the API wrote its own access.denied entry

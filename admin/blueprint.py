@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, g, redirect, request, url_for
+from flask.blueprints import BlueprintSetupState
 
 from hub.audit import record_separately
 from hub.auth import Principal
@@ -27,6 +28,11 @@ CSP = ("default-src 'self'; img-src {hub}; media-src {hub}; style-src 'self'; "
        "style-src-attr 'unsafe-inline'; script-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 LANG_COOKIE_AGE = 365 * 24 * 3600
+
+
+@admin_blueprint.record_once
+def _install_catalogs(state: BlueprintSetupState) -> None:
+    i18n.install(state.app)
 
 
 def _pick_lang() -> tuple[str, bool]:

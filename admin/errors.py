@@ -18,7 +18,7 @@ log = logging.getLogger("yunchu.admin")
 def error_page(status: int, message: str | None = None, *, code: str | None = None) -> Response:
     g.error_code = code
     key = f"error.{status}"
-    title = i18n.t(key) if key in i18n.TEXT else i18n.t("error.title")
+    title = i18n.t(key) if i18n.lookup(key) is not None else i18n.t("error.title")
     if code == "csrf_failed":
         text = i18n.t("error.csrf")
     else:

@@ -1,8 +1,8 @@
 """The negative list (负面清单) as an editor types it: one term per line.
 
 A line is ``词语,类别[,动作]``, the parts separated by a comma (either width) or a tab. The
-category is its code (``rumour``) or its Chinese name (``散布谣言，扰乱社会秩序``, as the page's
-reference table shows it); the action is ``block``/``warn`` or 禁止/提示, and left out takes the
+category is its code (``rumour``) or its name in either language (``散布谣言，扰乱社会秩序``, as the
+page's reference table shows it); the action is ``block``/``warn`` or 禁止/提示, and left out takes the
 category's default. Blank lines and lines starting with ``#`` are skipped. The API validates
 the result again; this only turns lines into its terms and says which line is wrong.
 """
@@ -14,10 +14,14 @@ from dataclasses import dataclass
 
 from hub.safety import CATEGORIES
 
+from .i18n import LANGS, lookup
+
 _SPLIT = re.compile(r"\s*[,，\t]\s*")
 _LAST = re.compile(r"(.+?)\s*[,，\t]\s*([^,，\t]+)$")
 _ACTIONS = {"block": "block", "warn": "warn", "禁止": "block", "提示": "warn"}
-_BY_NAME = {name: code for code, name in CATEGORIES.items()}
+# A category by its name in either language, as the page's reference table shows it.
+_BY_NAME = {name: code for code in CATEGORIES for lang in LANGS
+            if (name := lookup(f"label.safety_category.{code}", lang))}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from .errors import ApiError
 from .ids import new_id
+from .messages import Message
 from .models import ApiToken, Org, User, utcnow
 
 log = logging.getLogger("yunchu.auth")
@@ -179,7 +180,7 @@ def _cookie_session(session: Session, session_id: str) -> Principal:
     presented = request.headers.get(CSRF_HEADER) or (
         request.form.get("csrf_token") if request.mimetype in FORM_TYPES else None)
     if request.method not in SAFE_METHODS and not web.csrf_matches(presented):
-        raise ApiError(403, "缺少或错误的 CSRF 令牌 (missing or wrong CSRF token)",
+        raise ApiError(403, Message("access.csrf"),
                        code="csrf_failed")
     return principal_for(session, user, via_session=True)
 

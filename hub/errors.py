@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .messages import Message
+
 log = logging.getLogger("yunchu.api")
 
 _DEFAULT_CODES = {
@@ -24,28 +26,20 @@ _DEFAULT_CODES = {
     429: "throttled",
 }
 
-_DEFAULT_MESSAGES = {
-    400: "请求格式错误 (malformed request)",
-    401: "需要有效的访问令牌 (a valid bearer token is required)",
-    403: "无权执行此操作 (not allowed for this user or org)",
-    404: "找不到该资源 (not found)",
-    405: "不支持该请求方法 (method not allowed)",
-    409: "当前状态不允许此操作 (state conflict)",
-    410: "该资源已撤回 (gone)",
-    413: "内容过大 (too large)",
-    415: "不支持的媒体类型 (unsupported media type)",
-    422: "请求内容不符合规则 (invalid request)",
-    429: "请求过于频繁 (too many requests)",
-}
+
+def default_message(status: int) -> Message | None:
+    """The catalog's message (``status.<status>``) for a bare status; None past the table."""
+    return Message(f"status.{status}") if status in _DEFAULT_CODES else None
 
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str | None = None, *, code: str | None = None,
                  details: dict[str, Any] | None = None):
-        super().__init__(message or _DEFAULT_MESSAGES.get(status, "error"))
+        message = message or default_message(status) or "error"
+        super().__init__(message)
         self.status = status
         self.code = code or _DEFAULT_CODES.get(status, "error")
-        self.message = message or _DEFAULT_MESSAGES.get(status, "error")
+        self.message = message
         self.details = details or {}
 
 
@@ -54,7 +48,8 @@ def bad_request(message: str, **details: Any) -> ApiError:
 
 
 def not_found(what: str, ident: str) -> ApiError:
-    return ApiError(404, f"找不到{what} {ident} ({what} not found)", details={"id": ident})
+    return ApiError(404, Message("not_found", terms=("what",), what=what, id=ident),
+                    details={"id": ident})
 
 
 # A 422 about unknown ids names this many at most; ``unknown_count`` says how many there were.
@@ -70,9 +65,12 @@ def conflict(message: str, code: str = "conflict", **details: Any) -> ApiError:
 
 
 def error_response(err: ApiError) -> Response:
-    body = {"error": {"code": err.code, "message": err.message, "details": err.details}}
+    body = {"error": {"code": err.code, "message": str(err.message), "details": err.details}}
     response = jsonify(body)
     response.status_code = err.status
+    if isinstance(err.message, Message):
+        # In process (the admin UI's API calls) the catalog message travels with the response.
+        response.api_message = err.message  # type: ignore[attr-defined]
     return response
 
 
@@ -89,11 +87,10 @@ def register_error_handlers(app: Flask) -> None:
             log.error("%s %s -> %s", request.method, request.path, status)
         else:
             log.info("%s %s -> %s", request.method, request.path, status)
-        message = _DEFAULT_MESSAGES.get(status, err.description or "error")
+        message = default_message(status) or err.description or "error"
         return error_response(ApiError(status, message))
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(ApiError(500, "服务器内部错误，已记录 (internal error, logged)",
-                                       code="internal"))
+        return error_response(ApiError(500, Message("internal"), code="internal"))

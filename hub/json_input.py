@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from .errors import ApiError, invalid
+from .messages import Message
 
 MAX_DEPTH = 64
 
@@ -25,16 +26,16 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 def unstorable_text(field: str) -> ApiError:
     field = field[:200]
-    return invalid(field, f"{field} 含有不允许的字符（NUL 或孤立的代理项） ({field} contains a NUL "
-                          "character or a lone surrogate)", reason="unstorable_character")
+    return invalid(field, Message("json.unstorable", terms=("name",), name=field),
+                   reason="unstorable_character")
 
 
 def malformed() -> ApiError:
-    return ApiError(400, "请求体不是合法的 JSON (malformed JSON)", code="malformed_json")
+    return ApiError(400, Message("json.malformed"), code="malformed_json")
 
 
 def too_deep() -> ApiError:
-    return ApiError(422, f"JSON 嵌套超过{MAX_DEPTH}层 (JSON nested deeper than {MAX_DEPTH} levels)",
+    return ApiError(422, Message("json.too_deep", max_depth=MAX_DEPTH),
                     code="too_deep", details={"max_depth": MAX_DEPTH})
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .auth import Principal
 from .errors import ApiError
+from .messages import Message
 
 ACTIONS: dict[str, tuple[str, ...]] = {
     "org.read": ("admin", "editor", "reviewer", "operator", "auditor"),
@@ -41,10 +42,10 @@ def may(principal: Principal, action: str) -> bool:
 def require(principal: Principal, action: str, *, org_path: str | None = None) -> None:
     """403 unless the caller holds a role for ``action`` and ``org_path`` is in their subtree."""
     if not may(principal, action):
-        raise ApiError(403, "当前角色无权执行此操作 (your role does not allow this)",
+        raise ApiError(403, Message("access.role"),
                        details={"action": action})
     if org_path is not None and not principal.covers_path(org_path):
-        raise ApiError(403, "超出本机构管辖范围 (outside your organisation's scope)",
+        raise ApiError(403, Message("access.scope"),
                        details={"action": action})
 
 

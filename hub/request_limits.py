@@ -25,6 +25,7 @@ from flask import Flask, g, request
 from .config import Settings
 from .errors import ApiError
 from .json_input import UNSTORABLE, unstorable_text
+from .messages import Message
 
 View = TypeVar("View", bound=Callable)
 
@@ -72,7 +73,7 @@ def install(app: Flask, settings: Settings) -> None:
 
 
 def too_large(limit: int) -> ApiError:
-    return ApiError(413, f"请求体超过{limit}字节上限 (request body larger than {limit} bytes)",
+    return ApiError(413, Message("request.too_large", limit=limit),
                     code="too_large", details={"max_bytes": limit})
 
 

@@ -10,9 +10,15 @@ from flask import request
 
 from . import json_input
 from .errors import ApiError, invalid
+from .messages import Message
 from .request_limits import read_body
 
 _MISSING = object()
+
+
+def field_message(key: str, name: str, **values: Any) -> Message:
+    """A catalog message about field ``name``; the UI shows field names in its own language."""
+    return Message(key, terms=("name", "label"), name=name, **values)
 
 
 def json_body() -> dict[str, Any]:
@@ -23,7 +29,7 @@ def json_body() -> dict[str, Any]:
         return {}
     body = json_input.loads(raw)
     if not isinstance(body, dict):
-        raise ApiError(422, "请求体必须是 JSON 对象 (body must be a JSON object)", code="invalid")
+        raise ApiError(422, Message("field.not_object"), code="invalid")
     return body
 
 
@@ -33,15 +39,15 @@ def text(body: dict[str, Any], name: str, *, max_len: int, required: bool = True
     label = label or name
     if value is _MISSING or value is None:
         if required:
-            raise invalid(name, f"缺少字段 {label} ({name} is required)")
+            raise invalid(name, field_message("field.required", name, label=label))
         return default
     if not isinstance(value, str):
-        raise invalid(name, f"{label} 必须是文本 ({name} must be a string)")
+        raise invalid(name, field_message("field.not_text", name, label=label))
     value = value.strip()
     if required and len(value) < min_len:
-        raise invalid(name, f"{label} 不能为空 ({name} must not be empty)")
+        raise invalid(name, field_message("field.empty", name, label=label))
     if len(value) > max_len:
-        raise invalid(name, f"{label} 超过{max_len}字 ({name} longer than {max_len} characters)",
+        raise invalid(name, field_message("field.too_long", name, label=label, max_len=max_len),
                       max_length=max_len, length=len(value))
     return value
 
@@ -52,18 +58,19 @@ def choice(body: dict[str, Any], name: str, options: Iterable[str], *, required:
     value = body.get(name, _MISSING)
     if value is _MISSING or value is None:
         if required:
-            raise invalid(name, f"缺少字段 {name} ({name} is required)", allowed=list(options))
+            raise invalid(name, field_message("field.required", name, label=name), allowed=list(options))
         return default
     if value not in options:
-        raise invalid(name, f"{name} 只能是 {'、'.join(options)} ({name} must be one of "
-                            f"{', '.join(options)})", allowed=list(options), value=str(value)[:100])
+        raise invalid(name, field_message("field.choice", name, options_zh="、".join(options),
+                                   options_en=", ".join(options)),
+                      allowed=list(options), value=str(value)[:100])
     return value
 
 
 def flag(body: dict[str, Any], name: str, default: bool) -> bool:
     value = body.get(name, default)
     if not isinstance(value, bool):
-        raise invalid(name, f"{name} 必须是 true 或 false ({name} must be a boolean)")
+        raise invalid(name, field_message("field.boolean", name))
     return value
 
 
@@ -73,12 +80,12 @@ def string_list(body: dict[str, Any], name: str, *, max_items: int = 1000, max_l
     if value is _MISSING or value is None:
         return list(default or [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise invalid(name, f"{name} 必须是文本列表 ({name} must be a list of strings)")
+        raise invalid(name, field_message("field.string_list", name))
     if len(value) > max_items:
-        raise invalid(name, f"{name} 最多{max_items}项 ({name} has more than {max_items} entries)")
+        raise invalid(name, field_message("field.list_too_long", name, max_items=max_items))
     for v in value:
         if len(v) > max_len:
-            raise invalid(name, f"{name} 中的值过长 (an entry of {name} is longer than {max_len})")
+            raise invalid(name, field_message("field.entry_too_long", name, max_len=max_len))
     return value
 
 
@@ -87,17 +94,17 @@ def timestamp(body: dict[str, Any], name: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise invalid(name, f"{name} 必须是 RFC 3339 时间 ({name} must be an RFC 3339 time)")
+        raise invalid(name, field_message("field.time_type", name))
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise invalid(name, f"{name} 不是合法的时间 ({name} is not an RFC 3339 time)") from None
+        raise invalid(name, field_message("field.time_invalid", name)) from None
     if parsed.tzinfo is None:
-        raise invalid(name, f"{name} 必须带时区 ({name} needs a UTC offset)")
+        raise invalid(name, field_message("field.time_zone", name))
     try:
         return parsed.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is past the calendar in UTC
-        raise invalid(name, f"{name} 超出可表示的时间范围 ({name} is out of range)") from None
+        raise invalid(name, field_message("field.time_range", name)) from None
 
 
 def limit_arg(default: int = 50, maximum: int = 1000) -> int:
@@ -107,9 +114,9 @@ def limit_arg(default: int = 50, maximum: int = 1000) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise invalid("limit", "limit 必须是正整数 (limit must be a positive integer)") from None
+        raise invalid("limit", field_message("field.limit_integer", "limit")) from None
     if not 1 <= value <= maximum:
-        raise invalid("limit", f"limit 必须在 1 到 {maximum} 之间 (limit must be 1..{maximum})")
+        raise invalid("limit", field_message("field.limit_range", "limit", maximum=maximum))
     return value
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ..audit import record
 from ..auth import current
 from ..errors import ApiError, invalid
+from ..messages import Message
 from ..models import ACCOUNT_STATUSES, Account, Org, utcnow
 from ..outbound import (
     changed_fields,
@@ -56,9 +57,9 @@ def import_accounts():
     body = json_body()
     raw = body.get("accounts")
     if not isinstance(raw, list):
-        raise invalid("accounts", "accounts 必须是列表 (accounts must be a list)")
+        raise invalid("accounts", Message("import.accounts_list"))
     if len(raw) > MAX_IMPORT:
-        raise invalid("accounts", f"一次最多导入{MAX_IMPORT}个账号 (at most {MAX_IMPORT} per call)")
+        raise invalid("accounts", Message("import.accounts_limit", most=MAX_IMPORT))
     specs = [account_service.parse_account(a, where=f"accounts[{i}]") for i, a in enumerate(raw)]
     runtime = rt()
     policy = policy_for(runtime.settings)
@@ -72,7 +73,7 @@ def import_accounts():
             outside = sorted(slug for slug, path in paths.items()
                              if not principal.covers_path(path))
             if outside:
-                raise ApiError(403, "导入包含管辖范围外的机构 (import touches orgs outside your scope)",
+                raise ApiError(403, Message("orgs.import_outside"),
                                details={"orgs": outside[:50]})
         created, updated = account_service.bulk_import(session, runtime.box, specs)
         record(session, "account.import", details={"created": created, "updated": updated})
@@ -99,10 +100,11 @@ def list_accounts():
     platform = request.args.get("platform") or None
     status = request.args.get("status") or None
     if platform and platform not in platform_names():
-        raise invalid("platform", f"platform 只能是 {'、'.join(platform_names())} "
-                                  "(unknown platform)")
+        raise invalid("platform", Message("accounts.filter_platform",
+                                          names="、".join(platform_names())))
     if status and status not in ACCOUNT_STATUSES:
-        raise invalid("status", f"status 只能是 {'、'.join(ACCOUNT_STATUSES)} (unknown status)")
+        raise invalid("status", Message("accounts.filter_status",
+                                        names="、".join(ACCOUNT_STATUSES)))
     descendants = request.args.get("descendants", "0").lower() in {"1", "true", "yes"}
     inspection = request.args.get("inspection") or None
     if inspection and inspection not in ("passing", "failing"):
@@ -189,7 +191,6 @@ def window_days_arg() -> int:
     if raw is None:
         return inspection_service.WINDOW_DAYS
     if not raw.isdigit() or not 1 <= int(raw) <= inspection_service.MAX_WINDOW_DAYS:
-        raise invalid("window_days", f"window_days 必须是1到{inspection_service.MAX_WINDOW_DAYS}"
-                                     f"的整数 (window_days: 1 to "
-                                     f"{inspection_service.MAX_WINDOW_DAYS})")
+        raise invalid("window_days", Message("accounts.window_days",
+                                             most=inspection_service.MAX_WINDOW_DAYS))
     return int(raw)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ..auth import current
 from ..errors import ApiError, not_found
 from ..ids import new_id
+from ..messages import Message
 from ..models import Asset
 from ..permissions import require
 from ..request_limits import upload
@@ -26,8 +27,7 @@ def upload_asset():
     require(principal, "asset.create")
     upload = request.files.get("file")
     if upload is None:
-        raise ApiError(400, "请以 multipart 表单字段 file 上传文件 (send the file as multipart field "
-                            "'file')", code="missing_file")
+        raise ApiError(400, Message("assets.missing_file"), code="missing_file")
     runtime = rt()
     data = upload.read(runtime.settings.max_upload_bytes + 1)
     try:
@@ -63,7 +63,7 @@ def get_asset(asset_id: str):
             raise not_found("素材", asset_id)
         # Another org's upload: 403 like any out-of-scope object (unless an item here uses it).
         if not asset_access.staff_may_see(session, principal, asset):
-            raise ApiError(403, "超出本机构管辖范围 (outside your organisation's scope)",
+            raise ApiError(403, Message("access.scope"),
                            details={"action": "item.read"})
         data = asset_json(asset)
     return jsonify(data)

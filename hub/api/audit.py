@@ -17,8 +17,9 @@ from ..audit import AuditFilter, record_separately, search, to_json
 from ..auditdenials import denial_counter, flush_closed
 from ..auth import current
 from ..errors import invalid
+from ..messages import Message
 from ..permissions import require
-from ..validation import limit_arg
+from ..validation import field_message, limit_arg
 from . import api
 from .common import cursor_arg, encode_cursor, rt
 
@@ -69,10 +70,9 @@ def _time_arg(name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise invalid(name, f"{name} 必须是 RFC 3339 时间 ({name} must be an RFC 3339 time)") \
-            from None
+        raise invalid(name, field_message("field.time_type", name)) from None
     if value.tzinfo is None:
-        raise invalid(name, f"{name} 须带时区 ({name} needs a time zone, e.g. Z)")
+        raise invalid(name, field_message("audit.time_zone", name))
     return value
 
 
@@ -86,7 +86,7 @@ def list_audit():
     before_id = None
     if cursor is not None:
         if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-            raise invalid("cursor", "cursor 无效 (cursor is not one this API returned)")
+            raise invalid("cursor", Message("library.cursor"))
         before_id = int(cursor)  # at most 18 digits: inside every database's BIGINT
     where = AuditFilter(actor=request.args.get("actor") or None,
                         item=request.args.get("item") or None,

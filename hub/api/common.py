@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import Principal
 from ..errors import invalid
+from ..messages import Message
 from ..permissions import require
 from ..runtime import Runtime
 from ..services import orgs as org_service
@@ -31,9 +32,9 @@ def cursor_arg() -> str | None:
         value = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
         decoded = value.decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid("cursor", "cursor 无效 (cursor is not one this API returned)") from None
+        raise invalid("cursor", Message("library.cursor")) from None
     if "\x00" in decoded:  # a cursor this API wrote never has one; a database cannot hold it
-        raise invalid("cursor", "cursor 无效 (cursor is not one this API returned)")
+        raise invalid("cursor", Message("library.cursor"))
     return decoded
 
 

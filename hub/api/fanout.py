@@ -19,6 +19,7 @@ from ..fanout.queueing import enqueue_batches
 from ..fanout.render import public_base
 from ..fanout.rights import withdrawal_scope
 from ..fanout.targets import parse_targets, resolve
+from ..messages import Message
 from ..models import DELIVERY_STATES, Account, Delivery, Dispatch, Org, Withdrawal
 from ..permissions import require
 from ..request_limits import bulk_json
@@ -120,7 +121,7 @@ def _deliveries(column, key: str, model, label: str):
     principal = current()
     state = request.args.get("state") or None
     if state and state not in DELIVERY_STATES:
-        raise invalid("state", "未知的投递状态 (unknown delivery state)",
+        raise invalid("state", Message("fanout.unknown_state"),
                       allowed=list(DELIVERY_STATES))
     limit = limit_arg(default=100, maximum=1000)
     after = cursor_arg()

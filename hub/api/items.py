@@ -7,6 +7,7 @@ from flask import jsonify
 from ..audit import record
 from ..auth import current
 from ..errors import invalid
+from ..messages import Message
 from ..models import Item, Org
 from ..permissions import require
 from ..request_limits import bulk_json
@@ -42,12 +43,12 @@ def create_item():
     with rt().db.session() as session:
         if body.get("org") is not None:
             if not isinstance(body["org"], str):
-                raise invalid("org", "org 必须是机构 slug (org must be an org slug)")
+                raise invalid("org", Message("items.org_slug"))
             org = org_service.get_by_slug(session, body["org"])
         elif principal.org_id is not None:
             org = session.get(Org, principal.org_id)
         else:
-            raise invalid("org", "请指定稿件所属机构 org (org is required for a province-wide user)")
+            raise invalid("org", Message("items.org_required"))
         require(principal, "item.write", org_path=org.path)
         if not isinstance(shared, bool):
             raise invalid("shared_to_library", "shared_to_library 必须是 true 或 false "

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from ..audit import record, record_separately
 from ..auth import Principal, current
 from ..errors import ApiError, invalid
+from ..messages import Message
 from ..models import Item, Org
 from ..permissions import may, require
 from ..services import items as item_service
@@ -27,7 +28,7 @@ def list_library():
     terms = library_service.parse_terms(request.args.get("q"))
     tag = (request.args.get("tag") or "").strip() or None
     if tag is not None and len(tag) > item_service.MAX_TAG_LEN:
-        raise invalid("tag", f"tag 不超过{item_service.MAX_TAG_LEN}字 (tag too long)")
+        raise invalid("tag", Message("library.tag_too_long", max_len=item_service.MAX_TAG_LEN))
     descendants = request.args.get("descendants", "0").lower() in {"1", "true", "yes"}
     limit = limit_arg(default=20, maximum=100)
     after = library_service.parse_cursor(cursor_arg())
@@ -58,7 +59,7 @@ def pull_library_item(item_id: str):
     wanted = library_service.parse_pull(body)
     org_slug = body.get("org")
     if org_slug is not None and (not isinstance(org_slug, str) or not org_slug):
-        raise invalid("org", "org 必须是机构 slug (org must be an org slug)")
+        raise invalid("org", Message("items.org_slug"))
     runtime = rt()
     try:
         with runtime.db.session() as session:
@@ -68,12 +69,11 @@ def pull_library_item(item_id: str):
             elif principal.org_id is not None:
                 org = session.get(Org, principal.org_id)
             else:
-                raise invalid("org", "请指定转入的机构 org (org is required for a province-wide "
-                                     "user)")
+                raise invalid("org", Message("library.org_required"))
             require(principal, "library.pull", org_path=org.path)
             if not origin.shared_to_library and not _may_read(session, principal, origin):
                 # A private draft of another org is not the caller's business: unknown id.
-                raise ApiError(404, f"云稿库中没有稿件 {item_id} (library item not found)",
+                raise ApiError(404, Message("library.not_found", id=item_id),
                                details={"id": item_id})
             copy = library_service.pull(session, origin, org, wanted, principal.user_id)
             record(session, "item.pull", target=origin.id, item_id=copy.id,

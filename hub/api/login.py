@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..audit import record, record_separately
 from ..auth import current
 from ..errors import ApiError, error_response
+from ..messages import Message
 from ..models import User
 from ..services import orgs as org_service
 from ..services import users as user_service
@@ -23,7 +24,7 @@ from .common import rt
 
 PUBLIC_ENDPOINTS.add("api.login")
 
-LOGIN_FAILED = "用户名或密码错误 (wrong name or password)"
+LOGIN_FAILED = Message("login.failed")
 
 
 def _throttle() -> LoginThrottle:
@@ -36,8 +37,8 @@ def _credentials(body: dict, name_field: str, password_field: str) -> tuple[str,
     password = body.get(password_field)
     if not isinstance(name, str) or not isinstance(password, str) or not name.strip() \
             or len(name) > 100 or len(password) > user_service.MAX_PASSWORD:
-        raise ApiError(422, f"请提供 {name_field} 和 {password_field} (send {name_field} and "
-                            f"{password_field} as strings)", code="invalid")
+        raise ApiError(422, Message("login.fields", name_field=name_field,
+                                    password_field=password_field), code="invalid")
     return name.strip(), password
 
 
@@ -54,7 +55,7 @@ def _throttled(seconds: int):
 def login():
     """Log in with name and password; sets the session cookie and returns the CSRF token."""
     if not request.is_json:  # a cross-site form cannot send JSON: no login CSRF
-        raise ApiError(415, "登录请求须为 JSON (send the login as application/json)")
+        raise ApiError(415, Message("login.json"))
     body = json_body()
     name, password = _credentials(body, "name", "password")
     runtime = rt()
@@ -150,7 +151,7 @@ def change_password():
         record_separately(runtime.db, "user.password", outcome="failed",
                           target=principal.user_id, details={"by": "self"})
         g.audit_recorded = True
-        raise ApiError(403, "当前密码错误 (the current password is wrong)", code="wrong_password")
+        raise ApiError(403, Message("login.wrong_password"), code="wrong_password")
     throttle.succeeded(attempt)
     store_for(runtime).delete_user(principal.user_id)
     return jsonify({"changed": True})

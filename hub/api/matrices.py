@@ -16,6 +16,7 @@ from ..errors import NAMED_UNKNOWN, conflict, invalid, not_found
 from ..fanout.targets import matrix_size
 from ..ids import new_id
 from ..idsets import existing, rows_among
+from ..messages import Message
 from ..models import Account, Matrix, MatrixAccount, Org
 from ..permissions import require
 from ..platforms import names as platform_names
@@ -34,20 +35,22 @@ def _members(session: Session, body: dict[str, Any]) -> tuple[list[str], list[st
     platforms = string_list(body, "platforms", max_items=len(known), max_len=16)
     bad_platforms = sorted(set(platforms) - set(known))
     if bad_platforms:
-        raise invalid("platforms", f"未知平台：{'、'.join(bad_platforms)} (unknown platforms)",
+        raise invalid("platforms", Message("targets.unknown_platforms",
+                                           names="、".join(bad_platforms)),
                       unknown=bad_platforms)
     if accounts:
         found = existing(session, Account.id, accounts)
         unknown = [a for a in accounts if a not in found]
         if unknown:
-            raise invalid("accounts", f"找不到账号：{'、'.join(unknown[:20])} "
-                                      f"(unknown accounts: {len(unknown)})",
+            raise invalid("accounts", Message("targets.unknown_accounts", names="、".join(unknown[:20]),
+                                              count=len(unknown)),
                           unknown=unknown[:NAMED_UNKNOWN], unknown_count=len(unknown))
     if orgs:
         found = set(session.execute(select(Org.slug).where(Org.slug.in_(orgs))).scalars())
         unknown = [o for o in orgs if o not in found]
         if unknown:
-            raise invalid("orgs", f"找不到机构：{'、'.join(unknown)} (unknown orgs)", unknown=unknown)
+            raise invalid("orgs", Message("accounts.unknown_orgs", orgs="、".join(unknown)),
+                          unknown=unknown)
     return list(dict.fromkeys(accounts)), orgs, platforms
 
 
@@ -75,7 +78,7 @@ def _require_owner_scope(session: Session, principal, matrix: Matrix) -> None:
 
 
 def _duplicate(slug: str):
-    return conflict(f"矩阵 {slug} 已存在 (matrix slug exists)", code="duplicate_slug",
+    return conflict(Message("matrices.duplicate_slug", slug=slug), code="duplicate_slug",
                     field="slug")
 
 
@@ -99,8 +102,7 @@ def create_matrix():
     body = json_body()
     slug = text(body, "slug", max_len=64)
     if not SLUG_RE.match(slug or ""):
-        raise invalid("slug", "slug 只能用小写字母、数字、- 和 _ (slug: lower-case letters, digits, "
-                              "- and _)")
+        raise invalid("slug", Message("matrices.slug"))
     name = text(body, "name", max_len=200)
     with rt().db.session() as session:
         if session.execute(select(Matrix.id).where(Matrix.slug == slug)).first():

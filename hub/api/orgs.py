@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from ..audit import record
 from ..auth import current
 from ..errors import invalid
+from ..messages import Message
 from ..models import Org
 from ..permissions import require
 from ..request_limits import bulk_json
@@ -42,9 +43,9 @@ def import_orgs():
     body = json_body()
     raw = body.get("orgs")
     if not isinstance(raw, list):
-        raise invalid("orgs", "orgs 必须是列表 (orgs must be a list)")
+        raise invalid("orgs", Message("import.orgs_list"))
     if len(raw) > MAX_IMPORT:
-        raise invalid("orgs", f"一次最多导入{MAX_IMPORT}个机构 (at most {MAX_IMPORT} per call)")
+        raise invalid("orgs", Message("import.orgs_limit", most=MAX_IMPORT))
     specs = [org_service.parse_org(o, where=f"orgs[{i}]") for i, o in enumerate(raw)]
     with rt().db.session() as session:
         # Every org it creates, moves or renames must lie in the caller's subtree.

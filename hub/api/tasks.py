@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ..audit import record
 from ..auth import current
 from ..errors import conflict, invalid, not_found
+from ..messages import Message
 from ..models import Delivery, Org, Task, utcnow
 from ..permissions import require
 from ..validation import json_body, limit_arg, rfc3339
@@ -31,7 +32,7 @@ def list_tasks():
     require(principal, "task.read")
     state = request.args.get("state") or None
     if state and state not in ("open", "done"):
-        raise invalid("state", "state 只能是 open 或 done (state must be open or done)")
+        raise invalid("state", Message("tasks.state"))
     limit = limit_arg(default=100, maximum=1000)
     after = cursor_arg()
     with rt().db.session() as session:
@@ -59,7 +60,7 @@ def task_done(task_id: str):
     body = json_body()
     note = body.get("note") or ""
     if not isinstance(note, str) or len(note) > 2000:
-        raise invalid("note", "note 必须是2000字以内的文本 (note: a string up to 2000)")
+        raise invalid("note", Message("tasks.note"))
     with rt().db.session() as session:
         task = session.get(Task, task_id, with_for_update=True)
         if task is None:
@@ -67,7 +68,7 @@ def task_done(task_id: str):
         org = session.get(Org, task.org_id)
         require(principal, "task.done", org_path=org.path)
         if task.state == "done":
-            raise conflict("任务已完成 (task already done)", code="task_done")
+            raise conflict(Message("tasks.done"), code="task_done")
         now = utcnow()
         task.state, task.note, task.done_at, task.done_by = "done", note, now, principal.user_id
         if task.delivery_id and task.kind == "manual_withdraw":

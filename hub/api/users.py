@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ..audit import record
 from ..auth import Principal, current, issue_token_row, revoke_token
 from ..errors import ApiError, not_found
+from ..messages import Message
 from ..models import ApiToken, Org, User
 from ..permissions import require, require_review_grant
 from ..services import orgs as org_service
@@ -43,7 +44,7 @@ def _require_self(principal: Principal, user: User) -> None:
     """A bearer token is its holder's alone: nobody mints one for another person, or an admin
     could act as any reviewer of their subtree."""
     if user.id != principal.user_id:
-        raise ApiError(403, "只能为自己签发访问令牌 (you may issue tokens only for yourself)",
+        raise ApiError(403, Message("users.own_token"),
                        code="not_your_token", details={"action": "token.issue"})
 
 

@@ -15,6 +15,7 @@ from ..auth import Principal
 from ..errors import invalid
 from ..ids import new_id
 from ..idsets import among, chunks
+from ..messages import Message
 from ..models import Account, Delivery, Dispatch, Item, utcnow
 from ..services.items import current_version
 from ..services.review import require_approved
@@ -54,11 +55,11 @@ def push(session: Session, item: Item, spec: TargetSpec, targets: list[Target],
     let_through = _safety_gate(session, item, principal, override)
     now = utcnow()
     if schedule_at is not None and schedule_at <= now:
-        raise invalid("schedule_at", "定时发布时间必须晚于现在 (schedule_at must be in the future)")
+        raise invalid("schedule_at", Message("push.schedule_past"))
     if not targets:
         from ..errors import ApiError
 
-        raise ApiError(422, "所选范围内没有账号 (the chosen targets contain no accounts)",
+        raise ApiError(422, Message("push.no_targets"),
                        code="no_targets", details={"field": "targets"})
     dispatch = Dispatch(id=new_id("dsp"), item_id=item.id, version=item.approved_version or
                         item.version, targets=spec.__dict__, schedule_at=schedule_at,

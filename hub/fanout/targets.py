@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..errors import NAMED_UNKNOWN, ApiError, invalid
 from ..idsets import existing, rows_among
+from ..messages import Message
 from ..models import Account, Matrix, MatrixAccount, Org
 from ..platforms import names as platform_names
 
@@ -42,30 +43,28 @@ class Target:
 
 def parse_targets(body: Any) -> TargetSpec:
     if not isinstance(body, dict):
-        raise invalid("targets", "targets 必须是对象 (targets must be an object)")
+        raise invalid("targets", Message("targets.object"))
     spec = TargetSpec()
     for name, most in MAX_ENTRIES.items():
         value = body.get(name) or []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise invalid(f"targets.{name}", f"targets.{name} 必须是文本列表 "
-                                             f"(targets.{name} must be a list of strings)")
+            raise invalid(f"targets.{name}", Message("targets.list", name=name))
         if len(value) > most:
-            raise invalid(f"targets.{name}", f"targets.{name} 最多{most}项，更多请按机构或矩阵推送 "
-                                             f"(targets.{name} has more than {most} entries; "
-                                             f"target orgs or a matrix instead)",
+            raise invalid(f"targets.{name}", Message("targets.too_many", name=name, most=most),
                           limit=most, count=len(value))
         setattr(spec, name, list(dict.fromkeys(value)))
     descendants = body.get("descendants", True)
     if not isinstance(descendants, bool):
-        raise invalid("targets.descendants", "descendants 必须是 true 或 false (must be a boolean)")
+        raise invalid("targets.descendants", Message("targets.descendants"))
     spec.descendants = descendants
     unknown_platforms = sorted(set(spec.platforms) - set(platform_names()))
     if unknown_platforms:
-        raise invalid("targets.platforms", f"未知平台：{'、'.join(unknown_platforms)} (unknown "
-                                           "platforms)", unknown=unknown_platforms)
+        raise invalid("targets.platforms", Message("targets.unknown_platforms",
+                                               names="、".join(unknown_platforms)),
+                      unknown=unknown_platforms)
     if not (spec.orgs or spec.matrices or spec.accounts):
-        raise ApiError(422, "请至少选择一个机构、矩阵或账号 (choose at least one org, matrix or "
-                            "account)", code="no_targets", details={"field": "targets"})
+        raise ApiError(422, Message("targets.none"), code="no_targets",
+                       details={"field": "targets"})
     return spec
 
 
@@ -75,24 +74,26 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
         Org.slug.in_(spec.orgs))).all() if spec.orgs else []
     unknown_orgs = sorted(set(spec.orgs) - {r[0] for r in org_rows})
     if unknown_orgs:
-        raise invalid("targets.orgs", f"找不到机构：{'、'.join(unknown_orgs)} (unknown orgs)",
+        raise invalid("targets.orgs", Message("accounts.unknown_orgs", orgs="、".join(unknown_orgs)),
                       unknown=unknown_orgs)
     outside_orgs = sorted(slug for slug, _id, path in org_rows if not principal.covers_path(path))
     if outside_orgs:  # even when they hold no account: 403, not "no targets"
-        raise ApiError(403, "目标中包含管辖范围外的机构 (targets include orgs outside your scope)",
+        raise ApiError(403, Message("targets.orgs_outside"),
                        details={"orgs": outside_orgs})
     matrices = list(session.execute(select(Matrix).where(Matrix.slug.in_(spec.matrices))
                                     ).scalars()) if spec.matrices else []
     unknown_matrices = sorted(set(spec.matrices) - {m.slug for m in matrices})
     if unknown_matrices:
-        raise invalid("targets.matrices", f"找不到矩阵：{'、'.join(unknown_matrices)} "
-                                          "(unknown matrices)", unknown=unknown_matrices)
+        raise invalid("targets.matrices", Message("targets.unknown_matrices",
+                                              names="、".join(unknown_matrices)),
+                      unknown=unknown_matrices)
     if spec.accounts:
         found = existing(session, Account.id, spec.accounts)
         unknown_accounts = [a for a in spec.accounts if a not in found]
         if unknown_accounts:
-            raise invalid("targets.accounts", f"找不到账号：{'、'.join(unknown_accounts[:20])} "
-                                              f"(unknown accounts: {len(unknown_accounts)})",
+            raise invalid("targets.accounts", Message("targets.unknown_accounts",
+                                                  names="、".join(unknown_accounts[:20]),
+                                                  count=len(unknown_accounts)),
                           unknown=unknown_accounts[:NAMED_UNKNOWN],
                           unknown_count=len(unknown_accounts))
 
@@ -111,7 +112,7 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
                  if r[0] not in seen]
     outside = [r[0] for r in rows if not principal.covers_path(r[5])]
     if outside:
-        raise ApiError(403, "目标中包含管辖范围外的账号 (targets include accounts outside your scope)",
+        raise ApiError(403, Message("targets.accounts_outside"),
                        details={"accounts": outside[:50], "count": len(outside)})
     return [Target(account_id=r[0], platform=r[1], org_id=r[2],
                    skip_reason=_skip_reason(r[3], r[4]), skip_code=_skip_code(r[3], r[4]))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..errors import ApiError, invalid
 from ..ids import new_id
+from ..messages import Message
 from ..models import Account, Delivery, Item, Org, Withdrawal, utcnow
 from .fence import CANCELLED_IF_WAITING, MAYBE_LIVE
 from .policy import CANCELLED_BY_WITHDRAWAL
@@ -31,9 +32,9 @@ class WithdrawResult:
 def parse_reason(body: dict) -> str:
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        raise invalid("reason", "撤稿必须写明原因 (a withdrawal needs a reason)")
+        raise invalid("reason", Message("withdraw.reason_required"))
     if len(reason) > 1000:
-        raise invalid("reason", "原因不超过1000字 (reason up to 1000 characters)")
+        raise invalid("reason", Message("withdraw.reason_too_long"))
     return reason.strip()
 
 
@@ -54,14 +55,14 @@ def withdraw(session: Session, item: Item, reason: str, principal: Principal,
     if item.status == "withdrawn" and scope_path is None:
         existing = session.execute(select(Withdrawal.id).where(Withdrawal.item_id == item.id)
                                    .order_by(Withdrawal.created_at.desc())).scalar()
-        raise ApiError(409, "稿件已撤回 (item already withdrawn)", code="already_withdrawn",
+        raise ApiError(409, Message("withdraw.already"), code="already_withdrawn",
                        details={"withdrawal_id": existing})
     now = utcnow()
     item_ids = [item.id] + pulled_copies(session, item.id)
     has_deliveries = session.execute(select(func.count()).where(
         Delivery.item_id.in_(item_ids))).scalar_one()
     if item.status not in ("approved", "withdrawn") and not has_deliveries:
-        raise ApiError(409, "稿件尚未发布，无需撤回 (item was never published)",
+        raise ApiError(409, Message("withdraw.not_published"),
                        code="not_published", details={"status": item.status})
     withdrawal = Withdrawal(id=new_id("wdr"), item_id=item.id, reason=reason, item_ids=item_ids,
                             created_by=principal.user_id)

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from ..crypto import CredentialBox
 from ..errors import ApiError, invalid, not_found
 from ..ids import new_id
+from ..messages import Message
 from ..models import ACCOUNT_STATUSES, Account, Org, utcnow
 from ..platforms import names as platform_names
 from ..platforms import spec as platform_spec
+from ..validation import field_message
 from . import account_identity
 from .inspection import LEDGER_FIELDS, WINDOW_DAYS, verdict
 from .media_urls import callback_url
@@ -39,21 +41,21 @@ class AccountSpec:
 def parse_account(body: Any, *, where: str = "", partial: bool = False) -> AccountSpec:
     prefix = f"{where}." if where else ""
     if not isinstance(body, dict):
-        raise invalid(where or "account", "每个账号必须是 JSON 对象 (each account must be an object)")
+        raise invalid(where or "account", Message("accounts.object"))
     org = body.get("org")
     platform = body.get("platform")
     name = body.get("name")
     if partial and name is not None and not isinstance(name, str):
-        raise invalid(f"{prefix}name", "账号名称必须是文本 (name must be a string)")
+        raise invalid(f"{prefix}name", Message("accounts.name_text"))
     if not partial:
         if not isinstance(org, str) or not org:
-            raise invalid(f"{prefix}org", "缺少所属机构 org (org is required)")
+            raise invalid(f"{prefix}org", Message("accounts.org_required"))
         known = platform_names()
         if platform not in known:
-            raise invalid(f"{prefix}platform", f"platform 只能是 {'、'.join(known)} "
-                                               f"(platform must be one of {', '.join(known)})")
+            raise invalid(f"{prefix}platform", field_message(
+                "field.choice", "platform", options_zh="、".join(known), options_en=", ".join(known)))
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise invalid(f"{prefix}name", "账号名称必填，最长200字 (name is required, up to 200)")
+            raise invalid(f"{prefix}name", Message("accounts.name_required"))
     credentials = body.get("credentials")
     if credentials is not None or not partial:
         credentials = _check_credentials(platform, credentials, f"{prefix}credentials")
@@ -62,8 +64,9 @@ def parse_account(body: Any, *, where: str = "", partial: bool = False) -> Accou
         api_base = _check_url(api_base, f"{prefix}api_base")
     status = body.get("status")
     if status is not None and status not in ACCOUNT_STATUSES:
-        raise invalid(f"{prefix}status", f"status 只能是 {'、'.join(ACCOUNT_STATUSES)} "
-                                         f"(status must be one of {', '.join(ACCOUNT_STATUSES)})")
+        raise invalid(f"{prefix}status", field_message(
+            "field.choice", "status", options_zh="、".join(ACCOUNT_STATUSES),
+            options_en=", ".join(ACCOUNT_STATUSES)))
     ledger = _check_ledger(body, prefix)
     return AccountSpec(org=org or "", platform=platform or "", name=(name or "").strip(),
                        credentials=credentials, api_base=api_base, status=status, ledger=ledger)
@@ -71,17 +74,17 @@ def parse_account(body: Any, *, where: str = "", partial: bool = False) -> Accou
 
 def _check_credentials(platform: str | None, value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise invalid(where, "credentials 必须是对象 (credentials must be an object)")
+        raise invalid(where, Message("accounts.credentials_object"))
     declared = platform_spec(platform).credentials if platform in platform_names() else ()
     required = [f.name for f in declared if f.required]
     missing = [k for k in required if not isinstance(value.get(k), str) or not value.get(k)]
     if missing:
-        raise invalid(where, f"缺少凭据字段：{'、'.join(missing)} (missing credential fields: "
-                             f"{', '.join(missing)})", missing=missing)
+        raise invalid(where, Message("accounts.credentials_missing", keys_zh="、".join(missing),
+                                      keys_en=", ".join(missing)), missing=missing)
     clean: dict[str, str] = {}
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str) or len(item) > _MAX_CREDENTIAL_LEN:
-            raise invalid(where, "凭据字段必须是文本 (credential fields must be strings)",
+            raise invalid(where, Message("accounts.credentials_text"),
                           key=str(key)[:50])
         clean[key] = item
     for declared_field in declared:
@@ -98,14 +101,14 @@ def _check_credentials(platform: str | None, value: Any, where: str) -> dict[str
 
 def _check_url(value: Any, where: str) -> str:
     if not isinstance(value, str) or len(value) > 500:
-        raise invalid(where, f"{where} 必须是 http(s) 地址 ({where} must be an http(s) URL)")
+        raise invalid(where, field_message("field.url", where))
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  (raises ValueError for a port that is not 0..65535)
     except ValueError:  # e.g. "http://[::1": an unclosed IPv6 bracket
-        raise invalid(where, f"{where} 不是合法的地址 ({where} is not a well-formed URL)") from None
+        raise invalid(where, field_message("field.url_malformed", where)) from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise invalid(where, f"{where} 必须是 http(s) 地址 ({where} must be an http(s) URL)")
+        raise invalid(where, field_message("field.url", where))
     return value.rstrip("/")
 
 
@@ -115,15 +118,13 @@ def _check_ledger(body: dict[str, Any], prefix: str) -> dict[str, Any]:
         if name in body and body[name] is not None:
             value = body[name]
             if not isinstance(value, str) or len(value) > 200:
-                raise invalid(f"{prefix}{name}", f"{name} 必须是200字以内的文本 "
-                                                 f"({name} must be a string up to 200 characters)")
+                raise invalid(f"{prefix}{name}", field_message("accounts.ledger_text", name))
             ledger[name] = value.strip()
     if body.get("filing_date") is not None:
         try:
             ledger["filing_date"] = date.fromisoformat(str(body["filing_date"]))
         except ValueError:
-            raise invalid(f"{prefix}filing_date", "备案日期格式应为 YYYY-MM-DD "
-                                                  "(filing_date must be YYYY-MM-DD)") from None
+            raise invalid(f"{prefix}filing_date", Message("accounts.filing_date")) from None
     return ledger
 
 
@@ -135,13 +136,13 @@ def external_id(platform: str, credentials: dict[str, str]) -> str | None:
 def create(session: Session, box: CredentialBox, spec: AccountSpec) -> Account:
     org = session.execute(select(Org).where(Org.slug == spec.org)).scalar_one_or_none()
     if org is None:
-        raise ApiError(404, f"找不到机构 {spec.org} (org not found)", code="not_found",
+        raise ApiError(404, Message("accounts.org_not_found", org=spec.org), code="not_found",
                        details={"field": "org", "id": spec.org})
     exists = session.execute(select(Account.id).where(
         Account.org_id == org.id, Account.platform == spec.platform, Account.name == spec.name)).first()
     if exists:
-        raise ApiError(409, f"该机构在 {spec.platform} 上已有同名账号 (an account with this name "
-                            "already exists for this org and platform)", code="duplicate_account",
+        raise ApiError(409, Message("accounts.duplicate", platform=spec.platform),
+                       code="duplicate_account",
                        details={"field": "name", "id": exists[0]})
     account_id = new_id("acc")
     assert spec.credentials is not None
@@ -174,7 +175,7 @@ def bulk_import(session: Session, box: CredentialBox, specs: list[AccountSpec]) 
         Org.slug.in_({s.org for s in specs}))).all())
     missing = sorted({s.org for s in specs} - set(org_ids))
     if missing:
-        raise invalid("accounts", f"找不到机构：{'、'.join(missing[:20])} (unknown orgs)",
+        raise invalid("accounts", Message("accounts.unknown_orgs", orgs="、".join(missing[:20])),
                       unknown_orgs=missing[:100])
     existing: dict[tuple[str, str, str], str] = {}
     for chunk_start in range(0, len(specs), 5000):
@@ -187,8 +188,7 @@ def bulk_import(session: Session, box: CredentialBox, specs: list[AccountSpec]) 
     for index, spec in enumerate(specs):
         key = (org_ids[spec.org], spec.platform, spec.name)
         if key in seen:
-            raise invalid(f"accounts[{index}].name", "同一机构同一平台的账号名称在本次导入中重复 "
-                                                     "(account appears twice in this import)")
+            raise invalid(f"accounts[{index}].name", Message("accounts.import_duplicate_name"))
         seen.add(key)
     identities = _import_identities(session, box, specs, existing, org_ids)
     now = utcnow()
@@ -254,8 +254,8 @@ def _import_identities(session: Session, box: CredentialBox, specs: list[Account
         if key is None:
             continue
         if key in first_at:
-            raise invalid(f"accounts[{index}].credentials", "同一平台账号在本次导入中出现两次 "
-                          f"(the same platform identity as accounts[{first_at[key]}])")
+            raise invalid(f"accounts[{index}].credentials",
+                          Message("accounts.import_duplicate_identity", first=first_at[key]))
         first_at[key] = index
     held = account_identity.holders(session, first_at)
     for index, spec in enumerate(specs):
@@ -292,7 +292,7 @@ def update_account(session: Session, box: CredentialBox, account: Account,
         account.status_reason = reason[:500] if isinstance(reason, str) else None
     if "name" in body:
         if not isinstance(body["name"], str) or not body["name"].strip():
-            raise invalid("name", "账号名称不能为空 (name must not be empty)")
+            raise invalid("name", Message("accounts.name_empty"))
         account.name = body["name"].strip()[:200]
     if spec.credentials is not None:
         identity = account_identity.identity_key(box, account.platform, spec.credentials)

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from ..errors import conflict, invalid, not_found
 from ..ids import new_id
+from ..messages import Message
 from ..models import ITEM_KINDS, Asset, Item, ItemVersion, Org, Review, utcnow
-from ..validation import rfc3339
+from ..validation import field_message, rfc3339
 from .html import clean_body, plain_text
 from .media_urls import hub_origins, public_body
 
@@ -45,31 +46,31 @@ def parse_content(body: dict[str, Any], *, base: Content | None = None) -> Conte
         if raw is None:
             raw = ""
         if not isinstance(raw, str):
-            raise invalid("body", "正文必须是 HTML 文本 (body must be an HTML string)")
+            raise invalid("body", Message("items.body_html"))
         if len(raw) > MAX_BODY_CHARS:
-            raise invalid("body", f"正文超过{MAX_BODY_CHARS}字符 (body longer than {MAX_BODY_CHARS})",
+            raise invalid("body", Message("items.body_too_long", max_len=MAX_BODY_CHARS),
                           max_length=MAX_BODY_CHARS)
         cleaned = clean_body(raw, hub_origins=hub_origins())
         values["body_html"], values["removed_media"] = cleaned.html, cleaned.removed
     if "tags" in body or base is None:
         tags = body.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
-            raise invalid("tags", "tags 必须是文本列表 (tags must be a list of strings)")
+            raise invalid("tags", field_message("field.string_list", "tags"))
         if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_LEN for t in tags):
-            raise invalid("tags", f"最多{MAX_TAGS}个标签，每个不超过{MAX_TAG_LEN}字 "
-                                  f"(at most {MAX_TAGS} tags of {MAX_TAG_LEN} characters)")
+            raise invalid("tags", Message("items.tags_limits", max_tags=MAX_TAGS,
+                                           max_len=MAX_TAG_LEN))
         values["tags"] = list(dict.fromkeys(t.strip() for t in tags))
     if "cover" in body or base is None:
         cover = body.get("cover")
         if cover is not None and not isinstance(cover, str):
-            raise invalid("cover", "cover 必须是素材 id (cover must be an asset id)")
+            raise invalid("cover", Message("items.cover_id"))
         values["cover"] = cover
     if "assets" in body or base is None:
         assets = body.get("assets") or []
         if not isinstance(assets, list) or not all(isinstance(a, str) for a in assets):
-            raise invalid("assets", "assets 必须是素材 id 列表 (assets must be a list of asset ids)")
+            raise invalid("assets", Message("items.assets_ids"))
         if len(assets) > MAX_ASSETS:
-            raise invalid("assets", f"最多{MAX_ASSETS}个素材 (at most {MAX_ASSETS} assets)")
+            raise invalid("assets", Message("items.assets_limit", max_assets=MAX_ASSETS))
         values["assets"] = list(dict.fromkeys(assets))
     return Content(**values)
 
@@ -78,15 +79,15 @@ def _text(body: dict[str, Any], name: str, limit: int, *, required: bool) -> str
     value = body.get(name)
     if value is None:
         if required:
-            raise invalid(name, f"缺少字段 {name} ({name} is required)")
+            raise invalid(name, field_message("field.required", name, label=name))
         return ""
     if not isinstance(value, str):
-        raise invalid(name, f"{name} 必须是文本 ({name} must be a string)")
+        raise invalid(name, field_message("field.not_text", name, label=name))
     value = value.strip()
     if required and not value:
-        raise invalid(name, f"{name} 不能为空 ({name} must not be empty)")
+        raise invalid(name, field_message("field.empty", name, label=name))
     if len(value) > limit:
-        raise invalid(name, f"{name} 超过{limit}字 ({name} longer than {limit} characters)",
+        raise invalid(name, field_message("field.too_long", name, label=name, max_len=limit),
                       max_length=limit, length=len(value))
     return value
 
@@ -97,19 +98,19 @@ def check_assets(session: Session, kind: str, content: Content) -> dict[str, Ass
     unknown = sorted(wanted - set(found))
     if unknown:
         field_name = "cover" if content.cover in unknown and len(unknown) == 1 else "assets"
-        raise invalid(field_name, f"找不到素材：{'、'.join(unknown)} (unknown asset ids)",
+        raise invalid(field_name, Message("items.unknown_assets", ids="、".join(unknown)),
                       unknown=unknown)
     if content.cover and found[content.cover].kind != "image":
-        raise invalid("cover", "封面必须是图片 (the cover must be an image)")
+        raise invalid("cover", Message("items.cover_image"))
     if kind == "video" and not any(found[a].kind == "video" for a in content.assets):
-        raise invalid("assets", "视频稿件需要至少一个视频素材 (a video item needs a video asset)")
+        raise invalid("assets", Message("items.video_needed"))
     return found
 
 
 def create(session: Session, *, org: Org, kind: str, content: Content, shared: bool,
            user_id: str | None) -> tuple[Item, ItemVersion]:
     if kind not in ITEM_KINDS:
-        raise invalid("kind", "kind 只能是 article 或 video (kind must be article or video)")
+        raise invalid("kind", Message("items.kind"))
     check_assets(session, kind, content)
     item = Item(id=new_id("itm"), org_id=org.id, kind=kind, status="draft", version=1,
                 shared_to_library=shared, created_by=user_id)
@@ -134,15 +135,14 @@ def edit(session: Session, item: Item, body: dict[str, Any],
          user_id: str | None) -> tuple[ItemVersion, Content]:
     """The item's version after the edit (a new one when anything changed) and what was parsed."""
     if item.status == "withdrawn":
-        raise conflict("稿件已撤回，不能再修改 (a withdrawn item cannot be edited)",
+        raise conflict(Message("items.withdrawn_no_edit"),
                        code="item_withdrawn")
     current = current_version(session, item)
     content = parse_content(body, base=content_of(current))
     check_assets(session, item.kind, content)
     if "shared_to_library" in body:
         if not isinstance(body["shared_to_library"], bool):
-            raise invalid("shared_to_library", "shared_to_library 必须是 true 或 false "
-                                               "(shared_to_library must be a boolean)")
+            raise invalid("shared_to_library", field_message("field.boolean", "shared_to_library"))
         item.shared_to_library = body["shared_to_library"]
     if content == content_of(current):
         return current, content

@@ -20,8 +20,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from ..errors import ApiError, invalid
+from ..messages import Message
 from ..models import Item, ItemVersion, Org
-from ..validation import rfc3339
+from ..validation import field_message, rfc3339
 from . import items as item_service
 from .media_urls import public_body
 
@@ -43,10 +44,10 @@ def parse_terms(raw: str | None) -> tuple[str, ...]:
     if raw is None or not raw.strip():
         return ()
     if len(raw) > MAX_QUERY_CHARS:
-        raise invalid("q", f"q 不超过{MAX_QUERY_CHARS}字 (q longer than {MAX_QUERY_CHARS} characters)")
+        raise invalid("q", Message("library.query_too_long", max_len=MAX_QUERY_CHARS))
     terms = tuple(dict.fromkeys(raw.split()))
     if len(terms) > MAX_QUERY_TERMS:
-        raise invalid("q", f"q 最多{MAX_QUERY_TERMS}个词 (at most {MAX_QUERY_TERMS} terms)")
+        raise invalid("q", Message("library.query_terms", max_terms=MAX_QUERY_TERMS))
     return terms
 
 
@@ -106,7 +107,7 @@ def parse_cursor(value: str | None) -> tuple[datetime, str] | None:
     except ValueError:
         parsed = None
     if not sep or not item_id or parsed is None or parsed.tzinfo is None:
-        raise invalid("cursor", "cursor 无效 (cursor is not one this API returned)")
+        raise invalid("cursor", Message("library.cursor"))
     return parsed, item_id
 
 
@@ -158,12 +159,12 @@ def parse_pull(body: dict[str, Any]) -> PullRequest:
 def _text(body: dict[str, Any], name: str, limit: int, *, allow_empty: bool) -> str:
     value = body[name]
     if not isinstance(value, str):
-        raise invalid(name, f"{name} 必须是文本 ({name} must be a string)")
+        raise invalid(name, field_message("field.not_text", name, label=name))
     value = value.strip()
     if not value and not allow_empty:
-        raise invalid(name, f"{name} 不能为空 ({name} must not be empty)")
+        raise invalid(name, field_message("field.empty", name, label=name))
     if len(value) > limit:
-        raise invalid(name, f"{name} 超过{limit}字 ({name} longer than {limit} characters)",
+        raise invalid(name, field_message("field.too_long", name, label=name, max_len=limit),
                       max_length=limit, length=len(value))
     return value
 
@@ -172,24 +173,23 @@ def check_pullable(session: Session, origin: Item, org: Org) -> None:
     """409 with a readable reason unless ``origin`` is in the library and ``org`` has no live
     copy of it yet."""
     if origin.status == "withdrawn":
-        raise ApiError(409, "该稿件已撤回，不能再转载 (the item was withdrawn)",
+        raise ApiError(409, Message("library.withdrawn"),
                        code="item_withdrawn", details={"item": origin.id})
     if not origin.shared_to_library:
-        raise ApiError(409, "该稿件未共享到云稿库，不能转载 (the item is not shared to the library)",
+        raise ApiError(409, Message("library.not_shared"),
                        code="not_in_library", details={"item": origin.id})
     if origin.status != "approved" or origin.approved_version != origin.version:
-        raise ApiError(409, "该稿件尚未通过三审，不能转载 (the item has not passed the three "
-                            "reviews)", code="not_approved",
+        raise ApiError(409, Message("library.not_approved"), code="not_approved",
                        details={"item": origin.id, "status": origin.status})
     if origin.org_id == org.id:
-        raise ApiError(409, "不能转载本机构自己的稿件 (an org cannot pull its own item)",
+        raise ApiError(409, Message("library.own_item"),
                        code="own_item", details={"item": origin.id})
     existing = session.execute(select(Item.id).where(
         Item.origin_id == origin.id, Item.org_id == org.id, Item.status != "withdrawn")
         .order_by(Item.created_at).limit(1)).scalar_one_or_none()
     if existing is not None:
-        raise ApiError(409, f"本机构已转载过该稿件（{existing}），请直接编辑已有稿件 "
-                            f"(this org already pulled the item)", code="already_pulled",
+        raise ApiError(409, Message("library.already_pulled", item=existing),
+                       code="already_pulled",
                        details={"item": existing, "origin": origin.id})
 
 

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from ..errors import ApiError, conflict, invalid, not_found
 from ..ids import new_id
+from ..messages import Message
 from ..models import ORG_KINDS, Org
+from ..validation import field_message
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Names the hub's own URLs use where an org slug could go (/feeds/library.rss).
@@ -30,25 +32,25 @@ class OrgSpec:
 def parse_org(body: Any, *, where: str = "") -> OrgSpec:
     prefix = f"{where}." if where else ""
     if not isinstance(body, dict):
-        raise invalid(where or "org", "每个机构必须是 JSON 对象 (each org must be an object)")
+        raise invalid(where or "org", Message("orgs.object"))
     slug = body.get("slug")
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        raise invalid(f"{prefix}slug", "slug 只能用小写字母、数字、- 和 _，最长64 "
-                                       "(slug: lower-case letters, digits, - and _, up to 64)")
+        raise invalid(f"{prefix}slug", Message("orgs.slug"))
     if slug in RESERVED_SLUGS:
-        raise invalid(f"{prefix}slug", f"slug {slug} 是系统保留名 (slug {slug} is reserved)")
+        raise invalid(f"{prefix}slug", Message("orgs.slug_reserved", slug=slug))
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise invalid(f"{prefix}name", "name 必填，最长200字 (name is required, up to 200 characters)")
+        raise invalid(f"{prefix}name", Message("orgs.name"))
     kind = body.get("kind")
     if kind not in ORG_KINDS:
-        raise invalid(f"{prefix}kind", f"kind 只能是 {'、'.join(ORG_KINDS)} "
-                                       f"(kind must be one of {', '.join(ORG_KINDS)})")
+        raise invalid(f"{prefix}kind", field_message("field.choice", "kind",
+                                                     options_zh="、".join(ORG_KINDS),
+                                                     options_en=", ".join(ORG_KINDS)))
     parent = body.get("parent")
     if parent is not None and (not isinstance(parent, str) or not parent):
-        raise invalid(f"{prefix}parent", "parent 必须是机构 slug 或 null (parent must be a slug or null)")
+        raise invalid(f"{prefix}parent", Message("orgs.parent"))
     if parent == slug:
-        raise invalid(f"{prefix}parent", "机构不能以自己为上级 (an org cannot be its own parent)")
+        raise invalid(f"{prefix}parent", Message("orgs.own_parent"))
     return OrgSpec(slug=slug, name=name.strip(), kind=kind, parent=parent)
 
 
@@ -64,7 +66,7 @@ def get_by_slug(session: Session, slug: str, *, field: str | None = None) -> Org
 
 def create(session: Session, spec: OrgSpec) -> Org:
     if session.execute(select(Org.id).where(Org.slug == spec.slug)).first():
-        raise conflict(f"机构 slug {spec.slug} 已存在 (slug already exists)", code="duplicate_slug",
+        raise conflict(Message("orgs.duplicate_slug", slug=spec.slug), code="duplicate_slug",
                        field="slug")
     parent = get_parent(session, spec.parent)
     org_id = new_id("org")
@@ -82,7 +84,7 @@ def get_parent(session: Session, slug: str | None) -> Org | None:
         return None
     parent = session.execute(select(Org).where(Org.slug == slug)).scalar_one_or_none()
     if parent is None:
-        raise ApiError(404, f"找不到上级机构 {slug} (parent org not found)", code="not_found",
+        raise ApiError(404, Message("orgs.parent_not_found", slug=slug), code="not_found",
                        details={"field": "parent", "id": slug})
     return parent
 
@@ -129,7 +131,7 @@ def bulk_import(session: Session, specs: list[OrgSpec],
         new_rows.append({"id": oid, "slug": spec.slug, "name": spec.name, "kind": spec.kind,
                          "parent_id": parent[0] if parent else None, "path": path, "depth": depth})
     if outside:
-        raise ApiError(403, "导入包含管辖范围外的机构 (import touches orgs outside your scope)",
+        raise ApiError(403, Message("orgs.import_outside"),
                        details={"orgs": outside[:50], "count": len(outside)})
     if new_rows:
         session.execute(insert(Org), new_rows)
@@ -149,7 +151,7 @@ def move(session: Session, org: Org, parent_id: str | None) -> None:
     """Re-parent ``org``; every descendant's path follows in one statement."""
     parent = session.get(Org, parent_id) if parent_id else None
     if parent is not None and parent.path.startswith(org.path):
-        raise invalid("parent", "不能把机构移到它自己的下级之下 (cannot move an org under its own subtree)")
+        raise invalid("parent", Message("orgs.move_under_own"))
     old_path = org.path
     new_path = (parent.path if parent else "/") + org.id + "/"
     depth_change = ((parent.depth + 1) if parent else 0) - org.depth

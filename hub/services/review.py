@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..errors import ApiError, conflict, invalid
 from ..ids import new_id
+from ..messages import Message
 from ..models import Item, ItemVersion, Review, User, utcnow
 from ..safety import Hit
 from ..validation import rfc3339
@@ -35,7 +36,7 @@ def submit(session: Session, item: Item, principal: Principal) -> tuple[int, lis
     """Draft → in_review. 422 safety_blocked if the text hits a blocking term (it could never
     be approved); warn hits are returned for the reviewers. Returns (list version, hits)."""
     if item.status != "draft":
-        raise conflict(f"只有草稿可以送审，当前状态为 {item.status} (only a draft can be submitted)",
+        raise conflict(Message("review.not_draft", terms=("status",), status=item.status),
                        code="not_draft", status=item.status)
     list_version, hits = safety.scan_version(session, _current_text(session, item))
     blocked = safety.blocking(hits)
@@ -78,32 +79,32 @@ def _text_field(body: dict[str, Any], name: str) -> str:
 def decide(session: Session, item: Item, principal: Principal, body: dict[str, Any]) -> Review:
     decision = body.get("decision")
     if decision not in ("approve", "reject"):
-        raise invalid("decision", "decision 只能是 approve 或 reject (decision must be approve or "
-                                  "reject)")
+        raise invalid("decision", Message("review.decision"))
     comment = _text_field(body, "comment")
     override_reason = _text_field(body, "override_reason")
     if decision == "reject" and not comment:
-        raise invalid("comment", "退回必须写明理由 (a rejection needs a comment)")
+        raise invalid("comment", Message("review.reject_needs_comment"))
     version = body.get("version", item.version)
     if not isinstance(version, int) or isinstance(version, bool):
-        raise invalid("version", "version 必须是整数 (version must be an integer)")
+        raise invalid("version", Message("review.version_integer"))
     if item.status != "in_review":
-        raise conflict(f"稿件不在审核中（当前 {item.status}）(item is not in review)",
+        raise conflict(Message("review.not_in_review", sep="", terms=("status",),
+                               status=item.status),
                        code="not_in_review", status=item.status)
     if version != item.version:
-        raise conflict("审核的版本已过期，请刷新后重审 (this version is stale; review the current one)",
+        raise conflict(Message("review.stale_version"),
                        code="stale_version", current_version=item.version)
     done = approvals(session, item)
     stage = len(done) + 1
     if principal.review_stage != stage:
-        raise conflict(f"当前需要{STAGE_NAMES[stage]}（第{stage}审），你的审级是第"
-                       f"{principal.review_stage}审 (this item needs stage {stage})",
+        raise conflict(Message("review.wrong_stage", stage_name=STAGE_NAMES[stage], stage=stage,
+                               own_stage=principal.review_stage),
                        code="wrong_stage", stage=stage)
     if principal.user_id in authors(session, item):
-        raise conflict("作者不能审核自己的稿件 (authors cannot review their own items)",
+        raise conflict(Message("review.self_review"),
                        code="self_review")
     if any(r.reviewer_id == principal.user_id for r in done):
-        raise conflict("同一审核人不能审核两次 (a reviewer may approve only one stage)",
+        raise conflict(Message("review.duplicate_reviewer"),
                        code="duplicate_reviewer")
     if decision == "approve":
         _check_safety(session, item, stage, override_reason)
@@ -128,10 +129,7 @@ def decide(session: Session, item: Item, principal: Principal, body: dict[str, A
 
 def _check_independence(session: Session, item: Item, reviewers: list[str]) -> None:
     if independence.shared_controller(session, authors(session, item), reviewers) is not None:
-        raise conflict("作者和三位审核人背后是同一人（创建或任命了他们），三审不能由一人完成；"
-                       "终审须由他人创建或任命的审核人进行 (the author and all three reviewers "
-                       "were created or appointed by one person; 三审 needs a final reviewer "
-                       "someone else appointed)", code="review_not_independent")
+        raise conflict(Message("review.not_independent"), code="review_not_independent")
 
 
 def _check_safety(session: Session, item: Item, stage: int, override_reason: str) -> None:
@@ -142,8 +140,7 @@ def _check_safety(session: Session, item: Item, stage: int, override_reason: str
         raise safety.blocked_error(list_version, blocked)
     warned = safety.warnings(hits)
     if warned and stage == STAGES[-1] and not override_reason:
-        raise ApiError(422, "稿件命中负面清单提示类词语或疑似严重错别字，终审须填写 override_reason "
-                            "说明放行理由 (warning hits need the final reviewer's override_reason)",
+        raise ApiError(422, Message("review.override_required"),
                        code="safety_override_required",
                        details={"list_version": list_version,
                                 "hits": [h.to_json() for h in warned]})
@@ -153,14 +150,14 @@ def require_approved(item: Item, session: Session | None = None) -> None:
     """409 unless the item's current version passed all three stages (checked against the
     review rows too when a session is given)."""
     if item.status == "withdrawn":
-        raise ApiError(409, "稿件已撤回，不能推送 (item was withdrawn)", code="item_withdrawn")
+        raise ApiError(409, Message("push.item_withdrawn"), code="item_withdrawn")
     if item.status != "approved" or item.approved_version != item.version:
-        raise ApiError(409, "稿件未通过三审，不能推送 (item has not passed the three reviews)",
+        raise ApiError(409, Message("push.not_approved"),
                        code="not_approved", details={"status": item.status})
     if session is not None:
         stages = {r.stage: r.reviewer_id for r in approvals(session, item)}
         if set(stages) != set(STAGES) or len(set(stages.values())) != len(STAGES):
-            raise ApiError(409, "稿件未通过三审，不能推送 (item has not passed the three reviews)",
+            raise ApiError(409, Message("push.not_approved"),
                            code="not_approved", details={"status": item.status})
 
 

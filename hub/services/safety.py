@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import ApiError, conflict, invalid
+from ..messages import Message
 from ..models import LIVE, Delivery, Item, ItemVersion, Org, SafetyList
 from ..safety import CATEGORIES, DEFAULT_ACTIONS, Hit, Screen, Term
 from ..safety.captions import captions
@@ -43,34 +44,33 @@ def current_version(session: Session) -> int:
 
 def parse_terms(raw: Any) -> list[dict[str, str]]:
     if not isinstance(raw, list):
-        raise invalid("terms", "terms 必须是列表 (terms must be a list)")
+        raise invalid("terms", Message("safety.terms_list"))
     if len(raw) > MAX_TERMS:
-        raise invalid("terms", f"最多{MAX_TERMS}个词条 (at most {MAX_TERMS} terms)")
+        raise invalid("terms", Message("safety.terms_limit", max_terms=MAX_TERMS))
     seen: dict[str, int] = {}
     terms: list[dict[str, str]] = []
     for index, entry in enumerate(raw):
         where = f"terms[{index}]"
         if not isinstance(entry, dict):
-            raise invalid(where, "词条必须是对象 {term, category, action} (each term is an object)")
+            raise invalid(where, Message("safety.term_object"))
         term = entry.get("term")
         if not isinstance(term, str) or not term.strip() or len(term) > MAX_TERM_LEN:
-            raise invalid(f"{where}.term", f"term 必须是1到{MAX_TERM_LEN}字的文本 "
-                                            f"(term: 1 to {MAX_TERM_LEN} characters)")
+            raise invalid(f"{where}.term", Message("safety.term_length", max_len=MAX_TERM_LEN))
         key = compact(term)
         if not key:
-            raise invalid(f"{where}.term", "term 不能只含空白或标点 (term must contain letters)")
+            raise invalid(f"{where}.term", Message("safety.term_letters"))
         if key in seen:
-            raise invalid(f"{where}.term", f"词条 {term} 与 terms[{seen[key]}] 重复 "
-                                            f"(duplicate of terms[{seen[key]}])")
+            raise invalid(f"{where}.term", Message("safety.term_duplicate", term=term,
+                                                     first=seen[key]))
         seen[key] = index
         category = entry.get("category")
         if category not in CATEGORIES:
-            raise invalid(f"{where}.category", "category 不在负面清单类别中 (unknown category)",
+            raise invalid(f"{where}.category", Message("safety.unknown_category"),
                           allowed=sorted(CATEGORIES))
         action = entry.get("action", DEFAULT_ACTIONS[category])
         if action not in ACTIONS:
-            raise invalid(f"{where}.action", "action 只能是 block 或 warn "
-                                              "(action must be block or warn)")
+            raise invalid(f"{where}.action", Message("safety.action", terms=("name", "block", "warn"),
+                                                       name="action", block="block", warn="warn"))
         terms.append({"term": term.strip(), "category": category, "action": action})
     return terms
 
@@ -92,7 +92,7 @@ def replace_list(session: Session, body: dict[str, Any], user_id: str | None) ->
     """Store the next version; 409 unless ``body.version`` is exactly the current one + 1."""
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise invalid("version", "version 必须是整数：当前版本号加一 (version: current + 1)")
+        raise invalid("version", Message("safety.version"))
     terms = parse_terms(body.get("terms"))
     current = current_list(session)
     current_number = current.version if current else 0
@@ -166,8 +166,7 @@ def warnings(hits: list[Hit]) -> list[Hit]:
 
 
 def blocked_error(list_version: int, hits: list[Hit]) -> ApiError:
-    return ApiError(422, "稿件命中负面清单禁止类词语，不能通过审核 (the item hits blocked terms of "
-                         "the negative list)", code="safety_blocked",
+    return ApiError(422, Message("safety.blocked"), code="safety_blocked",
                     details={"list_version": list_version,
                              "hits": [h.to_json() for h in hits]})
 
@@ -241,16 +240,15 @@ def parse_push_override(body: dict[str, Any]) -> PushOverride | None:
     """``override_safety: true`` with ``override_reason`` in a push (or preview) body."""
     flag = body.get("override_safety", False)
     if not isinstance(flag, bool):
-        raise invalid("override_safety", "override_safety 必须是 true 或 false (must be a boolean)")
+        raise invalid("override_safety", Message("safety.override_flag"))
     if not flag:
         return None
     reason = body.get("override_reason")
     if not isinstance(reason, str) or not reason.strip():
-        raise invalid("override_reason", "放行负面清单命中须填写理由 override_reason "
-                                         "(override_safety needs an override_reason)")
+        raise invalid("override_reason", Message("safety.override_reason"))
     if len(reason) > MAX_OVERRIDE_REASON:
-        raise invalid("override_reason", f"理由最多{MAX_OVERRIDE_REASON}字 (override_reason is "
-                                         f"longer than {MAX_OVERRIDE_REASON} characters)")
+        raise invalid("override_reason", Message("safety.override_reason_length",
+                                                 max_len=MAX_OVERRIDE_REASON))
     return PushOverride(reason=reason.strip())
 
 
@@ -266,14 +264,11 @@ def push_gate(session: Session, version: ItemVersion, principal: Any,
         return None
     terms = [h.to_json() for h in blocked]
     if override is None:
-        raise ApiError(422, "稿件命中当前负面清单禁止类词语，不能推送；确需推送须由省级管理员填写理由放行 "
-                            "(the item hits blocked terms of the current negative list; only a "
-                            "province admin may override, with a reason)",
+        raise ApiError(422, Message("safety.push_blocked"),
                        code="negative_list_hit",
                        details={"list_version": list_version, "hits": terms})
     if not (principal.has("admin") and principal.province_wide):
-        raise ApiError(403, "只有省级管理员可以放行命中负面清单的稿件 (only a province admin may "
-                            "override a negative-list hit)", code="override_not_allowed",
+        raise ApiError(403, Message("safety.override_not_allowed"), code="override_not_allowed",
                        details={"list_version": list_version, "hits": terms})
     return {"list_version": list_version, "reason": override.reason,
             "terms": sorted({h.term for h in blocked})}

@@ -15,8 +15,9 @@ from ..audit import record
 from ..auth import is_reserved_name, issue_token
 from ..errors import conflict, invalid, not_found
 from ..ids import new_id
+from ..messages import Message
 from ..models import ROLES, ApiToken, Org, User
-from ..validation import rfc3339
+from ..validation import field_message, rfc3339
 
 _hasher = PasswordHasher()
 # Verified when the user name is unknown, so a miss costs the same time as a wrong password.
@@ -27,22 +28,21 @@ MAX_PASSWORD = 200
 
 def parse_roles(roles: Any, review_stage: Any) -> tuple[list[str], int | None]:
     if not isinstance(roles, list) or not roles or not all(r in ROLES for r in roles):
-        raise invalid("roles", f"roles 必须是 {'、'.join(ROLES)} 中的一个或多个 "
-                               f"(roles: one or more of {', '.join(ROLES)})")
+        raise invalid("roles", Message("users.roles", roles_zh="、".join(ROLES),
+                                            roles_en=", ".join(ROLES)))
     if "reviewer" in roles:
         if review_stage not in (1, 2, 3) or isinstance(review_stage, bool):
-            raise invalid("review_stage", "审核人须指定审级 1、2 或 3 (a reviewer needs "
-                                          "review_stage 1, 2 or 3)")
+            raise invalid("review_stage", Message("users.stage_needed"))
     elif review_stage is not None:
-        raise invalid("review_stage", "只有审核人有审级 (only reviewers have a review_stage)")
+        raise invalid("review_stage", Message("users.stage_only_reviewers"))
     return list(dict.fromkeys(roles)), review_stage
 
 
 def check_password(password: Any) -> str:
     if (not isinstance(password, str) or len(password) < MIN_PASSWORD
             or len(password) > MAX_PASSWORD):
-        raise invalid("password", f"密码须为{MIN_PASSWORD}到{MAX_PASSWORD}位 (password must be "
-                                  f"{MIN_PASSWORD} to {MAX_PASSWORD} characters)")
+        raise invalid("password", Message("users.password_length", min=MIN_PASSWORD,
+                                                max=MAX_PASSWORD))
     return password
 
 
@@ -66,8 +66,7 @@ def _unique_login_name(session: Session, name: str, user_id: str | None = None) 
     if user_id is not None:
         query = query.where(User.id != user_id)
     if session.execute(query.limit(1)).first():
-        raise conflict(f"用户名 {name} 已被使用，设置密码的用户须有唯一的用户名 "
-                       f"(name already taken; users with a password need a unique name)",
+        raise conflict(Message("users.duplicate_name", name=name),
                        code="duplicate_name", field="name")
 
 
@@ -76,8 +75,7 @@ def create(session: Session, *, org: Org | None, name: str, roles: list[str],
            sponsor_id: str | None = None) -> tuple[User, str]:
     """A new user and their first token; ``sponsor_id`` is who receives that token."""
     if is_reserved_name(name):
-        raise invalid("name", f"用户名 {name.strip()} 保留给系统的初始管理员，请换一个 "
-                              "(this name is reserved for the bootstrap admin)")
+        raise invalid("name", Message("users.reserved_name", name=name.strip()))
     password_hash = None
     if password is not None:
         password_hash = hash_password(password)
@@ -113,7 +111,7 @@ def update(session: Session, user: User, body: dict[str, Any],
             changed.append("roles")
     if "disabled" in body:
         if not isinstance(body["disabled"], bool):
-            raise invalid("disabled", "disabled 必须是 true 或 false (disabled must be a boolean)")
+            raise invalid("disabled", field_message("field.boolean", "disabled"))
         if body["disabled"] != user.disabled:
             user.disabled = body["disabled"]
             changed.append("disabled")

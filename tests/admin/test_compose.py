@@ -97,7 +97,7 @@ def test_a_refused_draft_shows_the_reason_beside_what_was_typed_and_saves_nothin
         content_type="multipart/form-data")
     page = response.get_data(as_text=True)
     assert response.status_code == 422, page[:800]
-    assert "title 不能为空" in page
+    assert "标题 不能为空" in page and "title 不能为空" not in page  # the field in Chinese
     assert "&lt;p&gt;这一段不能丢。&lt;/p&gt;" in page and "部署防汛" in page  # kept, escaped
     assert 'name="title" value="" required maxlength="100" aria-invalid="true"' in page
     assert _counts(newsroom)[0] == before[0]

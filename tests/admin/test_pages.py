@@ -50,7 +50,7 @@ def test_each_page_renders_for_each_role_that_may_see_it(newsroom, scene, who):
         f"/admin/withdrawals/{scene['withdrawal']}": ("item.read", "撤稿进度"),
         "/admin/accounts": ("account.read", "县融媒微信"),
         "/admin/tasks": ("task.read", "请人工删除抖音视频"),
-        "/admin/audit": ("audit.read", "<code>login</code>"),
+        "/admin/audit": ("audit.read", 'data-action="login" title="login">登录<'),
     }
     for path, (action, marker) in pages.items():
         response = browser.get(path)
