@@ -60,12 +60,14 @@ def _finish(response: Response) -> Response:
         response.set_cookie(i18n.LANG_COOKIE, g.lang, max_age=LANG_COOKIE_AGE, httponly=True,
                             samesite="Lax", secure=cookies_secure(runtime().settings), path="/")
     if response.status_code == 403 and not getattr(g, "audit_recorded", False):
-        # Denials the API did not already record (a missing CSRF token, an out-of-scope read).
+        # Denials not already recorded by the API: a missing CSRF token, or a rule of a
+        # service the page called (the same code and action the API's entry would carry).
+        details = {"method": request.method, "path": request.path, "status": 403,
+                   "code": getattr(g, "error_code", None), "via": "admin"}
+        if getattr(g, "denied_action", None):
+            details["action"] = g.denied_action
         record_separately(runtime().db, "access.denied", outcome="denied",
-                          target=request.path[:200],
-                          details={"method": request.method, "path": request.path,
-                                   "status": 403, "code": getattr(g, "error_code", None),
-                                   "via": "admin"})
+                          target=request.path[:200], details=details)
         g.audit_recorded = True
     headers = response.headers
     headers.setdefault("Content-Security-Policy",

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from flask import g, has_request_context
 
 if TYPE_CHECKING:
+    from hub.errors import ApiError
+
     from .apicall import ApiAnswer
 
 LANGS = ("zh", "en")
@@ -487,8 +489,8 @@ def label(group: str, value: Any) -> str:
 _BILINGUAL = re.compile(r"^(?P<zh>.*?\S)\s+\((?P<en>[^()]*[A-Za-z][^()]*)\)\s*$", re.S)
 
 
-def refusal(answer: ApiAnswer) -> str:
-    """What to tell the user about a refused API call: its message in their language, or
+def refusal(answer: ApiAnswer | ApiError) -> str:
+    """What to tell the user about a refused call: its message in their language, or
     the generic text of its status."""
     return localise(answer.message) or t(f"error.{answer.status}")
 
