@@ -10,10 +10,10 @@ from hub.audit import record_separately
 from hub.auth import Principal
 from hub.permissions import may
 from hub.public_headers import hub_sources
+from hub.services import org_actions
 from hub.services.cookies import cookies_secure
 
 from . import i18n
-from .queries import org_label
 from .timefmt import local_time
 from .web import principal_or_none, runtime, session_csrf_token
 
@@ -94,7 +94,7 @@ def _org_name(principal: Principal | None) -> str | None:
     if principal is None or principal.org_id is None:
         return None
     with runtime().db.session() as db:
-        return org_label(db, principal)
+        return org_actions.own_name(db, principal)
 
 
 def _lang_switch_url() -> str:

@@ -225,27 +225,3 @@ def item_title(db: Session, item_id: str) -> str | None:
     return db.execute(select(ItemVersion.title).join(Item, Item.id == ItemVersion.item_id)
                       .where(Item.id == item_id, ItemVersion.version == Item.version)
                       ).scalar_one_or_none()
-
-
-# ------------------------------------------------------------------ orgs
-
-
-def push_orgs(db: Session, principal: Principal) -> list[str]:
-    """The org slugs that make up "everything in my scope": the caller's org, or every root."""
-    if principal.org_id is not None:
-        return [db.execute(select(Org.slug).where(Org.id == principal.org_id)).scalar_one()]
-    return list(db.execute(select(Org.slug).where(Org.parent_id.is_(None))
-                           .order_by(Org.slug)).scalars())
-
-
-def org_choices(db: Session, principal: Principal, limit: int = 500) -> list[tuple[str, str]]:
-    """(slug, name) of orgs in the caller's subtree, for filter suggestions."""
-    rows = db.execute(in_scope(select(Org.slug, Org.name), principal)
-                      .order_by(Org.path).limit(limit)).all()
-    return [(slug, name) for slug, name in rows]
-
-
-def org_label(db: Session, principal: Principal) -> str | None:
-    if principal.org_id is None:
-        return None
-    return db.execute(select(Org.name).where(Org.id == principal.org_id)).scalar_one_or_none()

@@ -7,10 +7,9 @@ from __future__ import annotations
 from flask import g, render_template, request
 
 from hub.models import ACCOUNT_STATUSES, PLATFORMS
-from hub.services import account_actions
+from hub.services import account_actions, org_actions
 from hub.services.inspection import WINDOW_DAYS
 
-from .. import queries
 from ..blueprint import admin_blueprint
 from ..web import runtime
 
@@ -27,7 +26,7 @@ def accounts() -> str:
         rows, next_cursor = account_actions.list_page(
             db, g.principal, **where, descendants=True, window_days=WINDOW_DAYS, limit=PAGE,
             cursor=request.args.get("cursor"))
-        orgs = queries.org_choices(db, g.principal)
+        orgs = org_actions.choices(db, g.principal)
     return render_template("admin/accounts.html", rows=rows, next_cursor=next_cursor,
                            where=where, orgs=orgs,
                            platforms=PLATFORMS, statuses=ACCOUNT_STATUSES)

@@ -16,8 +16,9 @@ from werkzeug.datastructures import FileStorage
 
 from hub.permissions import may
 from hub.request_limits import upload
+from hub.services import org_actions
 
-from .. import apicall, i18n, queries
+from .. import apicall, i18n
 from ..blueprint import admin_blueprint
 from ..typed_lists import split_list
 from ..web import runtime
@@ -132,6 +133,6 @@ def _refused(answer: apicall.ApiAnswer, item: dict[str, Any] | None,
 
 def _form(item: dict[str, Any] | None, values: dict[str, Any], field: str = "") -> str:
     with runtime().db.session() as db:
-        orgs = queries.org_choices(db, g.principal)
+        orgs = org_actions.choices(db, g.principal)
     return render_template("admin/compose.html", item=item, values=values, orgs=orgs,
                            bad_field=field)

@@ -7,6 +7,7 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 
 from hub.models import ITEM_STATUSES, PLATFORMS
 from hub.permissions import may
+from hub.services import org_actions
 
 from .. import apicall, i18n, queries
 from ..blueprint import admin_blueprint
@@ -25,7 +26,7 @@ def items() -> str:
                                before=request.args.get("before") or None)
     with runtime().db.session() as db:
         rows, next_before = queries.items_page(db, g.principal, where)
-        orgs = queries.org_choices(db, g.principal)
+        orgs = org_actions.choices(db, g.principal)
     return render_template("admin/items.html", rows=rows, where=where, next_before=next_before,
                            statuses=ITEM_STATUSES, orgs=orgs)
 
@@ -39,8 +40,8 @@ def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> s
     data = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
     with runtime().db.session() as db:
         history = queries.item_history(db, g.principal, item_id)
-        scope_orgs = queries.push_orgs(db, g.principal)
-        org_choices = queries.org_choices(db, g.principal)
+        scope_orgs = org_actions.whole_scope(db, g.principal)
+        org_choices = org_actions.choices(db, g.principal)
     actions = _actions(data, history)
     return render_template("admin/item.html", item=data, history=history, actions=actions,
                            scope_orgs=scope_orgs, org_choices=org_choices, push=push,
@@ -116,7 +117,7 @@ def _act(item_id: str, action: str, body: dict, done: str) -> Response:
 def item_push(item_id: str) -> Response | tuple[str, int]:
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
-        scope_orgs = queries.push_orgs(db, g.principal)
+        scope_orgs = org_actions.whole_scope(db, g.principal)
     answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push",
                           json=choice.body(scope_orgs))
     if not answer.ok and _about_the_choice(answer):  # shown again, to be corrected
@@ -134,7 +135,7 @@ def item_push_preview(item_id: str) -> Response | tuple[str, int] | str:
     """How many accounts the choice reaches, shown on the item page with the choice kept."""
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
-        scope_orgs = queries.push_orgs(db, g.principal)
+        scope_orgs = org_actions.whole_scope(db, g.principal)
     body = {"targets": choice.body(scope_orgs)["targets"], **choice.override()}
     answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push/preview", json=body)
     if not answer.ok and _about_the_choice(answer):

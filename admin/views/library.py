@@ -9,9 +9,9 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 
 from hub.errors import ApiError
 from hub.permissions import may
-from hub.services import library_actions
+from hub.services import library_actions, org_actions
 
-from .. import i18n, queries
+from .. import i18n
 from ..blueprint import admin_blueprint
 from ..errors import refused
 from ..web import runtime
@@ -34,7 +34,7 @@ def library() -> str:
             if err.status in (401, 403, 404):
                 raise
             flash(refused(err), "error")  # a search refused (e.g. too long a tag): list nothing
-        orgs = queries.org_choices(db, g.principal)
+        orgs = org_actions.choices(db, g.principal)
     return render_template("admin/library.html", rows=rows, next_cursor=next_cursor,
                            where=where, orgs=orgs, may_pull=may(g.principal, "library.pull"))
 

@@ -16,8 +16,9 @@ from hub.errors import ApiError
 from hub.models import PLATFORMS
 from hub.permissions import may
 from hub.services import matrices as matrix_service
+from hub.services import org_actions
 
-from .. import i18n, queries
+from .. import i18n
 from ..blueprint import admin_blueprint
 from ..errors import field_of, refused
 from ..typed_lists import split_list
@@ -148,4 +149,4 @@ def _edit_page(matrix: dict[str, Any], values: dict[str, Any], *, editable: bool
 
 def _org_choices() -> list[tuple[str, str]]:
     with runtime().db.session() as db:
-        return queries.org_choices(db, g.principal)
+        return org_actions.choices(db, g.principal)

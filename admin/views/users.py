@@ -11,9 +11,9 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from hub.errors import ApiError
 from hub.models import ROLES
 from hub.permissions import may
-from hub.services import user_actions
+from hub.services import org_actions, user_actions
 
-from .. import i18n, queries
+from .. import i18n
 from ..blueprint import admin_blueprint
 from ..errors import field_of, refused
 from ..web import runtime
@@ -80,7 +80,7 @@ def _page(values: dict[str, Any], *, bad_field: str = "",
     with runtime().db.session() as db:
         rows, next_cursor = user_actions.list_page(db, g.principal, org=None, limit=PAGE,
                                                    cursor=request.args.get("cursor"))
-        orgs = queries.org_choices(db, g.principal)
+        orgs = org_actions.choices(db, g.principal)
     return render_template("admin/users.html", rows=rows,
                            next_cursor=next_cursor, orgs=orgs, roles=ROLES,
                            values=values, bad_field=bad_field, created=created,
