@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import g, render_template
 
 from hub.models import ACCOUNT_STATUSES, ITEM_STATUSES, PLATFORMS
+from hub.services import dashboard as dashboard_service
 
-from .. import queries
 from ..blueprint import admin_blueprint
 from ..web import runtime
 
@@ -14,7 +14,7 @@ from ..web import runtime
 @admin_blueprint.get("/")
 def dashboard() -> str:
     with runtime().db.session() as db:
-        board = queries.dashboard(db, g.principal)
+        board = dashboard_service.build(db, g.principal)
     return render_template("admin/dashboard.html", board=board, item_statuses=ITEM_STATUSES,
                            platforms=PLATFORMS, account_statuses=ACCOUNT_STATUSES)
 

@@ -1,16 +1,23 @@
 """Items: the list, one item's page, and its actions (submit, review, push, withdraw), each
-action one API call whose refusal is shown to the editor in words."""
+action one service call (hub/services/item_actions.py; push and withdraw still one API call)
+whose refusal is shown to the editor in words."""
 
 from __future__ import annotations
 
-from flask import Response, flash, g, redirect, render_template, request, url_for
+from collections.abc import Callable
 
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+
+from hub.errors import ApiError
 from hub.models import ITEM_STATUSES, PLATFORMS
 from hub.permissions import may
-from hub.services import org_actions
+from hub.services import item_actions, item_overview, org_actions
+from hub.services import matrices as matrix_service
 
-from .. import apicall, i18n, queries
+from .. import apicall, i18n
 from ..blueprint import admin_blueprint
+from ..errors import refused
 from ..push_targets import PushChoice
 from ..web import runtime
 
@@ -20,12 +27,12 @@ MATRIX_CHOICES = 200
 @admin_blueprint.get("/items")
 def items() -> str:
     status = request.args.get("status") or None
-    where = queries.ItemFilter(status=status if status in ITEM_STATUSES else None,
-                               q=(request.args.get("q") or "").strip()[:100] or None,
-                               org=(request.args.get("org") or "").strip() or None,
-                               before=request.args.get("before") or None)
+    where = item_overview.ItemFilter(status=status if status in ITEM_STATUSES else None,
+                                     q=(request.args.get("q") or "").strip()[:100] or None,
+                                     org=(request.args.get("org") or "").strip() or None,
+                                     before=request.args.get("before") or None)
     with runtime().db.session() as db:
-        rows, next_before = queries.items_page(db, g.principal, where)
+        rows, next_before = item_overview.items_page(db, g.principal, where)
         orgs = org_actions.choices(db, g.principal)
     return render_template("admin/items.html", rows=rows, where=where, next_before=next_before,
                            statuses=ITEM_STATUSES, orgs=orgs)
@@ -37,9 +44,9 @@ def item(item_id: str) -> str:
 
 
 def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> str:
-    data = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
     with runtime().db.session() as db:
-        history = queries.item_history(db, g.principal, item_id)
+        data = item_actions.get(db, g.principal, item_id)
+        history = item_overview.item_history(db, g.principal, item_id)
         scope_orgs = org_actions.whole_scope(db, g.principal)
         org_choices = org_actions.choices(db, g.principal)
     actions = _actions(data, history)
@@ -51,11 +58,15 @@ def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> s
 
 def _matrices() -> list[dict]:
     """The matrices a push may name (the first page; more are reachable by the API)."""
-    answer = apicall.call("GET", "/matrices", query={"limit": MATRIX_CHOICES})
-    return answer.data.get("items", []) if answer.ok else []
+    try:
+        with runtime().db.session() as db:
+            return matrix_service.list_page(db, g.principal, limit=MATRIX_CHOICES,
+                                            cursor=None)[0]
+    except ApiError:
+        return []
 
 
-def _actions(data: dict, history: queries.ItemHistory) -> dict[str, bool]:
+def _actions(data: dict, history: item_overview.ItemHistory) -> dict[str, bool]:
     """Which buttons to show; the API decides again (and explains) when one is pressed."""
     principal = g.principal
     status = data["status"]
@@ -90,7 +101,7 @@ def _refused(answer: apicall.ApiAnswer, item_id: str) -> Response:
 
 @admin_blueprint.post("/items/<item_id>/submit")
 def item_submit(item_id: str) -> Response:
-    return _act(item_id, "submit", {}, "done.submit")
+    return _act(item_id, lambda db: item_actions.submit(db, g.principal, item_id), "done.submit")
 
 
 @admin_blueprint.post("/items/<item_id>/review")
@@ -101,14 +112,20 @@ def item_review(item_id: str) -> Response:
     version = request.form.get("version", "")
     if version.isdigit():
         body["version"] = int(version)  # the version the reviewer read: a stale page is refused
-    return _act(item_id, "reviews", body, "done.review")
+    return _act(item_id, lambda db: item_actions.review(db, g.principal, item_id, body),
+                "done.review")
 
 
-def _act(item_id: str, action: str, body: dict, done: str) -> Response:
-    """POST an item action through the API; flash its outcome and go back to the item."""
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/{action}", json=body)
-    if not answer.ok:
-        return _refused(answer, item_id)
+def _act(item_id: str, action: Callable[[Session], dict], done: str) -> Response:
+    """One item action; flash its outcome and go back to the item."""
+    try:
+        with runtime().db.session() as db:
+            action(db)
+    except ApiError as err:
+        if err.status in (401, 403, 404):
+            raise
+        flash(refused(err), "error")
+        return _back(item_id)
     flash(i18n.t(done), "ok")
     return _back(item_id)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import render_template, url_for
 
 from hub.models import DELIVERY_STATES
+from hub.services.item_overview import item_title
 
-from .. import apicall, queries
+from .. import apicall
 from ..blueprint import admin_blueprint
 from ..web import runtime
 
@@ -25,7 +26,7 @@ def _page(kind: str, run_id: str, api_path: str) -> str:
                                   query={"state": state, "limit": PROBLEM_ROWS})
             problems += answer.data.get("items", []) if answer.ok else []
     with runtime().db.session() as db:
-        title = queries.item_title(db, run["item"])
+        title = item_title(db, run["item"])
     return render_template("admin/progress.html", kind=kind, run=run, title=title,
                            problems=problems[:PROBLEM_ROWS], states=DELIVERY_STATES,
                            source=url_for("api.get_dispatch" if kind == "dispatch"

@@ -1,107 +1,26 @@
-"""Reads the API has no route for (dashboard counts, the item list, an item's history), scoped
-exactly like the API: ``hub.permissions.require`` for the role, the caller's org subtree (a
-path prefix) for the rows."""
+"""Reads of items for the admin UI's pages that the REST API has no route for: the item list
+(newest first, by status, title or org) and one item's history (versions, deliveries, pushes,
+withdrawals), each scoped to the caller's org subtree like every read of the API."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.auth import Principal
-from hub.errors import ApiError
-from hub.fanout.progress import WITHDRAW_REMAINING
-from hub.fanout.rights import withdrawal_scope
-from hub.models import (
-    ITEM_STATUSES,
-    LIVE,
-    PUBLISH_OPEN,
-    WITHDRAW_OPEN,
-    Account,
-    Delivery,
-    Dispatch,
-    Item,
-    ItemVersion,
-    Org,
-    Task,
-    User,
-    Withdrawal,
-    utcnow,
-)
-from hub.permissions import may, require
-from hub.services import inspection
-from hub.services import orgs as org_service
+from ..auth import Principal
+from ..errors import ApiError
+from ..fanout.progress import WITHDRAW_REMAINING
+from ..fanout.rights import withdrawal_scope
+from ..models import PUBLISH_OPEN, Delivery, Dispatch, Item, ItemVersion, Org, User, Withdrawal
+from ..permissions import require
+from . import orgs as org_service
+from .scoping import in_scope
 
-IN_PROGRESS = PUBLISH_OPEN + WITHDRAW_OPEN
 ITEMS_PAGE = 50
-
-
-def in_scope(query: Select, principal: Principal, path: Any = Org.path) -> Select:
-    """Only rows whose org lies in the caller's subtree (everything for a province-wide user)."""
-    if principal.org_path is None:
-        return query
-    return query.where(path.startswith(principal.org_path, autoescape=True))
-
-
-# ------------------------------------------------------------------ dashboard
-
-
-@dataclass
-class Dashboard:
-    items: dict[str, int] = field(default_factory=dict)
-    live: int = 0
-    in_progress: dict[str, int] = field(default_factory=dict)
-    open_tasks: int | None = None
-    inspection: dict[str, Any] | None = None
-    accounts: dict[str, dict[str, int]] = field(default_factory=dict)
-    recent_dispatches: list[dict[str, Any]] = field(default_factory=list)
-    recent_withdrawals: list[dict[str, Any]] = field(default_factory=list)
-
-
-def dashboard(db: Session, principal: Principal) -> Dashboard:
-    require(principal, "item.read")
-    board = Dashboard()
-    counts = db.execute(in_scope(select(Item.status, func.count()).join(
-        Org, Org.id == Item.org_id), principal).group_by(Item.status)).all()
-    board.items = {status: 0 for status in ITEM_STATUSES} | dict(counts)
-    if may(principal, "account.read"):
-        deliveries = select(Delivery.state, func.count()).where(
-            Delivery.state.in_(LIVE + IN_PROGRESS)).group_by(Delivery.state)
-        if principal.org_path is not None:  # deliveries on the accounts of the caller's subtree
-            deliveries = in_scope(deliveries.join(Account, Account.id == Delivery.account_id)
-                                  .join(Org, Org.id == Account.org_id), principal)
-        states = dict(db.execute(deliveries).all())
-        board.live = sum(states.get(s, 0) for s in LIVE)
-        board.in_progress = {s: states[s] for s in IN_PROGRESS if states.get(s)}
-        accounts = db.execute(in_scope(
-            select(Account.platform, Account.status, func.count())
-            .join(Org, Org.id == Account.org_id), principal)
-            .group_by(Account.platform, Account.status)).all()
-        for platform, status, n in accounts:
-            board.accounts.setdefault(platform, {})[status] = n
-        board.inspection = inspection.summary(db, org_path=principal.org_path, now=utcnow())
-    if may(principal, "task.read"):
-        board.open_tasks = db.execute(in_scope(
-            select(func.count()).select_from(Task).join(Org, Org.id == Task.org_id), principal)
-            .where(Task.state == "open")).scalar_one()
-    board.recent_dispatches = _recent(db, principal, Dispatch)
-    board.recent_withdrawals = _recent(db, principal, Withdrawal)
-    return board
-
-
-def _recent(db: Session, principal: Principal, model: Any, limit: int = 8) -> list[dict[str, Any]]:
-    query = in_scope(
-        select(model.id, model.item_id, model.total, model.created_at, ItemVersion.title)
-        .join(Item, Item.id == model.item_id).join(Org, Org.id == Item.org_id)
-        .join(ItemVersion, (ItemVersion.item_id == Item.id)
-              & (ItemVersion.version == Item.version)), principal)
-    rows = db.execute(query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)).all()
-    done = finished(db, model, [r[0] for r in rows])
-    return [{"id": r[0], "item": r[1], "total": r[2], "created_at": r[3], "title": r[4],
-             "done": r[0] in done} for r in rows]
 
 
 def finished(db: Session, model: Any, ids: list[str]) -> set[str]:
@@ -114,9 +33,6 @@ def finished(db: Session, model: Any, ids: list[str]) -> set[str]:
     busy = set(db.execute(select(column).where(column.in_(ids), Delivery.state.in_(states))
                           .group_by(column)).scalars())
     return set(ids) - busy
-
-
-# ------------------------------------------------------------------ item list
 
 
 @dataclass(frozen=True)
@@ -166,7 +82,6 @@ def items_page(db: Session, principal: Principal, where: ItemFilter,
     return page, (page[-1].id if len(rows) > limit else None)
 
 
-# ------------------------------------------------------------------ one item
 
 
 @dataclass
@@ -222,6 +137,7 @@ def _withdraw_reach(db: Session, principal: Principal, item: Item) -> str | None
 
 
 def item_title(db: Session, item_id: str) -> str | None:
+    """The current title of an item (for a page about its push or withdrawal)."""
     return db.execute(select(ItemVersion.title).join(Item, Item.id == ItemVersion.item_id)
                       .where(Item.id == item_id, ItemVersion.version == Item.version)
                       ).scalar_one_or_none()
