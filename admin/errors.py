@@ -20,6 +20,8 @@ def refused(err: ApiError) -> str:
     shown on the form is still a denial: its code and action go into the audit entry."""
     g.error_code = err.code
     g.denied_action = err.details.get("action")
+    if err.audited:
+        g.audit_recorded = True
     return i18n.refusal(err)
 
 
@@ -46,6 +48,8 @@ def _api_error(err: ApiError) -> Response:
         return redirect(url_for("admin.login"), 303)  # type: ignore[return-value]
     log.info("%s %s -> %s %s", request.method, request.path, err.status, err.code)
     g.denied_action = err.details.get("action")
+    if err.audited:
+        g.audit_recorded = True
     return error_page(err.status, err.message, code=err.code)
 
 
