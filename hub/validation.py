@@ -82,6 +82,16 @@ def string_list(body: dict[str, Any], name: str, *, max_items: int = 1000, max_l
     return value
 
 
+def import_rows(raw: Any, name: str, *, most: int, noun: str) -> list[Any]:
+    """The rows of a bulk import under ``name``: a list of at most ``most`` (``noun``: what a
+    row is, in Chinese)."""
+    if not isinstance(raw, list):
+        raise invalid(name, f"{name} 必须是列表 ({name} must be a list)")
+    if len(raw) > most:
+        raise invalid(name, f"一次最多导入{most}个{noun} (at most {most} per call)")
+    return raw
+
+
 def timestamp(body: dict[str, Any], name: str) -> datetime | None:
     value = body.get(name)
     if value is None:

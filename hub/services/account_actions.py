@@ -26,10 +26,11 @@ from ..outbound import (
 )
 from ..permissions import require
 from ..runtime import Runtime
+from ..validation import import_rows
 from . import accounts as account_service
 from . import inspection as inspection_service
 from . import orgs as org_service
-from .paging import decode_cursor, page
+from .paging import decode_cursor, keyset_page
 from .scoping import scope_path
 
 MAX_IMPORT = 50_000
@@ -57,11 +58,9 @@ def import_all(runtime: Runtime, principal: Principal, raw: Any) -> dict[str, in
     """Create or update every account of ``raw`` (a list of account objects), all or none;
     each must lie in the caller's subtree."""
     require_manager(principal)
-    if not isinstance(raw, list):
-        raise invalid("accounts", "accounts 必须是列表 (accounts must be a list)")
-    if len(raw) > MAX_IMPORT:
-        raise invalid("accounts", f"一次最多导入{MAX_IMPORT}个账号 (at most {MAX_IMPORT} per call)")
-    specs = [account_service.parse_account(a, where=f"accounts[{i}]") for i, a in enumerate(raw)]
+    rows = import_rows(raw, "accounts", most=MAX_IMPORT, noun="账号")
+    specs = [account_service.parse_account(a, where=f"accounts[{i}]")
+             for i, a in enumerate(rows)]
     policy = policy_for(runtime.settings)
     for index, spec in enumerate(specs):
         check_account_urls(policy, spec, where=f"accounts[{index}]")
@@ -131,10 +130,7 @@ def list_page(session: Session, principal: Principal, *, platform: str | None,
         judged = inspection_service.failing if inspection == "failing" \
             else inspection_service.passing
         query = query.where(judged(now, window_days))
-    if after:
-        query = query.where(Account.id > after)
-    rows = session.execute(query.order_by(Account.id).limit(limit + 1)).all()
-    rows, next_cursor = page(rows, limit, lambda r: r[0].id)
+    rows, next_cursor = keyset_page(session, query, Account.id, limit=limit, after=after)
     return [account_service.to_json(a, slug, now=now, window_days=window_days)
             for a, slug in rows], next_cursor
 

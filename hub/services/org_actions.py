@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, aliased
 
 from ..audit import record
 from ..auth import Principal
-from ..errors import invalid
 from ..models import Org
 from ..permissions import require
+from ..validation import import_rows
 from . import orgs as org_service
-from .paging import decode_cursor, page
+from .paging import decode_cursor, keyset_page
 from .scoping import in_scope
 
 MAX_IMPORT = 60_000
@@ -41,11 +41,8 @@ def import_all(session: Session, principal: Principal, raw: Any) -> dict[str, in
     """Create, move or rename every org of ``raw`` (a list of org objects), all or none; each
     must lie in the caller's subtree."""
     require_manager(principal)
-    if not isinstance(raw, list):
-        raise invalid("orgs", "orgs 必须是列表 (orgs must be a list)")
-    if len(raw) > MAX_IMPORT:
-        raise invalid("orgs", f"一次最多导入{MAX_IMPORT}个机构 (at most {MAX_IMPORT} per call)")
-    specs = [org_service.parse_org(o, where=f"orgs[{i}]") for i, o in enumerate(raw)]
+    rows = import_rows(raw, "orgs", most=MAX_IMPORT, noun="机构")
+    specs = [org_service.parse_org(o, where=f"orgs[{i}]") for i, o in enumerate(rows)]
     created, updated = org_service.bulk_import(session, specs, covers=principal.covers_path)
     record(session, "org.import", details={"created": created, "updated": updated})
     return {"created": created, "updated": updated}
@@ -76,10 +73,7 @@ def list_page(session: Session, principal: Principal, *, parent: str | None, kin
         query = query.where(Org.parent_id == org_service.get_by_slug(session, parent).id)
     if kind:
         query = query.where(Org.kind == kind)
-    if after:
-        query = query.where(Org.id > after)
-    rows = session.execute(query.order_by(Org.id).limit(limit + 1)).all()
-    rows, next_cursor = page(rows, limit, lambda r: r[0].id)
+    rows, next_cursor = keyset_page(session, query, Org.id, limit=limit, after=after)
     total = session.execute(select(func.count()).select_from(Org)).scalar_one() \
         if principal.org_path is None else None
     return {"items": [org_service.to_json(o, parent_slug=p) for o, p in rows],

@@ -7,6 +7,9 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
 from ..errors import invalid
 
 BAD_CURSOR = "cursor 无效 (cursor is not one this API returned)"
@@ -36,3 +39,13 @@ def page(rows: list, limit: int, key: Callable[[Any], str]) -> tuple[list, str |
         rows = rows[:limit]
         return rows, encode_cursor(key(rows[-1]))
     return rows, None
+
+
+def keyset_page(session: Session, query: Select, key: Any, *, limit: int,
+                after: str | None) -> tuple[list, str | None]:
+    """One page of ``query``'s rows by ``key`` (a unique column, the first entity's), those
+    after ``after``, and the next cursor."""
+    if after:
+        query = query.where(key > after)
+    rows = session.execute(query.order_by(key).limit(limit + 1)).all()
+    return page(rows, limit, lambda r: getattr(r[0], key.key))

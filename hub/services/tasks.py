@@ -14,7 +14,7 @@ from ..errors import conflict, invalid, not_found
 from ..models import Delivery, Org, Task, utcnow
 from ..permissions import require
 from ..validation import rfc3339
-from .paging import decode_cursor, page
+from .paging import decode_cursor, keyset_page
 from .scoping import scope_path
 
 STATES = ("open", "done")
@@ -51,10 +51,7 @@ def list_page(session: Session, principal: Principal, *, state: str | None, org:
         query = query.where(Org.path.startswith(path, autoescape=True))
     if state:
         query = query.where(Task.state == state)
-    if after:
-        query = query.where(Task.id > after)
-    rows = session.execute(query.order_by(Task.id).limit(limit + 1)).all()
-    rows, next_cursor = page(rows, limit, lambda r: r[0].id)
+    rows, next_cursor = keyset_page(session, query, Task.id, limit=limit, after=after)
     return [to_json(t, slug) for t, slug in rows], next_cursor
 
 

@@ -22,7 +22,7 @@ from ..runtime import Runtime
 from ..validation import text
 from . import orgs as org_service
 from . import users as user_service
-from .paging import decode_cursor, page
+from .paging import decode_cursor, keyset_page
 from .scoping import scope_path
 from .sessions import store_for
 
@@ -92,10 +92,7 @@ def list_page(session: Session, principal: Principal, *, org: str | None, limit:
     query = select(User, Org.slug).outerjoin(Org, Org.id == User.org_id)
     if scope is not None:
         query = query.where(Org.path.startswith(scope, autoescape=True))
-    if after:
-        query = query.where(User.id > after)
-    rows = session.execute(query.order_by(User.id).limit(limit + 1)).all()
-    rows, next_cursor = page(rows, limit, lambda r: r[0].id)
+    rows, next_cursor = keyset_page(session, query, User.id, limit=limit, after=after)
     return [user_service.to_json(u, slug) for u, slug in rows], next_cursor
 
 
