@@ -15,8 +15,6 @@ from flask import g, has_request_context
 if TYPE_CHECKING:
     from hub.errors import ApiError
 
-    from .apicall import ApiAnswer
-
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 LANG_COOKIE = "yunchu_lang"
@@ -489,7 +487,7 @@ def label(group: str, value: Any) -> str:
 _BILINGUAL = re.compile(r"^(?P<zh>.*?\S)\s+\((?P<en>[^()]*[A-Za-z][^()]*)\)\s*$", re.S)
 
 
-def refusal(answer: ApiAnswer | ApiError) -> str:
+def refusal(answer: ApiError) -> str:
     """What to tell the user about a refused call: its message in their language, or
     the generic text of its status."""
     return localise(answer.message) or t(f"error.{answer.status}")

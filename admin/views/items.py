@@ -1,6 +1,6 @@
 """Items: the list, one item's page, and its actions (submit, review, push, withdraw), each
-action one service call (hub/services/item_actions.py; push and withdraw still one API call)
-whose refusal is shown to the editor in words."""
+action one service call (hub/services/item_actions.py, fanout_actions.py) whose refusal is
+shown to the editor in words."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from hub.errors import ApiError
 from hub.models import ITEM_STATUSES, PLATFORMS
 from hub.permissions import may
-from hub.services import item_actions, item_overview, org_actions
+from hub.services import fanout_actions, item_actions, item_overview, org_actions
 from hub.services import matrices as matrix_service
 
-from .. import apicall, i18n
+from .. import i18n
 from ..blueprint import admin_blueprint
 from ..errors import refused
 from ..push_targets import PushChoice
@@ -91,11 +91,11 @@ def _back(item_id: str) -> Response:
     return redirect(url_for("admin.item", item_id=item_id), 303)  # type: ignore[return-value]
 
 
-def _refused(answer: apicall.ApiAnswer, item_id: str) -> Response:
+def _refused(err: ApiError, item_id: str) -> Response:
     """A refused action: a 404/403 is an error page; anything else a message on the item."""
-    if answer.status in (401, 403, 404):
-        raise answer.as_error()
-    flash(i18n.refusal(answer), "error")
+    if err.status in (401, 403, 404):
+        raise err
+    flash(refused(err), "error")
     return _back(item_id)
 
 
@@ -122,10 +122,7 @@ def _act(item_id: str, action: Callable[[Session], dict], done: str) -> Response
         with runtime().db.session() as db:
             action(db)
     except ApiError as err:
-        if err.status in (401, 403, 404):
-            raise
-        flash(refused(err), "error")
-        return _back(item_id)
+        return _refused(err, item_id)
     flash(i18n.t(done), "ok")
     return _back(item_id)
 
@@ -135,15 +132,15 @@ def item_push(item_id: str) -> Response | tuple[str, int]:
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
         scope_orgs = org_actions.whole_scope(db, g.principal)
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push",
-                          json=choice.body(scope_orgs))
-    if not answer.ok and _about_the_choice(answer):  # shown again, to be corrected
-        flash(i18n.refusal(answer), "error")
-        return _item_page(item_id, choice), answer.status
-    if not answer.ok:  # not allowed, or the item changed: its page says how
-        return _refused(answer, item_id)
-    flash(i18n.t("done.push", total=answer.data.get("total", 0)), "ok")
-    return redirect(url_for("admin.dispatch", dispatch_id=answer.data["dispatch_id"]),
+    try:
+        pushed = fanout_actions.push(runtime(), g.principal, item_id, choice.body(scope_orgs))
+    except ApiError as err:
+        if _about_the_choice(err):  # shown again, to be corrected
+            flash(refused(err), "error")
+            return _item_page(item_id, choice), err.status
+        return _refused(err, item_id)  # not allowed, or the item changed: its page says how
+    flash(i18n.t("done.push", total=pushed.get("total", 0)), "ok")
+    return redirect(url_for("admin.dispatch", dispatch_id=pushed["dispatch_id"]),
                     303)  # type: ignore[return-value]
 
 
@@ -154,29 +151,30 @@ def item_push_preview(item_id: str) -> Response | tuple[str, int] | str:
     with runtime().db.session() as db:
         scope_orgs = org_actions.whole_scope(db, g.principal)
     body = {"targets": choice.body(scope_orgs)["targets"], **choice.override()}
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push/preview", json=body)
-    if not answer.ok and _about_the_choice(answer):
-        flash(i18n.refusal(answer), "error")
-        return _item_page(item_id, choice), answer.status
-    if not answer.ok:
-        return _refused(answer, item_id)
-    return _item_page(item_id, choice, preview=answer.data)
+    try:
+        preview = fanout_actions.preview(runtime(), g.principal, item_id, body)
+    except ApiError as err:
+        if _about_the_choice(err):
+            flash(refused(err), "error")
+            return _item_page(item_id, choice), err.status
+        return _refused(err, item_id)
+    return _item_page(item_id, choice, preview=preview)
 
 
-def _about_the_choice(answer: apicall.ApiAnswer) -> bool:
+def _about_the_choice(err: ApiError) -> bool:
     """A refusal of what the form named (a bad field, or orgs or accounts outside the
     caller's scope), rather than of the push itself."""
-    details = answer.error.get("details")
-    outside = isinstance(details, dict) and ("orgs" in details or "accounts" in details)
-    return answer.status == 422 or (answer.status == 403 and outside)
+    outside = "orgs" in err.details or "accounts" in err.details
+    return err.status == 422 or (err.status == 403 and outside)
 
 
 @admin_blueprint.post("/items/<item_id>/withdraw")
 def item_withdraw(item_id: str) -> Response:
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/withdraw",
-                          json={"reason": request.form.get("reason") or ""})
-    if not answer.ok:
-        return _refused(answer, item_id)
-    flash(i18n.t("done.withdraw", total=answer.data.get("total", 0)), "ok")
-    return redirect(url_for("admin.withdrawal", withdrawal_id=answer.data["withdrawal_id"]),
+    try:
+        withdrawn = fanout_actions.withdraw(runtime(), g.principal, item_id,
+                                            {"reason": request.form.get("reason") or ""})
+    except ApiError as err:
+        return _refused(err, item_id)
+    flash(i18n.t("done.withdraw", total=withdrawn.get("total", 0)), "ok")
+    return redirect(url_for("admin.withdrawal", withdrawal_id=withdrawn["withdrawal_id"]),
                     303)  # type: ignore[return-value]
