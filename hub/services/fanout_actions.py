@@ -94,26 +94,28 @@ def _require_item_scope(session: Session, principal: Principal, item_id: str,
     require(principal, action, org_path=session.get(Org, item.org_id).path)
 
 
+RUNS = {"dispatch": (Delivery.dispatch_id, Dispatch, "推送任务"),
+        "withdrawal": (Delivery.withdrawal_id, Withdrawal, "撤稿任务")}
+
+
+def _run(session: Session, principal: Principal, kind: str, run_id: str) -> Any:
+    """A push (``kind`` "dispatch") or withdrawal, when the caller may read its item."""
+    _, model, label = RUNS[kind]
+    found = session.get(model, run_id)
+    if found is None:
+        raise not_found(label, run_id)
+    _require_item_scope(session, principal, found.item_id, "item.read")
+    return found
+
+
 def dispatch(session: Session, principal: Principal, dispatch_id: str) -> dict[str, Any]:
     """Progress of one push: counts by delivery state."""
-    found = session.get(Dispatch, dispatch_id)
-    if found is None:
-        raise not_found("推送任务", dispatch_id)
-    _require_item_scope(session, principal, found.item_id, "item.read")
-    return dispatch_progress(session, found)
+    return dispatch_progress(session, _run(session, principal, "dispatch", dispatch_id))
 
 
 def withdrawal(session: Session, principal: Principal, withdrawal_id: str) -> dict[str, Any]:
     """Progress of one withdrawal: remaining counts down to zero."""
-    found = session.get(Withdrawal, withdrawal_id)
-    if found is None:
-        raise not_found("撤稿任务", withdrawal_id)
-    _require_item_scope(session, principal, found.item_id, "item.read")
-    return withdrawal_progress(session, found)
-
-
-RUNS = {"dispatch": (Delivery.dispatch_id, Dispatch, "推送任务"),
-        "withdrawal": (Delivery.withdrawal_id, Withdrawal, "撤稿任务")}
+    return withdrawal_progress(session, _run(session, principal, "withdrawal", withdrawal_id))
 
 
 def check_state(state: str | None) -> None:
@@ -129,14 +131,10 @@ def deliveries(session: Session, principal: Principal, kind: str, run_id: str, *
     caller's subtree, filterable by state; and the next cursor."""
     check_state(state)
     after = decode_cursor(cursor)
-    column, model, label = RUNS[kind]
-    parent = session.get(model, run_id)
-    if parent is None:
-        raise not_found(label, run_id)
-    _require_item_scope(session, principal, parent.item_id, "item.read")
+    _run(session, principal, kind, run_id)
     query = (select(Delivery, Account.name, Org.slug)
              .join(Account, Account.id == Delivery.account_id)
-             .join(Org, Org.id == Account.org_id).where(column == run_id))
+             .join(Org, Org.id == Account.org_id).where(RUNS[kind][0] == run_id))
     if state:
         query = query.where(Delivery.state == state)
     if principal.org_path is not None:
