@@ -29,6 +29,7 @@ def create_matrix():
 def list_matrices():
     """Every matrix (province-wide groupings), with resolved account counts."""
     principal = current()
+    matrix_service.require_reader(principal)  # before the query is read, as always
     limit = limit_arg(default=50, maximum=200)
     with rt().db.session() as session:
         items, next_cursor = matrix_service.list_page(session, principal, limit=limit,

@@ -29,6 +29,7 @@ def create_user():
 def list_users():
     """Users in the caller's subtree (``?org=`` narrows to one org's subtree)."""
     principal = current()
+    user_actions.require_reader(principal)  # before the query is read, as always
     limit = limit_arg()
     with rt().db.session() as session:
         items, next_cursor = user_actions.list_page(

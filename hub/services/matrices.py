@@ -115,10 +115,14 @@ def create(session: Session, principal: Principal, body: dict[str, Any]) -> dict
     return to_json(session, matrix)
 
 
+def require_reader(principal: Principal) -> None:
+    require(principal, "matrix.read")
+
+
 def list_page(session: Session, principal: Principal, *, limit: int,
               cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """Every matrix (province-wide groupings) by slug, with resolved account counts."""
-    require(principal, "matrix.read")
+    require_reader(principal)
     after = decode_cursor(cursor)
     query = select(Matrix)
     if after:
@@ -129,14 +133,14 @@ def list_page(session: Session, principal: Principal, *, limit: int,
 
 
 def get(session: Session, principal: Principal, slug: str) -> dict[str, Any]:
-    require(principal, "matrix.read")
+    require_reader(principal)
     return to_json(session, _matrix_or_404(session, slug))
 
 
 def explicit_accounts(session: Session, principal: Principal, slug: str,
                       limit: int) -> list[str]:
     """Up to ``limit`` of the accounts a matrix names one by one, by id."""
-    require(principal, "matrix.read")
+    require_reader(principal)
     matrix = _matrix_or_404(session, slug)
     return list(session.execute(select(MatrixAccount.account_id)
                                 .where(MatrixAccount.matrix_id == matrix.id)

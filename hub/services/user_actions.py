@@ -82,11 +82,15 @@ def create(session: Session, principal: Principal, body: dict[str, Any]) -> dict
     return {**user_service.to_json(user, org.slug if org else None), "token": token}
 
 
+def require_reader(principal: Principal) -> None:
+    require(principal, "user.read")
+
+
 def list_page(session: Session, principal: Principal, *, org: str | None, limit: int,
               cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """Users in the caller's subtree (``org`` narrows to one org's subtree), and the next
     cursor."""
-    require(principal, "user.read")
+    require_reader(principal)
     after = decode_cursor(cursor)
     scope = scope_path(session, principal, "user.read", org)
     query = select(User, Org.slug).outerjoin(Org, Org.id == User.org_id)
