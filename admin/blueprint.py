@@ -11,10 +11,10 @@ from hub.audit import record_separately
 from hub.auth import Principal
 from hub.permissions import may
 from hub.public_headers import hub_sources
+from hub.services import org_actions
 from hub.services.cookies import cookies_secure
 
 from . import i18n
-from .queries import org_label
 from .timefmt import local_time
 from .web import principal_or_none, runtime, session_csrf_token
 
@@ -66,12 +66,14 @@ def _finish(response: Response) -> Response:
         response.set_cookie(i18n.LANG_COOKIE, g.lang, max_age=LANG_COOKIE_AGE, httponly=True,
                             samesite="Lax", secure=cookies_secure(runtime().settings), path="/")
     if response.status_code == 403 and not getattr(g, "audit_recorded", False):
-        # Denials the API did not already record (a missing CSRF token, an out-of-scope read).
+        # Denials not already recorded by the API: a missing CSRF token, or a rule of a
+        # service the page called (the same code and action the API's entry would carry).
+        details = {"method": request.method, "path": request.path, "status": 403,
+                   "code": getattr(g, "error_code", None), "via": "admin"}
+        if getattr(g, "denied_action", None):
+            details["action"] = g.denied_action
         record_separately(runtime().db, "access.denied", outcome="denied",
-                          target=request.path[:200],
-                          details={"method": request.method, "path": request.path,
-                                   "status": 403, "code": getattr(g, "error_code", None),
-                                   "via": "admin"})
+                          target=request.path[:200], details=details)
         g.audit_recorded = True
     headers = response.headers
     headers.setdefault("Content-Security-Policy",
@@ -98,7 +100,7 @@ def _org_name(principal: Principal | None) -> str | None:
     if principal is None or principal.org_id is None:
         return None
     with runtime().db.session() as db:
-        return org_label(db, principal)
+        return org_actions.own_name(db, principal)
 
 
 def _lang_switch_url() -> str:

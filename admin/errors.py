@@ -15,6 +15,21 @@ from .blueprint import admin_blueprint
 log = logging.getLogger("yunchu.admin")
 
 
+def refused(err: ApiError) -> str:
+    """What to say on the page about a refused service call, in the user's language. A 403
+    shown on the form is still a denial: its code and action go into the audit entry."""
+    g.error_code = err.code
+    g.denied_action = err.details.get("action")
+    if err.audited:
+        g.audit_recorded = True
+    return i18n.refusal(err)
+
+
+def field_of(err: ApiError) -> str:
+    """The request field a 422 names (details.field), or ""."""
+    return str(err.details.get("field") or "")
+
+
 def error_page(status: int, message: str | None = None, *, code: str | None = None) -> Response:
     g.error_code = code
     key = f"error.{status}"
@@ -32,6 +47,9 @@ def _api_error(err: ApiError) -> Response:
     if err.status == 401:
         return redirect(url_for("admin.login"), 303)  # type: ignore[return-value]
     log.info("%s %s -> %s %s", request.method, request.path, err.status, err.code)
+    g.denied_action = err.details.get("action")
+    if err.audited:
+        g.audit_recorded = True
     return error_page(err.status, err.message, code=err.code)
 
 

@@ -23,7 +23,7 @@ from hub.messages import Message
 from hub.platforms import label as platform_label
 
 if TYPE_CHECKING:
-    from .apicall import ApiAnswer
+    from hub.errors import ApiError
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -89,8 +89,8 @@ def label(group: str, value: Any) -> str:
 _BILINGUAL = re.compile(r"^(?P<zh>.*?\S)\s+\((?P<en>[^()]*[A-Za-z][^()]*)\)\s*$", re.S)
 
 
-def refusal(answer: ApiAnswer) -> str:
-    """What to tell the user about a refused API call: its message in their language, or
+def refusal(answer: ApiError) -> str:
+    """What to tell the user about a refused call: its message in their language, or
     the generic text of its status."""
     return localise(answer.message) or t(f"error.{answer.status}")
 

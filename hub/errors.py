@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .messages import Message
@@ -33,10 +33,14 @@ def default_message(status: int) -> Message | None:
 
 
 class ApiError(Exception):
+    """A refusal in the one error shape. ``audited``: its audit entry is already written (a
+    failed login, a wrong current password), so no ``access.denied`` entry is added for it."""
+
     def __init__(self, status: int, message: str | None = None, *, code: str | None = None,
-                 details: dict[str, Any] | None = None):
+                 details: dict[str, Any] | None = None, audited: bool = False):
         message = message or default_message(status) or "error"
         super().__init__(message)
+        self.audited = audited
         self.status = status
         self.code = code or _DEFAULT_CODES.get(status, "error")
         self.message = message
@@ -78,6 +82,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError) -> Response:
         log.info("%s %s -> %s %s", request.method, request.path, err.status, err.code)
+        if err.audited:
+            g.audit_recorded = True
         return error_response(err)
 
     @app.errorhandler(HTTPException)

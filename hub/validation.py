@@ -89,6 +89,16 @@ def string_list(body: dict[str, Any], name: str, *, max_items: int = 1000, max_l
     return value
 
 
+def import_rows(raw: Any, name: str, *, most: int) -> list[Any]:
+    """The rows of a bulk import under ``name`` ("accounts" or "orgs"): a list of at most
+    ``most``; the messages are the catalog's ``import.<name>_list`` and ``_limit``."""
+    if not isinstance(raw, list):
+        raise invalid(name, Message(f"import.{name}_list"))
+    if len(raw) > most:
+        raise invalid(name, Message(f"import.{name}_limit", most=most))
+    return raw
+
+
 def timestamp(body: dict[str, Any], name: str) -> datetime | None:
     value = body.get(name)
     if value is None:

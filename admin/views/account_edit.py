@@ -1,6 +1,7 @@
 """Editing one account of the ledger (统一台账) in the browser: its name, status (with a
-reason) and the ledger's responsibility fields. Through PATCH /accounts/<id>, so the API's
-rules, scope and audit apply; credentials are not edited here (the API never shows them)."""
+reason) and the ledger's responsibility fields. The same service call as the API's PATCH
+/accounts/<id> (hub/services/account_actions.py), so its rules, scope and audit apply;
+credentials are not edited here (they are never shown)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
+from hub.errors import ApiError
 from hub.models import ACCOUNT_STATUSES
 from hub.permissions import may
+from hub.services import account_actions
 
-from .. import apicall, i18n
+from .. import i18n
 from ..blueprint import admin_blueprint
+from ..errors import field_of, refused
+from ..web import runtime
 
 FIELDS = ("name", "status_reason", "responsible_person", "chief_editor",
           "managing_department", "filing_number", "filing_date")
@@ -35,22 +40,24 @@ def account_update(account_id: str) -> Response | tuple[str, int]:
     # The API keeps a reason with a status: both go together, empty meaning none.
     body.update(status=values["status"], status_reason=values["status_reason"] or None,
                 filing_date=values["filing_date"] or None)
-    answer = apicall.call("PATCH", f"/accounts/{apicall.segment(account_id)}", json=body)
-    if answer.status in (401, 403, 404):
-        raise answer.as_error()
-    if not answer.ok:
-        flash(i18n.refusal(answer), "error")
-        return _form(account, values, answer.field), answer.status
+    try:
+        with runtime().db.session() as db:
+            account_actions.update(runtime(), db, g.principal, account_id, body)
+    except ApiError as err:
+        if err.status in (401, 403, 404):
+            raise
+        flash(refused(err), "error")
+        return _form(account, values, field_of(err)), err.status
     flash(i18n.t("done.account_saved"), "ok")
     return redirect(url_for("admin.accounts", org=account["org"]), 303)  # type: ignore[return-value]
 
 
 def _account(account_id: str) -> dict[str, Any]:
-    """The account, for someone who may manage accounts (the API checks the org on save)."""
+    """The account, for someone who may manage accounts (the org is checked on save)."""
     if not may(g.principal, "account.manage"):
         abort(403)
-    account = apicall.call("GET", f"/accounts/{apicall.segment(account_id)}")
-    return account.raise_for_status().data
+    with runtime().db.session() as db:
+        return account_actions.get(db, g.principal, account_id)
 
 
 def _form(account: dict[str, Any], values: dict[str, Any], field: str = "") -> str:

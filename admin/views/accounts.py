@@ -1,5 +1,6 @@
-"""The unified account ledger (统一台账): the API's account list, filtered by platform, status
-and org subtree. The API never returns credentials, so the page cannot show one."""
+"""The unified account ledger (统一台账): the API's account list (the same service call,
+hub/services/account_actions.py), filtered by platform, status and org subtree. It never
+returns credentials, so the page cannot show one."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from flask import g, render_template, request
 
 from hub.models import ACCOUNT_STATUSES
 from hub.platforms import names as platform_names
+from hub.services import account_actions, org_actions
+from hub.services.inspection import WINDOW_DAYS
 
-from .. import apicall, queries
 from ..blueprint import admin_blueprint
 from ..web import runtime
 
@@ -21,13 +23,13 @@ def accounts() -> str:
              "status": _one_of(request.args.get("status"), ACCOUNT_STATUSES),
              "inspection": _one_of(request.args.get("inspection"), ("failing", "passing")),
              "org": (request.args.get("org") or "").strip()[:64] or None}
-    query = {**where, "descendants": "1", "limit": PAGE,
-             "cursor": request.args.get("cursor") or None}
-    data = apicall.call("GET", "/accounts", query=query).raise_for_status().data
     with runtime().db.session() as db:
-        orgs = queries.org_choices(db, g.principal)
-    return render_template("admin/accounts.html", rows=data.get("items", []),
-                           next_cursor=data.get("next_cursor"), where=where, orgs=orgs,
+        rows, next_cursor = account_actions.list_page(
+            db, g.principal, **where, descendants=True, window_days=WINDOW_DAYS, limit=PAGE,
+            cursor=request.args.get("cursor"))
+        orgs = org_actions.choices(db, g.principal)
+    return render_template("admin/accounts.html", rows=rows, next_cursor=next_cursor,
+                           where=where, orgs=orgs,
                            platforms=platform_names(), statuses=ACCOUNT_STATUSES)
 
 

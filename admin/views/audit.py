@@ -1,13 +1,17 @@
-"""The audit log for auditors and administrators: the API's own search, newest first."""
+"""The audit log for auditors and administrators: the same search as the API's /audit
+(hub/services/audit_log.py), newest first."""
 
 from __future__ import annotations
 
 import json
 
-from flask import render_template, request
+from flask import g, render_template, request
 
-from .. import apicall
+from hub.audit import AuditFilter
+from hub.services import audit_log
+
 from ..blueprint import admin_blueprint
+from ..web import runtime
 
 PAGE = 100
 FILTERS = ("actor", "item", "action", "outcome")
@@ -16,12 +20,11 @@ FILTERS = ("actor", "item", "action", "outcome")
 @admin_blueprint.get("/audit")
 def audit() -> str:
     where = {name: (request.args.get(name) or "").strip()[:200] or None for name in FILTERS}
-    data = apicall.call("GET", "/audit", query={
-        **where, "limit": PAGE, "cursor": request.args.get("cursor") or None,
-    }).raise_for_status().data
-    rows = data.get("items", [])
+    audit_log.require_reader(g.principal)
+    before_id = audit_log.cursor_position(request.args.get("cursor"))
+    rows, next_cursor = audit_log.list_page(runtime(), g.principal,
+                                            AuditFilter(**where, before_id=before_id), PAGE)
     for row in rows:
         row["details_text"] = json.dumps(row.get("details") or {}, ensure_ascii=False,
                                          sort_keys=True)[:300]
-    return render_template("admin/audit.html", rows=rows, where=where,
-                           next_cursor=data.get("next_cursor"))
+    return render_template("admin/audit.html", rows=rows, where=where, next_cursor=next_cursor)

@@ -1,10 +1,16 @@
-"""Login and logout: the API's own session calls (throttling, audit, cookie), behind a form."""
+"""Login and logout: the same session service as the API's /session (throttling, audit,
+cookie; hub/services/session_actions.py), behind a form."""
 
 from __future__ import annotations
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from .. import apicall, i18n
+from hub.errors import ApiError
+from hub.services import session_actions
+from hub.services.cookies import clear_session_cookie, set_session_cookie
+from hub.services.sessions import COOKIE
+
+from .. import i18n
 from ..blueprint import admin_blueprint
 from ..errors import error_page
 from ..web import (
@@ -12,6 +18,7 @@ from ..web import (
     login_csrf_token,
     principal_or_none,
     rotate_login_csrf,
+    runtime,
     safe_next,
 )
 
@@ -39,29 +46,29 @@ def _submit() -> Response:
     password = request.form.get("password") or ""
     if not name or not password:
         return _form(422, i18n.t("login.missing"), name)
-    answer = apicall.call("POST", "/session", json={"name": name, "password": password})
-    if answer.status == 429:
-        seconds = (answer.error.get("details") or {}).get("retry_after", 60)
-        throttled = _form(429, i18n.t("login.throttled", seconds=seconds), name)
-        throttled.headers["Retry-After"] = str(seconds)
-        return throttled
-    if answer.status == 401:
-        return _form(401, i18n.t("login.failed"), name)
-    if not answer.ok:
-        return _form(answer.status, i18n.localise(answer.message), name)
+    try:
+        done = session_actions.log_in(runtime(), {"name": name, "password": password},
+                                      request.remote_addr)
+    except ApiError as err:
+        if err.status == 429:
+            seconds = err.details.get("retry_after", 60)
+            throttled = _form(429, i18n.t("login.throttled", seconds=seconds), name)
+            throttled.headers["Retry-After"] = str(seconds)
+            return throttled
+        if err.status == 401:
+            return _form(401, i18n.t("login.failed"), name)
+        return _form(err.status, i18n.localise(err.message), name)
     rotate_login_csrf()
     response = redirect(safe_next(request.form.get("next")), 303)
-    for cookie in answer.cookies():
-        response.headers.add("Set-Cookie", cookie)
+    set_session_cookie(response, runtime().settings, done.session_id)
     return response  # type: ignore[return-value]
 
 
 @admin_blueprint.post("/logout")
 def logout() -> Response:
-    answer = apicall.call("DELETE", "/session")
+    session_actions.log_out(runtime(), g.principal, request.cookies.get(COOKIE, ""))
     response = redirect(url_for("admin.login"), 303)
-    for cookie in answer.cookies():
-        response.headers.add("Set-Cookie", cookie)
+    clear_session_cookie(response, runtime().settings)
     g.principal = None
     flash(i18n.t("login.logged_out"), "info")
     return response  # type: ignore[return-value]

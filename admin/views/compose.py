@@ -1,24 +1,30 @@
 """Writing in the browser: a new draft (an article, or a video with its caption text), or a
 new version of an existing item.
 
-The form is sent to the API as it would be by any client (POST /items or PATCH /items/<id>,
-files first through POST /assets). A refusal re-shows the form with what the editor typed
-and the API's reason in words, and saves nothing of the item. A file that was uploaded
+The form goes to the same service calls as the API's POST /items or PATCH /items/<id>
+(hub/services/item_actions.py), files first through the upload of POST /assets
+(hub/services/asset_actions.py). A refusal re-shows the form with what the editor typed and
+the reason in words, and saves nothing of the item. A file that was uploaded
 before the refusal is kept (assets are stored once per checksum) and carried in the form,
 so the editor does not have to choose it again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from hub.errors import ApiError
 from hub.permissions import may
 from hub.request_limits import upload
+from hub.services import asset_actions, item_actions, org_actions
 
-from .. import apicall, i18n, queries
+from .. import i18n
 from ..blueprint import admin_blueprint
+from ..errors import field_of, refused
 from ..typed_lists import split_list
 from ..web import runtime
 
@@ -44,13 +50,13 @@ def item_create() -> Response | tuple[str, int]:
         body["org"] = values["org"]
     body["kind"] = values["kind"]
     body["shared_to_library"] = values["shared_to_library"]
-    return _save("POST", "/items", body, values, None)
+    return _save(lambda db: item_actions.create(db, g.principal, body), body, values, None)
 
 
 @admin_blueprint.get("/items/<item_id>/edit")
 def item_edit(item_id: str) -> str:
     _require_writer()
-    item = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
+    item = _item(item_id)
     values = {name: item.get(name) or "" for name in TEXT_FIELDS}
     values.update(org=item["org"], kind=item["kind"], tags="、".join(item.get("tags") or []),
                   shared_to_library=bool(item.get("shared_to_library")),
@@ -62,12 +68,18 @@ def item_edit(item_id: str) -> str:
 @upload
 def item_update(item_id: str) -> Response | tuple[str, int]:
     _require_writer()
-    item = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
+    item = _item(item_id)
     values = _typed()
     values.update(org=item["org"], kind=item["kind"])
     body = _content(values)
     body["shared_to_library"] = values["shared_to_library"]
-    return _save("PATCH", f"/items/{apicall.segment(item_id)}", body, values, item)
+    return _save(lambda db: item_actions.edit(db, g.principal, item_id, body), body, values,
+                 item)
+
+
+def _item(item_id: str) -> dict[str, Any]:
+    with runtime().db.session() as db:
+        return item_actions.get(db, g.principal, item_id)
 
 
 def _require_writer() -> None:
@@ -94,44 +106,44 @@ def _content(values: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _save(method: str, path: str, body: dict[str, Any], values: dict[str, Any],
-          item: dict[str, Any] | None) -> Response | tuple[str, int]:
-    for name in UPLOADS:
-        upload = request.files.get(name)
-        if isinstance(upload, FileStorage) and upload.filename:
-            uploaded = apicall.call("POST", "/assets", files={
-                "file": (upload.stream, upload.filename, upload.mimetype)})
-            if not uploaded.ok:
-                return _refused(uploaded, item, values)
-            values[f"{name}_asset"] = uploaded.data["id"]
-        asset = values[f"{name}_asset"]
-        if not asset:
-            continue  # an edit without a new file keeps what the item has
-        if name == "cover":
-            body["cover"] = asset
-        else:
-            body["assets"] = [asset]
-    answer = apicall.call(method, path, json=body)
-    if not answer.ok:
-        return _refused(answer, item, values)
-    flash(i18n.t("done.saved", version=answer.data.get("version", 1)), "ok")
-    removed = answer.data.get("removed_media") or []
+def _save(save: Callable[[Session], dict[str, Any]], body: dict[str, Any],
+          values: dict[str, Any], item: dict[str, Any] | None) -> Response | tuple[str, int]:
+    """Upload the files chosen, put them in ``body``, then ``save`` the item."""
+    try:
+        for name in UPLOADS:
+            upload = request.files.get(name)
+            if isinstance(upload, FileStorage) and upload.filename:
+                data = upload.read(runtime().settings.max_upload_bytes + 1)
+                values[f"{name}_asset"] = asset_actions.upload(runtime(), g.principal, data)["id"]
+            asset = values[f"{name}_asset"]
+            if not asset:
+                continue  # an edit without a new file keeps what the item has
+            if name == "cover":
+                body["cover"] = asset
+            else:
+                body["assets"] = [asset]
+        with runtime().db.session() as db:
+            saved = save(db)
+    except ApiError as err:
+        return _refused(err, item, values)
+    flash(i18n.t("done.saved", version=saved.get("version", 1)), "ok")
+    removed = saved.get("removed_media") or []
     if removed:
         flash(i18n.t("done.removed_media", n=len(removed), urls="、".join(removed[:5])), "warn")
-    return redirect(url_for("admin.item", item_id=answer.data["id"]), 303)  # type: ignore[return-value]
+    return redirect(url_for("admin.item", item_id=saved["id"]), 303)  # type: ignore[return-value]
 
 
-def _refused(answer: apicall.ApiAnswer, item: dict[str, Any] | None,
+def _refused(err: ApiError, item: dict[str, Any] | None,
              values: dict[str, Any]) -> tuple[str, int]:
-    if answer.status in (401, 403):
-        raise answer.as_error()
+    if err.status in (401, 403):
+        raise err
     # Anything else, an unknown owner org (404) included, is about what was typed.
-    flash(i18n.refusal(answer), "error")
-    return _form(item, values, field=answer.field), answer.status
+    flash(refused(err), "error")
+    return _form(item, values, field=field_of(err)), err.status
 
 
 def _form(item: dict[str, Any] | None, values: dict[str, Any], field: str = "") -> str:
     with runtime().db.session() as db:
-        orgs = queries.org_choices(db, g.principal)
+        orgs = org_actions.choices(db, g.principal)
     return render_template("admin/compose.html", item=item, values=values, orgs=orgs,
                            bad_field=field)

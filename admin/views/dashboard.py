@@ -6,8 +6,8 @@ from flask import g, render_template
 
 from hub.models import ACCOUNT_STATUSES, ITEM_STATUSES
 from hub.platforms import names as platform_names
+from hub.services import dashboard as dashboard_service
 
-from .. import queries
 from ..blueprint import admin_blueprint
 from ..web import runtime
 
@@ -15,7 +15,7 @@ from ..web import runtime
 @admin_blueprint.get("/")
 def dashboard() -> str:
     with runtime().db.session() as db:
-        board = queries.dashboard(db, g.principal)
+        board = dashboard_service.build(db, g.principal)
     return render_template("admin/dashboard.html", board=board, item_statuses=ITEM_STATUSES,
                            platforms=platform_names(), account_statuses=ACCOUNT_STATUSES)
 

@@ -1,7 +1,8 @@
 """导入 in the browser: orgs or accounts from a CSV sheet (or JSON), the format ``yunchu import``
-reads, sent to /orgs/import or /accounts/import. The API validates every row and writes all or
-nothing; a row it refuses is named by its line in the sheet. Credentials pass through to the
-API, which seals them; the page never shows them back."""
+reads, imported by the same service calls as the API's /orgs/import and /accounts/import
+(hub/services/org_actions.py, account_actions.py). Every row is validated and all or nothing is
+written; a row refused is named by its line in the sheet. Credentials are sealed as they are
+stored; the page never shows them back."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ import re
 
 from flask import abort, flash, g, render_template, request
 
+from hub.errors import ApiError
 from hub.importfile import UnreadableFile, read_rows
 from hub.permissions import may
 from hub.request_limits import upload
+from hub.services import account_actions, org_actions
 
-from .. import apicall, i18n
+from .. import i18n
 from ..blueprint import admin_blueprint
+from ..errors import field_of, refused
+from ..web import runtime
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 RIGHTS = {"orgs": "org.manage", "accounts": "account.manage"}
@@ -54,16 +59,23 @@ def import_file(kind: str) -> str | tuple[str, int]:
     if not rows:
         flash(i18n.t("import.empty"), "error")
         return _page(), 422
-    answer = apicall.call("POST", f"/{kind}/import", json={kind: rows})
-    if answer.status == 401:
-        raise answer.as_error()
-    if not answer.ok:
-        flash(_where(answer.field, as_json=upload.filename.lower().endswith(".json"))
-              + i18n.refusal(answer), "error")
-        return _page(), answer.status
-    flash(i18n.t("done.imported", created=answer.data["created"],
-                 updated=answer.data["updated"]), "ok")
+    try:
+        done = _import(kind, rows)
+    except ApiError as err:
+        if err.status == 401:
+            raise
+        flash(_where(field_of(err), as_json=upload.filename.lower().endswith(".json"))
+              + refused(err), "error")
+        return _page(), err.status
+    flash(i18n.t("done.imported", created=done["created"], updated=done["updated"]), "ok")
     return _page()
+
+
+def _import(kind: str, rows: list) -> dict[str, int]:
+    if kind == "accounts":
+        return account_actions.import_all(runtime(), g.principal, rows)
+    with runtime().db.session() as db:
+        return org_actions.import_all(db, g.principal, rows)
 
 
 def _where(field: str, *, as_json: bool) -> str:
@@ -78,7 +90,7 @@ def _where(field: str, *, as_json: bool) -> str:
 
 
 def _allowed() -> list[str]:
-    """What the caller may import (within their subtree: the API checks every row)."""
+    """What the caller may import (within their subtree: the import checks every row)."""
     return [kind for kind, right in RIGHTS.items() if may(g.principal, right)]
 
 

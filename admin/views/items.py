@@ -1,16 +1,24 @@
 """Items: the list, one item's page, and its actions (submit, review, push, withdraw), each
-action one API call whose refusal is shown to the editor in words."""
+action one service call (hub/services/item_actions.py, fanout_actions.py) whose refusal is
+shown to the editor in words."""
 
 from __future__ import annotations
 
-from flask import Response, flash, g, redirect, render_template, request, url_for
+from collections.abc import Callable
 
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+
+from hub.errors import ApiError
 from hub.models import ITEM_STATUSES
 from hub.permissions import may
 from hub.platforms import names as platform_names
+from hub.services import fanout_actions, item_actions, item_overview, org_actions
+from hub.services import matrices as matrix_service
 
-from .. import apicall, i18n, queries
+from .. import i18n
 from ..blueprint import admin_blueprint
+from ..errors import refused
 from ..push_targets import PushChoice
 from ..web import runtime
 
@@ -20,13 +28,13 @@ MATRIX_CHOICES = 200
 @admin_blueprint.get("/items")
 def items() -> str:
     status = request.args.get("status") or None
-    where = queries.ItemFilter(status=status if status in ITEM_STATUSES else None,
-                               q=(request.args.get("q") or "").strip()[:100] or None,
-                               org=(request.args.get("org") or "").strip() or None,
-                               before=request.args.get("before") or None)
+    where = item_overview.ItemFilter(status=status if status in ITEM_STATUSES else None,
+                                     q=(request.args.get("q") or "").strip()[:100] or None,
+                                     org=(request.args.get("org") or "").strip() or None,
+                                     before=request.args.get("before") or None)
     with runtime().db.session() as db:
-        rows, next_before = queries.items_page(db, g.principal, where)
-        orgs = queries.org_choices(db, g.principal)
+        rows, next_before = item_overview.items_page(db, g.principal, where)
+        orgs = org_actions.choices(db, g.principal)
     return render_template("admin/items.html", rows=rows, where=where, next_before=next_before,
                            statuses=ITEM_STATUSES, orgs=orgs)
 
@@ -37,11 +45,11 @@ def item(item_id: str) -> str:
 
 
 def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> str:
-    data = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
     with runtime().db.session() as db:
-        history = queries.item_history(db, g.principal, item_id)
-        scope_orgs = queries.push_orgs(db, g.principal)
-        org_choices = queries.org_choices(db, g.principal)
+        data = item_actions.get(db, g.principal, item_id)
+        history = item_overview.item_history(db, g.principal, item_id)
+        scope_orgs = org_actions.whole_scope(db, g.principal)
+        org_choices = org_actions.choices(db, g.principal)
     actions = _actions(data, history)
     return render_template("admin/item.html", item=data, history=history, actions=actions,
                            scope_orgs=scope_orgs, org_choices=org_choices, push=push,
@@ -51,11 +59,15 @@ def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> s
 
 def _matrices() -> list[dict]:
     """The matrices a push may name (the first page; more are reachable by the API)."""
-    answer = apicall.call("GET", "/matrices", query={"limit": MATRIX_CHOICES})
-    return answer.data.get("items", []) if answer.ok else []
+    try:
+        with runtime().db.session() as db:
+            return matrix_service.list_page(db, g.principal, limit=MATRIX_CHOICES,
+                                            cursor=None)[0]
+    except ApiError:
+        return []
 
 
-def _actions(data: dict, history: queries.ItemHistory) -> dict[str, bool]:
+def _actions(data: dict, history: item_overview.ItemHistory) -> dict[str, bool]:
     """Which buttons to show; the API decides again (and explains) when one is pressed."""
     principal = g.principal
     status = data["status"]
@@ -80,17 +92,17 @@ def _back(item_id: str) -> Response:
     return redirect(url_for("admin.item", item_id=item_id), 303)  # type: ignore[return-value]
 
 
-def _refused(answer: apicall.ApiAnswer, item_id: str) -> Response:
+def _refused(err: ApiError, item_id: str) -> Response:
     """A refused action: a 404/403 is an error page; anything else a message on the item."""
-    if answer.status in (401, 403, 404):
-        raise answer.as_error()
-    flash(i18n.refusal(answer), "error")
+    if err.status in (401, 403, 404):
+        raise err
+    flash(refused(err), "error")
     return _back(item_id)
 
 
 @admin_blueprint.post("/items/<item_id>/submit")
 def item_submit(item_id: str) -> Response:
-    return _act(item_id, "submit", {}, "done.submit")
+    return _act(item_id, lambda db: item_actions.submit(db, g.principal, item_id), "done.submit")
 
 
 @admin_blueprint.post("/items/<item_id>/review")
@@ -101,14 +113,17 @@ def item_review(item_id: str) -> Response:
     version = request.form.get("version", "")
     if version.isdigit():
         body["version"] = int(version)  # the version the reviewer read: a stale page is refused
-    return _act(item_id, "reviews", body, "done.review")
+    return _act(item_id, lambda db: item_actions.review(db, g.principal, item_id, body),
+                "done.review")
 
 
-def _act(item_id: str, action: str, body: dict, done: str) -> Response:
-    """POST an item action through the API; flash its outcome and go back to the item."""
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/{action}", json=body)
-    if not answer.ok:
-        return _refused(answer, item_id)
+def _act(item_id: str, action: Callable[[Session], dict], done: str) -> Response:
+    """One item action; flash its outcome and go back to the item."""
+    try:
+        with runtime().db.session() as db:
+            action(db)
+    except ApiError as err:
+        return _refused(err, item_id)
     flash(i18n.t(done), "ok")
     return _back(item_id)
 
@@ -117,16 +132,16 @@ def _act(item_id: str, action: str, body: dict, done: str) -> Response:
 def item_push(item_id: str) -> Response | tuple[str, int]:
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
-        scope_orgs = queries.push_orgs(db, g.principal)
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push",
-                          json=choice.body(scope_orgs))
-    if not answer.ok and _about_the_choice(answer):  # shown again, to be corrected
-        flash(i18n.refusal(answer), "error")
-        return _item_page(item_id, choice), answer.status
-    if not answer.ok:  # not allowed, or the item changed: its page says how
-        return _refused(answer, item_id)
-    flash(i18n.t("done.push", total=answer.data.get("total", 0)), "ok")
-    return redirect(url_for("admin.dispatch", dispatch_id=answer.data["dispatch_id"]),
+        scope_orgs = org_actions.whole_scope(db, g.principal)
+    try:
+        pushed = fanout_actions.push(runtime(), g.principal, item_id, choice.body(scope_orgs))
+    except ApiError as err:
+        if _about_the_choice(err):  # shown again, to be corrected
+            flash(refused(err), "error")
+            return _item_page(item_id, choice), err.status
+        return _refused(err, item_id)  # not allowed, or the item changed: its page says how
+    flash(i18n.t("done.push", total=pushed.get("total", 0)), "ok")
+    return redirect(url_for("admin.dispatch", dispatch_id=pushed["dispatch_id"]),
                     303)  # type: ignore[return-value]
 
 
@@ -135,31 +150,32 @@ def item_push_preview(item_id: str) -> Response | tuple[str, int] | str:
     """How many accounts the choice reaches, shown on the item page with the choice kept."""
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
-        scope_orgs = queries.push_orgs(db, g.principal)
+        scope_orgs = org_actions.whole_scope(db, g.principal)
     body = {"targets": choice.body(scope_orgs)["targets"], **choice.override()}
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push/preview", json=body)
-    if not answer.ok and _about_the_choice(answer):
-        flash(i18n.refusal(answer), "error")
-        return _item_page(item_id, choice), answer.status
-    if not answer.ok:
-        return _refused(answer, item_id)
-    return _item_page(item_id, choice, preview=answer.data)
+    try:
+        preview = fanout_actions.preview(runtime(), g.principal, item_id, body)
+    except ApiError as err:
+        if _about_the_choice(err):
+            flash(refused(err), "error")
+            return _item_page(item_id, choice), err.status
+        return _refused(err, item_id)
+    return _item_page(item_id, choice, preview=preview)
 
 
-def _about_the_choice(answer: apicall.ApiAnswer) -> bool:
+def _about_the_choice(err: ApiError) -> bool:
     """A refusal of what the form named (a bad field, or orgs or accounts outside the
     caller's scope), rather than of the push itself."""
-    details = answer.error.get("details")
-    outside = isinstance(details, dict) and ("orgs" in details or "accounts" in details)
-    return answer.status == 422 or (answer.status == 403 and outside)
+    outside = "orgs" in err.details or "accounts" in err.details
+    return err.status == 422 or (err.status == 403 and outside)
 
 
 @admin_blueprint.post("/items/<item_id>/withdraw")
 def item_withdraw(item_id: str) -> Response:
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/withdraw",
-                          json={"reason": request.form.get("reason") or ""})
-    if not answer.ok:
-        return _refused(answer, item_id)
-    flash(i18n.t("done.withdraw", total=answer.data.get("total", 0)), "ok")
-    return redirect(url_for("admin.withdrawal", withdrawal_id=answer.data["withdrawal_id"]),
+    try:
+        withdrawn = fanout_actions.withdraw(runtime(), g.principal, item_id,
+                                            {"reason": request.form.get("reason") or ""})
+    except ApiError as err:
+        return _refused(err, item_id)
+    flash(i18n.t("done.withdraw", total=withdrawn.get("total", 0)), "ok")
+    return redirect(url_for("admin.withdrawal", withdrawal_id=withdrawn["withdrawal_id"]),
                     303)  # type: ignore[return-value]

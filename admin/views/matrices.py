@@ -1,8 +1,8 @@
 """Matrices (账号矩阵) in the browser: the list with each matrix's resolved account count, and
 for administrators a form that creates one and a page that edits or deletes it. A matrix is a
 named cross-org group of accounts (e.g. 交通微矩阵): org subtrees, narrowed to some platforms,
-plus accounts named one by one. Every change goes through /matrices in the API, so its scope
-rules, validation and audit apply."""
+plus accounts named one by one. The page calls the same service as the API's /matrices
+(hub/services/matrices.py), so its scope rules, validation and audit apply."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from hub.models import MatrixAccount
+from hub.errors import ApiError
 from hub.permissions import may
 from hub.platforms import names as platform_names
+from hub.services import matrices as matrix_service
+from hub.services import org_actions
 
-from .. import apicall, i18n, queries
+from .. import i18n
 from ..blueprint import admin_blueprint
+from ..errors import field_of, refused
 from ..typed_lists import split_list
 from ..web import runtime
 
@@ -39,8 +42,8 @@ def matrices() -> str:
 def matrix_create() -> str | tuple[str, int] | Response:
     _require_manager()
     values = _values(with_slug=True)
-    answer = apicall.call("POST", "/matrices", json={"slug": values["slug"], **_body(values)})
-    return _outcome(answer, "done.matrix_created",
+    body = {"slug": values["slug"], **_body(values)}
+    return _outcome(lambda db: matrix_service.create(db, g.principal, body), "done.matrix_created",
                     lambda field: _list_page(values, bad_field=field))
 
 
@@ -48,7 +51,7 @@ def matrix_create() -> str | tuple[str, int] | Response:
 def matrix_edit(slug: str) -> str:
     _require_manager()
     matrix = _matrix(slug)
-    accounts = _explicit_accounts(matrix["id"])
+    accounts = _explicit_accounts(slug)
     values = {"name": matrix["name"], "orgs": " ".join(matrix["orgs"]),
               "platforms": matrix["platforms"],
               "accounts": "\n".join(accounts) if accounts is not None else ""}
@@ -59,35 +62,38 @@ def matrix_edit(slug: str) -> str:
 def matrix_update(slug: str) -> str | tuple[str, int] | Response:
     _require_manager()
     matrix = _matrix(slug)
-    editable = _explicit_accounts(matrix["id"]) is not None
+    editable = _explicit_accounts(slug) is not None
     values = _values(with_slug=False)
     body = _body(values)
     if not editable:  # the list was not on the page: it stays as it is
         body.pop("accounts")
-    answer = apicall.call("PATCH", f"/matrices/{apicall.segment(slug)}", json=body)
-    return _outcome(answer, "done.matrix_saved", lambda field: _edit_page(
+    return _outcome(lambda db: matrix_service.update(db, g.principal, slug, body),
+                    "done.matrix_saved", lambda field: _edit_page(
         matrix, values, editable=editable, bad_field=field))
 
 
 @admin_blueprint.post("/matrices/<slug>/delete")
 def matrix_delete(slug: str) -> Response:
     _require_manager()
-    answer = apicall.call("DELETE", f"/matrices/{apicall.segment(slug)}")
-    answer.raise_for_status()
+    with runtime().db.session() as db:
+        matrix_service.remove(db, g.principal, slug)
     flash(i18n.t("done.matrix_deleted", slug=slug), "ok")
     return redirect(url_for("admin.matrices"), 303)  # type: ignore[return-value]
 
 
-def _outcome(answer: apicall.ApiAnswer, done: str,
+def _outcome(change: Callable[[Session], dict[str, Any]], done: str,
              again: Callable[[str], str]) -> tuple[str, int] | Response:
     """A saved matrix goes back to the list; a refusal shows the form again, as typed (for a
     manager, a 403 is about the orgs or accounts named, to be corrected)."""
-    if answer.status in (401, 404):
-        raise answer.as_error()
-    if not answer.ok:
-        flash(i18n.refusal(answer), "error")
-        return again(answer.field), answer.status
-    flash(i18n.t(done, name=answer.data["name"], n=answer.data["account_count"]), "ok")
+    try:
+        with runtime().db.session() as db:
+            matrix = change(db)
+    except ApiError as err:
+        if err.status in (401, 404):
+            raise
+        flash(refused(err), "error")
+        return again(field_of(err)), err.status
+    flash(i18n.t(done, name=matrix["name"], n=matrix["account_count"]), "ok")
     return redirect(url_for("admin.matrices"), 303)  # type: ignore[return-value]
 
 
@@ -113,24 +119,23 @@ def _body(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _matrix(slug: str) -> dict[str, Any]:
-    return apicall.call("GET", f"/matrices/{apicall.segment(slug)}").raise_for_status().data
+    with runtime().db.session() as db:
+        return matrix_service.get(db, g.principal, slug)
 
 
-def _explicit_accounts(matrix_id: str) -> list[str] | None:
+def _explicit_accounts(slug: str) -> list[str] | None:
     """The accounts named one by one, or None when there are too many to edit here."""
     with runtime().db.session() as db:
-        ids = list(db.execute(select(MatrixAccount.account_id)
-                              .where(MatrixAccount.matrix_id == matrix_id)
-                              .order_by(MatrixAccount.account_id)
-                              .limit(EDITABLE_ACCOUNTS + 1)).scalars())
+        ids = matrix_service.explicit_accounts(db, g.principal, slug, EDITABLE_ACCOUNTS + 1)
     return ids if len(ids) <= EDITABLE_ACCOUNTS else None
 
 
 def _list_page(values: dict[str, Any], *, bad_field: str = "") -> str:
-    data = apicall.call("GET", "/matrices", query={
-        "limit": PAGE, "cursor": request.args.get("cursor") or None}).raise_for_status().data
-    return render_template("admin/matrices.html", rows=data.get("items", []),
-                           next_cursor=data.get("next_cursor"), values=values,
+    with runtime().db.session() as db:
+        rows, next_cursor = matrix_service.list_page(db, g.principal, limit=PAGE,
+                                                     cursor=request.args.get("cursor"))
+    return render_template("admin/matrices.html", rows=rows, next_cursor=next_cursor,
+                           values=values,
                            bad_field=bad_field, platforms=platform_names(), orgs=_org_choices(),
                            manage=may(g.principal, "matrix.manage"))
 
@@ -144,4 +149,4 @@ def _edit_page(matrix: dict[str, Any], values: dict[str, Any], *, editable: bool
 
 def _org_choices() -> list[tuple[str, str]]:
     with runtime().db.session() as db:
-        return queries.org_choices(db, g.principal)
+        return org_actions.choices(db, g.principal)

@@ -1,13 +1,19 @@
-"""Changing one's own password: the API's ``POST /session/password`` (the same check of the
-current password, throttle and audit) behind a form. Success ends every session of the user,
+"""Changing one's own password: the same service as the API's ``POST /session/password``
+(hub/services/session_actions.py: the check of the current password, throttle and audit)
+behind a form. Success ends every session of the user,
 this one included, so the page sends them to sign in again with the new password."""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from .. import apicall, i18n
+from hub.errors import ApiError
+from hub.services import session_actions
+
+from .. import i18n
 from ..blueprint import admin_blueprint
+from ..errors import refused
+from ..web import runtime
 
 
 def _form(status: int = 200, error: str | None = None) -> Response:
@@ -25,16 +31,19 @@ def password() -> Response:
         return _form(422, i18n.t("password.missing"))
     if new != (request.form.get("new_password2") or ""):
         return _form(422, i18n.t("password.mismatch"))
-    answer = apicall.call("POST", "/session/password",
-                          json={"current_password": current, "new_password": new})
-    if answer.code == "wrong_password":
-        return _form(403, i18n.t("password.wrong"))
-    if answer.status == 429:
-        seconds = (answer.error.get("details") or {}).get("retry_after", 60)
-        throttled = _form(429, i18n.t("login.throttled", seconds=seconds))
-        throttled.headers["Retry-After"] = str(seconds)
-        return throttled
-    if not answer.ok:
-        return _form(answer.status, i18n.refusal(answer))
+    try:
+        session_actions.change_password(runtime(), g.principal,
+                                        {"current_password": current, "new_password": new},
+                                        request.remote_addr)
+    except ApiError as err:
+        if err.code == "wrong_password":
+            refused(err)  # already audited as a failed password change
+            return _form(403, i18n.t("password.wrong"))
+        if err.status == 429:
+            seconds = err.details.get("retry_after", 60)
+            throttled = _form(429, i18n.t("login.throttled", seconds=seconds))
+            throttled.headers["Retry-After"] = str(seconds)
+            return throttled
+        return _form(err.status, refused(err))
     flash(i18n.t("password.changed"), "ok")
     return redirect(url_for("admin.login"), 303)  # type: ignore[return-value]

@@ -1,7 +1,8 @@
 """The negative list (负面清单) in the browser: the current version's terms, a province
 administrator's edit (saved as the next version), and the rescan of live items that answers
 every change: the items that now hit the list, each a link to its page, where one click
-withdraws it everywhere. Through GET/PUT /safety/terms and POST /safety/rescan."""
+withdraws it everywhere. The same service calls as the API's /safety routes
+(hub/services/safety_actions.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from typing import Any
 
 from flask import abort, flash, g, render_template, request
 
+from hub.errors import ApiError
 from hub.permissions import may
 from hub.safety import CATEGORIES, DEFAULT_ACTIONS
+from hub.services import safety_actions
 
-from .. import apicall, i18n, safety_form
+from .. import i18n, safety_form
 from ..blueprint import admin_blueprint
+from ..errors import field_of, refused
+from ..web import runtime
 
 
 @admin_blueprint.get("/safety")
@@ -38,31 +43,33 @@ def safety_update() -> str | tuple[str, int]:
         flash(i18n.t("safety.line", line=err.line) + i18n.t(err.problem, value=err.value),
               "error")
         return _page(current, text=text, names=names, bad_line=err.line), 422
-    answer = apicall.call("PUT", "/safety/terms", json={
-        "version": int(version) if version.isdigit() else version, "terms": terms,
-        "canonical_names": [n.strip() for n in names.splitlines() if n.strip()]})
-    if answer.status in (401, 403):
-        raise answer.as_error()
-    if not answer.ok:  # what was typed stays; a line the API refused is named
-        line = safety_form.line_of(answer.field, lines)
+    body = {"version": int(version) if version.isdigit() else version, "terms": terms,
+            "canonical_names": [n.strip() for n in names.splitlines() if n.strip()]}
+    try:
+        with runtime().db.session() as db:
+            saved = safety_actions.replace(db, g.principal, body)
+    except ApiError as err:
+        if err.status in (401, 403):
+            raise
+        # What was typed stays; a line the service refused is named.
+        line = safety_form.line_of(field_of(err), lines)
         where = i18n.t("safety.line", line=line) if line else ""
-        flash(where + i18n.refusal(answer), "error")
-        return _page(current, text=text, names=names, bad_line=line), answer.status
-    flash(i18n.t("done.safety_saved", version=answer.data["version"],
-                 n=len(answer.data["terms"])), "ok")
-    return _page(answer.data, text=safety_form.unparse(answer.data["terms"]),
-                 names="\n".join(answer.data["canonical_names"]),
-                 rescan=answer.data.get("rescan"))
+        flash(where + refused(err), "error")
+        return _page(current, text=text, names=names, bad_line=line), err.status
+    flash(i18n.t("done.safety_saved", version=saved["version"], n=len(saved["terms"])), "ok")
+    return _page(saved, text=safety_form.unparse(saved["terms"]),
+                 names="\n".join(saved["canonical_names"]), rescan=saved.get("rescan"))
 
 
 @admin_blueprint.post("/safety/rescan")
 def safety_rescan() -> str:
     if not may(g.principal, "safety.rescan"):
         abort(403)
-    answer = apicall.call("POST", "/safety/rescan", json={}).raise_for_status()
+    with runtime().db.session() as db:
+        scanned = safety_actions.rescan(db, g.principal)
     current = _current()
     return _page(current, text=safety_form.unparse(current["terms"]),
-                 names="\n".join(current["canonical_names"]), rescan=answer.data)
+                 names="\n".join(current["canonical_names"]), rescan=scanned)
 
 
 def _may_edit() -> bool:
@@ -71,7 +78,8 @@ def _may_edit() -> bool:
 
 
 def _current() -> dict[str, Any]:
-    return apicall.call("GET", "/safety/terms").raise_for_status().data
+    with runtime().db.session() as db:
+        return safety_actions.current(db, g.principal)
 
 
 def _page(current: dict[str, Any], *, text: str, names: str, bad_line: int | None = None,

@@ -1,11 +1,17 @@
-"""Manual tasks (e.g. a post a platform cannot delete by API): the API's list, and "done"."""
+"""Manual tasks (e.g. a post a platform cannot delete by API): the list, and "done". The same
+service calls as the API's /tasks (hub/services/tasks.py)."""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from .. import apicall, i18n
+from hub.errors import ApiError
+from hub.services import tasks as task_service
+
+from .. import i18n
 from ..blueprint import admin_blueprint
+from ..errors import refused
+from ..web import runtime
 
 PAGE = 100
 
@@ -13,22 +19,23 @@ PAGE = 100
 @admin_blueprint.get("/tasks")
 def tasks() -> str:
     state = request.args.get("state", "open")
-    state = state if state in ("open", "done") else "open"
-    data = apicall.call("GET", "/tasks", query={
-        "state": state, "limit": PAGE, "cursor": request.args.get("cursor") or None,
-    }).raise_for_status().data
-    return render_template("admin/tasks.html", rows=data.get("items", []), state=state,
-                           next_cursor=data.get("next_cursor"))
+    state = state if state in task_service.STATES else "open"
+    with runtime().db.session() as db:
+        rows, next_cursor = task_service.list_page(db, g.principal, state=state, org=None,
+                                                   limit=PAGE,
+                                                   cursor=request.args.get("cursor"))
+    return render_template("admin/tasks.html", rows=rows, state=state, next_cursor=next_cursor)
 
 
 @admin_blueprint.post("/tasks/<task_id>/done")
 def task_done(task_id: str) -> Response:
-    answer = apicall.call("POST", f"/tasks/{apicall.segment(task_id)}/done",
-                          json={"note": request.form.get("note") or ""})
-    if answer.status in (401, 403, 404):
-        raise answer.as_error()
-    if answer.ok:
-        flash(i18n.t("done.task"), "ok")
+    try:
+        with runtime().db.session() as db:
+            task_service.mark_done(db, g.principal, task_id, request.form.get("note") or "")
+    except ApiError as err:
+        if err.status in (401, 403, 404):
+            raise
+        flash(refused(err), "error")
     else:
-        flash(i18n.refusal(answer), "error")
+        flash(i18n.t("done.task"), "ok")
     return redirect(url_for("admin.tasks"), 303)  # type: ignore[return-value]

@@ -1,6 +1,6 @@
 """People (用户管理): the users of the caller's subtree, a form that creates one with roles,
-review stage and a first password, and switching a user off or on. All through the API
-(GET/POST /users, PATCH /users/<id>); its scope, rules and audit apply."""
+review stage and a first password, and switching a user off or on. The same service calls as
+the API's /users routes (hub/services/user_actions.py): its scope, rules and audit apply."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
+from hub.errors import ApiError
 from hub.models import ROLES
 from hub.permissions import may
+from hub.services import org_actions, user_actions
 
-from .. import apicall, i18n, queries
+from .. import i18n
 from ..blueprint import admin_blueprint
+from ..errors import field_of, refused
 from ..web import runtime
 
 PAGE = 100
@@ -37,32 +40,33 @@ def user_create() -> str | tuple[str, int]:
         body["org"] = values["org"]
     if values["review_stage"].isdigit():
         body["review_stage"] = int(values["review_stage"])
-    answer = apicall.call("POST", "/users", json=body)
-    # A reviewer appointment refused (it comes from the org above) is said on the form; any
-    # other 401/403 is the error page.
-    if answer.status in (401, 403) and answer.code != "review_grant_forbidden":
-        raise answer.as_error()
-    if not answer.ok:  # what was typed stays, the password excepted
-        flash(i18n.refusal(answer), "error")
-        return _page(values, bad_field=answer.field), answer.status
+    try:
+        with runtime().db.session() as db:
+            created = user_actions.create(db, g.principal, body)
+    except ApiError as err:
+        # A reviewer appointment refused (it comes from the org above) is said on the form;
+        # any other 401/403 is the error page.
+        if err.status in (401, 403) and err.code != "review_grant_forbidden":
+            raise
+        flash(refused(err), "error")  # what was typed stays, the password excepted
+        return _page(values, bad_field=field_of(err)), err.status
     # The API token is shown this once, on this page only (never in a flash or a log).
-    return _page({"name": "", "org": "", "roles": [], "review_stage": ""},
-                 created=answer.data)
+    return _page({"name": "", "org": "", "roles": [], "review_stage": ""}, created=created)
 
 
 @admin_blueprint.post("/users/<user_id>/disabled")
 def user_disable(user_id: str) -> Response:
     _require_manager()
     disabled = request.form.get("disabled") == "1"
-    answer = apicall.call("PATCH", f"/users/{apicall.segment(user_id)}",
-                          json={"disabled": disabled})
-    if answer.status in (401, 403, 404):
-        raise answer.as_error()
-    if answer.ok:
-        flash(i18n.t("done.user_disabled" if disabled else "done.user_enabled",
-                     name=answer.data["name"]), "ok")
+    try:
+        user = user_actions.update(runtime(), g.principal, user_id, {"disabled": disabled})
+    except ApiError as err:
+        if err.status in (401, 403, 404):
+            raise
+        flash(refused(err), "error")
     else:
-        flash(i18n.refusal(answer), "error")
+        flash(i18n.t("done.user_disabled" if disabled else "done.user_enabled",
+                     name=user["name"]), "ok")
     return redirect(url_for("admin.users"), 303)  # type: ignore[return-value]
 
 
@@ -73,11 +77,11 @@ def _require_manager() -> None:
 
 def _page(values: dict[str, Any], *, bad_field: str = "",
           created: dict[str, Any] | None = None) -> str:
-    data = apicall.call("GET", "/users", query={
-        "limit": PAGE, "cursor": request.args.get("cursor") or None}).raise_for_status().data
     with runtime().db.session() as db:
-        orgs = queries.org_choices(db, g.principal)
-    return render_template("admin/users.html", rows=data.get("items", []),
-                           next_cursor=data.get("next_cursor"), orgs=orgs, roles=ROLES,
+        rows, next_cursor = user_actions.list_page(db, g.principal, org=None, limit=PAGE,
+                                                   cursor=request.args.get("cursor"))
+        orgs = org_actions.choices(db, g.principal)
+    return render_template("admin/users.html", rows=rows,
+                           next_cursor=next_cursor, orgs=orgs, roles=ROLES,
                            values=values, bad_field=bad_field, created=created,
                            manage=may(g.principal, "user.manage"))

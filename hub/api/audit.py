@@ -13,15 +13,14 @@ from datetime import datetime
 
 from flask import Response, g, jsonify, request
 
-from ..audit import AuditFilter, record_separately, search, to_json
+from ..audit import AuditFilter, record_separately
 from ..auditdenials import denial_counter, flush_closed
 from ..auth import current
 from ..errors import invalid
-from ..messages import Message
-from ..permissions import require
+from ..services import audit_log
 from ..validation import field_message, limit_arg
 from . import api
-from .common import cursor_arg, encode_cursor, rt
+from .common import rt
 
 DENIALS = (401, 403)
 log = logging.getLogger("yunchu.audit")
@@ -80,23 +79,13 @@ def _time_arg(name: str) -> datetime | None:
 def list_audit():
     """Audit entries, newest first: ?actor=&item=&action=&outcome=&since=&until=&limit=&cursor="""
     principal = current()
-    require(principal, "audit.read")
+    audit_log.require_reader(principal)  # before the query is read, as always
     limit = limit_arg(default=100, maximum=1000)
-    cursor = cursor_arg()
-    before_id = None
-    if cursor is not None:
-        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-            raise invalid("cursor", Message("library.cursor"))
-        before_id = int(cursor)  # at most 18 digits: inside every database's BIGINT
+    before_id = audit_log.cursor_position(request.args.get("cursor"))
     where = AuditFilter(actor=request.args.get("actor") or None,
                         item=request.args.get("item") or None,
                         action=request.args.get("action") or None,
                         outcome=request.args.get("outcome") or None,
-                        since=_time_arg("since"), until=_time_arg("until"),
-                        org_path=principal.org_path, before_id=before_id)
-    flush_closed(rt(), time.time())  # the minutes of counted anonymous denials that have ended
-    with rt().db.session() as session:
-        rows = search(session, where, limit + 1)
-        next_cursor = encode_cursor(str(rows[limit - 1][0].id)) if len(rows) > limit else None
-        items = [to_json(entry, slug) for entry, slug in rows[:limit]]
+                        since=_time_arg("since"), until=_time_arg("until"), before_id=before_id)
+    items, next_cursor = audit_log.list_page(rt(), principal, where, limit)
     return jsonify({"items": items, "next_cursor": next_cursor})

@@ -1,96 +1,16 @@
-"""/api/v1/matrices: named cross-org account groups (e.g. 交通微矩阵)."""
+"""/api/v1/matrices: named cross-org account groups (e.g. 交通微矩阵). The rules are
+hub/services/matrices.py's; these routes parse and answer."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from flask import jsonify, request
 
-from flask import jsonify
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from ..audit import record
 from ..auth import current
-from ..errors import NAMED_UNKNOWN, conflict, invalid, not_found
-from ..fanout.targets import matrix_size
-from ..ids import new_id
-from ..idsets import existing, rows_among
-from ..messages import Message
-from ..models import Account, Matrix, MatrixAccount, Org
-from ..permissions import require
-from ..platforms import names as platform_names
 from ..request_limits import bulk_json
-from ..validation import json_body, limit_arg, string_list, text
+from ..services import matrices as matrix_service
+from ..validation import json_body, limit_arg
 from . import api
-from .common import cursor_arg, page, rt
-
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def _members(session: Session, body: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
-    accounts = string_list(body, "accounts", max_items=100_000, max_len=40)
-    orgs = string_list(body, "orgs", max_items=10_000, max_len=64)
-    known = platform_names()
-    platforms = string_list(body, "platforms", max_items=len(known), max_len=16)
-    bad_platforms = sorted(set(platforms) - set(known))
-    if bad_platforms:
-        raise invalid("platforms", Message("targets.unknown_platforms",
-                                           names="、".join(bad_platforms)),
-                      unknown=bad_platforms)
-    if accounts:
-        found = existing(session, Account.id, accounts)
-        unknown = [a for a in accounts if a not in found]
-        if unknown:
-            raise invalid("accounts", Message("targets.unknown_accounts", names="、".join(unknown[:20]),
-                                              count=len(unknown)),
-                          unknown=unknown[:NAMED_UNKNOWN], unknown_count=len(unknown))
-    if orgs:
-        found = set(session.execute(select(Org.slug).where(Org.slug.in_(orgs))).scalars())
-        unknown = [o for o in orgs if o not in found]
-        if unknown:
-            raise invalid("orgs", Message("accounts.unknown_orgs", orgs="、".join(unknown)),
-                          unknown=unknown)
-    return list(dict.fromkeys(accounts)), orgs, platforms
-
-
-def _require_members_in_scope(session: Session, principal, accounts: list[str],
-                              orgs: list[str]) -> None:
-    """Every org and account a matrix names must be inside the caller's subtree."""
-    if principal.org_path is None:
-        return
-    paths = set(session.execute(select(Org.path).where(Org.slug.in_(orgs))).scalars()) \
-        if orgs else set()
-    if accounts:
-        paths |= {row[0] for row in rows_among(
-            session, select(Org.path).join(Account, Account.org_id == Org.id).distinct(),
-            Account.id, accounts)}
-    for path in paths:
-        require(principal, "matrix.manage", org_path=path)
-
-
-def _require_owner_scope(session: Session, principal, matrix: Matrix) -> None:
-    owner = session.get(Org, matrix.org_id) if matrix.org_id else None
-    if owner is None and principal.province_wide:
-        require(principal, "matrix.manage")  # an org-less (bootstrap) matrix: province-wide
-        return
-    require(principal, "matrix.manage", org_path=owner.path if owner else "/")
-
-
-def _duplicate(slug: str):
-    return conflict(Message("matrices.duplicate_slug", slug=slug), code="duplicate_slug",
-                    field="slug")
-
-
-def _json(session: Session, matrix: Matrix) -> dict[str, Any]:
-    explicit = session.execute(select(func.count()).where(
-        MatrixAccount.matrix_id == matrix.id)).scalar_one()
-    count = matrix_size(session, matrix)
-    owner = session.get(Org, matrix.org_id) if matrix.org_id else None
-    return {"id": matrix.id, "slug": matrix.slug, "name": matrix.name,
-            "org": owner.slug if owner else None, "orgs": matrix.orgs,
-            "platforms": matrix.platforms, "explicit_accounts": explicit,
-            "account_count": count}
+from .common import rt
 
 
 @api.post("/matrices")
@@ -98,30 +18,10 @@ def _json(session: Session, matrix: Matrix) -> dict[str, Any]:
 def create_matrix():
     """Create a matrix from accounts, org subtrees and platforms."""
     principal = current()
-    require(principal, "matrix.manage")
+    matrix_service.require_manager(principal)  # before the body is read, as always
     body = json_body()
-    slug = text(body, "slug", max_len=64)
-    if not SLUG_RE.match(slug or ""):
-        raise invalid("slug", Message("matrices.slug"))
-    name = text(body, "name", max_len=200)
     with rt().db.session() as session:
-        if session.execute(select(Matrix.id).where(Matrix.slug == slug)).first():
-            raise _duplicate(slug)
-        accounts, orgs, platforms = _members(session, body)
-        _require_members_in_scope(session, principal, accounts, orgs)
-        matrix = Matrix(id=new_id("mtx"), slug=slug, name=name, org_id=principal.org_id,
-                        orgs=orgs, platforms=platforms)
-        session.add(matrix)
-        try:
-            session.flush()
-        except IntegrityError:  # the same slug, created concurrently (the transaction rolls back)
-            raise _duplicate(slug) from None
-        if accounts:
-            session.execute(insert(MatrixAccount), [{"matrix_id": matrix.id, "account_id": a}
-                                                    for a in accounts])
-        record(session, "matrix.create", target=slug, details={"accounts": len(accounts),
-                                                                "orgs": orgs})
-        data = _json(session, matrix)
+        data = matrix_service.create(session, principal, body)
     return jsonify(data), 201
 
 
@@ -129,16 +29,11 @@ def create_matrix():
 def list_matrices():
     """Every matrix (province-wide groupings), with resolved account counts."""
     principal = current()
-    require(principal, "matrix.read")
+    matrix_service.require_reader(principal)  # before the query is read, as always
     limit = limit_arg(default=50, maximum=200)
-    after = cursor_arg()
     with rt().db.session() as session:
-        query = select(Matrix)
-        if after:
-            query = query.where(Matrix.slug > after)
-        rows = list(session.execute(query.order_by(Matrix.slug).limit(limit + 1)).scalars())
-        rows, next_cursor = page(rows, limit, lambda m: m.slug)
-        items = [_json(session, m) for m in rows]
+        items, next_cursor = matrix_service.list_page(session, principal, limit=limit,
+                                                      cursor=request.args.get("cursor"))
     return jsonify({"items": items, "next_cursor": next_cursor})
 
 
@@ -146,10 +41,8 @@ def list_matrices():
 def get_matrix(slug: str):
     """A matrix with its resolved account count."""
     principal = current()
-    require(principal, "matrix.read")
     with rt().db.session() as session:
-        matrix = _matrix_or_404(session, slug)
-        data = _json(session, matrix)
+        data = matrix_service.get(session, principal, slug)
     return jsonify(data)
 
 
@@ -158,27 +51,10 @@ def get_matrix(slug: str):
 def patch_matrix(slug: str):
     """Rename a matrix or replace its accounts, orgs or platforms."""
     principal = current()
-    require(principal, "matrix.manage")
+    matrix_service.require_manager(principal)
     body = json_body()
     with rt().db.session() as session:
-        matrix = _matrix_or_404(session, slug)
-        _require_owner_scope(session, principal, matrix)
-        accounts, orgs, platforms = _members(session, body)
-        _require_members_in_scope(session, principal, accounts, orgs)
-        if "name" in body:
-            matrix.name = text(body, "name", max_len=200)
-        if "orgs" in body:
-            matrix.orgs = orgs
-        if "platforms" in body:
-            matrix.platforms = platforms
-        if "accounts" in body:
-            session.execute(delete(MatrixAccount).where(MatrixAccount.matrix_id == matrix.id))
-            if accounts:
-                session.execute(insert(MatrixAccount), [{"matrix_id": matrix.id, "account_id": a}
-                                                        for a in accounts])
-        record(session, "matrix.update", target=slug, details={"fields": sorted(body)})
-        session.flush()
-        data = _json(session, matrix)
+        data = matrix_service.update(session, principal, slug, body)
     return jsonify(data)
 
 
@@ -186,18 +62,6 @@ def patch_matrix(slug: str):
 def delete_matrix(slug: str):
     """Delete a matrix (its accounts and past dispatches stay as they are)."""
     principal = current()
-    require(principal, "matrix.manage")
     with rt().db.session() as session:
-        matrix = _matrix_or_404(session, slug)
-        _require_owner_scope(session, principal, matrix)
-        session.execute(delete(MatrixAccount).where(MatrixAccount.matrix_id == matrix.id))
-        session.delete(matrix)
-        record(session, "matrix.delete", target=slug)
+        matrix_service.remove(session, principal, slug)
     return jsonify({"slug": slug, "deleted": True})
-
-
-def _matrix_or_404(session: Session, slug: str) -> Matrix:
-    matrix = session.execute(select(Matrix).where(Matrix.slug == slug)).scalar_one_or_none()
-    if matrix is None:
-        raise not_found("矩阵", slug)
-    return matrix

@@ -1,14 +1,13 @@
-"""/api/v1/safety: the versioned negative list (负面清单) and the rescan of live items."""
+"""/api/v1/safety: the versioned negative list (负面清单) and the rescan of live items. The
+rules are hub/services/safety_actions.py's; these routes parse and answer."""
 
 from __future__ import annotations
 
 from flask import jsonify
 
-from ..audit import record
 from ..auth import current
-from ..permissions import require
 from ..request_limits import bulk_json
-from ..services import safety as safety_service
+from ..services import safety_actions
 from ..validation import json_body
 from . import api
 from .common import rt
@@ -18,9 +17,8 @@ from .common import rt
 def get_safety_terms():
     """The current negative list: terms by category, canonical names, version."""
     principal = current()
-    require(principal, "safety.read")
     with rt().db.session() as session:
-        data = safety_service.list_json(safety_service.current_list(session))
+        data = safety_actions.current(session, principal)
     return jsonify(data)
 
 
@@ -31,18 +29,10 @@ def put_safety_terms():
     canonical_names?}. 409 when ``version`` is not the next one. The answer carries ``rescan``:
     the live items that hit the new list."""
     principal = current()
-    require(principal, "safety.manage")
-    if not principal.province_wide:
-        require(principal, "safety.manage", org_path="/")  # one list for the whole province
+    safety_actions.require_editor(principal)  # before the body is read, as always
     body = json_body()
     with rt().db.session() as session:
-        row = safety_service.replace_list(session, body, principal.user_id)
-        record(session, "safety.update", target=f"safety_list:{row.version}",
-               details={"version": row.version, "terms": len(row.terms),
-                        "canonical_names": len(row.canonical_names)})
-        data = safety_service.list_json(row)
-        # The list changed: report at once which live items now hit it.
-        data["rescan"] = safety_service.rescan(session, org_path=principal.org_path)
+        data = safety_actions.replace(session, principal, body)
     return jsonify(data)
 
 
@@ -51,11 +41,8 @@ def rescan_safety():
     """Screen every live item (approved, not withdrawn) in the caller's subtree against the
     current list; lists those that hit, so an administrator can withdraw them."""
     principal = current()
-    require(principal, "safety.rescan")
+    safety_actions.require_rescanner(principal)
     json_body()
     with rt().db.session() as session:
-        data = safety_service.rescan(session, org_path=principal.org_path)
-        record(session, "safety.rescan", details={"list_version": data["list_version"],
-                                                  "scanned": data["scanned"],
-                                                  "matched": data["matched"]})
+        data = safety_actions.rescan(session, principal)
     return jsonify(data)

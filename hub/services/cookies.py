@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 from flask import request
 from flask.sessions import SecureCookieSessionInterface
 
+from .sessions import COOKIE, SESSION_TTL_S
+
 if TYPE_CHECKING:
-    from flask import Flask
+    from flask import Flask, Response
 
     from ..config import Settings
 
@@ -31,3 +33,14 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return cookies_secure(app.extensions["yunchu"].settings)
+
+
+def set_session_cookie(response: Response, settings: Settings, session_id: str) -> None:
+    """The UI session's cookie: HttpOnly, SameSite=Strict, for the whole site."""
+    response.set_cookie(COOKIE, session_id, max_age=SESSION_TTL_S, httponly=True,
+                        secure=cookies_secure(settings), samesite="Strict", path="/")
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Strict",
+                           secure=cookies_secure(settings))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from admin import queries
+from hub.services import dashboard as dashboard_service
 
 
 def test_an_internal_failure_is_a_readable_page(newsroom, monkeypatch):
@@ -11,7 +11,7 @@ def test_an_internal_failure_is_a_readable_page(newsroom, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("database exploded: secret detail")
 
-    monkeypatch.setattr(queries, "dashboard", broken)
+    monkeypatch.setattr(dashboard_service, "build", broken)
     response = browser.get("/admin/")
     page = response.get_data(as_text=True)
     assert response.status_code == 500 and response.mimetype == "text/html"

@@ -105,14 +105,14 @@ def test_ledger_never_shows_credentials(newsroom):
 
 
 def test_item_list_filters_and_pages(newsroom, two_counties, monkeypatch):
-    from admin import queries
+    from hub.services import item_overview
 
     admin = newsroom.browser("province_admin")
     page = admin.text("/admin/items?q=旅游")
     assert "邻县旅游推介" in page and "本县防汛通知" not in page
     page = admin.text("/admin/items?status=draft")
     assert "邻县草稿" in page and "邻县旅游推介" not in page
-    monkeypatch.setattr(queries, "ITEMS_PAGE", 2)
+    monkeypatch.setattr(item_overview, "ITEMS_PAGE", 2)
     first = admin.text("/admin/items")
     assert first.count("data-item=") == 2
     cursor = re.search(r'class="pager"><a href="([^"]+)"', first).group(1)

@@ -82,3 +82,30 @@ def test_only_user_managers_of_the_subtree(newsroom):
     other = newsroom.user("other_operator")
     assert admin.post(f"/admin/users/{other['id']}/disabled",
                       {"disabled": "1"}).status_code == 403
+
+
+def test_a_page_refused_by_a_rule_is_audited_once_with_the_rule(newsroom):
+    """A refusal of the rules the pages share with the API leaves one access.denied entry,
+    naming the refused action and code, whether shown on the form or as an error page."""
+    from hub.models import AuditEntry
+
+    admin = newsroom.browser("admin")  # of c1
+    other = newsroom.user("other_operator")
+
+    def denials() -> list[AuditEntry]:
+        with newsroom.hub.runtime.db.session() as session:
+            return list(session.execute(select(AuditEntry).where(
+                AuditEntry.action == "access.denied").order_by(AuditEntry.id)).scalars())
+
+    before = len(denials())
+    # On the form: c1's own reviewers are appointed from above.
+    assert admin.post("/admin/users", {**NEW, "org": "c1"}).status_code == 403
+    # As an error page: a user outside the admin's subtree.
+    assert admin.post(f"/admin/users/{other['id']}/disabled",
+                      {"disabled": "1"}).status_code == 403
+    added = denials()[before:]
+    assert [(e.details["path"], e.details["code"], e.details["action"], e.details["via"])
+            for e in added] == [
+        ("/admin/users", "review_grant_forbidden", "user.grant_review", "admin"),
+        (f"/admin/users/{other['id']}/disabled", "forbidden", "user.manage", "admin")]
+    assert all(e.actor_id == newsroom.user("admin")["id"] for e in added)
