@@ -21,8 +21,8 @@ from adapters.base import (
     Unsupported,
 )
 from adapters.douyin import DouyinAdapter, envelope_error
-from adapters.tokens import MemoryTokenCache
 from tests.platforms.douyin.support import account_for, render_post
+from tests.support.token_cache import MemoryTokenCache
 
 V1 = "/api/douyin/v1/video"
 Reply = Callable[[], web.Response]

@@ -14,11 +14,11 @@ from aiohttp import web
 from PIL import Image
 
 from adapters.base import AccountRef
-from adapters.tokens import MemoryTokenCache
 from adapters.weibo import WeiboAdapter
 from channels.base import AssetView, ItemVersionView, Post
 from channels.weibo import WeiboChannel
 from sandbox.weibo import uid_for_token
+from tests.support.token_cache import MemoryTokenCache
 
 T = TypeVar("T")
 COVER = AssetView(id="as_cover", kind="image", content_type="image/png", sha256="c" * 64, bytes=100)
