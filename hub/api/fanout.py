@@ -13,7 +13,7 @@ from ..db import is_transient
 from ..errors import invalid, not_found
 from ..fanout import push as push_service
 from ..fanout import withdraw as withdraw_service
-from ..fanout.executor import FENCE_PREFIX, FENCE_TTL_S
+from ..fanout.fence import raise_fence
 from ..fanout.progress import dispatch_progress, withdrawal_progress
 from ..fanout.queueing import enqueue_batches
 from ..fanout.render import public_base
@@ -179,7 +179,7 @@ def withdraw_item(item_id: str):
                 raise
             log.warning("withdrawal of %s hit a transaction conflict; retrying", item_id)
     if scope_path is None:
-        _fence(runtime, result.item_ids)
+        raise_fence(runtime.redis, result.item_ids)
     _enqueue(runtime, "withdraw", result.queued)
     return jsonify({"withdrawal_id": withdrawal_id, "total": result.total}), 202
 
@@ -194,16 +194,6 @@ def _withdraw_once(runtime, principal, item_id: str, reason: str):
                details={"total": result.total, "items": result.item_ids, "reason": reason,
                         "scope": "partial" if scope_path else "all"})
         return result.withdrawal.id, result, scope_path
-
-
-def _fence(runtime, item_ids: list[str]) -> None:
-    try:
-        pipe = runtime.redis.pipeline(transaction=False)
-        for item_id in item_ids:
-            pipe.set(FENCE_PREFIX + item_id, 1, ex=FENCE_TTL_S)
-        pipe.execute()
-    except Exception as err:  # noqa: BLE001 - the database fence (item status) still holds
-        log.warning("could not set the Redis withdrawal fence (%s)", type(err).__name__)
 
 
 @api.get("/withdrawals/<withdrawal_id>")

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import redis
 import redis.asyncio as aioredis
-from sqlalchemy import Row, select
+from sqlalchemy import Row
 
 from adapters.base import (
     AccountMisconfigured,
@@ -39,12 +39,13 @@ from adapters.outbound import guarded_session
 from adapters.tokens import RedisTokenCache
 from channels.base import CannotRender, Post
 
-from ..models import Item, utcnow
+from ..models import utcnow
 from ..outbound import policy_for
 from ..platforms import REGISTRY, adapter_class
 from ..runtime import Runtime
 from . import backoff, claims, liveness, parked
 from .claims import MANUAL_DEADLINE, Claimed, Outcome
+from .fence import FENCE_RECHECK_S, fenced_in_redis, withdrawn_in_database
 from .ratelimit import Limiter
 from .render import RenderCache, public_base
 
@@ -52,13 +53,9 @@ log = logging.getLogger("yunchu.fanout")
 
 AccountRow = Row  # claims.ACCOUNT_FIELDS of one account
 
-FENCE_PREFIX = "yunchu:fence:"
-FENCE_TTL_S = 7 * 86400
 # Outcomes are written when this many are waiting, or this long after the last write: a
 # killed worker loses at most a second of answers, and a batch costs a few transactions.
 FLUSH_AT, FLUSH_EVERY_S = 50, 1.0
-# A publish batch re-reads its items' status this often, behind the Redis fence it watches.
-FENCE_RECHECK_S = 5.0
 MAX_RATE_WAIT_S = 1.0
 LOOKUP_GRACE = 3  # attempts beyond the last one, spent only on finding out whether it exists
 
@@ -653,15 +650,12 @@ class _Batch:
 
     def _withdrawn_items(self) -> list[str]:
         with self.executor.runtime.db.session() as session:
-            return list(session.execute(select(Item.id).where(
-                Item.id.in_(self.items), Item.status == "withdrawn")).scalars())
+            return withdrawn_in_database(session, self.items)
 
     async def _check_fence(self) -> None:
         redis = self.executor.redis
         assert redis is not None
-        keys = [FENCE_PREFIX + i for i in self.items]
-        values = await redis.mget(keys)
-        self.fenced.update(i for i, v in zip(self.items, values, strict=True) if v)
+        self.fenced.update(await fenced_in_redis(redis, self.items))
 
     async def _watch_fence(self) -> None:
         while await self._pause(0.1):
