@@ -11,6 +11,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY hub/ hub/
+COPY cli/ cli/
 COPY channels/ channels/
 COPY adapters/ adapters/
 COPY storage/ storage/

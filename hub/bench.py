@@ -331,7 +331,7 @@ class Bench:
         article, video = self.approved_items(design if kill_at is None else
                                              f"{design}, worker killed")
         if design == "batched":
-            workers = self._start_workers([sys.executable, "-m", "hub.cli", "worker"])
+            workers = self._start_workers([sys.executable, "-m", "cli", "worker"])
         else:
             workers = self._start_workers([sys.executable, "-m", "hub.fanout.baseline"])
         meter = CpuMeter(lambda: {"sandbox": self.processes[0].pid,

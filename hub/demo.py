@@ -73,7 +73,7 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
                "YUNCHU_PUBLIC_URL": hub_url, "YUNCHU_SECRET_KEY": settings.secret_key,
                "YUNCHU_OUTBOUND_ALLOW": sandbox_allow,
                "YUNCHU_RECONCILE_INTERVAL_S": "1"}
-        processes += [subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env,
+        processes += [subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                       for _ in range(2)]
         server = make_server("127.0.0.1", port, create_app(runtime=runtime), threaded=True)

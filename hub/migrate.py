@@ -8,7 +8,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+import hub
+
+# Found from the package, not from this file, so the module can live anywhere inside it.
+MIGRATIONS = Path(hub.__file__).with_name("migrations")
 
 
 def alembic_config(engine: Engine) -> Config:

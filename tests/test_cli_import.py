@@ -12,7 +12,7 @@ from pathlib import Path
 
 def _yunchu(data: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUNCHU_")}
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args],
+    return subprocess.run([sys.executable, "-m", "cli", *args],
                           env={**env, "YUNCHU_DATA_DIR": str(data)}, capture_output=True,
                           text=True, timeout=120)
 

@@ -19,7 +19,7 @@ def test_demo_pushes_withdraws_and_never_prints_the_admin_credential(tmp_path: P
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUNCHU_")}
     data = tmp_path / "demo"
     done = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "demo", "--accounts", "60", "--exit",
+        [sys.executable, "-m", "cli", "demo", "--accounts", "60", "--exit",
          "--data-dir", str(data)],
         env={**env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -23,7 +23,7 @@ def _start(data: Path, redis_url: str) -> tuple[subprocess.Popen, dict[str, str]
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUNCHU_")}
     env.update(YUNCHU_REDIS_URL=redis_url, YUNCHU_WORKERS="0")
     process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "up", "--port", "0", "--data-dir", str(data)],
+        [sys.executable, "-m", "cli", "up", "--port", "0", "--data-dir", str(data)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines: dict[str, str] = {}
     assert process.stdout is not None

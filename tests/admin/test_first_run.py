@@ -12,9 +12,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from cli import main
 from hub.auth import BOOTSTRAP_USER
 from hub.bootstrap import first_password, prepare
-from hub.cli import main
 from hub.models import AuditEntry, Base, User
 from hub.runtime import Runtime
 

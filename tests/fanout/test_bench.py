@@ -24,7 +24,7 @@ def test_bench_runs_both_designs_and_reports_a_clean_run(redis_server_url: str, 
     env = {**os.environ, "YUNCHU_DATABASE_URL": database, "YUNCHU_REDIS_URL": redis_server_url,
            "YUNCHU_DATA_DIR": str(tmp_path / "data")}
     done = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "bench", "--accounts", str(ACCOUNTS), "--latency-ms",
+        [sys.executable, "-m", "cli", "bench", "--accounts", str(ACCOUNTS), "--latency-ms",
          "0", "--baseline", "--baseline-timeout", "240", "--timeout", "240", "--json", str(out)],
         env=env, capture_output=True, text=True, timeout=560)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -78,7 +78,7 @@ def test_bench_kill_worker_at_reports_the_seconds_a_killed_worker_adds(redis_ser
     # 600 accounts at 1 s a call: the withdrawal lasts long enough to be killed half way
     # with claims in flight.
     done = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "bench", "--accounts", "600", "--latency-ms", "1000",
+        [sys.executable, "-m", "cli", "bench", "--accounts", "600", "--latency-ms", "1000",
          "--kill-worker-at", "0.5", "--timeout", "240", "--json", str(out)],
         env=env, capture_output=True, text=True, timeout=560)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -10,8 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from adapters.base import Retryable
-from adapters.tokens import MemoryTokenCache, RedisTokenCache
+from adapters.tokens import RedisTokenCache
 from tests.platform_core.scaffold import remove_prefixed
+from tests.support.token_cache import MemoryTokenCache
 
 Scenario = Callable[[RedisTokenCache, RedisTokenCache, aioredis.Redis], Awaitable[Any]]
 

@@ -43,7 +43,7 @@ class FanoutRig:
         self.started += 1
         self.env.update(env)  # replacements started later keep the same settings
         with open(self.log_dir / f"worker-{self.started}.log", "wb") as log:
-            return subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], cwd=REPO,
+            return subprocess.Popen([sys.executable, "-m", "cli", "worker"], cwd=REPO,
                                     env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def start_workers(self, count: int = 2, **env: str) -> None:

@@ -36,7 +36,7 @@ def _cli(hub, *args: str, secret_key: str | None = None) -> subprocess.Completed
     env = {**os.environ, "YUNCHU_DATABASE_URL": settings.database_url,
            "YUNCHU_DATA_DIR": str(settings.data_dir), "YUNCHU_REDIS_URL": settings.redis_url,
            "YUNCHU_SECRET_KEY": secret_key or settings.secret_key}
-    return subprocess.run([sys.executable, "-m", "hub.cli", "audit", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "cli", "audit", *args], env=env,
                           capture_output=True, text=True, timeout=60)
 
 

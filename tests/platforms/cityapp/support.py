@@ -15,10 +15,10 @@ from aiohttp import web
 
 from adapters.base import AccountRef
 from adapters.cityapp import CityAppAdapter
-from adapters.tokens import MemoryTokenCache
 from channels.base import AssetView, ItemVersionView, Post
 from channels.cityapp import CityAppChannel
 from tests.platform_core.scaffold import answering
+from tests.support.token_cache import MemoryTokenCache
 
 T = TypeVar("T")
 

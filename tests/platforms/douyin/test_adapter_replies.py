@@ -13,8 +13,8 @@ from aiohttp import web
 
 from adapters import base as taxonomy
 from adapters.douyin import DouyinAdapter, envelope_error
-from adapters.tokens import MemoryTokenCache
 from tests.platforms.douyin.support import account_for, render_post
+from tests.support.token_cache import MemoryTokenCache
 
 V1 = "/api/douyin/v1/video"
 Reply = Callable[[], web.Response]

@@ -12,13 +12,13 @@ import aiohttp
 from aiohttp import web
 
 from adapters.base import AccountRef
-from adapters.tokens import MemoryTokenCache
 from adapters.weibo import WeiboAdapter
 from channels.base import AssetView, Post
 from channels.weibo import WeiboChannel
 from sandbox.weibo import uid_for_token
 from tests.platform_core.scaffold import answering
 from tests.platforms.samples import item_version, png_bytes
+from tests.support.token_cache import MemoryTokenCache
 
 T = TypeVar("T")
 COVER = AssetView(id="as_cover", kind="image", content_type="image/png", sha256="c" * 64, bytes=100)

@@ -1,0 +1,1 @@
+"""Helpers tests share: in-memory stand-ins and a sandbox run in a thread."""
