@@ -105,16 +105,26 @@ def timestamp(body: dict[str, Any], name: str) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise invalid(name, field_message("field.time_type", name))
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid(name, field_message("field.time_invalid", name)) from None
-    if parsed.tzinfo is None:
-        raise invalid(name, field_message("field.time_zone", name))
+    parsed = aware_time(value, name)
     try:
         return parsed.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is past the calendar in UTC
         raise invalid(name, field_message("field.time_range", name)) from None
+
+
+def aware_time(raw: str, name: str, *, unreadable: Message | None = None,
+               naive: Message | None = None) -> datetime:
+    """``raw`` as an ISO 8601 time that names its zone ("Z" allowed), else a 422 naming
+    ``name``: ``unreadable`` or ``naive`` says why (by default the ``field.time_*`` ones)."""
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        if unreadable is None:
+            unreadable = field_message("field.time_invalid", name)
+        raise invalid(name, unreadable) from None
+    if value.tzinfo is None:
+        raise invalid(name, field_message("field.time_zone", name) if naive is None else naive)
+    return value
 
 
 def limit_arg(default: int = 50, maximum: int = 1000) -> int:

@@ -13,7 +13,7 @@ from ..services import account_actions
 from ..services import inspection as inspection_service
 from ..validation import json_body, limit_arg
 from . import api
-from .common import rt
+from .common import in_session, listing, rt
 
 
 @api.post("/accounts")
@@ -37,29 +37,21 @@ def import_accounts():
 
 @api.get("/accounts")
 def list_accounts():
-    principal = current()
-    account_actions.require_reader(principal)  # before the query is read, as always
+    account_actions.require_reader(current())  # before the query is read, as always
     platform = request.args.get("platform") or None
     status = request.args.get("status") or None
     inspection = request.args.get("inspection") or None
     account_actions.check_filters(platform, status, inspection)
     descendants = request.args.get("descendants", "0").lower() in {"1", "true", "yes"}
     window_days = window_days_arg()
-    limit = limit_arg(default=100, maximum=1000)
-    with rt().db.session() as session:
-        items, next_cursor = account_actions.list_page(
-            session, principal, platform=platform, status=status, inspection=inspection,
-            org=request.args.get("org"), descendants=descendants, window_days=window_days,
-            limit=limit, cursor=request.args.get("cursor"))
-    return jsonify({"items": items, "next_cursor": next_cursor})
+    return listing(account_actions.list_page, platform=platform, status=status,
+                   inspection=inspection, org=request.args.get("org"), descendants=descendants,
+                   window_days=window_days, limit=limit_arg(default=100, maximum=1000))
 
 
 @api.get("/accounts/<account_id>")
 def get_account(account_id: str):
-    principal = current()
-    with rt().db.session() as session:
-        data = account_actions.get(session, principal, account_id)
-    return jsonify(data)
+    return jsonify(in_session(account_actions.get, account_id))
 
 
 @api.patch("/accounts/<account_id>")
@@ -77,14 +69,9 @@ def inspection_summary():
     """How many accounts of a subtree would pass an inspection, and what fails the others:
     not updated in ``window_days`` (default 14), zombie (90 days), ledger incomplete,
     credentials rejected. Closed accounts are not inspected."""
-    principal = current()
-    account_actions.require_reader(principal)
-    window_days = window_days_arg()
-    with rt().db.session() as session:
-        data = account_actions.inspection_summary(session, principal,
-                                                  org=request.args.get("org"),
-                                                  window_days=window_days)
-    return jsonify(data)
+    account_actions.require_reader(current())
+    return jsonify(in_session(account_actions.inspection_summary, org=request.args.get("org"),
+                              window_days=window_days_arg()))
 
 
 def window_days_arg() -> int:

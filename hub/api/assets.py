@@ -11,7 +11,7 @@ from ..messages import Message
 from ..request_limits import upload
 from ..services import asset_actions
 from . import api
-from .common import rt
+from .common import in_session, rt
 
 
 @api.post("/assets")
@@ -29,7 +29,4 @@ def upload_asset():
 
 @api.get("/assets/<asset_id>")
 def get_asset(asset_id: str):
-    principal = current()
-    with rt().db.session() as session:
-        data = asset_actions.get(session, principal, asset_id)
-    return jsonify(data)
+    return jsonify(in_session(asset_actions.get, asset_id))

@@ -16,9 +16,8 @@ from flask import Response, g, jsonify, request
 from ..audit import AuditFilter, record_separately
 from ..auditdenials import denial_counter, flush_closed
 from ..auth import current
-from ..errors import invalid
 from ..services import audit_log
-from ..validation import field_message, limit_arg
+from ..validation import aware_time, field_message, limit_arg
 from . import api
 from .common import rt
 
@@ -66,13 +65,8 @@ def _time_arg(name: str) -> datetime | None:
     raw = request.args.get(name)
     if not raw:
         return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid(name, field_message("field.time_type", name)) from None
-    if value.tzinfo is None:
-        raise invalid(name, field_message("audit.time_zone", name))
-    return value
+    return aware_time(raw, name, unreadable=field_message("field.time_type", name),
+                      naive=field_message("audit.time_zone", name))
 
 
 @api.get("/audit")

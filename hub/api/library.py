@@ -9,22 +9,17 @@ from ..auth import current
 from ..services import library_actions
 from ..validation import json_body, limit_arg
 from . import api
-from .common import rt
+from .common import listing, rt
 
 
 @api.get("/library")
 def list_library():
     """Approved shared items, newest first: ?q=&tag=&org=&descendants=&limit=&cursor="""
-    principal = current()
-    library_actions.require_reader(principal)  # before the query is read, as always
+    library_actions.require_reader(current())  # before the query is read, as always
     descendants = request.args.get("descendants", "0").lower() in {"1", "true", "yes"}
-    limit = limit_arg(default=20, maximum=100)
-    with rt().db.session() as session:
-        items, next_cursor = library_actions.list_page(
-            session, principal, q=request.args.get("q"), tag=request.args.get("tag"),
-            org=request.args.get("org"), descendants=descendants, limit=limit,
-            cursor=request.args.get("cursor"))
-    return jsonify({"items": items, "next_cursor": next_cursor})
+    return listing(library_actions.list_page, q=request.args.get("q"),
+                   tag=request.args.get("tag"), org=request.args.get("org"),
+                   descendants=descendants, limit=limit_arg(default=20, maximum=100))
 
 
 @api.post("/library/<item_id>/pull")

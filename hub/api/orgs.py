@@ -9,44 +9,30 @@ from ..request_limits import bulk_json
 from ..services import org_actions
 from ..validation import json_body, limit_arg
 from . import api
-from .common import rt
+from .common import in_session
 
 
 @api.post("/orgs")
 def create_org():
-    principal = current()
-    body = json_body()
-    with rt().db.session() as session:
-        data = org_actions.create(session, principal, body)
-    return jsonify(data), 201
+    return jsonify(in_session(org_actions.create, json_body())), 201
 
 
 @api.post("/orgs/import")
 @bulk_json
 def import_orgs():
-    principal = current()
-    org_actions.require_manager(principal)  # before the body is read, as always
-    body = json_body()
-    with rt().db.session() as session:
-        data = org_actions.import_all(session, principal, body.get("orgs"))
-    return jsonify(data)
+    org_actions.require_manager(current())  # before the body is read, as always
+    return jsonify(in_session(org_actions.import_all, json_body().get("orgs")))
 
 
 @api.get("/orgs/<slug>")
 def get_org(slug: str):
-    principal = current()
-    with rt().db.session() as session:
-        data = org_actions.get(session, principal, slug)
-    return jsonify(data)
+    return jsonify(in_session(org_actions.get, slug))
 
 
 @api.get("/orgs")
 def list_orgs():
-    principal = current()
-    org_actions.require_reader(principal)
+    org_actions.require_reader(current())
     limit = limit_arg()
-    with rt().db.session() as session:
-        data = org_actions.list_page(session, principal, parent=request.args.get("parent"),
-                                     kind=request.args.get("kind"), limit=limit,
-                                     cursor=request.args.get("cursor"))
-    return jsonify(data)
+    return jsonify(in_session(org_actions.list_page, parent=request.args.get("parent"),
+                              kind=request.args.get("kind"), limit=limit,
+                              cursor=request.args.get("cursor")))

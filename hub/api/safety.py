@@ -10,16 +10,13 @@ from ..request_limits import bulk_json
 from ..services import safety_actions
 from ..validation import json_body
 from . import api
-from .common import rt
+from .common import in_session
 
 
 @api.get("/safety/terms")
 def get_safety_terms():
     """The current negative list: terms by category, canonical names, version."""
-    principal = current()
-    with rt().db.session() as session:
-        data = safety_actions.current(session, principal)
-    return jsonify(data)
+    return jsonify(in_session(safety_actions.current))
 
 
 @api.put("/safety/terms")
@@ -28,21 +25,14 @@ def put_safety_terms():
     """Replace the list: {version: current + 1, terms: [{term, category, action}],
     canonical_names?}. 409 when ``version`` is not the next one. The answer carries ``rescan``:
     the live items that hit the new list."""
-    principal = current()
-    safety_actions.require_editor(principal)  # before the body is read, as always
-    body = json_body()
-    with rt().db.session() as session:
-        data = safety_actions.replace(session, principal, body)
-    return jsonify(data)
+    safety_actions.require_editor(current())  # before the body is read, as always
+    return jsonify(in_session(safety_actions.replace, json_body()))
 
 
 @api.post("/safety/rescan")
 def rescan_safety():
     """Screen every live item (approved, not withdrawn) in the caller's subtree against the
     current list; lists those that hit, so an administrator can withdraw them."""
-    principal = current()
-    safety_actions.require_rescanner(principal)
+    safety_actions.require_rescanner(current())
     json_body()
-    with rt().db.session() as session:
-        data = safety_actions.rescan(session, principal)
-    return jsonify(data)
+    return jsonify(in_session(safety_actions.rescan))
