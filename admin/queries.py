@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hub.auth import Principal
 from hub.errors import ApiError
-from hub.fanout.progress import WITHDRAW_REMAINING
+from hub.fanout.progress import WITHDRAW_REMAINING, failed_counts
 from hub.fanout.rights import withdrawal_scope
 from hub.models import (
     ITEM_STATUSES,
@@ -54,6 +54,7 @@ class Dashboard:
     items: dict[str, int] = field(default_factory=dict)
     live: int = 0
     in_progress: dict[str, int] = field(default_factory=dict)
+    failed: int = 0
     open_tasks: int | None = None
     inspection: dict[str, Any] | None = None
     accounts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -69,13 +70,14 @@ def dashboard(db: Session, principal: Principal) -> Dashboard:
     board.items = {status: 0 for status in ITEM_STATUSES} | dict(counts)
     if may(principal, "account.read"):
         deliveries = select(Delivery.state, func.count()).where(
-            Delivery.state.in_(LIVE + IN_PROGRESS)).group_by(Delivery.state)
+            Delivery.state.in_(LIVE + IN_PROGRESS + ("failed",))).group_by(Delivery.state)
         if principal.org_path is not None:  # deliveries on the accounts of the caller's subtree
             deliveries = in_scope(deliveries.join(Account, Account.id == Delivery.account_id)
                                   .join(Org, Org.id == Account.org_id), principal)
         states = dict(db.execute(deliveries).all())
         board.live = sum(states.get(s, 0) for s in LIVE)
         board.in_progress = {s: states[s] for s in IN_PROGRESS if states.get(s)}
+        board.failed = states.get("failed", 0)
         accounts = db.execute(in_scope(
             select(Account.platform, Account.status, func.count())
             .join(Org, Org.id == Account.org_id), principal)
@@ -100,8 +102,13 @@ def _recent(db: Session, principal: Principal, model: Any, limit: int = 8) -> li
               & (ItemVersion.version == Item.version)), principal)
     rows = db.execute(query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)).all()
     done = finished(db, model, [r[0] for r in rows])
+    failed = failed_counts(db, _run_column(model), [r[0] for r in rows])
     return [{"id": r[0], "item": r[1], "total": r[2], "created_at": r[3], "title": r[4],
-             "done": r[0] in done} for r in rows]
+             "done": r[0] in done, "failed": failed.get(r[0], 0)} for r in rows]
+
+
+def _run_column(model: Any) -> Any:
+    return Delivery.dispatch_id if model is Dispatch else Delivery.withdrawal_id
 
 
 def finished(db: Session, model: Any, ids: list[str]) -> set[str]:
@@ -201,14 +208,18 @@ def item_history(db: Session, principal: Principal, item_id: str) -> ItemHistory
                              .order_by(Withdrawal.created_at.desc())).all()
     dispatches_done = finished(db, Dispatch, [r[0] for r in dispatches])
     withdrawals_done = finished(db, Withdrawal, [r[0] for r in withdrawals])
+    dispatches_failed = failed_counts(db, Delivery.dispatch_id, [r[0] for r in dispatches])
+    withdrawals_failed = failed_counts(db, Delivery.withdrawal_id, [r[0] for r in withdrawals])
     return ItemHistory(
         versions=[{"version": v, "title": t, "created_at": at, "by": by}
                   for v, t, at, by in versions],
         deliveries=deliveries,
         dispatches=[{"id": i, "version": v, "total": n, "created_at": at,
-                     "done": i in dispatches_done} for i, v, n, at in dispatches],
+                     "done": i in dispatches_done, "failed": dispatches_failed.get(i, 0)}
+                    for i, v, n, at in dispatches],
         withdrawals=[{"id": i, "reason": r, "total": n, "created_at": at,
-                      "done": i in withdrawals_done} for i, r, n, at in withdrawals],
+                      "done": i in withdrawals_done, "failed": withdrawals_failed.get(i, 0)}
+                     for i, r, n, at in withdrawals],
         withdraw_reach=_withdraw_reach(db, principal, item))
 
 

@@ -31,10 +31,11 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     matrices,
     openapi,
     orgs,
+    retry,
     safety,
     tasks,
     users,
 )
 
 __all__ = ["api", "accounts", "assets", "fanout", "items", "library", "matrices", "openapi", "orgs",
-           "tasks", "users", "audit", "login", "safety"]
+           "tasks", "users", "audit", "login", "safety", "retry"]

@@ -19,7 +19,7 @@ from ..fanout.queueing import enqueue_batches
 from ..fanout.render import public_base
 from ..fanout.rights import withdrawal_scope
 from ..fanout.targets import parse_targets, resolve
-from ..models import DELIVERY_STATES, Account, Delivery, Dispatch, Org, Withdrawal
+from ..models import DELIVERY_STATES, PLATFORMS, Account, Delivery, Dispatch, Org, Withdrawal
 from ..permissions import require
 from ..request_limits import bulk_json
 from ..services import items as item_service
@@ -106,22 +106,27 @@ def get_dispatch(dispatch_id: str):
 
 @api.get("/dispatches/<dispatch_id>/deliveries")
 def list_dispatch_deliveries(dispatch_id: str):
-    """The deliveries of one push, filterable by state."""
+    """The deliveries of one push, filterable by state, error kind and platform."""
     return _deliveries(Delivery.dispatch_id, dispatch_id, Dispatch, "推送任务")
 
 
 @api.get("/withdrawals/<withdrawal_id>/deliveries")
 def list_withdrawal_deliveries(withdrawal_id: str):
-    """The deliveries one withdrawal covers, filterable by state."""
+    """The deliveries one withdrawal covers, filterable by state, error kind and platform."""
     return _deliveries(Delivery.withdrawal_id, withdrawal_id, Withdrawal, "撤稿任务")
 
 
 def _deliveries(column, key: str, model, label: str):
     principal = current()
-    state = request.args.get("state") or None
-    if state and state not in DELIVERY_STATES:
+    # One state, or several separated by commas (a failure list covers failed, retry, unknown).
+    states = [s for s in (request.args.get("state") or "").split(",") if s]
+    if any(s not in DELIVERY_STATES for s in states):
         raise invalid("state", "未知的投递状态 (unknown delivery state)",
                       allowed=list(DELIVERY_STATES))
+    error_kind = (request.args.get("error_kind") or "")[:32] or None
+    platform = request.args.get("platform") or None
+    if platform and platform not in PLATFORMS:
+        raise invalid("platform", "未知的平台 (unknown platform)", allowed=list(PLATFORMS))
     limit = limit_arg(default=100, maximum=1000)
     after = cursor_arg()
     with rt().db.session() as session:
@@ -132,8 +137,12 @@ def _deliveries(column, key: str, model, label: str):
         query = (select(Delivery, Account.name, Org.slug)
                  .join(Account, Account.id == Delivery.account_id)
                  .join(Org, Org.id == Account.org_id).where(column == key))
-        if state:
-            query = query.where(Delivery.state == state)
+        if states:
+            query = query.where(Delivery.state.in_(states))
+        if error_kind:
+            query = query.where(Delivery.error_kind == error_kind)
+        if platform:
+            query = query.where(Delivery.platform == platform)
         if principal.org_path is not None:
             query = query.where(Org.path.startswith(principal.org_path, autoescape=True))
         if after:
