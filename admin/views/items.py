@@ -8,7 +8,7 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from hub.models import ITEM_STATUSES, PLATFORMS
 from hub.permissions import may
 
-from .. import apicall, i18n, queries
+from .. import apicall, confirmation, i18n, queries
 from ..blueprint import admin_blueprint
 from ..push_targets import PushChoice
 from ..web import runtime
@@ -35,7 +35,8 @@ def item(item_id: str) -> str:
     return _item_page(item_id, PushChoice())
 
 
-def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> str:
+def _item_page(item_id: str, push: PushChoice, preview: dict | None = None,
+               withdraw: dict | None = None) -> str:
     data = apicall.call("GET", f"/items/{apicall.segment(item_id)}").raise_for_status().data
     with runtime().db.session() as db:
         history = queries.item_history(db, g.principal, item_id)
@@ -44,7 +45,8 @@ def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> s
     actions = _actions(data, history)
     return render_template("admin/item.html", item=data, history=history, actions=actions,
                            scope_orgs=scope_orgs, org_choices=org_choices, push=push,
-                           platforms=PLATFORMS, preview=preview,
+                           platforms=PLATFORMS, preview=preview, withdraw=withdraw,
+                           confirm_threshold=confirmation.threshold(),
                            matrices=_matrices() if actions["push"] else [])
 
 
@@ -117,8 +119,15 @@ def item_push(item_id: str) -> Response | tuple[str, int]:
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
         scope_orgs = queries.push_orgs(db, g.principal)
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push",
-                          json=choice.body(scope_orgs))
+    body = choice.body(scope_orgs)
+    numbers = _push_numbers(item_id, choice, scope_orgs)
+    if numbers.ok and not confirmation.accepted(numbers.data, request.form):
+        return _confirm_again(item_id, choice, numbers.data)
+    if numbers.ok:  # what the operator saw, or else no push (409: confirm again)
+        body[confirmation.EXPECTED] = numbers.data.get("total", 0)
+    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push", json=body)
+    if answer.code == confirmation.CHANGED:
+        return _confirm_again(item_id, choice, _push_numbers(item_id, choice, scope_orgs).data)
     if not answer.ok and _about_the_choice(answer):  # shown again, to be corrected
         flash(i18n.refusal(answer), "error")
         return _item_page(item_id, choice), answer.status
@@ -135,14 +144,29 @@ def item_push_preview(item_id: str) -> Response | tuple[str, int] | str:
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
         scope_orgs = queries.push_orgs(db, g.principal)
-    body = {"targets": choice.body(scope_orgs)["targets"], **choice.override()}
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/push/preview", json=body)
+    answer = _push_numbers(item_id, choice, scope_orgs)
     if not answer.ok and _about_the_choice(answer):
         flash(i18n.refusal(answer), "error")
         return _item_page(item_id, choice), answer.status
     if not answer.ok:
         return _refused(answer, item_id)
     return _item_page(item_id, choice, preview=answer.data)
+
+
+def _push_numbers(item_id: str, choice: PushChoice, scope_orgs: list[str]
+                  ) -> apicall.ApiAnswer:
+    body = {"targets": choice.body(scope_orgs)["targets"], **choice.override()}
+    return apicall.call("POST", f"/items/{apicall.segment(item_id)}/push/preview", json=body)
+
+
+def _confirm_again(item_id: str, choice: PushChoice, numbers: dict,
+                   withdraw: dict | None = None) -> tuple[str, int]:
+    """The confirmation shown again: the number typed was not the current count (or none was
+    typed), or the count changed between the confirmation and the push."""
+    flash(i18n.t("confirm.again", total=numbers.get("total", 0)), "error")
+    if withdraw is not None:
+        return _item_page(item_id, choice, withdraw=withdraw), 409
+    return _item_page(item_id, choice, preview=numbers), 409
 
 
 def _about_the_choice(answer: apicall.ApiAnswer) -> bool:
@@ -153,10 +177,36 @@ def _about_the_choice(answer: apicall.ApiAnswer) -> bool:
     return answer.status == 422 or (answer.status == 403 and outside)
 
 
+@admin_blueprint.post("/items/<item_id>/withdraw/preview")
+def item_withdraw_preview(item_id: str) -> Response | str:
+    """What the withdrawal would remove, shown on the item page to be confirmed."""
+    numbers = _withdraw_numbers(item_id)
+    if not numbers.ok:
+        return _refused(numbers, item_id)
+    return _item_page(item_id, PushChoice(), withdraw=_withdraw_view(numbers.data))
+
+
+def _withdraw_numbers(item_id: str) -> apicall.ApiAnswer:
+    return apicall.call("POST", f"/items/{apicall.segment(item_id)}/withdraw/preview", json={})
+
+
+def _withdraw_view(numbers: dict) -> dict:
+    return {**numbers, "reason": (request.form.get("reason") or "")[:1000]}
+
+
 @admin_blueprint.post("/items/<item_id>/withdraw")
-def item_withdraw(item_id: str) -> Response:
-    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/withdraw",
-                          json={"reason": request.form.get("reason") or ""})
+def item_withdraw(item_id: str) -> Response | tuple[str, int]:
+    body = {"reason": request.form.get("reason") or ""}
+    numbers = _withdraw_numbers(item_id)
+    if numbers.ok and not confirmation.accepted(numbers.data, request.form):
+        return _confirm_again(item_id, PushChoice(), numbers.data,
+                              withdraw=_withdraw_view(numbers.data))
+    if numbers.ok:
+        body[confirmation.EXPECTED] = numbers.data.get("total", 0)
+    answer = apicall.call("POST", f"/items/{apicall.segment(item_id)}/withdraw", json=body)
+    if answer.code == confirmation.CHANGED:
+        fresh = _withdraw_numbers(item_id).data
+        return _confirm_again(item_id, PushChoice(), fresh, withdraw=_withdraw_view(fresh))
     if not answer.ok:
         return _refused(answer, item_id)
     flash(i18n.t("done.withdraw", total=answer.data.get("total", 0)), "ok")

@@ -11,6 +11,7 @@ from ..audit import record
 from ..auth import current
 from ..db import is_transient
 from ..errors import invalid, not_found
+from ..fanout import confirm
 from ..fanout import push as push_service
 from ..fanout import withdraw as withdraw_service
 from ..fanout.executor import FENCE_PREFIX, FENCE_TTL_S
@@ -34,13 +35,15 @@ log = logging.getLogger("yunchu.fanout")
 @api.post("/items/<item_id>/push")
 @bulk_json
 def push_item(item_id: str):
-    """Push an approved item to accounts (orgs, platforms, matrices, explicit ids)."""
+    """Push an approved item to accounts (orgs, platforms, matrices, explicit ids).
+    With ``expected_total``, only if the push covers exactly that many accounts (else 409)."""
     principal = current()
     require(principal, "item.push")  # the role first: a caller who may not push learns no more
     body = json_body()
     spec = parse_targets(body.get("targets"))
     schedule_at = timestamp(body, "schedule_at")
     override = parse_push_override(body)
+    expected = confirm.expected_total(body)
     runtime = rt()
     with runtime.db.session() as session:
         item = item_service.get(session, item_id, for_update=True)
@@ -48,6 +51,7 @@ def push_item(item_id: str):
         targets = resolve(session, spec, principal)
         result = push_service.push(session, item, spec, targets, schedule_at, principal,
                                    public_base(runtime.settings), override)
+        confirm.check(expected, result.total)
         details = {"total": result.total, "skipped": result.skipped,
                    "skip_codes": result.skip_codes, "schedule_at": rfc3339(schedule_at)}
         if result.safety_override:
@@ -173,15 +177,17 @@ def _require_item_scope(session, principal, item_id: str, action: str) -> None:
 
 @api.post("/items/<item_id>/withdraw")
 def withdraw_item(item_id: str):
-    """Withdraw an item (and every copy pulled from it) from every account and feed."""
+    """Withdraw an item (and every copy pulled from it) from every account and feed.
+    With ``expected_total``, only if it covers exactly that many deliveries (else 409)."""
     principal = current()
     body = json_body()
     reason = withdraw_service.parse_reason(body)
+    expected = confirm.expected_total(body)
     runtime = rt()
     for attempt in range(3):
         try:
             withdrawal_id, result, scope_path = _withdraw_once(runtime, principal, item_id,
-                                                               reason)
+                                                               reason, expected)
             break
         except Exception as err:
             if attempt == 2 or not is_transient(err):
@@ -193,12 +199,13 @@ def withdraw_item(item_id: str):
     return jsonify({"withdrawal_id": withdrawal_id, "total": result.total}), 202
 
 
-def _withdraw_once(runtime, principal, item_id: str, reason: str):
+def _withdraw_once(runtime, principal, item_id: str, reason: str, expected: int | None):
     with runtime.db.session() as session:
         item = item_service.get(session, item_id, for_update=True)
         scope_path = withdrawal_scope(session, principal, item)
         result = withdraw_service.withdraw(session, item, reason, principal,
                                            scope_path=scope_path)
+        confirm.check(expected, result.total)
         record(session, "item.withdraw", target=result.withdrawal.id, item_id=item.id,
                details={"total": result.total, "items": result.item_ids, "reason": reason,
                         "scope": "partial" if scope_path else "all"})
