@@ -44,7 +44,7 @@ class FailureFilter:
     def query(self, limit: int) -> dict[str, Any]:
         return {"state": self.state or ",".join(PROBLEM_STATES[self.kind]),
                 "error_kind": self.error_kind, "platform": self.platform,
-                "after": self.after, "limit": limit}
+                "cursor": self.after, "limit": limit}
 
     def args(self, **changes: str) -> dict[str, str]:
         """The filter as query arguments (empty ones left out), for links and the CSV."""
