@@ -202,10 +202,7 @@ def item_history(db: Session, principal: Principal, item_id: str) -> ItemHistory
                                    Dispatch.created_at)
                             .where(Dispatch.item_id == item.id)
                             .order_by(Dispatch.created_at.desc())).all()
-    withdrawals = db.execute(select(Withdrawal.id, Withdrawal.reason, Withdrawal.total,
-                                    Withdrawal.created_at)
-                             .where(Withdrawal.item_id == item.id)
-                             .order_by(Withdrawal.created_at.desc())).all()
+    withdrawals = _withdrawals_covering(db, item)
     dispatches_done = finished(db, Dispatch, [r[0] for r in dispatches])
     withdrawals_done = finished(db, Withdrawal, [r[0] for r in withdrawals])
     dispatches_failed = failed_counts(db, Delivery.dispatch_id, [r[0] for r in dispatches])
@@ -221,6 +218,22 @@ def item_history(db: Session, principal: Principal, item_id: str) -> ItemHistory
                       "done": i in withdrawals_done, "failed": withdrawals_failed.get(i, 0)}
                      for i, r, n, at in withdrawals],
         withdraw_reach=_withdraw_reach(db, principal, item))
+
+
+def _withdrawals_covering(db: Session, item: Item) -> list[Any]:
+    """Withdrawals of the item and those of its origins that covered it (a reprint is
+    withdrawn with its origin: that withdrawal is its own record too), newest first."""
+    chain, seen = [item.id], {item.id}
+    origin = item.origin_id
+    while origin and origin not in seen:  # a reprint of a reprint: a short chain
+        chain.append(origin)
+        seen.add(origin)
+        origin = db.execute(select(Item.origin_id).where(Item.id == origin)).scalar_one_or_none()
+    rows = db.execute(select(Withdrawal.id, Withdrawal.reason, Withdrawal.total,
+                             Withdrawal.created_at, Withdrawal.item_id, Withdrawal.item_ids)
+                      .where(Withdrawal.item_id.in_(chain))
+                      .order_by(Withdrawal.created_at.desc())).all()
+    return [r[:4] for r in rows if r[4] == item.id or item.id in (r[5] or [])]
 
 
 def _withdraw_reach(db: Session, principal: Principal, item: Item) -> str | None:
