@@ -37,24 +37,24 @@ def _csv(kind: str, run_id: str) -> Response:
                      headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@admin_blueprint.get("/dispatches/<dispatch_id>/failures")
-def dispatch_failures(dispatch_id: str) -> str:
-    return _fragment("dispatch", dispatch_id)
+def _register(kind: str, plural: str) -> None:
+    """The fragment and the CSV of one kind of run, at /<plural>/<kind_id>/failures[.csv]."""
+    key = f"{kind}_id"
+
+    def fragment(**args: str) -> str:
+        return _fragment(kind, args[key])
+
+    def export(**args: str) -> Response:
+        return _csv(kind, args[key])
+
+    admin_blueprint.add_url_rule(f"/{plural}/<{key}>/failures", endpoint=f"{kind}_failures",
+                                 view_func=fragment)
+    admin_blueprint.add_url_rule(f"/{plural}/<{key}>/failures.csv",
+                                 endpoint=f"{kind}_failures_csv", view_func=export)
 
 
-@admin_blueprint.get("/withdrawals/<withdrawal_id>/failures")
-def withdrawal_failures(withdrawal_id: str) -> str:
-    return _fragment("withdrawal", withdrawal_id)
-
-
-@admin_blueprint.get("/dispatches/<dispatch_id>/failures.csv")
-def dispatch_failures_csv(dispatch_id: str) -> Response:
-    return _csv("dispatch", dispatch_id)
-
-
-@admin_blueprint.get("/withdrawals/<withdrawal_id>/failures.csv")
-def withdrawal_failures_csv(withdrawal_id: str) -> Response:
-    return _csv("withdrawal", withdrawal_id)
+_register("dispatch", "dispatches")
+_register("withdrawal", "withdrawals")
 
 
 @admin_blueprint.post("/dispatches/<dispatch_id>/retry")

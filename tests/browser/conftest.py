@@ -8,13 +8,11 @@ and its absence is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from tests.test_up import start_up, stop_up
 
 CHROMIUM = os.environ.get("YUNCHU_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -75,34 +75,22 @@ def up(tmp_path_factory: pytest.TempPathFactory, redis_server_url: str,
     """``yunchu up`` on a fresh data directory, one worker, allowed to call the sandbox."""
     _chromium()
     data = tmp_path_factory.mktemp("up") / "var"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YUNCHU_")}
-    env.update(YUNCHU_REDIS_URL=redis_server_url.rsplit("/", 1)[0] + "/9", YUNCHU_WORKERS="1",
-               YUNCHU_OUTBOUND_ALLOW=sandbox_server.allow_entry,
-               YUNCHU_CONFIRM_THRESHOLD=str(CONFIRM_THRESHOLD), YUNCHU_RECONCILE_INTERVAL_S="0.5")
+    redis_url = redis_server_url.rsplit("/", 1)[0] + "/9"  # its own queues
     import redis
 
-    redis.Redis.from_url(env["YUNCHU_REDIS_URL"]).flushdb()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "up", "--port", "0", "--data-dir", str(data)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines: dict[str, str] = {}
-    assert process.stdout is not None
-    while "login" not in lines:
-        line = process.stdout.readline()
-        assert line, f"yunchu up stopped before printing its login line: {lines}"
-        name, _, value = line.rstrip("\n").partition(": ")
-        lines[name] = value
-    name, _, password = lines["login"].partition(" / ")
+    redis.Redis.from_url(redis_url).flushdb()
+    process, lines = start_up(data, redis_url, YUNCHU_WORKERS="1",
+                              YUNCHU_OUTBOUND_ALLOW=sandbox_server.allow_entry,
+                              YUNCHU_CONFIRM_THRESHOLD=str(CONFIRM_THRESHOLD),
+                              YUNCHU_RECONCILE_INTERVAL_S="0.5")
     try:
+        login = process.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
+        assert login.startswith("login: "), login
+        name, _, password = login.removeprefix("login: ").partition(" / ")
         yield Hub(url=lines["url"], token=lines["token"], admin_name=name,
                   admin_password=password)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        stop_up(process)
 
 
 @pytest.fixture(scope="session")
@@ -160,10 +148,8 @@ def people(request: pytest.FixtureRequest, chromium, up: Hub) -> Iterator[Any]:
         ARTIFACTS.mkdir(exist_ok=True)
         for n, (who, page) in enumerate(opened):
             safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-            try:
+            with contextlib.suppress(Exception):  # a closed page: nothing to show
                 page.screenshot(path=str(ARTIFACTS / f"{safe}-{n}-{who}.png"), full_page=True)
-            except Exception:  # noqa: BLE001 - a closed page: nothing to show
-                pass
     for _, page in opened:
         page.context.close()
 
