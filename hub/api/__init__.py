@@ -35,7 +35,8 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     safety,
     tasks,
     users,
+    withdraw_preview,
 )
 
 __all__ = ["api", "accounts", "assets", "fanout", "items", "library", "matrices", "openapi", "orgs",
-           "tasks", "users", "audit", "login", "safety", "retry"]
+           "tasks", "users", "audit", "login", "safety", "retry", "withdraw_preview"]

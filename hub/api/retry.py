@@ -1,5 +1,4 @@
-"""/api/v1/dispatches/<id>/retry (send a push's retryable failures again) and
-/api/v1/items/<id>/withdraw/preview (what a withdrawal would do)."""
+"""/api/v1/dispatches/<id>/retry: send a push's retryable failures again."""
 
 from __future__ import annotations
 
@@ -9,8 +8,6 @@ from ..audit import record
 from ..auth import current
 from ..errors import not_found
 from ..fanout.retry import retry_failed
-from ..fanout.rights import withdrawal_scope
-from ..fanout.withdraw import preview as withdraw_preview
 from ..models import Dispatch, Item, Org
 from ..permissions import require
 from ..services import items as item_service
@@ -38,13 +35,3 @@ def retry_dispatch(dispatch_id: str):
     _enqueue(runtime, "publish", result.queued)
     return jsonify({"dispatch_id": dispatch_id, "retried": result.retried}), 202
 
-
-@api.post("/items/<item_id>/withdraw/preview")
-def preview_withdraw(item_id: str):
-    """What a withdrawal by this caller would do, without doing it: copies to remove by
-    platform, sends to cancel, items covered; ``total`` is what ``expected_total`` confirms."""
-    principal = current()
-    with rt().db.session() as session:
-        item = item_service.get(session, item_id)
-        data = withdraw_preview(session, item, withdrawal_scope(session, principal, item))
-    return jsonify(data)
