@@ -69,10 +69,11 @@ class Hub:
         return response.json()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory, redis_server_url: str,
        sandbox_server) -> Iterator[Hub]:
-    """``yunchu up`` on a fresh data directory, one worker, allowed to call the sandbox."""
+    """``yunchu up`` on a fresh data directory, one worker, allowed to call the sandbox;
+    stopped once the module's tests are done (its worker must not run beside other tests)."""
     _chromium()
     data = tmp_path_factory.mktemp("up") / "var"
     redis_url = redis_server_url.rsplit("/", 1)[0] + "/9"  # its own queues
@@ -93,7 +94,7 @@ def up(tmp_path_factory: pytest.TempPathFactory, redis_server_url: str,
         stop_up(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def newsroom(up: Hub, sandbox_server) -> Hub:
     """A province, a city and a county with sandbox WeChat accounts, an editor, three
     reviewers and a county operator, all with passwords (made through the API)."""
@@ -116,7 +117,7 @@ def newsroom(up: Hub, sandbox_server) -> Hub:
     return up
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(up: Hub) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
