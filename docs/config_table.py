@@ -75,6 +75,10 @@ MEANINGS = {
                            "tens of thousands: org and account imports, push targets and "
                            "previews, matrices, safety term lists, item bodies; 413 above it.",
     "max_image_pixels": "Largest image (width × height) accepted: the decompression-bomb limit.",
+    "confirm_threshold": "A push or a withdrawal in the admin UI always shows what it will do "
+                         "and asks for confirmation; from this many accounts (deliveries) on, "
+                         "the operator must type that number to confirm. The API's optional "
+                         "`expected_total` field gives the same guarantee to scripts.",
     "batch_size": "Deliveries per RQ job (one platform per job), and per reconciler batch.",
     "concurrency": "Platform calls in flight per worker process, for pushes and for withdrawals each (withdrawals never wait behind pushes); a worker holds up to twice this many claimed deliveries.",
     "lease_s": "Seconds a worker's claim on a delivery lasts unless renewed; a live worker's "

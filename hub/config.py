@@ -118,6 +118,9 @@ class Settings:
     # Reverse proxies in front of the hub whose X-Forwarded-For/-Proto are trusted (ProxyFix).
     proxy_hops: int = 0
     secure_cookies: str = "auto"  # auto | on | off
+    # A push or withdrawal in the admin reaching this many accounts asks the operator to type
+    # the number to confirm it.
+    confirm_threshold: int = 100
 
     @property
     def redis_embedded(self) -> bool:
@@ -162,7 +165,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
             values[name] = _cookie_mode(var, value)
         elif name in {"workers", "max_upload_bytes", "max_json_bytes",
                       "max_bulk_json_bytes", "max_image_pixels", "batch_size",
-                      "concurrency", "lease_s", "retry_max_attempts", "interrupted_max"}:
+                      "concurrency", "lease_s", "retry_max_attempts", "interrupted_max",
+                      "confirm_threshold"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
         elif name in ("reconcile_interval_s", "http_timeout_s", "retry_base_s", "retry_cap_s",
                       "worker_alive_s"):

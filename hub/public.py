@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta, timezone
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from sqlalchemy import select, text
@@ -21,6 +22,7 @@ public = Blueprint("public", __name__, template_folder="templates", static_folde
 # Media a withdrawal must reach: shared caches keep them five minutes at most, then revalidate.
 PUBLIC_MEDIA_CACHE = "public, max-age=300, must-revalidate"
 STAFF_MEDIA_CACHE = "private, no-cache"  # an unpublished asset shown to a logged-in reviewer
+BEIJING = timezone(timedelta(hours=8), "CST")
 
 
 def _rt():
@@ -66,6 +68,22 @@ def readyz():
         200 if ready else 503
 
 
+@public.get("/favicon.ico")
+def favicon():
+    """Browsers ask every site for this; an SVG answers for the admin and the public pages."""
+    response = public.send_static_file("favicon.svg")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def beijing_time(moment: datetime | None) -> str:
+    """A stored (naive UTC) time as readers in China read it, the zone named."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") + " 北京时间"
+
+
 @public.get("/p/<item_id>")
 def item_page(item_id: str):
     runtime = _rt()
@@ -88,7 +106,8 @@ def item_page(item_id: str):
             Asset.id.in_(version.asset_ids or []))).scalars() if a.kind == "video"]
         return render_template("public/item.html", item=item, version=version, org=org,
                                origin_org=origin_org, cover=cover, videos=videos,
-                               body=public_body(version.body_html))
+                               body=public_body(version.body_html),
+                               published=beijing_time(item.approved_at))
 
 
 @public.get("/media/<asset_id>")

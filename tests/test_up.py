@@ -17,11 +17,13 @@ import requests
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def _start(data: Path, redis_url: str) -> tuple[subprocess.Popen, dict[str, str]]:
-    """``yunchu up`` on a free port, without workers (signing in needs none); returns the
-    process and the ``name: value`` lines it printed up to the token."""
+def start_up(data: Path, redis_url: str, **settings: str
+             ) -> tuple[subprocess.Popen, dict[str, str]]:
+    """``yunchu up`` on a free port, without workers unless ``settings`` (``YUNCHU_*``
+    variables) say otherwise (signing in needs none); returns the process and the
+    ``name: value`` lines it printed up to the token."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUNCHU_")}
-    env.update(YUNCHU_REDIS_URL=redis_url, YUNCHU_WORKERS="0")
+    env.update({"YUNCHU_REDIS_URL": redis_url, "YUNCHU_WORKERS": "0", **settings})
     process = subprocess.Popen(
         [sys.executable, "-m", "cli", "up", "--port", "0", "--data-dir", str(data)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -35,7 +37,7 @@ def _start(data: Path, redis_url: str) -> tuple[subprocess.Popen, dict[str, str]
     return process, lines
 
 
-def _stop(process: subprocess.Popen) -> str:
+def stop_up(process: subprocess.Popen) -> str:
     """Stop the hub; the rest of what it printed."""
     process.send_signal(signal.SIGTERM)
     rest, _ = process.communicate(timeout=30)
@@ -57,7 +59,7 @@ def _sign_in(url: str, name: str, password: str) -> requests.Response:
 def test_a_fresh_up_prints_a_sign_in_that_reaches_the_dashboard_once(tmp_path: Path,
                                                                      redis_server_url: str):
     data = tmp_path / "var"
-    process, lines = _start(data, redis_server_url)
+    process, lines = start_up(data, redis_server_url)
     try:
         assert lines["url"].startswith("http://127.0.0.1:") and lines["url"].endswith("/")
         assert lines["token"] == (data / "bootstrap.token").read_text().strip()
@@ -68,14 +70,14 @@ def test_a_fresh_up_prints_a_sign_in_that_reaches_the_dashboard_once(tmp_path: P
         assert dashboard.status_code == 200 and dashboard.url == lines["url"] + "admin/"
         assert "概览" in dashboard.text and "bootstrap-admin" in dashboard.text
     finally:
-        _stop(process)
+        stop_up(process)
     for path in data.rglob("*"):
         if path.is_file():
             assert password.encode() not in path.read_bytes(), path
 
-    process, lines = _start(data, redis_server_url)
+    process, lines = start_up(data, redis_server_url)
     try:
         assert _sign_in(lines["url"], name, password).url == lines["url"] + "admin/"
     finally:
-        rest = _stop(process)
+        rest = stop_up(process)
     assert "login:" not in rest and password not in rest

@@ -1,10 +1,27 @@
-// Live progress: poll the API's dispatch/withdrawal JSON every second with the session cookie.
+// Live progress: poll the API's dispatch/withdrawal JSON every second with the session cookie,
+// and reload the failure list whenever the counts it is drawn from move.
 (function () {
   "use strict";
   var root = document.getElementById("progress");
   if (!root || root.dataset.state === "done") { return; }
   var source = root.dataset.source;
   var bar = root.querySelector("progress");
+  var failures = document.getElementById("failures");
+  var seen = null;
+
+  function problemsKey(run) {
+    var p = run.problems || {};
+    return JSON.stringify([p.total, p.retryable, p.by_kind, p.by_platform]);
+  }
+
+  function refreshFailures(run) {
+    var key = problemsKey(run);
+    if (!failures || key === seen) { return; }
+    seen = key;
+    fetch(failures.dataset.source, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) { if (html !== null) { failures.innerHTML = html; } });
+  }
 
   function set(field, value) {
     var el = root.querySelector('[data-field="' + field + '"]');
@@ -22,12 +39,15 @@
     });
     set("total", run.total);
     set("remaining", run.remaining);
+    set("failed", (run.counts || {}).failed || 0);
     var state = set("state", root.dataset["label" + run.state.charAt(0).toUpperCase() + run.state.slice(1)] || run.state);
     if (state) { state.className = "run-" + run.state; }
     if (bar) {
       bar.max = run.total || 1;
       bar.value = run.total ? run.total - run.remaining : 1;
+      bar.dataset.percent = Math.round(100 * bar.value / bar.max);
     }
+    refreshFailures(run);
   }
 
   function tick() {

@@ -13,6 +13,7 @@ def register_views() -> None:
         auth,
         compose,
         dashboard,
+        failures,
         imports,
         items,
         library,

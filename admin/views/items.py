@@ -16,7 +16,7 @@ from hub.platforms import names as platform_names
 from hub.services import fanout_actions, item_actions, item_overview, org_actions
 from hub.services import matrices as matrix_service
 
-from .. import i18n
+from .. import confirmation, i18n
 from ..blueprint import admin_blueprint
 from ..errors import refused
 from ..push_targets import PushChoice
@@ -44,7 +44,8 @@ def item(item_id: str) -> str:
     return _item_page(item_id, PushChoice())
 
 
-def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> str:
+def _item_page(item_id: str, push: PushChoice, preview: dict | None = None,
+               withdraw: dict | None = None) -> str:
     with runtime().db.session() as db:
         data = item_actions.get(db, g.principal, item_id)
         history = item_overview.item_history(db, g.principal, item_id)
@@ -53,7 +54,8 @@ def _item_page(item_id: str, push: PushChoice, preview: dict | None = None) -> s
     actions = _actions(data, history)
     return render_template("admin/item.html", item=data, history=history, actions=actions,
                            scope_orgs=scope_orgs, org_choices=org_choices, push=push,
-                           platforms=platform_names(), preview=preview,
+                           platforms=platform_names(), preview=preview, withdraw=withdraw,
+                           confirm_threshold=confirmation.threshold(),
                            matrices=_matrices() if actions["push"] else [])
 
 
@@ -133,9 +135,18 @@ def item_push(item_id: str) -> Response | tuple[str, int]:
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
         scope_orgs = org_actions.whole_scope(db, g.principal)
+    body = choice.body(scope_orgs)
+    numbers = _push_numbers(item_id, choice, scope_orgs)
+    if numbers is not None and not confirmation.accepted(numbers, request.form):
+        return _confirm_again(item_id, choice, numbers)
+    if numbers is not None:  # what the operator saw, or else no push (409: confirm again)
+        body[confirmation.EXPECTED] = numbers.get("total", 0)
     try:
-        pushed = fanout_actions.push(runtime(), g.principal, item_id, choice.body(scope_orgs))
+        pushed = fanout_actions.push(runtime(), g.principal, item_id, body)
     except ApiError as err:
+        if err.code == confirmation.CHANGED:
+            return _confirm_again(item_id, choice,
+                                  _push_numbers(item_id, choice, scope_orgs) or {})
         if _about_the_choice(err):  # shown again, to be corrected
             flash(refused(err), "error")
             return _item_page(item_id, choice), err.status
@@ -151,15 +162,38 @@ def item_push_preview(item_id: str) -> Response | tuple[str, int] | str:
     choice = PushChoice.from_form(request.form)
     with runtime().db.session() as db:
         scope_orgs = org_actions.whole_scope(db, g.principal)
-    body = {"targets": choice.body(scope_orgs)["targets"], **choice.override()}
     try:
-        preview = fanout_actions.preview(runtime(), g.principal, item_id, body)
+        preview = _preview(item_id, choice, scope_orgs)
     except ApiError as err:
         if _about_the_choice(err):
             flash(refused(err), "error")
             return _item_page(item_id, choice), err.status
         return _refused(err, item_id)
     return _item_page(item_id, choice, preview=preview)
+
+
+def _preview(item_id: str, choice: PushChoice, scope_orgs: list[str]) -> dict:
+    body = {"targets": choice.body(scope_orgs)["targets"], **choice.override()}
+    return fanout_actions.preview(runtime(), g.principal, item_id, body)
+
+
+def _push_numbers(item_id: str, choice: PushChoice, scope_orgs: list[str]) -> dict | None:
+    """The preview's numbers the confirmation is checked against; None when the preview is
+    refused (the push then says why)."""
+    try:
+        return _preview(item_id, choice, scope_orgs)
+    except ApiError:
+        return None
+
+
+def _confirm_again(item_id: str, choice: PushChoice, numbers: dict,
+                   withdraw: dict | None = None) -> tuple[str, int]:
+    """The confirmation shown again: the number typed was not the current count (or none was
+    typed), or the count changed between the confirmation and the push."""
+    flash(i18n.t("confirm.again", total=numbers.get("total", 0)), "error")
+    if withdraw is not None:
+        return _item_page(item_id, choice, withdraw=withdraw), 409
+    return _item_page(item_id, choice, preview=numbers), 409
 
 
 def _about_the_choice(err: ApiError) -> bool:
@@ -169,12 +203,41 @@ def _about_the_choice(err: ApiError) -> bool:
     return err.status == 422 or (err.status == 403 and outside)
 
 
-@admin_blueprint.post("/items/<item_id>/withdraw")
-def item_withdraw(item_id: str) -> Response:
+@admin_blueprint.post("/items/<item_id>/withdraw/preview")
+def item_withdraw_preview(item_id: str) -> Response | str:
+    """What the withdrawal would remove, shown on the item page to be confirmed."""
     try:
-        withdrawn = fanout_actions.withdraw(runtime(), g.principal, item_id,
-                                            {"reason": request.form.get("reason") or ""})
+        numbers = fanout_actions.withdraw_preview(runtime(), g.principal, item_id)
     except ApiError as err:
+        return _refused(err, item_id)
+    return _item_page(item_id, PushChoice(), withdraw=_withdraw_view(numbers))
+
+
+def _withdraw_numbers(item_id: str) -> dict | None:
+    try:
+        return fanout_actions.withdraw_preview(runtime(), g.principal, item_id)
+    except ApiError:
+        return None  # the withdrawal itself says why
+
+
+def _withdraw_view(numbers: dict) -> dict:
+    return {**numbers, "reason": (request.form.get("reason") or "")[:1000]}
+
+
+@admin_blueprint.post("/items/<item_id>/withdraw")
+def item_withdraw(item_id: str) -> Response | tuple[str, int]:
+    body: dict = {"reason": request.form.get("reason") or ""}
+    numbers = _withdraw_numbers(item_id)
+    if numbers is not None and not confirmation.accepted(numbers, request.form):
+        return _confirm_again(item_id, PushChoice(), numbers, withdraw=_withdraw_view(numbers))
+    if numbers is not None:
+        body[confirmation.EXPECTED] = numbers.get("total", 0)
+    try:
+        withdrawn = fanout_actions.withdraw(runtime(), g.principal, item_id, body)
+    except ApiError as err:
+        if err.code == confirmation.CHANGED:
+            fresh = _withdraw_numbers(item_id) or {}
+            return _confirm_again(item_id, PushChoice(), fresh, withdraw=_withdraw_view(fresh))
         return _refused(err, item_id)
     flash(i18n.t("done.withdraw", total=withdrawn.get("total", 0)), "ok")
     return redirect(url_for("admin.withdrawal", withdrawal_id=withdrawn["withdrawal_id"]),

@@ -39,10 +39,11 @@ def safety_update() -> str | tuple[str, int]:
     current = _current()
     try:
         terms, lines = safety_form.parse(text)
-    except safety_form.LineError as err:
-        flash(i18n.t("safety.line", line=err.line) + i18n.t(err.problem, value=err.value),
-              "error")
-        return _page(current, text=text, names=names, bad_line=err.line), 422
+    except safety_form.LineErrors as wrong:
+        said = [i18n.t("safety.line", line=e.line) + i18n.t(e.problem, value=e.value)
+                for e in wrong.errors]
+        return _page(current, text=text, names=names, bad_line=wrong.errors[0].line,
+                     bad_lines=said), 422
     body = {"version": int(version) if version.isdigit() else version, "terms": terms,
             "canonical_names": [n.strip() for n in names.splitlines() if n.strip()]}
     try:
@@ -54,8 +55,8 @@ def safety_update() -> str | tuple[str, int]:
         # What was typed stays; a line the service refused is named.
         line = safety_form.line_of(field_of(err), lines)
         where = i18n.t("safety.line", line=line) if line else ""
-        flash(where + refused(err), "error")
-        return _page(current, text=text, names=names, bad_line=line), err.status
+        return _page(current, text=text, names=names, bad_line=line,
+                     bad_lines=[where + refused(err)]), err.status
     flash(i18n.t("done.safety_saved", version=saved["version"], n=len(saved["terms"])), "ok")
     return _page(saved, text=safety_form.unparse(saved["terms"]),
                  names="\n".join(saved["canonical_names"]), rescan=saved.get("rescan"))
@@ -83,11 +84,12 @@ def _current() -> dict[str, Any]:
 
 
 def _page(current: dict[str, Any], *, text: str, names: str, bad_line: int | None = None,
-          rescan: dict[str, Any] | None = None) -> str:
+          rescan: dict[str, Any] | None = None, bad_lines: list[str] | None = None) -> str:
     counts: dict[str, int] = {}
     for term in current["terms"]:
         counts[term["category"]] = counts.get(term["category"], 0) + 1
     return render_template("admin/safety.html", current=current, text=text, names=names,
-                           bad_line=bad_line, rescan=rescan, counts=counts,
+                           bad_line=bad_line, bad_lines=bad_lines or [], rescan=rescan,
+                           counts=counts,
                            categories=CATEGORIES, defaults=DEFAULT_ACTIONS, edit=_may_edit(),
                            may_rescan=may(g.principal, "safety.rescan"))

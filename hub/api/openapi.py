@@ -17,10 +17,10 @@ ERROR_SCHEMA = {
         "details": {"type": "object"}}}},
 }
 SUCCESS = {"post": "201", "get": "200", "patch": "200", "put": "200", "delete": "204"}
-ACCEPTED = {"api.push_item", "api.withdraw_item"}
+ACCEPTED = {"api.push_item", "api.withdraw_item", "api.retry_dispatch"}
 OK_POSTS = {"api.import_orgs", "api.import_accounts", "api.submit_item", "api.review_item",
             "api.task_done", "api.login", "api.rescan_safety", "api.revoke",
-            "api.change_password"}
+            "api.change_password", "api.preview_withdraw"}
 
 
 @api.get("/openapi.json")

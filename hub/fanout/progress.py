@@ -18,8 +18,13 @@ from ..models import (
     utcnow,
 )
 from ..validation import rfc3339
+from .retry import retryable_failures
 
 WITHDRAW_REMAINING = ("sending",) + PUBLISH_OPEN[2:] + WITHDRAW_OPEN  # sending, retry, …
+# Deliveries that need someone's attention, per kind of run: what the failure list shows and
+# the ``problems`` block of the progress counts.
+PROBLEM_STATES = {"dispatch": ("failed", "retry"),
+                  "withdrawal": ("manual", "withdraw_retry", "failed")}
 
 
 def _counts(session: Session, column: Any, key: str) -> dict[str, int]:
@@ -28,6 +33,31 @@ def _counts(session: Session, column: Any, key: str) -> dict[str, int]:
                                     .group_by(Delivery.state)):
         counts[state] = n
     return counts
+
+
+def problems(session: Session, column: Any, key: str, states: tuple[str, ...]
+             ) -> dict[str, Any]:
+    """The run's deliveries in ``states``: how many, by error kind and by platform, and (for a
+    push) how many of its failures a retry would send again."""
+    by_kind: dict[str, int] = {}
+    by_platform: dict[str, int] = {}
+    total = 0
+    for kind, platform, n in session.execute(
+            select(Delivery.error_kind, Delivery.platform, func.count())
+            .where(column == key, Delivery.state.in_(states))
+            .group_by(Delivery.error_kind, Delivery.platform)):
+        total += n
+        by_kind[kind or "none"] = by_kind.get(kind or "none", 0) + n
+        by_platform[platform] = by_platform.get(platform, 0) + n
+    return {"total": total, "by_kind": by_kind, "by_platform": by_platform}
+
+
+def failed_counts(session: Session, column: Any, ids: list[str]) -> dict[str, int]:
+    """Failed deliveries per run among ``ids`` (runs without any are left out)."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(column, func.count()).where(
+        column.in_(ids), Delivery.state == "failed").group_by(column)).all())
 
 
 def dispatch_progress(session: Session, dispatch: Dispatch) -> dict[str, Any]:
@@ -44,9 +74,18 @@ def dispatch_progress(session: Session, dispatch: Dispatch) -> dict[str, Any]:
     return {"id": dispatch.id, "item": dispatch.item_id, "version": dispatch.version,
             "state": state, "waiting_for_schedule": waiting, "total": dispatch.total,
             "remaining": open_count,
-            "counts": counts, "repushed": dispatch.repushed, "schedule_at": rfc3339(dispatch.schedule_at),
+            "counts": counts, "repushed": dispatch.repushed,
+            "problems": _dispatch_problems(session, dispatch),
+            "schedule_at": rfc3339(dispatch.schedule_at),
             "created_at": rfc3339(dispatch.created_at),
             "finished_at": rfc3339(dispatch.finished_at)}
+
+
+def _dispatch_problems(session: Session, dispatch: Dispatch) -> dict[str, Any]:
+    found = problems(session, Delivery.dispatch_id, dispatch.id, PROBLEM_STATES["dispatch"])
+    found["retryable"] = session.execute(select(func.count()).select_from(
+        retryable_failures(dispatch.id).subquery())).scalar_one() if found["total"] else 0
+    return found
 
 
 def _open_tasks(session: Session, withdrawal: Withdrawal) -> int:
@@ -67,6 +106,8 @@ def withdrawal_progress(session: Session, withdrawal: Withdrawal) -> dict[str, A
     return {"id": withdrawal.id, "item": withdrawal.item_id, "items": withdrawal.item_ids,
             "reason": withdrawal.reason, "state": "done" if remaining == 0 else "running",
             "total": withdrawal.total, "remaining": remaining, "counts": counts,
+            "problems": problems(session, Delivery.withdrawal_id, withdrawal.id,
+                                 PROBLEM_STATES["withdrawal"]),
             "manual_tasks": _open_tasks(session, withdrawal),
             "created_at": rfc3339(withdrawal.created_at),
             "finished_at": rfc3339(withdrawal.finished_at)}

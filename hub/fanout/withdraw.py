@@ -5,6 +5,7 @@ of the rule's layers: see ``fence``.)"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -49,6 +50,49 @@ def pulled_copies(session: Session, item_id: str) -> list[str]:
     return found
 
 
+def _scoped(item_ids: list[str], scope_path: str | None) -> list[Any]:
+    """The deliveries of these items, on accounts in ``scope_path``'s subtree when given."""
+    scoped: list[Any] = [Delivery.item_id.in_(item_ids)]
+    if scope_path is not None:
+        scoped.append(Delivery.account_id.in_(
+            select(Account.id).join(Org, Org.id == Account.org_id)
+            .where(Org.path.startswith(scope_path, autoescape=True))))
+    return scoped
+
+
+def _to_cancel() -> Any:
+    """Rows not yet sent: cancelled, nothing to remove."""
+    return or_(Delivery.state.in_(CANCELLED_IF_WAITING),
+               and_(Delivery.state == S.RETRY, Delivery.needs_lookup.is_(False)))
+
+
+def _to_remove() -> Any:
+    """Rows that are, or may be, live: a removal is queued for each."""
+    return or_(Delivery.state.in_(MAYBE_LIVE),
+               and_(Delivery.state.in_((S.RETRY, S.FAILED)), Delivery.needs_lookup.is_(True)))
+
+
+def preview(session: Session, item: Item, scope_path: str | None) -> dict[str, Any]:
+    """What ``withdraw`` would do, writing nothing: copies to remove (by platform), sends to
+    cancel, sends in flight, and the items it covers (the item and every pulled copy).
+    ``total`` is the withdrawal's total, the number ``expected_total`` confirms."""
+    item_ids = [item.id] + pulled_copies(session, item.id)
+    scoped = _scoped(item_ids, scope_path)
+
+    def by_platform(condition: Any) -> dict[str, int]:
+        return dict(session.execute(select(Delivery.platform, func.count())
+                                    .where(*scoped, condition)
+                                    .group_by(Delivery.platform)).all())
+
+    remove = by_platform(_to_remove())
+    cancel = by_platform(_to_cancel())
+    in_flight = by_platform(Delivery.state == S.SENDING)
+    counts = [sum(remove.values()), sum(cancel.values()), sum(in_flight.values())]
+    return {"total": sum(counts), "remove": counts[0], "remove_by_platform": remove,
+            "cancel": counts[1], "in_flight": counts[2], "items": len(item_ids),
+            "copies": len(item_ids) - 1, "scope": "partial" if scope_path else "all"}
+
+
 def withdraw(session: Session, item: Item, reason: str, principal: Principal,
              *, scope_path: str | None = None) -> WithdrawResult:
     """Withdraw ``item`` everywhere, or (``scope_path``) only from accounts in that subtree."""
@@ -73,23 +117,16 @@ def withdraw(session: Session, item: Item, reason: str, principal: Principal,
     # Take every row lock up front, in id order (the order workers use too): no deadlocks.
     session.execute(select(Delivery.id).where(Delivery.item_id.in_(item_ids))
                     .order_by(Delivery.id).with_for_update()).all()
-    scoped = [Delivery.item_id.in_(item_ids)]
-    if scope_path is not None:
-        scoped.append(Delivery.account_id.in_(
-            select(Account.id).join(Org, Org.id == Account.org_id)
-            .where(Org.path.startswith(scope_path, autoescape=True))))
+    scoped = _scoped(item_ids, scope_path)
     session.execute(
         update(Delivery)
-        .where(*scoped, or_(Delivery.state.in_(CANCELLED_IF_WAITING),
-                            and_(Delivery.state == S.RETRY, Delivery.needs_lookup.is_(False))))
+        .where(*scoped, _to_cancel())
         .values(state=S.CANCELLED, withdrawal_id=withdrawal.id, updated_at=now,
                 error=CANCELLED_BY_WITHDRAWAL)
         .execution_options(synchronize_session=False))
     queued = session.execute(
         update(Delivery)
-        .where(*scoped, or_(Delivery.state.in_(MAYBE_LIVE),
-                            and_(Delivery.state.in_((S.RETRY, S.FAILED)),
-                                 Delivery.needs_lookup.is_(True))))
+        .where(*scoped, _to_remove())
         .values(state=S.WITHDRAW_QUEUED, withdrawal_id=withdrawal.id, next_attempt_at=None,
                 updated_at=now, error=None, error_kind=None)
         .returning(Delivery.id, Delivery.platform)

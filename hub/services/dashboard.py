@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
+from ..fanout.progress import failed_counts
 from ..models import (
     ITEM_STATUSES,
     LIVE,
@@ -39,6 +40,7 @@ class Dashboard:
     items: dict[str, int] = field(default_factory=dict)
     live: int = 0
     in_progress: dict[str, int] = field(default_factory=dict)
+    failed: int = 0
     open_tasks: int | None = None
     inspection: dict[str, Any] | None = None
     accounts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -54,13 +56,14 @@ def build(db: Session, principal: Principal) -> Dashboard:
     board.items = {status: 0 for status in ITEM_STATUSES} | dict(counts)
     if may(principal, "account.read"):
         deliveries = select(Delivery.state, func.count()).where(
-            Delivery.state.in_(LIVE + IN_PROGRESS)).group_by(Delivery.state)
+            Delivery.state.in_(LIVE + IN_PROGRESS + ("failed",))).group_by(Delivery.state)
         if principal.org_path is not None:  # deliveries on the accounts of the caller's subtree
             deliveries = in_scope(deliveries.join(Account, Account.id == Delivery.account_id)
                                   .join(Org, Org.id == Account.org_id), principal)
         states = dict(db.execute(deliveries).all())
         board.live = sum(states.get(s, 0) for s in LIVE)
         board.in_progress = {s: states[s] for s in IN_PROGRESS if states.get(s)}
+        board.failed = states.get("failed", 0)
         accounts = db.execute(in_scope(
             select(Account.platform, Account.status, func.count())
             .join(Org, Org.id == Account.org_id), principal)
@@ -85,5 +88,10 @@ def _recent(db: Session, principal: Principal, model: Any, limit: int = 8) -> li
               & (ItemVersion.version == Item.version)), principal)
     rows = db.execute(query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)).all()
     done = finished(db, model, [r[0] for r in rows])
+    failed = failed_counts(db, _run_column(model), [r[0] for r in rows])
     return [{"id": r[0], "item": r[1], "total": r[2], "created_at": r[3], "title": r[4],
-             "done": r[0] in done} for r in rows]
+             "done": r[0] in done, "failed": failed.get(r[0], 0)} for r in rows]
+
+
+def _run_column(model: Any) -> Any:
+    return Delivery.dispatch_id if model is Dispatch else Delivery.withdrawal_id

@@ -15,17 +15,21 @@ from ..audit import record
 from ..auth import Principal
 from ..db import is_transient
 from ..errors import invalid, not_found
+from ..fanout import confirm
 from ..fanout import push as push_service
 from ..fanout import withdraw as withdraw_service
 from ..fanout.fence import FENCE_PREFIX, FENCE_TTL_S
 from ..fanout.progress import dispatch_progress, withdrawal_progress
 from ..fanout.queueing import enqueue_batches
 from ..fanout.render import public_base
+from ..fanout.retry import retry_failed
 from ..fanout.rights import withdrawal_scope
 from ..fanout.targets import parse_targets, resolve
+from ..fanout.withdraw import preview as preview_withdrawal
 from ..messages import Message
 from ..models import DELIVERY_STATES, Account, Delivery, Dispatch, Item, Org, Withdrawal
 from ..permissions import require
+from ..platforms import names as platform_names
 from ..runtime import Runtime
 from ..validation import rfc3339, timestamp
 from . import items as item_service
@@ -42,17 +46,20 @@ def require_pusher(principal: Principal) -> None:
 
 def push(runtime: Runtime, principal: Principal, item_id: str,
          body: dict[str, Any]) -> dict[str, Any]:
-    """Push an approved item to accounts {targets, schedule_at?, override?}."""
+    """Push an approved item to accounts {targets, schedule_at?, override?, expected_total?}.
+    With ``expected_total``, only if the push covers exactly that many accounts (else 409)."""
     require_pusher(principal)
     spec = parse_targets(body.get("targets"))
     schedule_at = timestamp(body, "schedule_at")
     override = parse_push_override(body)
+    expected = confirm.expected_total(body)
     with runtime.db.session() as session:
         item = item_service.get(session, item_id, for_update=True)
         require(principal, "item.push", org_path=session.get(Org, item.org_id).path)
         targets = resolve(session, spec, principal)
         result = push_service.push(session, item, spec, targets, schedule_at, principal,
                                    public_base(runtime.settings), override)
+        confirm.check(expected, result.total)
         details = {"total": result.total, "skipped": result.skipped,
                    "skip_codes": result.skip_codes, "schedule_at": rfc3339(schedule_at)}
         if result.safety_override:
@@ -119,25 +126,34 @@ def withdrawal(session: Session, principal: Principal, withdrawal_id: str) -> di
     return withdrawal_progress(session, _run(session, principal, "withdrawal", withdrawal_id))
 
 
-def check_state(state: str | None) -> None:
-    if state and state not in DELIVERY_STATES:
+def check_filters(states: list[str], platform: str | None) -> None:
+    if any(s not in DELIVERY_STATES for s in states):
         raise invalid("state", Message("fanout.unknown_state"),
                       allowed=list(DELIVERY_STATES))
+    if platform and platform not in platform_names():
+        raise invalid("platform", Message("fanout.unknown_platform"),
+                      allowed=list(platform_names()))
 
 
 def deliveries(session: Session, principal: Principal, kind: str, run_id: str, *,
-               state: str | None, limit: int,
-               cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+               states: list[str], limit: int, cursor: str | None,
+               error_kind: str | None = None,
+               platform: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """The deliveries of one push (``kind`` "dispatch") or withdrawal, on the accounts of the
-    caller's subtree, filterable by state; and the next cursor."""
-    check_state(state)
+    caller's subtree, filterable by states (any of), error kind and platform; and the next
+    cursor."""
+    check_filters(states, platform)
     after = decode_cursor(cursor)
     _run(session, principal, kind, run_id)
     query = (select(Delivery, Account.name, Org.slug)
              .join(Account, Account.id == Delivery.account_id)
              .join(Org, Org.id == Account.org_id).where(RUNS[kind][0] == run_id))
-    if state:
-        query = query.where(Delivery.state == state)
+    if states:
+        query = query.where(Delivery.state.in_(states))
+    if error_kind:
+        query = query.where(Delivery.error_kind == error_kind)
+    if platform:
+        query = query.where(Delivery.platform == platform)
     if principal.org_path is not None:
         query = query.where(Org.path.startswith(principal.org_path, autoescape=True))
     rows, next_cursor = keyset_page(session, query, Delivery.id, limit=limit, after=after)
@@ -158,12 +174,14 @@ def _delivery_json(d: Delivery, account_name: str, org_slug: str) -> dict[str, A
 def withdraw(runtime: Runtime, principal: Principal, item_id: str,
              body: dict[str, Any]) -> dict[str, Any]:
     """Withdraw an item (and every copy pulled from it) from every account and feed the
-    caller's right reaches (hub.permissions.withdraw_right)."""
+    caller's right reaches (hub.permissions.withdraw_right). With ``expected_total``, only
+    if it covers exactly that many deliveries (else 409)."""
     reason = withdraw_service.parse_reason(body)
+    expected = confirm.expected_total(body)
     for attempt in range(3):
         try:
             withdrawal_id, result, scope_path = _withdraw_once(runtime, principal, item_id,
-                                                               reason)
+                                                               reason, expected)
             break
         except Exception as err:
             if attempt == 2 or not is_transient(err):
@@ -175,13 +193,14 @@ def withdraw(runtime: Runtime, principal: Principal, item_id: str,
     return {"withdrawal_id": withdrawal_id, "total": result.total}
 
 
-def _withdraw_once(runtime: Runtime, principal: Principal, item_id: str,
-                   reason: str) -> tuple[str, withdraw_service.WithdrawResult, str | None]:
+def _withdraw_once(runtime: Runtime, principal: Principal, item_id: str, reason: str,
+                   expected: int | None) -> tuple[str, withdraw_service.WithdrawResult, str | None]:
     with runtime.db.session() as session:
         item = item_service.get(session, item_id, for_update=True)
         scope_path = withdrawal_scope(session, principal, item)
         result = withdraw_service.withdraw(session, item, reason, principal,
                                            scope_path=scope_path)
+        confirm.check(expected, result.total)
         record(session, "item.withdraw", target=result.withdrawal.id, item_id=item.id,
                details={"total": result.total, "items": result.item_ids, "reason": reason,
                         "scope": "partial" if scope_path else "all"})
@@ -196,3 +215,28 @@ def _fence(runtime: Runtime, item_ids: list[str]) -> None:
         pipe.execute()
     except Exception as err:  # noqa: BLE001 - the database fence (item status) still holds
         log.warning("could not set the Redis withdrawal fence (%s)", type(err).__name__)
+
+
+def retry(runtime: Runtime, principal: Principal, dispatch_id: str) -> dict[str, Any]:
+    """Queue a push's failed deliveries again where the cause was passing (platform
+    unreachable, rate limited); other failures need a fix first and are left as they are."""
+    require_pusher(principal)
+    with runtime.db.session() as session:
+        dispatch = session.get(Dispatch, dispatch_id)
+        if dispatch is None:
+            raise not_found("推送任务", dispatch_id)
+        item = item_service.get(session, dispatch.item_id, for_update=True)
+        require(principal, "item.push", org_path=session.get(Org, item.org_id).path)
+        result = retry_failed(session, dispatch, item, principal.org_path)
+        record(session, "dispatch.retry", target=dispatch.id, item_id=item.id,
+               details={"retried": result.retried})
+    _enqueue(runtime, "publish", result.queued)
+    return {"dispatch_id": dispatch_id, "retried": result.retried}
+
+
+def withdraw_preview(runtime: Runtime, principal: Principal, item_id: str) -> dict[str, Any]:
+    """What a withdrawal by this caller would do, without doing it: copies to remove by
+    platform, sends to cancel, items covered; ``total`` is what ``expected_total`` confirms."""
+    with runtime.db.session() as session:
+        item = item_service.get(session, item_id)
+        return preview_withdrawal(session, item, withdrawal_scope(session, principal, item))

@@ -42,8 +42,20 @@ ALLOWED_STYLE_PROPERTIES = {
 }
 _MEDIA_ATTRIBUTES = {("img", "src"), ("video", "src"), ("video", "poster"), ("source", "src")}
 _HUB_MEDIA_PATH = re.compile(r"/media/[A-Za-z0-9_-]{1,64}(?:/[A-Za-z0-9_-]{1,64})?")
-_IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
-_SOURCE_WITHOUT_SRC = re.compile(r"<source(?![^>]*\ssrc=)[^>]*>")
+# A media tag as nh3 writes it (attribute values quoted; a ">" may sit inside one).
+_MEDIA_TAG = re.compile(r"""<(?:img|source)\b(?:"[^"]*"|'[^']*'|[^'">])*>""", re.IGNORECASE)
+_QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
+_SRC_ATTRIBUTE = re.compile(r"\ssrc\s*=", re.IGNORECASE)
+
+
+def _drop_media_without_src(html: str) -> str:
+    """Remove the ``img``/``source`` tags whose ``src`` was taken out: an external image said
+    to be removed leaves nothing behind (not even an empty tag whose ``alt`` says "src=")."""
+    def verdict(tag: re.Match[str]) -> str:
+        bare = _QUOTED.sub('""', tag.group(0))  # look at attribute names, not values
+        return tag.group(0) if _SRC_ATTRIBUTE.search(bare) else ""
+
+    return _MEDIA_TAG.sub(verdict, html)
 
 
 @dataclass(frozen=True)
@@ -97,7 +109,7 @@ def clean_body(html: str, *, base: str = "", hub_origins: Collection[str] = ()) 
     cleaned = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                         attribute_filter=keep, filter_style_properties=ALLOWED_STYLE_PROPERTIES,
                         url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
-    cleaned = _SOURCE_WITHOUT_SRC.sub("", _IMG_WITHOUT_SRC.sub("", cleaned))
+    cleaned = _drop_media_without_src(cleaned)
     return CleanBody(html=cleaned, removed=tuple(dict.fromkeys(removed)))
 
 

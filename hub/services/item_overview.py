@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import Principal
 from ..errors import ApiError
-from ..fanout.progress import WITHDRAW_REMAINING
+from ..fanout.progress import WITHDRAW_REMAINING, failed_counts
 from ..fanout.rights import withdrawal_scope
 from ..models import PUBLISH_OPEN, Delivery, Dispatch, Item, ItemVersion, Org, User, Withdrawal
 from ..permissions import require
@@ -110,21 +110,38 @@ def item_history(db: Session, principal: Principal, item_id: str) -> ItemHistory
                                    Dispatch.created_at)
                             .where(Dispatch.item_id == item.id)
                             .order_by(Dispatch.created_at.desc())).all()
-    withdrawals = db.execute(select(Withdrawal.id, Withdrawal.reason, Withdrawal.total,
-                                    Withdrawal.created_at)
-                             .where(Withdrawal.item_id == item.id)
-                             .order_by(Withdrawal.created_at.desc())).all()
+    withdrawals = _withdrawals_covering(db, item)
     dispatches_done = finished(db, Dispatch, [r[0] for r in dispatches])
     withdrawals_done = finished(db, Withdrawal, [r[0] for r in withdrawals])
+    dispatches_failed = failed_counts(db, Delivery.dispatch_id, [r[0] for r in dispatches])
+    withdrawals_failed = failed_counts(db, Delivery.withdrawal_id, [r[0] for r in withdrawals])
     return ItemHistory(
         versions=[{"version": v, "title": t, "created_at": at, "by": by}
                   for v, t, at, by in versions],
         deliveries=deliveries,
         dispatches=[{"id": i, "version": v, "total": n, "created_at": at,
-                     "done": i in dispatches_done} for i, v, n, at in dispatches],
+                     "done": i in dispatches_done, "failed": dispatches_failed.get(i, 0)}
+                    for i, v, n, at in dispatches],
         withdrawals=[{"id": i, "reason": r, "total": n, "created_at": at,
-                      "done": i in withdrawals_done} for i, r, n, at in withdrawals],
+                      "done": i in withdrawals_done, "failed": withdrawals_failed.get(i, 0)}
+                     for i, r, n, at in withdrawals],
         withdraw_reach=_withdraw_reach(db, principal, item))
+
+
+def _withdrawals_covering(db: Session, item: Item) -> list[Any]:
+    """Withdrawals of the item and those of its origins that covered it (a reprint is
+    withdrawn with its origin: that withdrawal is its own record too), newest first."""
+    chain, seen = [item.id], {item.id}
+    origin = item.origin_id
+    while origin and origin not in seen:  # a reprint of a reprint: a short chain
+        chain.append(origin)
+        seen.add(origin)
+        origin = db.execute(select(Item.origin_id).where(Item.id == origin)).scalar_one_or_none()
+    rows = db.execute(select(Withdrawal.id, Withdrawal.reason, Withdrawal.total,
+                             Withdrawal.created_at, Withdrawal.item_id, Withdrawal.item_ids)
+                      .where(Withdrawal.item_id.in_(chain))
+                      .order_by(Withdrawal.created_at.desc())).all()
+    return [r[:4] for r in rows if r[4] == item.id or item.id in (r[5] or [])]
 
 
 def _withdraw_reach(db: Session, principal: Principal, item: Item) -> str | None:

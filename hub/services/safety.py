@@ -38,6 +38,11 @@ def current_list(session: Session) -> SafetyList | None:
                            ).scalar_one_or_none()
 
 
+COMMENT_KEYS = ("comments", "comments_after")
+MAX_COMMENT_LINES = 20
+MAX_COMMENT_LEN = 200
+
+
 def current_version(session: Session) -> int:
     return session.execute(select(func.coalesce(func.max(SafetyList.version), 0))).scalar_one()
 
@@ -71,8 +76,22 @@ def parse_terms(raw: Any) -> list[dict[str, str]]:
         if action not in ACTIONS:
             raise invalid(f"{where}.action", Message("safety.action", terms=("name", "block", "warn"),
                                                        name="action", block="block", warn="warn"))
-        terms.append({"term": term.strip(), "category": category, "action": action})
+        stored: dict[str, Any] = {"term": term.strip(), "category": category,
+                                  "action": action}
+        for key in COMMENT_KEYS:  # the editor's comment lines, kept with the term
+            if key in entry:
+                stored[key] = _comments(entry[key], f"{where}.{key}")
+        terms.append(stored)
     return terms
+
+
+def _comments(raw: Any, where: str) -> list[str]:
+    if (not isinstance(raw, list) or len(raw) > MAX_COMMENT_LINES
+            or not all(isinstance(c, str) and len(c) <= MAX_COMMENT_LEN for c in raw)):
+        raise invalid(where, f"注释须为不超过{MAX_COMMENT_LINES}行、每行不超过{MAX_COMMENT_LEN}字"
+                             f"的文本列表 (comments: up to {MAX_COMMENT_LINES} lines of "
+                             f"{MAX_COMMENT_LEN} characters)")
+    return [c.strip() for c in raw]
 
 
 def parse_names(raw: Any) -> list[str]:

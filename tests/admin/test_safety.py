@@ -121,3 +121,24 @@ def test_an_approved_item_hitting_the_new_list_shows_it_and_loses_its_push_butto
     entries = newsroom.hub.get("/api/v1/audit", query_string={"item": item}).json["items"]
     pushed = [e for e in entries if e["action"] == "item.push"]
     assert pushed[0]["details"]["safety_override"]["reason"] == "经核实无误", pushed
+
+
+def test_comments_are_kept_and_every_wrong_line_is_named(newsroom):
+    admin = newsroom.browser("province_admin")
+    typed = "# 地震类谣言\n谣传某地地震,rumour,禁止\n\n# 商业广告\n# 第二行注释\n限时抢购,commercial\n# 结尾\n"
+    assert admin.post("/admin/safety", {"version": "1", "terms": typed}).status_code == 200
+    stored = newsroom.hub.get("/api/v1/safety/terms").json["terms"]
+    assert [t.get("comments") for t in stored] == [["# 地震类谣言"], ["# 商业广告", "# 第二行注释"]]
+    assert stored[-1]["comments_after"] == ["# 结尾"]
+    page = admin.text("/admin/safety")
+    assert ("# 地震类谣言\n谣传某地地震,rumour,block\n# 商业广告\n# 第二行注释\n"
+            "限时抢购,commercial,warn\n# 结尾</textarea>") in page
+    response = admin.post("/admin/safety", {"version": "2",
+                                            "terms": "谣传\n好词,rumour\n坏词,nope\n又,rumour,也许\n"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for said in ("第1行：格式应为", "第3行：没有类别“nope”", "第4行：动作“也许”应为"):
+        assert said in page, said
+    r = newsroom.hub.put("/api/v1/safety/terms", {"version": 2, "terms": [
+        {"term": "x词", "category": "rumour", "comments": "not a list"}]})
+    assert r.status_code == 422 and r.json["error"]["details"]["field"] == "terms[0].comments"

@@ -52,3 +52,14 @@ def test_hub_media_are_kept_and_written_under_the_base():
     shown = clean_body(stored.html, base=HUB + "/")
     assert shown.html == stored.html.replace('"/media/', f'"{HUB}/media/')
     assert clean_body(shown.html, base=HUB).html == shown.html  # stable
+
+
+def test_an_external_image_said_to_be_removed_leaves_no_tag_behind():
+    for html in ('<p><img alt="x src=y" src="http://ext.example/a.png">文字</p>',
+                 '<p><img title="a>b src=" src="https://ext.example/b.png">文字</p>'):
+        cleaned = clean_body(html, base="http://hub.example")
+        assert cleaned.html == "<p>文字</p>", cleaned.html
+        assert len(cleaned.removed) == 1 and cleaned.removed[0].startswith("http")
+    kept = clean_body('<p><img alt="src=" src="/media/ast_1"></p>', base="http://hub.example")
+    assert kept.html == '<p><img alt="src=" src="http://hub.example/media/ast_1"></p>'
+    assert kept.removed == ()

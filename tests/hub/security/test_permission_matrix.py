@@ -222,6 +222,11 @@ EXPECTATIONS: dict[str, Expect] = {
     "POST /api/v1/items/<>/withdraw": Expect(WITHDRAWERS, lambda m, o: Call(
         "POST", f"/api/v1/items/{m.item(o, 'approved')}/withdraw", {"reason": "内容有误"}),
         allowed_anywhere=OWN_ACCOUNTS_WITHDRAWERS),
+    "POST /api/v1/items/<>/withdraw/preview": Expect(WITHDRAWERS, lambda m, o: Call(
+        "POST", f"/api/v1/items/{m.item(o, 'approved')}/withdraw/preview", {}),
+        mutates=False, allowed_anywhere=OWN_ACCOUNTS_WITHDRAWERS),
+    "POST /api/v1/dispatches/<>/retry": Expect(WRITERS, lambda m, o: Call(
+        "POST", f"/api/v1/dispatches/{m.dispatch(o)}/retry", {})),
     "GET /api/v1/dispatches/<>": Expect(READERS, lambda m, o: Call(
         "GET", f"/api/v1/dispatches/{m.dispatch(o)}"), mutates=False),
     "GET /api/v1/dispatches/<>/deliveries": Expect(READERS, lambda m, o: Call(
