@@ -678,6 +678,6 @@ SPEC = PlatformSpec(
     api_base=DEFAULT_API_BASE,
     api_hosts=("api.weixin.qq.com", "api2.weixin.qq.com", "sh.api.weixin.qq.com",
                "sz.api.weixin.qq.com", "hk.api.weixin.qq.com"),
-    emulator="sandbox.wechat", callback="hub.callbacks:wechat_event",
+    emulator="sandbox.wechat", callback="hub.web.callbacks:wechat_event",
     seed_share=0.45, seed_credentials=seed_credentials,
 )

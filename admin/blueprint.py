@@ -7,12 +7,12 @@ from typing import Any
 from flask import Blueprint, Response, g, redirect, request, url_for
 from flask.blueprints import BlueprintSetupState
 
-from hub.audit import record_separately
-from hub.auth import Principal
-from hub.permissions import may
-from hub.public_headers import hub_sources
+from hub.security.audit import record_separately
+from hub.security.auth import Principal
+from hub.security.permissions import may
 from hub.services import org_actions
 from hub.services.cookies import cookies_secure
+from hub.web.public_headers import hub_sources
 
 from . import i18n
 from .timefmt import local_time
@@ -22,7 +22,7 @@ admin_blueprint = Blueprint("admin", __name__, url_prefix="/admin", template_fol
                             static_folder="static", static_url_path="/static")
 
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
-# Item bodies load media and style exactly as on the public page (hub/public_headers.py):
+# Item bodies load media and style exactly as on the public page (hub/web/public_headers.py):
 # what reviewers approve is what the public sees.
 CSP = ("default-src 'self'; img-src {hub}; media-src {hub}; style-src 'self'; "
        "style-src-attr 'unsafe-inline'; script-src 'self'; form-action 'self'; "

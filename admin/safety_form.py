@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hub.safety import CATEGORIES
+from hub.screening import CATEGORIES
 
 from .i18n import LANGS, lookup
 

@@ -1,6 +1,6 @@
 """Who is looking at a page: the hub's own session machinery, nothing new.
 
-``hub.auth.authenticate`` resolves the session cookie (and enforces the session's CSRF token
+``hub.security.auth.authenticate`` resolves the session cookie (and enforces the session's CSRF token
 on every POST form, field ``csrf_token``); the token itself comes from the session store. The
 login form, posted before any session exists, carries a token kept in Flask's signed cookie.
 """
@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request, session, url_for
 
-from hub.auth import Principal, authenticate
 from hub.errors import ApiError
-from hub.runtime import Runtime
+from hub.infra.runtime import Runtime
+from hub.security.auth import Principal, authenticate
 from hub.services.sessions import COOKIE, store_for
 
 LOGIN_CSRF_KEY = "admin_login_csrf"

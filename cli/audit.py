@@ -16,7 +16,7 @@ def audit() -> None:
 @click.pass_context
 def audit_verify(ctx: click.Context) -> None:
     """Check the keyed chain and its checkpoint; exit 1 if any entry was edited or removed."""
-    from hub.audit import verify_chain
+    from hub.security.audit import verify_chain
 
     runtime = command_runtime(command_settings(ctx))
     with runtime.db.session() as session:
@@ -39,7 +39,7 @@ def audit_verify(ctx: click.Context) -> None:
 def audit_reseal(ctx: click.Context, reason: str) -> None:
     """Accept the log as it is now (after a restore, or once a tampering is investigated): a
     keyed entry records what verify found, and the checkpoint moves to it."""
-    from hub.audit import reseal
+    from hub.security.audit import reseal
 
     runtime = command_runtime(command_settings(ctx))
     entry = reseal(runtime.db, reason)

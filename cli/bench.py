@@ -29,7 +29,7 @@ def bench(ctx: click.Context, accounts: int, latency_ms: float, workers: int, ba
           json_path: Path | None, timeout: float, baseline_timeout: float | None,
           kill_worker_at: float | None) -> None:
     """Measure push and withdrawal end to end against the sandbox (configured PostgreSQL/Redis)."""
-    from hub.bench import run
+    from bench.run import run
 
     command_settings(ctx)
     if kill_worker_at is not None and workers < 2:

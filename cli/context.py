@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from hub.config import ConfigError, Settings, load_settings
+from hub.infra.config import ConfigError, Settings, load_settings
 from hub.platforms import names as platform_names
 
 
@@ -33,13 +33,13 @@ def command_settings(ctx: click.Context, **overrides: Any) -> Settings:
 
 
 def command_runtime(settings: Settings):
-    from hub.runtime import Runtime
+    from hub.infra.runtime import Runtime
 
     return Runtime(settings)
 
 
 def hub_client(ctx: click.Context, url: str | None, token: str | None):
-    from hub.client import HubClient
+    from cli.client import HubClient
 
     settings = command_settings(ctx)
     token = token or settings.bootstrap_token

@@ -16,7 +16,7 @@ import click
 @click.option("--exit", "exit_after", is_flag=True, help="Stop after the summary.")
 def demo(accounts: int, port: int, data_dir: Path, exit_after: bool) -> None:
     """Seed a province, push an article and a video to it, withdraw one: all on this machine."""
-    from hub.demo import run_demo
+    from cli.demo_run import run_demo
 
     with contextlib.suppress(KeyboardInterrupt):
         run_demo(data_dir=data_dir, accounts=accounts, port=port, keep_running=not exit_after)

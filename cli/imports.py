@@ -17,9 +17,9 @@ from cli.context import command_runtime, command_settings
 @click.pass_context
 def import_cmd(ctx: click.Context, kind: str, file: Path) -> None:
     """Import orgs or accounts from a CSV or JSON file (upsert)."""
-    from hub import migrate
     from hub.errors import ApiError
-    from hub.outbound import check_account_urls, policy_for
+    from hub.infra import migrate
+    from hub.security.outbound_policy import check_account_urls, policy_for
     from hub.services import accounts as account_service
     from hub.services import orgs as org_service
 
@@ -45,7 +45,7 @@ def import_cmd(ctx: click.Context, kind: str, file: Path) -> None:
 
 
 def _read_rows(file: Path, kind: str) -> list[dict[str, Any]]:
-    from hub.importfile import UnreadableFile, read_rows
+    from hub.services.import_sheets import UnreadableFile, read_rows
 
     try:
         return read_rows(file.read_text(encoding="utf-8-sig"), kind,

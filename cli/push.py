@@ -26,8 +26,8 @@ def push(ctx: click.Context, item: str, everything: bool, orgs: tuple[str, ...],
          platforms: tuple[str, ...], matrices: tuple[str, ...], accounts: tuple[str, ...],
          schedule_at: str | None, follow: bool, url: str | None, token: str | None) -> None:
     """One-click push of an approved ITEM."""
-    from hub.client import HubError
-    from hub.follow import follow_dispatches, summary
+    from cli.client import HubError
+    from cli.follow import follow_dispatches, summary
 
     client = hub_client(ctx, url, token)
     try:

@@ -16,7 +16,7 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Apply all schema migrations."""
-    from hub.bootstrap import upgrade
+    from hub.infra.bootstrap import upgrade
 
     runtime = command_runtime(command_settings(ctx))
     upgrade(runtime)

@@ -15,12 +15,12 @@ from cli.context import command_runtime, command_settings
 @click.pass_context
 def seed(ctx: click.Context, count: int, sandbox: str | None) -> None:
     """Build a realistic province with COUNT accounts over the platforms."""
-    from hub import migrate
-    from hub.seed import seed as run_seed
+    from cli.province import seed as run_seed
+    from hub.infra import migrate
 
     settings = command_settings(ctx)
     if sandbox:
-        from hub.outbound import policy_for
+        from hub.security.outbound_policy import policy_for
 
         if policy_for(settings).url_refusal(None, sandbox) is not None:
             click.echo(f"注意：出站策略不允许连接 {sandbox}，推送前请设置 YUNCHU_OUTBOUND_ALLOW"

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from cli.context import command_runtime, command_settings
-from hub.config import Settings
-from hub.ports import stop_processes
+from cli.ports import stop_processes
+from hub.infra.config import Settings
 
 
 @click.command()
@@ -25,10 +25,10 @@ def up(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
     """Start the API, the admin UI, the workers and any embedded services in one process tree."""
     from werkzeug.serving import make_server
 
+    from cli.embedded import EmbeddedRedis
     from hub.app import create_app
-    from hub.auth import BOOTSTRAP_USER
-    from hub.bootstrap import first_password, prepare
-    from hub.embedded import EmbeddedRedis
+    from hub.infra.bootstrap import first_password, prepare
+    from hub.security.auth import BOOTSTRAP_USER
 
     settings = command_settings(ctx, data_dir=data_dir)
     embedded = None

@@ -25,8 +25,8 @@ def users() -> None:
 def users_create(ctx: click.Context, org_slug: str | None, roles: tuple[str, ...], name: str,
                  stage: int | None) -> None:
     """Create a user and print its bearer token (shown once)."""
-    from hub import migrate
     from hub.errors import ApiError
+    from hub.infra import migrate
     from hub.services import orgs as org_service
     from hub.services import users as user_service
 
@@ -50,8 +50,8 @@ def users_create(ctx: click.Context, org_slug: str | None, roles: tuple[str, ...
 @click.pass_context
 def users_set_password(ctx: click.Context, name: str, from_stdin: bool) -> None:
     """Set the admin-UI password of the user NAME (asked twice, or read with --stdin)."""
-    from hub import migrate
     from hub.errors import ApiError
+    from hub.infra import migrate
     from hub.services import users as user_service
 
     if from_stdin:

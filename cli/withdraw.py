@@ -17,8 +17,8 @@ from cli.context import hub_client, token_option, url_option
 def withdraw(ctx: click.Context, item: str, reason: str, follow: bool, url: str | None,
              token: str | None) -> None:
     """One-click withdrawal of ITEM from every account, copy and feed."""
-    from hub.client import HubError
-    from hub.follow import follow_withdrawal, summary
+    from cli.client import HubError
+    from cli.follow import follow_withdrawal, summary
 
     client = hub_client(ctx, url, token)
     try:

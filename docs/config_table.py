@@ -1,9 +1,9 @@
-"""Regenerate (or check) the README's configuration table from hub/config.py.
+"""Regenerate (or check) the README's configuration table from hub/infra/config.py.
 
     .venv/bin/python docs/config_table.py           # rewrite the table in README.md
     .venv/bin/python docs/config_table.py --check   # exit 1 if README.md is out of date
 
-Every field of ``hub.config.Settings`` is a ``YUNCHU_<FIELD>`` variable; a field without a
+Every field of ``hub.infra.config.Settings`` is a ``YUNCHU_<FIELD>`` variable; a field without a
 description below is an error, so a new setting cannot slip into the code undocumented. The
 platforms' ``YUNCHU_<PLATFORM>_API_BASE`` rows come from their specs (``hub/platforms.py``).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hub.config import _ENV_FIELDS, Settings  # noqa: E402
+from hub.infra.config import _ENV_FIELDS, Settings  # noqa: E402
 from hub.platforms import specs  # noqa: E402
 
 README = ROOT / "README.md"

@@ -6,12 +6,12 @@ import logging
 
 from flask import Flask, g, request
 
-from . import request_limits
-from .config import Settings, load_settings
 from .errors import register_error_handlers
-from .proxies import behind_proxies
-from .runtime import Runtime
+from .infra.config import Settings, load_settings
+from .infra.proxies import behind_proxies
+from .infra.runtime import Runtime
 from .services.cookies import SessionInterface
+from .web import request_limits
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -33,10 +33,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     register_error_handlers(app)
     request_limits.install(app, settings)
 
-    from .api import api
-    from .callbacks import callbacks
-    from .feeds import feeds
-    from .public import public
+    from .web.api import api
+    from .web.callbacks import callbacks
+    from .web.feeds import feeds
+    from .web.public import public
 
     app.register_blueprint(api)
     app.register_blueprint(public)

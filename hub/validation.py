@@ -11,7 +11,7 @@ from flask import request
 from . import json_input
 from .errors import ApiError, invalid
 from .messages import Message
-from .request_limits import read_body
+from .web.request_limits import read_body
 
 _MISSING = object()
 

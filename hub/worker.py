@@ -20,8 +20,8 @@ from .fanout.executor import Executor
 from .fanout.loop import LoopThread
 from .fanout.queueing import QUEUE_ORDER, queue
 from .fanout.reconciler import Reconciler
-from .gctune import tune_gc
-from .runtime import Runtime
+from .infra.gctune import tune_gc
+from .infra.runtime import Runtime
 
 log = logging.getLogger("yunchu.worker")
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.eventloop import new_event_loop
-from hub.gctune import SANDBOX_YOUNG_THRESHOLD, tune_gc
+from hub.infra.eventloop import new_event_loop
+from hub.infra.gctune import SANDBOX_YOUNG_THRESHOLD, tune_gc
 from hub.platforms import specs as platform_specs
 from sandbox.core import SandboxConfig, SandboxState
 

@@ -11,7 +11,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 
 from hub.errors import ApiError
 from hub.models import ACCOUNT_STATUSES
-from hub.permissions import may
+from hub.security.permissions import may
 from hub.services import account_actions
 
 from .. import i18n

@@ -7,7 +7,7 @@ import json
 
 from flask import g, render_template, request
 
-from hub.audit import AuditFilter
+from hub.security.audit import AuditFilter
 from hub.services import audit_log
 
 from ..blueprint import admin_blueprint

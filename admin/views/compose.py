@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from hub.errors import ApiError
-from hub.permissions import may
-from hub.request_limits import upload
+from hub.security.permissions import may
 from hub.services import asset_actions, item_actions, org_actions
+from hub.web.request_limits import upload
 
 from .. import i18n
 from ..blueprint import admin_blueprint

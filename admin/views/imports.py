@@ -11,10 +11,10 @@ import re
 from flask import abort, flash, g, render_template, request
 
 from hub.errors import ApiError
-from hub.importfile import UnreadableFile, read_rows
-from hub.permissions import may
-from hub.request_limits import upload
+from hub.security.permissions import may
 from hub.services import account_actions, org_actions
+from hub.services.import_sheets import UnreadableFile, read_rows
+from hub.web.request_limits import upload
 
 from .. import i18n
 from ..blueprint import admin_blueprint

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from hub.errors import ApiError
 from hub.models import ITEM_STATUSES
-from hub.permissions import may
 from hub.platforms import names as platform_names
+from hub.security.permissions import may
 from hub.services import fanout_actions, item_actions, item_overview, org_actions
 from hub.services import matrices as matrix_service
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
 from hub.errors import ApiError
-from hub.permissions import may
+from hub.security.permissions import may
 from hub.services import library_actions, org_actions
 
 from .. import i18n

@@ -13,8 +13,8 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from sqlalchemy.orm import Session
 
 from hub.errors import ApiError
-from hub.permissions import may
 from hub.platforms import names as platform_names
+from hub.security.permissions import may
 from hub.services import matrices as matrix_service
 from hub.services import org_actions
 

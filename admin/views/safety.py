@@ -11,8 +11,8 @@ from typing import Any
 from flask import abort, flash, g, render_template, request
 
 from hub.errors import ApiError
-from hub.permissions import may
-from hub.safety import CATEGORIES, DEFAULT_ACTIONS
+from hub.screening import CATEGORIES, DEFAULT_ACTIONS
+from hub.security.permissions import may
 from hub.services import safety_actions
 
 from .. import i18n, safety_form

@@ -10,7 +10,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 
 from hub.errors import ApiError
 from hub.models import ROLES
-from hub.permissions import may
+from hub.security.permissions import may
 from hub.services import org_actions, user_actions
 
 from .. import i18n

@@ -4,7 +4,7 @@ without losing or doubling a post. PostgreSQL rows are the truth; Redis only car
 Follow one delivery from the click to its recorded outcome, in five files:
 
 1. ``push``: the push click (``POST /api/v1/items/<id>/push``, a thin handler in
-   ``hub/api/fanout.py``) writes one ``deliveries`` row per account, ``queued``, in one
+   ``hub/web/api/fanout.py``) writes one ``deliveries`` row per account, ``queued``, in one
    transaction; the handler then enqueues batch jobs of one platform each (``queueing``).
 2. ``executor``: a worker's job (``jobs.run_batch``) admits the batch: claims the rows with a
    lease (``sending``), loads accounts and renders the post, then makes each delivery's calls

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from ..runtime import Runtime
+from ..infra.runtime import Runtime
 from . import claims
 from .claims import Claimed, Outcome
 from .fence import RECHECK_S, WATCH_S, Fence

@@ -29,8 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ..ids import new_id
-from ..idsets import among, on_postgres
+from ..infra.ids import new_id
+from ..infra.idsets import among, on_postgres
 from ..models import Account, Delivery, DeliveryAttempt, Task, utcnow
 from ..models.base import UTCDateTime
 from .fence import after_withdrawal

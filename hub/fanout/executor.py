@@ -21,10 +21,10 @@ from adapters.outbound import guarded_session
 from adapters.tokens import RedisTokenCache
 from channels.base import CannotRender, Post
 
+from ..infra.runtime import Runtime
 from ..models import utcnow
-from ..outbound import policy_for
 from ..platforms import adapter_class, names, spec
-from ..runtime import Runtime
+from ..security.outbound_policy import policy_for
 from . import claims, parked, policy
 from .batch import Batch
 from .claims import Claimed, Outcome

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import redis.asyncio as aioredis
 from sqlalchemy import select
 
-from ..db import Database
+from ..infra.db import Database
 from ..models import Item
 from .vocabulary import DeliveryState, Lookup
 

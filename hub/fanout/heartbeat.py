@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from ..runtime import Runtime
+from ..infra.runtime import Runtime
 from . import claims, liveness
 
 log = logging.getLogger("yunchu.fanout")

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from ..eventloop import new_event_loop
+from ..infra.eventloop import new_event_loop
 
 T = TypeVar("T")
 

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
 from ..errors import invalid
-from ..ids import new_id
-from ..idsets import among, chunks
+from ..infra.ids import new_id
+from ..infra.idsets import among, chunks
 from ..messages import Message
 from ..models import Account, Delivery, Dispatch, Item, utcnow
+from ..security.auth import Principal
 from ..services.items import current_version
 from ..services.review import require_approved
 from ..services.safety import PushOverride, push_gate

@@ -18,9 +18,9 @@ from datetime import timedelta
 import redis
 from sqlalchemy import or_, select, update
 
-from ..auditdenials import flush_closed
+from ..infra.runtime import Runtime
 from ..models import Delivery, utcnow
-from ..runtime import Runtime
+from ..security.audit_denials import flush_closed
 from . import claims, liveness
 from .queueing import MAINTENANCE_QUEUE, enqueue_batches, pending_jobs, queue
 from .vocabulary import Action, DeliveryState

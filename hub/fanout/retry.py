@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..errors import ApiError
-from ..idsets import among, chunks
+from ..infra.idsets import among, chunks
 from ..models import Account, Delivery, Dispatch, Item, Org, utcnow
 from ..services.review import require_approved
 

@@ -1,12 +1,12 @@
-"""How far a caller's withdrawal reaches (the rule itself lives in hub.permissions)."""
+"""How far a caller's withdrawal reaches (the rule itself lives in hub.security.permissions)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
 from ..models import Item, Org
-from ..permissions import withdraw_right
+from ..security.auth import Principal
+from ..security.permissions import withdraw_right
 
 
 def withdrawal_scope(session: Session, principal: Principal, item: Item) -> str | None:

@@ -57,7 +57,7 @@ def next_poll_in(age: timedelta) -> timedelta:
 
 def _load(executor: Executor,
           ids: Sequence[str]) -> list[tuple[str, str, datetime | None, AccountRef]]:
-    from ..idsets import among
+    from ..infra.idsets import among
     from .claims import accounts_of
 
     runtime = executor.runtime

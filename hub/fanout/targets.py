@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
 from ..errors import NAMED_UNKNOWN, ApiError, invalid
-from ..idsets import existing, rows_among
+from ..infra.idsets import existing, rows_among
 from ..messages import Message
 from ..models import Account, Matrix, MatrixAccount, Org
 from ..platforms import names as platform_names
+from ..security.auth import Principal
 
 # Explicit lists: a province's every account fits (100,000); more belongs in an org or matrix.
 MAX_ENTRIES = {"orgs": 10_000, "platforms": 100, "matrices": 1_000, "accounts": 100_000}

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
 from ..errors import ApiError, invalid
-from ..ids import new_id
+from ..infra.ids import new_id
 from ..messages import Message
 from ..models import Account, Delivery, Item, Org, Withdrawal, utcnow
+from ..security.auth import Principal
 from .fence import CANCELLED_IF_WAITING, MAYBE_LIVE
 from .policy import CANCELLED_BY_WITHDRAWAL
 from .vocabulary import DeliveryState

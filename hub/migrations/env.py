@@ -1,4 +1,4 @@
-"""Alembic environment: runs against the connection handed over by hub.migrate."""
+"""Alembic environment: runs against the connection handed over by hub.infra.migrate."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hub.models import Base
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through `yunchu db upgrade` (hub.migrate)")
+    raise RuntimeError("run migrations through `yunchu db upgrade` (hub.infra.migrate)")
 
 context.configure(
     connection=connection,

@@ -10,13 +10,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit import record
-from ..auth import Principal
-from ..crypto import CredentialBox
 from ..errors import ApiError, invalid
+from ..infra.crypto import CredentialBox
+from ..infra.runtime import Runtime
 from ..messages import Message
 from ..models import ACCOUNT_STATUSES, Account, Org, utcnow
-from ..outbound import (
+from ..platforms import names as platform_names
+from ..security.audit import record
+from ..security.auth import Principal
+from ..security.outbound_policy import (
     changed_fields,
     check_account_urls,
     may_set_outbound,
@@ -25,9 +27,7 @@ from ..outbound import (
     require_outbound_right,
     stored_values,
 )
-from ..permissions import require
-from ..platforms import names as platform_names
-from ..runtime import Runtime
+from ..security.permissions import require
 from ..validation import import_rows
 from . import accounts as account_service
 from . import inspection as inspection_service

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..crypto import CredentialBox, CredentialError
 from ..errors import ApiError
+from ..infra.crypto import CredentialBox, CredentialError
 from ..models import Account, utcnow
 from ..platforms import spec as platform_spec
 

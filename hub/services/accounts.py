@@ -12,9 +12,9 @@ from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..crypto import CredentialBox
 from ..errors import ApiError, invalid, not_found
-from ..ids import new_id
+from ..infra.crypto import CredentialBox
+from ..infra.ids import new_id
 from ..messages import Message
 from ..models import ACCOUNT_STATUSES, Account, Org, utcnow
 from ..platforms import names as platform_names

@@ -15,9 +15,9 @@ from sqlalchemy import ColumnElement, Select, cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
 from ..models import Asset, Item, ItemVersion, Org
-from ..permissions import may
+from ..security.auth import Principal
+from ..security.permissions import may
 
 
 def _like_escaped(value: str) -> str:

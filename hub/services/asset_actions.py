@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
 from ..errors import ApiError, not_found
-from ..ids import new_id
+from ..infra.ids import new_id
+from ..infra.runtime import Runtime
 from ..messages import Message
 from ..models import Asset
-from ..permissions import require
-from ..runtime import Runtime
+from ..security.auth import Principal
+from ..security.permissions import require
 from . import asset_access
 from .media_urls import asset_json
 

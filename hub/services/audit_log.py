@@ -7,12 +7,12 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from ..audit import AuditFilter, search, to_json
-from ..auditdenials import flush_closed
-from ..auth import Principal
 from ..errors import invalid
-from ..permissions import require
-from ..runtime import Runtime
+from ..infra.runtime import Runtime
+from ..security.audit import AuditFilter, search, to_json
+from ..security.audit_denials import flush_closed
+from ..security.auth import Principal
+from ..security.permissions import require
 from .paging import BAD_CURSOR, decode_cursor, encode_cursor
 
 

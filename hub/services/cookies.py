@@ -15,7 +15,7 @@ from .sessions import COOKIE, SESSION_TTL_S
 if TYPE_CHECKING:
     from flask import Flask, Response
 
-    from ..config import Settings
+    from ..infra.config import Settings
 
 SECURE_COOKIE_MODES = ("auto", "on", "off")
 

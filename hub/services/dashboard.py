@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
 from ..fanout.progress import failed_counts
 from ..models import (
     ITEM_STATUSES,
@@ -27,7 +26,8 @@ from ..models import (
     Withdrawal,
     utcnow,
 )
-from ..permissions import may, require
+from ..security.auth import Principal
+from ..security.permissions import may, require
 from . import inspection
 from .item_overview import finished
 from .scoping import in_scope

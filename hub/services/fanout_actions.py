@@ -11,9 +11,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit import record
-from ..auth import Principal
-from ..db import is_transient
 from ..errors import invalid, not_found
 from ..fanout import confirm
 from ..fanout import push as push_service
@@ -26,11 +23,14 @@ from ..fanout.retry import retry_failed
 from ..fanout.rights import withdrawal_scope
 from ..fanout.targets import parse_targets, resolve
 from ..fanout.withdraw import preview as preview_withdrawal
+from ..infra.db import is_transient
+from ..infra.runtime import Runtime
 from ..messages import Message
 from ..models import DELIVERY_STATES, Account, Delivery, Dispatch, Item, Org, Withdrawal
-from ..permissions import require
 from ..platforms import names as platform_names
-from ..runtime import Runtime
+from ..security.audit import record
+from ..security.auth import Principal
+from ..security.permissions import require
 from ..validation import rfc3339, timestamp
 from . import items as item_service
 from .paging import decode_cursor, keyset_page
@@ -174,7 +174,7 @@ def _delivery_json(d: Delivery, account_name: str, org_slug: str) -> dict[str, A
 def withdraw(runtime: Runtime, principal: Principal, item_id: str,
              body: dict[str, Any]) -> dict[str, Any]:
     """Withdraw an item (and every copy pulled from it) from every account and feed the
-    caller's right reaches (hub.permissions.withdraw_right). With ``expected_total``, only
+    caller's right reaches (hub.security.permissions.withdraw_right). With ``expected_total``, only
     if it covers exactly that many deliveries (else 409)."""
     reason = withdraw_service.parse_reason(body)
     expected = confirm.expected_total(body)

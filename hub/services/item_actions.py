@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..audit import record
-from ..auth import Principal
 from ..errors import invalid
 from ..messages import Message
 from ..models import Item, Org
-from ..permissions import require
+from ..security.audit import record
+from ..security.auth import Principal
+from ..security.permissions import require
 from . import items as item_service
 from . import orgs as org_service
 from . import review as review_service

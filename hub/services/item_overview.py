@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
 from ..errors import ApiError
 from ..fanout.progress import WITHDRAW_REMAINING, failed_counts
 from ..fanout.rights import withdrawal_scope
 from ..models import PUBLISH_OPEN, Delivery, Dispatch, Item, ItemVersion, Org, User, Withdrawal
-from ..permissions import require
+from ..security.auth import Principal
+from ..security.permissions import require
 from . import orgs as org_service
 from .scoping import in_scope
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import conflict, invalid, not_found
-from ..ids import new_id
+from ..infra.ids import new_id
 from ..messages import Message
 from ..models import ITEM_KINDS, Asset, Item, ItemVersion, Org, Review, utcnow
 from ..validation import field_message, rfc3339

@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..audit import record, record_separately
-from ..auth import Principal
 from ..errors import ApiError, invalid
+from ..infra.runtime import Runtime
 from ..messages import Message
 from ..models import Item, Org
-from ..permissions import may, require
-from ..runtime import Runtime
+from ..security.audit import record, record_separately
+from ..security.auth import Principal
+from ..security.permissions import may, require
 from . import items as item_service
 from . import library as library_service
 from . import orgs as org_service

@@ -9,16 +9,16 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..audit import record
-from ..auth import Principal
 from ..errors import NAMED_UNKNOWN, ApiError, conflict, invalid, not_found
 from ..fanout.targets import matrix_size
-from ..ids import new_id
-from ..idsets import existing, rows_among
+from ..infra.ids import new_id
+from ..infra.idsets import existing, rows_among
 from ..messages import Message
 from ..models import Account, Matrix, MatrixAccount, Org
-from ..permissions import require
 from ..platforms import names as platform_names
+from ..security.audit import record
+from ..security.auth import Principal
+from ..security.permissions import require
 from ..validation import string_list, text
 from .orgs import SLUG_RE
 from .paging import decode_cursor, page

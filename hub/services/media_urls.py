@@ -36,7 +36,7 @@ def item_url(item_id: str, base: str | None = None) -> str:
 
 
 def callback_url(platform: str, account_id: str, base: str | None = None) -> str:
-    """Where an account of a platform with events points them at the hub (``hub.callbacks``),
+    """Where an account of a platform with events points them at the hub (``hub.web.callbacks``),
     e.g. a WeChat account's 服务器配置 URL."""
     return f"{public_base() if base is None else base}/callbacks/{platform}/{account_id}"
 

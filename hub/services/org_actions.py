@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from ..audit import record
-from ..auth import Principal
 from ..models import Org
-from ..permissions import require
+from ..security.audit import record
+from ..security.auth import Principal
+from ..security.permissions import require
 from ..validation import import_rows
 from . import orgs as org_service
 from .paging import decode_cursor, keyset_page

@@ -11,7 +11,7 @@ from sqlalchemy import String, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import ApiError, conflict, invalid, not_found
-from ..ids import new_id
+from ..infra.ids import new_id
 from ..messages import Message
 from ..models import ORG_KINDS, Org
 from ..validation import field_message

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
 from ..errors import ApiError, conflict, invalid
-from ..ids import new_id
+from ..infra.ids import new_id
 from ..messages import Message
 from ..models import Item, ItemVersion, Review, User, utcnow
-from ..safety import Hit
+from ..screening import Hit
+from ..security.auth import Principal
 from ..validation import rfc3339
 from . import independence, safety
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from ..errors import ApiError, conflict, invalid
 from ..messages import Message
 from ..models import LIVE, Delivery, Item, ItemVersion, Org, SafetyList
-from ..safety import CATEGORIES, DEFAULT_ACTIONS, Hit, Screen, Term
-from ..safety.captions import captions
-from ..safety.text import compact
+from ..screening import CATEGORIES, DEFAULT_ACTIONS, Hit, Screen, Term
+from ..screening.captions import captions
+from ..screening.text import compact
 from ..validation import rfc3339
 
 MAX_TERMS = 50_000

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..audit import record
-from ..auth import Principal
-from ..permissions import require
+from ..security.audit import record
+from ..security.auth import Principal
+from ..security.permissions import require
 from . import safety as safety_service
 
 

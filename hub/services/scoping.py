@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
 from ..models import Org
-from ..permissions import require
+from ..security.auth import Principal
+from ..security.permissions import require
 from . import orgs as org_service
 
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..audit import record, record_separately
-from ..auth import Principal
 from ..errors import ApiError
+from ..infra.runtime import Runtime
 from ..messages import Message
 from ..models import User
-from ..runtime import Runtime
+from ..security.audit import record, record_separately
+from ..security.auth import Principal
 from . import orgs as org_service
 from . import users as user_service
 from .sessions import SESSION_TTL_S, namespace, store_for

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import redis
 
-    from ..runtime import Runtime
+    from ..infra.runtime import Runtime
 
 COOKIE = "yunchu_session"
 CSRF_HEADER = "X-CSRF-Token"

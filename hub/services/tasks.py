@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit import record
-from ..auth import Principal
 from ..errors import conflict, invalid, not_found
 from ..messages import Message
 from ..models import Delivery, Org, Task, utcnow
-from ..permissions import require
+from ..security.audit import record
+from ..security.auth import Principal
+from ..security.permissions import require
 from ..validation import rfc3339
 from .paging import decode_cursor, keyset_page
 from .scoping import scope_path

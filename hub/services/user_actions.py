@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit import record
-from ..auth import Principal, issue_token_row, revoke_token
 from ..errors import ApiError, not_found
+from ..infra.runtime import Runtime
 from ..messages import Message
 from ..models import ApiToken, Org, User
-from ..permissions import require, require_review_grant
-from ..runtime import Runtime
+from ..security.audit import record
+from ..security.auth import Principal, issue_token_row, revoke_token
+from ..security.permissions import require, require_review_grant
 from ..validation import text
 from . import orgs as org_service
 from . import users as user_service

@@ -11,12 +11,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..audit import record
-from ..auth import is_reserved_name, issue_token
 from ..errors import conflict, invalid, not_found
-from ..ids import new_id
+from ..infra.ids import new_id
 from ..messages import Message
 from ..models import ROLES, ApiToken, Org, User
+from ..security.audit import record
+from ..security.auth import is_reserved_name, issue_token
 from ..validation import field_message, rfc3339
 
 _hasher = PasswordHasher()

@@ -13,7 +13,7 @@ import pytest
 from admin import i18n
 from hub import catalogs, messages
 from hub.models import ACCOUNT_STATUSES, DELIVERY_STATES, ITEM_STATUSES, ROLES
-from hub.safety import CATEGORIES
+from hub.screening import CATEGORIES
 
 ADMIN = Path(i18n.__file__).parent
 HUB = Path(messages.__file__).parent

@@ -52,7 +52,7 @@ def test_actions_without_the_right_token_change_nothing(newsroom, token):
 
 def test_a_token_from_another_session_is_refused(newsroom):
     task_org = "c1-k1"
-    from hub.ids import new_id
+    from hub.infra.ids import new_id
     from hub.models import Org
 
     with newsroom.hub.runtime.db.session() as db:

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli import main
-from hub.auth import BOOTSTRAP_USER
-from hub.bootstrap import first_password, prepare
+from hub.infra.bootstrap import first_password, prepare
+from hub.infra.runtime import Runtime
 from hub.models import AuditEntry, Base, User
-from hub.runtime import Runtime
+from hub.security.auth import BOOTSTRAP_USER
 
 from .support import Browser
 

@@ -8,8 +8,8 @@ import io
 
 from sqlalchemy import func, select
 
-from hub.importfile import UnreadableFile, read_rows
 from hub.models import Account
+from hub.services.import_sheets import UnreadableFile, read_rows
 
 SHEET = ("\ufefforg,platform,name,credentials.appid,credentials.secret,responsible_person,"
          "chief_editor,managing_department,filing_number,filing_date\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hub.ids import new_id
+from hub.infra.ids import new_id
 from hub.models import Org, Task
-from hub.permissions import ACTIONS
+from hub.security.permissions import ACTIONS
 
 from .support import ALL_ROLES, PEOPLE
 

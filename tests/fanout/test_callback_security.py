@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import update
 
 from adapters.wechat_crypto import encrypt
-from hub.callbacks import MAX_CLOCK_SKEW_S, SEEN_PREFIX
 from hub.models import Delivery
+from hub.web.callbacks import MAX_CLOCK_SKEW_S, SEEN_PREFIX
 from sandbox.wechat_events import publish_event_xml
 
 from .support import ApiRig, error_of
@@ -162,7 +162,7 @@ def test_a_forged_failure_event_does_not_double_a_post_on_re_push(rig):
 def test_a_request_that_failed_midway_can_be_resent(rig, monkeypatch):
     """The (timestamp, nonce) is released when acting on the event fails, so WeChat's resend of
     the same request is not mistaken for a replay."""
-    import hub.callbacks
+    import hub.web.callbacks
 
     account, item, delivery = _pushed_and_pending(rig, callback=(DEAD_URL, TOKEN))
     event, query = _event(rig, delivery, 0), _signed()
@@ -170,7 +170,7 @@ def test_a_request_that_failed_midway_can_be_resent(rig, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(hub.callbacks, "apply_changes", broken)
+    monkeypatch.setattr(hub.web.callbacks, "apply_changes", broken)
     assert _send(rig, account, event, query).status_code == 500  # WeChat will resend it
     monkeypatch.undo()
     assert _delivery(rig, item).state == "pending_review"

@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from hub.config import Settings
+from hub.infra.config import Settings
 from hub.models import Delivery, DeliveryAttempt
 
 ACCOUNTS = 120

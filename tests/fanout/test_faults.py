@@ -14,8 +14,8 @@ import time
 import pytest
 import redis
 
-from hub.config import Settings
 from hub.fanout.policy import LOOKUP_GRACE
+from hub.infra.config import Settings
 
 ACCOUNTS = 1000
 RETRY_MAX = Settings().retry_max_attempts  # the workers run with the default

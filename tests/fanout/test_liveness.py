@@ -10,9 +10,9 @@ import time
 
 from sqlalchemy import select
 
-from hub.config import Settings
 from hub.fanout import claims, liveness, reconciler
 from hub.fanout.reconciler import LOCK_KEY, Reconciler, lock_ttl_s
+from hub.infra.config import Settings
 from hub.models import Delivery, DeliveryAttempt
 
 from .support import ApiRig

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from hub import idsets
 from hub.errors import NAMED_UNKNOWN
 from hub.fanout.targets import MAX_ENTRIES
+from hub.infra import idsets
 
 from .support import ApiRig, error_of
 

@@ -345,7 +345,7 @@ def test_the_rate_budget_sends_either_action_back_to_the_schedule():
 
 
 def test_limits_come_from_the_settings():
-    from hub.config import Settings
+    from hub.infra.config import Settings
 
     settings = Settings()
     assert Limits.of(settings) == Limits(settings.retry_max_attempts, settings.interrupted_max,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from hub.cpumeter import CpuMeter, machine_busy_s, process_cpu_s
+from bench.cpumeter import CpuMeter, machine_busy_s, process_cpu_s
 
 
 def _burn(seconds: float) -> None:
@@ -48,7 +48,7 @@ def test_the_meter_reports_each_source_and_the_machine():
 
 
 def test_steal_is_read_from_the_eighth_field_and_not_counted_as_busy(monkeypatch):
-    from hub import cpumeter
+    from bench import cpumeter
 
     ticks = [100, 0, 50, 1000, 20, 5, 5, 300, 0, 0]  # user nice system idle iowait irq softirq steal
     monkeypatch.setattr(cpumeter, "_machine_ticks", lambda: ticks)

@@ -12,7 +12,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from sqlalchemy import update
 
 from hub.models import Item
-from hub.services import feeds as feed_service
+from hub.services import feed_entries as feed_service
 from tests.hub.helpers import error_of
 
 from .library_helpers import COUNTY, PROVINCE, library

@@ -14,7 +14,7 @@ import sys
 # and count the young-generation collections that causes.
 PROBE = """
 import gc, json
-from hub.gctune import tune_gc
+from hub.infra.gctune import tune_gc
 tune_gc({arg})
 before = gc.get_stats()[0]["collections"]
 made = [[n] for n in range(200_000)]

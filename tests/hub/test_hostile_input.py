@@ -206,7 +206,7 @@ def test_json_over_the_cap_is_413_but_an_authenticated_bulk_import_may_be_larger
 
 def test_no_route_with_a_larger_cap_reads_an_anonymous_body(hub):
     """Every route marked for large bodies answers an anonymous caller 401 without reading."""
-    from hub.request_limits import limit_for
+    from hub.web.request_limits import limit_for
 
     settings = hub.runtime.settings
     big = [(rule, method) for rule in hub.app.url_map.iter_rules()

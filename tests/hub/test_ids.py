@@ -6,7 +6,7 @@ import random
 import re
 import time
 
-from hub.ids import _ALPHABET, encode, new_id
+from hub.infra.ids import _ALPHABET, encode, new_id
 
 
 def _digits_one_by_one(value: int) -> str:

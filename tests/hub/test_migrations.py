@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from hub import migrate
-from hub.db import make_engine
+from hub.infra import migrate
+from hub.infra.db import make_engine
 from hub.models import Base
 
 

@@ -11,12 +11,12 @@ import pytest
 from flask import g
 from sqlalchemy import func, select
 
-from hub.config import load_settings
 from hub.fanout.ratelimit import Rate, configured
+from hub.infra.config import load_settings
 from hub.models import Account
 from hub.platforms import EXTRA_ENV, names, register, spec, unregister
-from sandbox.testing import RunningSandbox, running_sandbox
 from tests.platform_core.bulletin.adapter import SPEC
+from tests.support.sandbox_thread import RunningSandbox, running_sandbox
 
 SPEC_PATH = "tests.platform_core.bulletin.adapter:SPEC"
 

@@ -249,8 +249,8 @@ def test_malformed_allow_entries_are_refused(raw: str):
 
 
 def test_settings_refuse_a_malformed_allow_list_naming_the_variable(tmp_path):
-    from hub.config import ConfigError, load_settings
-    from hub.outbound import policy_for
+    from hub.infra.config import ConfigError, load_settings
+    from hub.security.outbound_policy import policy_for
 
     with pytest.raises(ConfigError, match="YUNCHU_OUTBOUND_ALLOW"):
         load_settings(env={"YUNCHU_OUTBOUND_ALLOW": "127.0.0.1:99999",

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from sandbox.server import available_platforms, build_app, platform_modules
-from sandbox.testing import RunningSandbox, running_sandbox
+from tests.support.sandbox_thread import RunningSandbox, running_sandbox
 
 ECHO_MODULES = {"echo": "tests.platform_core.echo_platform"}
 

@@ -85,7 +85,7 @@ class FanoutRig:
     # -------------------------------------------------------------- content
 
     def seed(self, accounts: int) -> None:
-        from hub.seed import seed
+        from cli.province import seed
 
         seed(self.hub.runtime, accounts=accounts, sandbox=self.sandbox.url)
 

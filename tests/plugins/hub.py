@@ -57,8 +57,8 @@ class HubClient:
 def pg_database_url() -> Iterator[str]:
     if not pg_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (bare machine); CI runs these")
-    from hub import migrate
-    from hub.db import make_engine
+    from hub.infra import migrate
+    from hub.infra.db import make_engine
 
     name = f"yunchu_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"),
@@ -79,8 +79,8 @@ def pg_database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from hub import migrate
-    from hub.db import make_engine
+    from hub.infra import migrate
+    from hub.infra.db import make_engine
 
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -92,7 +92,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate_all(url: str) -> None:
-    from hub.db import make_engine
+    from hub.infra.db import make_engine
     from hub.models import Base
 
     engine = make_engine(url)
@@ -115,9 +115,9 @@ def database_url_for(request: pytest.FixtureRequest, backend: str, tmp_path: Pat
 
 def make_hub(database_url: str, redis_url: str, tmp_path: Path, **overrides: Any) -> HubClient:
     from hub.app import create_app
-    from hub.bootstrap import prepare
-    from hub.config import load_settings
-    from hub.runtime import Runtime
+    from hub.infra.bootstrap import prepare
+    from hub.infra.config import load_settings
+    from hub.infra.runtime import Runtime
 
     options = {"data_dir": tmp_path / "data", "database_url": database_url,
                "redis_url": redis_url, "bootstrap_token": BOOT_TOKEN,

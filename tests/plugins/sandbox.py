@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.testing import RunningSandbox, running_sandbox
+from tests.support.sandbox_thread import RunningSandbox, running_sandbox
 
 
 @pytest.fixture(scope="session")

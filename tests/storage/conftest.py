@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from storage.local import LocalStore
-from storage.memory import MemoryStore
 from storage.minio_store import MinioStore
+from tests.support.memory_store import MemoryStore
 
 from . import samples
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub.ids import new_id
+from hub.infra.ids import new_id
 from hub.models import Account, Org
 from hub.services import account_identity
 from tests.hub.helpers import error_of, make_account, make_org, make_tree, wechat_account

@@ -14,10 +14,10 @@ import time
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from hub.audit import GENESIS, entry_hash, hashed_fields, verify, verify_chain
-from hub.auditdenials import denial_counter
-from hub.bootstrap import prepare
+from hub.infra.bootstrap import prepare
 from hub.models import AuditEntry
+from hub.security.audit import GENESIS, entry_hash, hashed_fields, verify, verify_chain
+from hub.security.audit_denials import denial_counter
 
 from .support import approve_all, create_item, make_user, setup, submit
 

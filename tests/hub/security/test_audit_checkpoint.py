@@ -10,8 +10,8 @@ from pathlib import Path
 
 import redis
 
-from hub.auditcheckpoint import CheckpointStore
-from hub.auditkey import AuditKey
+from hub.security.audit_checkpoint import CheckpointStore
+from hub.security.audit_key import AuditKey
 
 
 def _store(key: AuditKey, data_dir: Path, client: redis.Redis | None) -> CheckpointStore:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from hub.bootstrap import prepare
-from hub.config import load_settings
-from hub.ids import new_id
+from hub.infra.bootstrap import prepare
+from hub.infra.config import load_settings
+from hub.infra.ids import new_id
+from hub.infra.runtime import Runtime
 from hub.models import Org, User
-from hub.runtime import Runtime
 from tests.hub.helpers import error_of, make_org, make_tree
 from tests.plugins.hub import BOOT_TOKEN
 

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
-from hub.audit import verify
-from hub.auditdenials import denial_counter
 from hub.models import AuditEntry
+from hub.security.audit import verify
+from hub.security.audit_denials import denial_counter
 from tests.hub.helpers import make_tree
 
 from .support import create_item, make_user, newsroom, submit

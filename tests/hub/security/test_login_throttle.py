@@ -15,7 +15,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 import hub.services.users as user_service
-from hub.config import load_settings
+from hub.infra.config import load_settings
 from hub.services.cookies import cookies_secure
 from hub.services.throttle import (
     MAX_FAILURES_PER_NAME,

@@ -27,9 +27,9 @@ from PIL import Image
 
 from adapters.base import AccountRef, AuthFailed
 from adapters.wechat import WeChatAdapter, app_of
-from hub.ids import new_id
+from hub.infra.ids import new_id
 from hub.models import Account, Org, Task
-from hub.outbound import outbound_fields
+from hub.security.outbound_policy import outbound_fields
 from tests.hub.helpers import make_account, make_tree, wechat_account
 from tests.platform_core.scaffold import redis_token_cache, scripted_server
 

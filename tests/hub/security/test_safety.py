@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.safety import Screen, Term
+from hub.screening import Screen, Term
 from tests.hub.helpers import error_of
 
 from .support import approve_all, create_item, put_list, review, setup, submit

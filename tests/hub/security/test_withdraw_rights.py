@@ -1,12 +1,12 @@
-"""Who may withdraw how far (hub.permissions.withdraw_right): a pure rule, tested without I/O."""
+"""Who may withdraw how far (hub.security.permissions.withdraw_right): a pure rule, tested without I/O."""
 
 from __future__ import annotations
 
 import pytest
 
-from hub.auth import Principal
 from hub.errors import ApiError
-from hub.permissions import withdraw_right
+from hub.security.auth import Principal
+from hub.security.permissions import withdraw_right
 
 PROVINCE, CITY, COUNTY, OTHER_CITY = "/p/", "/p/c1/", "/p/c1/k1/", "/p/c2/"
 
