@@ -20,7 +20,7 @@ from ..models import (
 from ..validation import rfc3339
 from .retry import retryable_failures
 
-WITHDRAW_REMAINING = ("sending",) + PUBLISH_OPEN[2:] + WITHDRAW_OPEN  # sending, retry, …
+WITHDRAW_REMAINING = PUBLISH_OPEN[2:] + WITHDRAW_OPEN  # sending, retry, withdraw_queued, …
 # Deliveries that need someone's attention, per kind of run: what the failure list shows and
 # the ``problems`` block of the progress counts.
 PROBLEM_STATES = {"dispatch": ("failed", "retry"),

@@ -61,15 +61,19 @@ def _scoped(item_ids: list[str], scope_path: str | None) -> list[Any]:
 
 
 def _to_cancel() -> Any:
-    """Rows not yet sent: cancelled, nothing to remove."""
-    return or_(Delivery.state.in_(CANCELLED_IF_WAITING),
-               and_(Delivery.state == S.RETRY, Delivery.needs_lookup.is_(False)))
+    """Rows not yet sent, with no earlier send that may have gone out: cancelled, nothing to
+    remove."""
+    return and_(Delivery.state.in_(CANCELLED_IF_WAITING + (S.RETRY,)),
+                Delivery.needs_lookup.is_(False))
 
 
 def _to_remove() -> Any:
-    """Rows that are, or may be, live: a removal is queued for each."""
+    """Rows that are, or may be, live: a removal is queued for each. A row still owing a
+    lookup (an earlier send went unanswered) may be live whatever its state says, even when a
+    re-push has queued it again; its removal looks the copy up first."""
     return or_(Delivery.state.in_(MAYBE_LIVE),
-               and_(Delivery.state.in_((S.RETRY, S.FAILED)), Delivery.needs_lookup.is_(True)))
+               and_(Delivery.state.in_(CANCELLED_IF_WAITING + (S.RETRY, S.FAILED)),
+                    Delivery.needs_lookup.is_(True)))
 
 
 def preview(session: Session, item: Item, scope_path: str | None) -> dict[str, Any]:

@@ -350,3 +350,9 @@ def test_limits_come_from_the_settings():
     settings = Settings()
     assert Limits.of(settings) == Limits(settings.retry_max_attempts, settings.interrupted_max,
                                          settings.retry_base_s, settings.retry_cap_s)
+
+
+def test_a_withdrawal_counts_each_remaining_state_once():
+    from hub.fanout.progress import WITHDRAW_REMAINING
+
+    assert len(set(WITHDRAW_REMAINING)) == len(WITHDRAW_REMAINING), WITHDRAW_REMAINING

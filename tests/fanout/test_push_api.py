@@ -459,3 +459,28 @@ def test_a_stuck_withdrawal_done_by_hand_stops_the_retries(rig):
     assert done["remaining"] == 0 and done["counts"]["withdrawn"] == 1, done
     rig.drain()
     assert len(rig.sandbox.posts(platform="wechat", state="live")) == 1  # the hub left it alone
+
+
+def test_a_repushed_send_that_may_have_gone_out_is_looked_up_by_its_withdrawal(rig):
+    """A send that timed out may be live with no id on our side (``needs_lookup``). When a
+    re-push takes its failed row over and the item is withdrawn before a worker sends again,
+    the withdrawal must look for that copy and remove it, not cancel the row as never sent."""
+    account = rig.account("c1-k1")
+    item = rig.item("c1")
+    rig.pushed(item, {"accounts": [account]})
+    rig.drain()
+    assert rig.live_posts() == 1
+    with rig.hub.runtime.db.session() as session:  # the answer to that send never came back
+        session.execute(update(Delivery).where(Delivery.account_id == account).values(
+            state="failed", needs_lookup=True, remote_id=None, remote_url=None,
+            error_kind="retryable", error="平台无应答 (no answer)"))
+    again = rig.pushed(item, {"accounts": [account]})
+    assert again["total"] == 1, again  # taken over, queued, still owing a lookup
+    r = rig.hub.post(f"/api/v1/items/{item}/withdraw", {"reason": "数据有误"})
+    assert r.status_code == 202, r.json
+    withdrawal = f"/api/v1/withdrawals/{r.json['withdrawal_id']}"
+    assert rig.hub.get(withdrawal).json["counts"].get("cancelled", 0) == 0
+    rig.drain()
+    finished = rig.hub.get(withdrawal).json
+    assert finished["remaining"] == 0, finished
+    assert rig.live_posts() == 0
