@@ -72,9 +72,6 @@ def error_response(err: ApiError) -> Response:
     body = {"error": {"code": err.code, "message": str(err.message), "details": err.details}}
     response = jsonify(body)
     response.status_code = err.status
-    if isinstance(err.message, Message):
-        # In process (the admin UI's API calls) the catalog message travels with the response.
-        response.api_message = err.message  # type: ignore[attr-defined]
     return response
 
 
