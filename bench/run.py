@@ -31,6 +31,7 @@ from hub.infra.runtime import Runtime
 from hub.models import PUBLISH_OPEN, Delivery, utcnow
 
 from .cpumeter import CpuMeter, calibrate, calibrate_memory, process_cpu_s
+from .floor import FloorResult, measure_floor
 from .kill_worker import WorkerKiller
 
 WITHDRAW_OPEN_STATES = ("sending", "retry", "withdraw_queued", "withdrawing", "withdraw_retry",
@@ -68,6 +69,9 @@ class DesignResult:
     # ran out of time.
     timeline: dict[str, dict[str, Any]] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
+    # Platform calls the sandbox counted during the withdrawal (all platforms): the number of
+    # calls the floor (floor.py) makes.
+    withdraw_calls: int = 0
     # --kill-worker-at: the worker killed during the withdrawal (see kill_worker.WorkerKiller).
     kill: dict[str, Any] = field(default_factory=dict)
 
@@ -368,6 +372,7 @@ class Bench:
         live_published = counts.get("published", 0) + counts.get("pending_review", 0)
         unique_created = sum(v["created"] - v["duplicates"] for v in stats.values())
         result.lost += max(0, live_published - unique_created)
+        requests_after_push = sum(v["requests"] for v in stats.values())
         self.log(f"[{design}] push: {result.push_s}s {counts}")
 
         cpu_at_withdraw = meter.snapshot()
@@ -400,6 +405,7 @@ class Bench:
                 Delivery.withdrawal_id, withdrawals, Delivery.withdrawn_at, clicked_at))
         stats = _sandbox_get(self.sandbox_url, "/_sandbox/stats")
         result.sandbox = stats
+        result.withdraw_calls = sum(v["requests"] for v in stats.values()) - requests_after_push
         result.duplicates = sum(v["duplicates"] for v in stats.values())
         result.live_after_withdraw = sum(v["live"] for v in stats.values())
         open_after_withdraw = sum(wcounts.get(s, 0) for s in WITHDRAW_OPEN_STATES)
@@ -486,6 +492,11 @@ def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | N
         bench.setup()
         batched = bench.run_design("batched", timeout)
         results: dict[str, Any] = {"batched": asdict(batched)}
+        if batched.withdraw_calls and batched.withdraw_s:
+            floor = measure_floor(batched.withdraw_calls, latency_ms,
+                                  workers * settings.concurrency)
+            results["floor"] = floor_summary(batched, floor)
+            log(floor_line(results["floor"]))
         if kill_worker_at is not None:
             killed = bench.run_design("batched", timeout, kill_at=kill_worker_at)
             results["batched_worker_killed"] = asdict(killed)
@@ -531,6 +542,29 @@ def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | N
     return report
 
 
+def floor_summary(withdrawal: DesignResult, floor: FloorResult) -> dict[str, Any]:
+    """The withdrawal against the bare floor for the same calls: wall time and CPU per call."""
+    withdraw_cpu = withdrawal.cpu_s_by_phase.get("withdraw", {})
+    worker_cpu_s = sum(v for k, v in withdraw_cpu.items() if k.startswith("worker"))
+    worker_per_call_ms = round(worker_cpu_s / withdrawal.withdraw_calls * 1000, 4)
+    return {**asdict(floor), "withdraw_s": withdrawal.withdraw_s,
+            "withdraw_floor_ratio": _ratio(withdrawal.withdraw_s, floor.floor_s, 2),
+            "worker_cpu_s": round(worker_cpu_s, 2),
+            "worker_cpu_per_call_ms": worker_per_call_ms,
+            "floor_client_cpu_per_call_ms": floor.client_cpu_per_call_ms,
+            "worker_client_cpu_ratio": _ratio(worker_per_call_ms,
+                                              floor.client_cpu_per_call_ms, 2)}
+
+
+def floor_line(floor: dict[str, Any]) -> str:
+    return (f"[floor] {floor['calls']} calls, {floor['concurrency']} in flight, "
+            f"{floor['latency_ms']:g} ms: floor {floor['floor_s']}s, withdraw "
+            f"{floor['withdraw_s']}s = {floor['withdraw_floor_ratio']}x the floor; CPU per call: "
+            f"workers {floor['worker_cpu_per_call_ms']} ms, bare client "
+            f"{floor['floor_client_cpu_per_call_ms']} ms "
+            f"({floor['worker_client_cpu_ratio']}x)")
+
+
 def kill_summary(undisturbed: DesignResult, killed: DesignResult) -> dict[str, Any]:
     """The withdrawal with a worker SIGKILLed against the one without, same invocation."""
     added = (round(killed.withdraw_s - undisturbed.withdraw_s, 3)
@@ -541,7 +575,7 @@ def kill_summary(undisturbed: DesignResult, killed: DesignResult) -> dict[str, A
             "lost": killed.lost}
 
 
-def _ratio(slow: float | None, fast: float | None) -> float | None:
+def _ratio(slow: float | None, fast: float | None, digits: int = 1) -> float | None:
     if not slow or not fast:
         return None
-    return round(slow / fast, 1)
+    return round(slow / fast, digits)

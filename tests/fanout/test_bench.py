@@ -57,6 +57,22 @@ def test_bench_runs_both_designs_and_reports_a_clean_run(redis_server_url: str, 
                 timeline["p100"], abs=0.011), timeline
         assert result["timeline"]["withdraw"]["p100"] == pytest.approx(
             result["withdraw_s"], abs=0.011), result["timeline"]
+    # The floor: a bare aiohttp pair making as many calls as the batched withdrawal made.
+    floor, batched = report["floor"], report["batched"]
+    assert batched["withdraw_calls"] >= ACCOUNTS, batched["sandbox"]  # a take-down per post
+    assert floor["calls"] == floor["answered"] == floor["served"] == batched["withdraw_calls"]
+    assert floor["concurrency"] == (report["scenario"]["workers"]
+                                    * report["scenario"]["concurrency"])
+    assert 0 < floor["floor_s"] < 60 and floor["withdraw_s"] == batched["withdraw_s"], floor
+    assert floor["withdraw_floor_ratio"] == pytest.approx(
+        batched["withdraw_s"] / floor["floor_s"], abs=0.006), floor
+    withdraw_cpu = batched["cpu_s_by_phase"]["withdraw"]
+    assert floor["worker_cpu_per_call_ms"] == pytest.approx(
+        (withdraw_cpu["worker0"] + withdraw_cpu["worker1"]) / floor["calls"] * 1000,
+        abs=0.001), floor
+    assert floor["floor_client_cpu_per_call_ms"] == pytest.approx(
+        floor["client_cpu_s"] / floor["calls"] * 1000, abs=0.01), floor
+    assert floor["client_cpu_s"] > 0, floor
     # The ratio is the two designs' measured push times, not a constant.
     assert report["ratios"]["push_speedup"] == pytest.approx(
         report["baseline"]["push_s"] / report["batched"]["push_s"], abs=0.051), report["ratios"]
