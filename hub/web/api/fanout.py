@@ -12,7 +12,7 @@ from hub.validation import json_body, limit_arg
 
 from ..request_limits import bulk_json
 from . import api
-from .common import rt
+from .common import in_session, rt
 
 
 @api.post("/items/<item_id>/push")
@@ -41,10 +41,7 @@ def preview_push(item_id: str):
 @api.get("/dispatches/<dispatch_id>")
 def get_dispatch(dispatch_id: str):
     """Progress of one push: counts by delivery state."""
-    principal = current()
-    with rt().db.session() as session:
-        data = fanout_actions.dispatch(session, principal, dispatch_id)
-    return jsonify(data)
+    return jsonify(in_session(fanout_actions.dispatch, dispatch_id))
 
 
 @api.get("/dispatches/<dispatch_id>/deliveries")
@@ -100,7 +97,4 @@ def retry_dispatch(dispatch_id: str):
 @api.get("/withdrawals/<withdrawal_id>")
 def get_withdrawal(withdrawal_id: str):
     """Progress of one withdrawal: remaining counts down to zero."""
-    principal = current()
-    with rt().db.session() as session:
-        data = fanout_actions.withdrawal(session, principal, withdrawal_id)
-    return jsonify(data)
+    return jsonify(in_session(fanout_actions.withdrawal, withdrawal_id))
