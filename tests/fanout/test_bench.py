@@ -91,8 +91,10 @@ def test_bench_kill_worker_at_reports_the_seconds_a_killed_worker_adds(redis_ser
            "YUNCHU_DATA_DIR": str(tmp_path / "data")}
     for name in ("YUNCHU_LEASE_S", "YUNCHU_WORKER_ALIVE_S", "YUNCHU_RECONCILE_INTERVAL_S"):
         env.pop(name, None)
-    # 600 accounts at 1 s a call: the withdrawal lasts long enough to be killed half way
-    # with claims in flight.
+    # 600 accounts at 1 s a call, 50 in flight a worker: the withdrawal takes several rounds
+    # of calls, so a worker killed half way holds claims (with 300 in flight a worker, one
+    # round could finish before the kill and leave the killed worker empty-handed).
+    env["YUNCHU_CONCURRENCY"] = "50"
     done = subprocess.run(
         [sys.executable, "-m", "cli", "bench", "--accounts", "600", "--latency-ms", "1000",
          "--kill-worker-at", "0.5", "--timeout", "240", "--json", str(out)],
