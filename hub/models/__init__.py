@@ -1,6 +1,14 @@
 """The hub's data model (SQLAlchemy 2 typed ORM). PostgreSQL in production, SQLite embedded."""
 
-from .account import ACCOUNT_STATUSES, Account
+from .account import (
+    ACCOUNT_STATUSES,
+    AUTH_MODES,
+    AUTH_STATES,
+    AUTHORIZATION_STATUSES,
+    Account,
+    Authorization,
+    PlatformSecret,
+)
 from .audit import AuditEntry, SafetyList
 from .audit_head import AuditHead
 from .base import Base, utcnow
@@ -24,9 +32,9 @@ from .org import ORG_KINDS, Org
 from .people import ROLES, ApiToken, Review, User
 
 __all__ = [
-    "ACCOUNT_STATUSES", "DELIVERY_STATES", "ITEM_KINDS", "ITEM_STATUSES", "LIVE", "ORG_KINDS",
+    "ACCOUNT_STATUSES", "AUTHORIZATION_STATUSES", "AUTH_MODES", "AUTH_STATES", "DELIVERY_STATES", "ITEM_KINDS", "ITEM_STATUSES", "LIVE", "ORG_KINDS",
     "PUBLISH_DONE", "PUBLISH_OPEN", "ROLES", "WITHDRAW_DONE", "WITHDRAW_OPEN",
-    "Account", "ApiToken", "Asset", "AuditEntry", "AuditHead", "Base", "Delivery", "DeliveryAttempt",
-    "Dispatch", "Item", "ItemVersion", "Matrix", "MatrixAccount", "Org", "Review", "SafetyList",
+    "Account", "ApiToken", "Authorization", "Asset", "AuditEntry", "AuditHead", "Base", "Delivery", "DeliveryAttempt",
+    "Dispatch", "Item", "ItemVersion", "Matrix", "MatrixAccount", "Org", "PlatformSecret", "Review", "SafetyList",
     "Task", "User", "Withdrawal", "utcnow",
 ]
