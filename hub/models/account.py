@@ -70,7 +70,7 @@ class Account(Base):
     )
 
 
-AUTHORIZATION_STATUSES = ("pending", "completed", "denied", "expired", "failed")
+AUTHORIZATION_STATUSES = ("pending", "claimed", "completed", "denied", "expired", "failed")
 
 
 class Authorization(Base):

@@ -13,6 +13,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "org.manage": ("admin",),
     "account.read": ("admin", "editor", "reviewer", "operator", "auditor"),
     "account.manage": ("admin",),
+    "account.authorize": ("admin", "operator"),
     "asset.create": ("admin", "editor", "operator"),
     "item.read": ("admin", "editor", "reviewer", "operator", "auditor"),
     "item.write": ("admin", "editor", "operator"),

@@ -1,0 +1,28 @@
+"""What every platform's onboarding module gives the platform-neutral flow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ...infra.runtime import Runtime
+    from ...models import Account
+
+
+@dataclass(frozen=True)
+class Begun:
+    """An attempt the platform knows about: ``secret`` correlates its return (the OAuth
+    ``state`` or the WeChat ``pre_auth_code``; only its keyed hash is stored) and ``url`` is
+    what the account holder opens (a consent page or an authorisation link)."""
+
+    secret: str
+    url: str
+    expires_in: int
+
+
+class Starter(Protocol):
+    def __call__(self, runtime: Runtime, *, callback_url: str,
+                 account: Account | None) -> Begun:
+        """Start an attempt; ``account`` is set when re-authorising that account."""
+        ...
