@@ -45,3 +45,20 @@ def test_every_served_operation_is_documented_and_nothing_else(hub):
 def test_the_openapi_document_itself_needs_no_token(hub):
     assert hub.client.get("/api/v1/openapi.json").status_code == 200
     assert hub.client.get("/api/v1/orgs").status_code == 401
+
+
+def test_the_openapi_success_statuses_are_the_ones_the_routes_answer(hub):
+    """Each is answered as stated by a test of its own route (test_login, test_matrices,
+    test_push_preview, test_push_api); the document must not say otherwise."""
+    paths = hub.client.get("/api/v1/openapi.json").json["paths"]
+
+    def status(method: str, path: str) -> str:
+        return next(iter(code for code in paths[path][method]["responses"]
+                         if code.startswith("2")))
+
+    assert status("delete", "/api/v1/session") == "200"
+    assert status("delete", "/api/v1/matrices/{slug}") == "200"
+    assert status("post", "/api/v1/items/{item_id}/push/preview") == "200"
+    assert status("post", "/api/v1/items/{item_id}/withdraw/preview") == "200"
+    assert status("post", "/api/v1/items/{item_id}/push") == "202"
+    assert status("post", "/api/v1/items") == "201"
