@@ -140,6 +140,10 @@ def bind(session: Session, runtime: Runtime, attempt: Authorization,
     holder = _holder(session, runtime, appid)
     if holder is not None and holder.org_id != attempt.org_id:
         log.warning("attempt %s: the authorised account is held by another org", attempt.id)
+        if holder.auth_mode == "component":
+            # WeChat replaced the account's refresh token on this consent: the holder's
+            # account (it stays where it is) needs the new one to keep working.
+            apply_grant(runtime, holder, grant)
         attempts.finish(session, attempt, attempts.FAILED, identity=appid, error=OTHER_ORG)
         return
     if attempt.account_id and (holder is None or holder.id != attempt.account_id):
