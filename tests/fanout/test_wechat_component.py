@@ -366,3 +366,53 @@ def test_consent_page_refuses_other_domains_and_auth_type_with_biz_appid(wx: WxR
                         headers={"Referer": wx.live + "/"})
     assert both.status_code == 400 and "biz_appid" in both.text
 
+
+
+# ---------------------------------------------------------------- what business calls learn
+
+
+def test_cancel_without_the_push_is_learned_from_the_token_refresh(wx: WxRig) -> None:
+    """The unauthorized push never arrived: the old token is refused (40001), the refresh
+    answers 61003, and the account is revoked by the delivery's outcome."""
+    wx.register()
+    _, account = onboarded(wx)
+    grant = wx.component.apps[APPID].grants[FIXTURES[0].appid]
+    wx.sandbox.call_in_server(setattr, grant, "revoked", True)
+    item = wx.rig.item("c1")
+    wx.rig.pushed(item, {"orgs": ["c1-k1"]})
+    wx.rig.drain()
+    revoked = wx.account_of(FIXTURES[0].appid)
+    assert revoked.auth_state == "revoked" and "取消" in revoked.auth_error
+    assert revoked.flagged_reason is None  # the authorisation, not the credentials, failed
+    assert wx.sandbox.posts(platform="wechat", account=FIXTURES[0].appid) == []
+
+
+def test_a_func_set_the_platform_gates_marks_the_account_insufficient(
+        wx: WxRig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hub was told publishing needs only 11; WeChat wants 7 for freepublish (61007)."""
+    settings = wx.runtime.settings.with_overrides(
+        wechat_component_funcsets="publish=11,delete=11")
+    monkeypatch.setattr(wx.runtime, "settings", settings)
+    wx.register()
+    _, account = onboarded(wx, funcsets=["1", "11"])
+    assert account.auth_state == "authorized"
+    item = wx.rig.item("c1")
+    wx.rig.pushed(item, {"orgs": ["c1-k1"]})
+    wx.rig.drain()
+    marked = wx.account_of(FIXTURES[0].appid)
+    assert marked.auth_state == "insufficient" and "权限集" in marked.auth_error
+
+
+def test_component_api_refusals_the_hub_reports(wx: WxRig) -> None:
+    wx.register(ip_whitelist=["10.0.0.1"], push_interval_s=10**9)
+    with pytest.raises(Exception) as outside:
+        setup.run(wx.runtime, lambda client: client.component_token())
+    assert getattr(outside.value, "code", None) == 61004
+    assert "白名单" in outside.value.reason
+
+    wx.register(token_daily_limit=1, push_interval_s=10**9)
+    assert setup.run(wx.runtime, lambda client: client.component_token())
+    wx.runtime.redis.flushdb()  # forget the token: the next call must fetch
+    with pytest.raises(Exception) as capped:
+        setup.run(wx.runtime, lambda client: client.component_token())
+    assert getattr(capped.value, "code", None) == 45009
