@@ -416,3 +416,18 @@ def test_component_api_refusals_the_hub_reports(wx: WxRig) -> None:
     with pytest.raises(Exception) as capped:
         setup.run(wx.runtime, lambda client: client.component_token())
     assert getattr(capped.value, "code", None) == 45009
+
+
+def test_reauthorising_an_account_locks_the_page_to_it(wx: WxRig) -> None:
+    wx.register()
+    _, account = onboarded(wx, funcsets=["1", "11"])
+    assert account.auth_state == "insufficient"
+    attempt_id, link = wx.begin("c1-k1", account=account)
+    query = parse_qs(urlsplit(link).query)
+    assert query["biz_appid"] == [FIXTURES[0].appid] and "auth_type" not in query
+    answer = wx.consent(link)  # the page lists only that account
+    assert answer.status_code in (200, 202), answer.text
+    wait_for(lambda: wx.attempt(attempt_id).status == attempts.COMPLETED, "re-authorised")
+    again = wx.account_of(FIXTURES[0].appid)
+    assert again.id == account.id and again.auth_state == "authorized"
+    assert again.auth_scopes == [1, 2, 3, 7, 11, 15]

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from adapters.base import AdapterError
 
 from ...errors import ApiError
+from ...messages import Message
 from ..wechat_component import setup
 from . import attempts
 from .base import Begun
@@ -31,12 +32,13 @@ AUTH_TYPE_OFFICIAL_ACCOUNT = "1"  # only 公众号 are listed on the page
 def start(runtime: Runtime, *, callback_url: str, account: Account | None) -> Begun:
     settings = runtime.settings
     if setup.component_of(settings) is None:
-        raise ApiError(409, "本平台未配置微信第三方平台，无法扫码授权公众号 (the hub is not "
-                            "configured as a WeChat 第三方平台)", code="component_not_configured")
+        raise ApiError(409, Message("onboarding.wechat_component_missing"),
+                       code="component_not_configured")
     try:
         code, expires_in = setup.run(runtime, lambda client: client.create_preauthcode())
     except AdapterError as err:
-        raise ApiError(502, f"微信开放平台未能发放预授权码：{err.reason}", code="platform_error",
+        raise ApiError(502, Message("onboarding.wechat_component_failed", reason=err.reason),
+                       code="platform_error",
                        details={"platform_code": err.code}) from None
     if settings.wechat_component_preauth_ttl_s:
         expires_in = min(expires_in, settings.wechat_component_preauth_ttl_s)

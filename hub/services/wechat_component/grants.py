@@ -38,6 +38,7 @@ from adapters.wechat_component import (
 from ...infra.ids import new_id
 from ...infra.runtime import Runtime
 from ...models import Account, Authorization, utcnow
+from ...security.audit import record
 from .. import account_identity
 from ..onboarding import attempts
 from . import setup
@@ -153,6 +154,10 @@ def bind(session: Session, runtime: Runtime, attempt: Authorization,
     apply_grant(runtime, account, grant)
     session.flush()
     attempts.finish(session, attempt, attempts.COMPLETED, account=account, identity=appid)
+    record(session, "account.credentials" if holder else "account.create", anonymous=True,
+           target=account.id, actor_id=attempt.started_by, org_id=attempt.org_id,
+           details={"platform": PLATFORM, "via": "component", "attempt": attempt.id,
+                    "auth_state": account.auth_state})
 
 
 def _update_known(session: Session, runtime: Runtime, grant: dict[str, Any]) -> str | None:
@@ -230,6 +235,8 @@ def revoke(runtime: Runtime, appid: str, reason: str = REVOKED_REASON) -> str | 
         account.auth_state = "revoked"
         account.auth_error = reason
         account.auth_changed_at = utcnow()
+        record(session, "account.update", anonymous=True, target=account.id,
+               org_id=account.org_id, details={"via": "component", "auth_state": "revoked"})
         try:
             credentials = runtime.box.open(account.credentials_sealed, bound_to=account.id)
         except Exception:  # noqa: BLE001

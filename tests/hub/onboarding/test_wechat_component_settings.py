@@ -45,3 +45,19 @@ def test_missing_capabilities_follow_the_configured_func_sets() -> None:
     assert missing_capabilities({7, 11}, needs) == []
     assert missing_capabilities({11}, needs) == ["publish", "delete", "statistics", "comments"]
     assert missing_capabilities({7}, needs) == ["publish"]
+
+
+def test_the_starter_refuses_clearly_without_a_component_identity(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from hub.errors import ApiError
+    from hub.services.onboarding.registry import starter_for
+
+    starter = starter_for("wechat")
+    assert starter is not None
+    runtime = SimpleNamespace(settings=load_settings({"YUNCHU_SECRET_KEY": "k" * 40},
+                                                     data_dir=tmp_path))
+    with pytest.raises(ApiError) as refused:
+        starter(runtime, callback_url="https://hub.example/oauth/wechat/callback", account=None)
+    assert refused.value.status == 409 and refused.value.code == "component_not_configured"
+    assert "第三方平台" in refused.value.message
