@@ -431,3 +431,22 @@ def test_reauthorising_an_account_locks_the_page_to_it(wx: WxRig) -> None:
     again = wx.account_of(FIXTURES[0].appid)
     assert again.id == account.id and again.auth_state == "authorized"
     assert again.auth_scopes == [1, 2, 3, 7, 11, 15]
+
+
+def test_the_token_is_renewed_once_before_it_expires(wx: WxRig) -> None:
+    wx.register()
+    first = setup.run(wx.runtime, lambda client: client.component_token())
+    component = setup.component_of(wx.runtime.settings)
+    assert component is not None
+    # Inside the renewal window: the token still works, its "fresh" mark has lapsed.
+    wx.runtime.redis.delete("yunchu:tok:" + component.token_key + ":fresh")
+    got: list[str] = []
+    threads = [threading.Thread(target=lambda: got.append(setup.run(
+        wx.runtime, lambda client: client.component_token()))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wx.component.apps[APPID].tokens_today == 2  # one renewal, whoever noticed
+    renewed = setup.run(wx.runtime, lambda client: client.component_token())
+    assert renewed != first and set(got) <= {first, renewed}
