@@ -157,7 +157,7 @@ def bind(session: Session, runtime: Runtime, attempt: Authorization,
     record(session, "account.credentials" if holder else "account.create", anonymous=True,
            target=account.id, actor_id=attempt.started_by, org_id=attempt.org_id,
            details={"platform": PLATFORM, "via": "component", "attempt": attempt.id,
-                    "auth_state": account.auth_state})
+                    "auth_state": account.auth_state, **account_kind(grant)})
 
 
 def _update_known(session: Session, runtime: Runtime, grant: dict[str, Any]) -> str | None:
@@ -224,6 +224,14 @@ def apply_grant(runtime: Runtime, account: Account, grant: dict[str, Any]) -> No
     account.auth_token_expires_at = now + timedelta(seconds=int(info.get("expires_in") or 7200))
     account.auth_expires_at = None
     account.flagged_reason = account.flagged_at = None
+
+
+def account_kind(grant: dict[str, Any]) -> dict[str, Any]:
+    """What WeChat says the account is: 订阅号/服务号 (``service_type``: 0/1 subscription, 2
+    service) and its 认证 (``verify_type``: -1 none, 0 WeChat, others qualification)."""
+    details = grant.get("details") or {}
+    return {"service_type": (details.get("service_type_info") or {}).get("id"),
+            "verify_type": (details.get("verify_type_info") or {}).get("id")}
 
 
 def revoke(runtime: Runtime, appid: str, reason: str = REVOKED_REASON) -> str | None:
