@@ -450,3 +450,42 @@ def test_the_token_is_renewed_once_before_it_expires(wx: WxRig) -> None:
     assert wx.component.apps[APPID].tokens_today == 2  # one renewal, whoever noticed
     renewed = setup.run(wx.runtime, lambda client: client.component_token())
     assert renewed != first and set(got) <= {first, renewed}
+
+
+def test_a_redirect_without_its_key_waits_for_the_push_which_binds_once(wx: WxRig) -> None:
+    """WeChat may drop the redirect URI's query: the redirect exchanges the code and parks
+    the answer; the push (the code is single use) binds from it."""
+    wx.register()
+    app = wx.component.apps[APPID]
+    wx.sandbox.call_in_server(setattr, app, "event_url", "http://127.0.0.1:9/gone")
+    attempt_id, link = wx.begin("c1-k1")
+    page = requests.get(link, headers={"Referer": wx.live + "/"}, timeout=10)
+    assert page.status_code == 200
+    query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    sent = requests.post(f"{wx.sandbox.platform_url('wechat')}/cgi-bin/componentloginpage"
+                         "/confirm", allow_redirects=False, timeout=10, data={
+                             "component_appid": APPID, "pre_auth_code": query["pre_auth_code"],
+                             "redirect_uri": query["redirect_uri"], "funcset": ALL_FUNCSETS,
+                             "authorizer_appid": FIXTURES[1].appid, "decision": "approve"})
+    auth_code = parse_qs(urlsplit(sent.headers["Location"]).query)["auth_code"][0]
+    callback = wx.live + "/oauth/wechat/callback"
+    waiting = requests.get(callback, params={"auth_code": auth_code, "expires_in": "600"},
+                           timeout=10)
+    assert waiting.status_code == 202 and wx.account_of(FIXTURES[1].appid) is None
+    assert wx.attempt(attempt_id).status == attempts.PENDING
+
+    event = (f"<xml><AppId>{APPID}</AppId><CreateTime>{int(time.time())}</CreateTime>"
+             f"<InfoType>authorized</InfoType><AuthorizerAppid>{FIXTURES[1].appid}"
+             f"</AuthorizerAppid><AuthorizationCode>{auth_code}</AuthorizationCode>"
+             f"<AuthorizationCodeExpiredTime>600</AuthorizationCodeExpiredTime>"
+             f"<PreAuthCode>{query['pre_auth_code']}</PreAuthCode></xml>").encode()
+    signed, body = _signed_event(event)
+    answer = wx.rig.hub.client.post("/wechat/component/events", query_string=signed, data=body,
+                                    content_type="text/xml")
+    assert answer.get_data(as_text=True) == "success"
+    account = wx.account_of(FIXTURES[1].appid)
+    assert account is not None and account.org_id == wx.org_id("c1-k1")
+    assert account.name == FIXTURES[1].nick_name and account.auth_state == "authorized"
+    assert wx.attempt(attempt_id).status == attempts.COMPLETED
+    done = requests.get(callback, params={"auth_code": auth_code}, timeout=10)
+    assert done.status_code == 200 and FIXTURES[1].nick_name in done.text

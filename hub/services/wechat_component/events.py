@@ -23,7 +23,8 @@ def handle(runtime: Runtime, event: dict[str, Any]) -> str:
     elif kind in ("authorized", "updateauthorized"):
         code = event.get("AuthorizationCode") or ""
         if code:
-            grants.complete(runtime, code, pre_auth_code=event.get("PreAuthCode") or "")
+            grants.complete(runtime, code, pushed=True,
+                            pre_auth_code=event.get("PreAuthCode") or None)
     elif kind == "unauthorized":
         appid = event.get("AuthorizerAppid") or ""
         if appid and grants.revoke(runtime, appid) is None:

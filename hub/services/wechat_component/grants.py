@@ -75,8 +75,10 @@ def code_key(runtime: Runtime, auth_code: str) -> str:
     return KEY_PREFIX + runtime.box.identity_key("wechat-auth-code:" + auth_code)
 
 
-def complete(runtime: Runtime, auth_code: str, *, pre_auth_code: str | None = None,
-             correlation: str | None = None) -> Completion:
+def complete(runtime: Runtime, auth_code: str, *, pushed: bool = False,
+             pre_auth_code: str | None = None, correlation: str | None = None) -> Completion:
+    """``pushed``: from the authorisation event (with its ``pre_auth_code``); otherwise the
+    redirect (with the ``correlation`` key its URI carried, if WeChat kept it)."""
     key = code_key(runtime, auth_code)
     redis = runtime.redis
     with redis.lock(key + ":lock", timeout=60, blocking_timeout=30):
@@ -95,7 +97,7 @@ def complete(runtime: Runtime, auth_code: str, *, pre_auth_code: str | None = No
                 raise
         with runtime.db.session() as session:
             attempt = _attempt(session, runtime, pre_auth_code, correlation)
-            if attempt is None and pre_auth_code is not None:
+            if attempt is None and pushed:
                 # A push for no attempt of ours (changed on WeChat's side): update the account.
                 account_id = _update_known(session, runtime, grant)
                 if account_id is not None:
@@ -209,7 +211,7 @@ def apply_grant(runtime: Runtime, account: Account, grant: dict[str, Any]) -> No
     if verify == UNVERIFIED:
         missing += [m for m in VERIFIED_ONLY if m not in missing]
     errors = []
-    status = (details.get("account_status"))
+    status = details.get("account_status")
     if status in CLOSED_STATUSES:
         errors.append(f"公众号{CLOSED_STATUSES[status]}")
     if not refresh_token:
