@@ -15,6 +15,8 @@ from redis.exceptions import LockError
 
 from adapters.base import Retryable
 
+TOKEN_PREFIX = "yunchu:tok:"
+
 
 def _lock_timeout_error(key: str, waited_s: float) -> Retryable:
     return Retryable(
@@ -31,7 +33,7 @@ class RedisTokenCache:
 
     MAX_PER_TRIP = 1000
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "yunchu:tok:") -> None:
+    def __init__(self, redis: aioredis.Redis, prefix: str = TOKEN_PREFIX) -> None:
         self._redis = redis
         self._prefix = prefix
         self._waiting: deque[tuple[list[str], asyncio.Future[list[str | None]]]] = deque()

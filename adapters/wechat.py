@@ -69,6 +69,12 @@ from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
 from adapters.multipart import EncodedForm, FileParts, encode_form
 from adapters.spec import CredentialField, PlatformSpec, Rate
+from adapters.wechat_component import (
+    SCOPE_MISSING,
+    AuthorizationRevoked,
+    ComponentClient,
+    ScopeMissing,
+)
 from adapters.wechat_crypto import AES_KEY_RE
 
 if TYPE_CHECKING:
@@ -193,15 +199,25 @@ class LockingTokenCache(TokenCache, Protocol):
 
 @dataclass(frozen=True)
 class App:
-    """One account's credentials and API base, as the calls need them."""
+    """One account's credentials and API base, as the calls need them. ``refresh_token`` is
+    set for an account that authorised the hub's 第三方平台 (``secret`` is then empty): its
+    token comes from the component API (``adapters.wechat_component``)."""
 
     appid: str
     secret: str = field(repr=False)
     base: str
+    refresh_token: str = field(default="", repr=False)
+
+    @property
+    def delegated(self) -> bool:
+        return bool(self.refresh_token)
 
     @cached_property
     def token_key(self) -> str:
         """Where this app's token is cached: only these credentials at this base reach it."""
+        if self.delegated:
+            return secret_bound_key(TOKEN_KEY_PREFIX, self.appid, "component",
+                                    self.refresh_token, api_base=self.base)
         return secret_bound_key(TOKEN_KEY_PREFIX, self.appid, self.secret, api_base=self.base)
 
     @property
@@ -215,6 +231,9 @@ class App:
 
 def app_of(account: AccountRef) -> App:
     appid = (account.credentials.get("appid") or "").strip()
+    refresh_token = (account.credentials.get("authorizer_refresh_token") or "").strip()
+    if appid and refresh_token:
+        return App(appid, "", (account.api_base or DEFAULT_API_BASE).rstrip("/"), refresh_token)
     secret = (account.credentials.get("secret") or "").strip()
     if not appid or not secret:
         raise AccountMisconfigured(
@@ -243,6 +262,9 @@ class WeChatAdapter:
         self._recent: dict[str, tuple[str, float]] = {}
         self._fetching: dict[str, asyncio.Future[str]] = {}
         self._files = FileParts()  # every account uploads the same cover and images
+        # The hub's 第三方平台 client (set by the worker when the hub is configured as one):
+        # the tokens of accounts that authorised it come from there.
+        self.component: ComponentClient | None = None
 
     # ------------------------------------------------------------ interface
 
@@ -255,6 +277,8 @@ class WeChatAdapter:
                 app = app_of(account)
             except AccountMisconfigured:
                 continue  # its delivery fails on its own, with the reason
+            if app.delegated:
+                continue  # its token is cached by the component client
             recent = self._recent.get(app.token_key)
             if recent is None or recent[1] <= now:
                 apps[app.token_key] = app
@@ -427,16 +451,45 @@ class WeChatAdapter:
             if code in TOKEN_REFUSED and attempt == 1:
                 token = await self._refresh(app, stale=token)
                 continue
+            if app.delegated:
+                self._delegated_refusal(code, path)
             error = error_for(code, path)
             if isinstance(error, RateLimited) and "Retry-After" in (reply.headers or {}):
                 error.retry_after = retry_after_seconds(reply.headers, error.retry_after)
             raise error
         raise AssertionError("unreachable")
 
+    def _component(self) -> ComponentClient:
+        if self.component is None:
+            raise AccountMisconfigured(
+                "该公众号经第三方平台授权接入，但本平台未配置微信第三方平台 (the account was "
+                "authorised to a 第三方平台 the hub is not configured as)"
+            )
+        return self.component
+
+    def _delegated_refusal(self, code: int, path: str) -> None:
+        """Codes that mean the authorisation itself no longer covers the call."""
+        component = self._component()
+        if code == SCOPE_MISSING:
+            raise ScopeMissing(
+                f"公众号未向本平台授予此接口的权限集，需管理员重新授权 (api unauthorized to "
+                f"component: {path}; the admin must authorise the func set)",
+                code=code,
+            )
+        if code in component.revoked_codes:
+            raise AuthorizationRevoked(
+                "公众号管理员已取消对本平台的授权，需重新扫码授权 (the authorisation was "
+                "cancelled)",
+                code=code,
+            )
+
     async def _token(self, app: App) -> str:
         recent = self._recent.get(app.token_key)
         if recent is not None and recent[1] > time.monotonic():
             return recent[0]
+        if app.delegated:
+            token = await self._component().authorizer_token(app.appid, app.refresh_token)
+            return self._keep(app, token)
         token = await self.tokens.get(app.token_key)
         if not token:
             # No Redis lock on a cold fetch (two round trips per account on a first push):
@@ -455,6 +508,11 @@ class WeChatAdapter:
     async def _refresh(self, app: App, *, stale: str) -> str:
         """A new token unless another worker already replaced ``stale``."""
         self._recent.pop(app.token_key, None)
+        if app.delegated:
+            token = await self._component().authorizer_token(
+                app.appid, app.refresh_token, stale=stale
+            )
+            return self._keep(app, token)
         async with self.tokens.lock(app.token_key):
             current = await self.tokens.get(app.token_key)
             if current and current != stale:

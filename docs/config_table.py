@@ -115,6 +115,26 @@ MEANINGS = {
                       "came over https, after `YUNCHU_PROXY_HOPS`, or `YUNCHU_PUBLIC_URL` is "
                       "https), `on` or `off`. Cookies are always HttpOnly; the session cookie is "
                       "SameSite=Strict, the others Lax.",
+    "wechat_component_appid": "The hub's appid as a WeChat 第三方平台 (open platform component). "
+                              "Empty: WeChat accounts connect only with their own AppSecret. "
+                              "The four component settings go together "
+                              "(docs/platforms/wechat.md, 第三方平台).",
+    "wechat_component_secret": "The component's AppSecret (never logged or shown).",
+    "wechat_component_token": "The component's 消息校验Token, which signs the authorisation "
+                              "events pushed to `<hub>/wechat/component/events`.",
+    "wechat_component_aes_key": "The component's 消息加解密Key (EncodingAESKey, 43 characters) "
+                                "of those events.",
+    "wechat_component_login_base": "Where WeChat's authorisation page (componentloginpage) "
+                                   "lives; a sandbox in tests.",
+    "wechat_component_preauth_ttl_s": "0: an authorisation attempt lasts as long as WeChat's "
+                                      "`expires_in` for its pre-auth code; otherwise at most "
+                                      "this many seconds.",
+    "wechat_component_funcsets": "Func-set (权限集) ids each capability needs, "
+                                 "`capability=id+id,…` over publish, delete, statistics and "
+                                 "comments; an account granting less is marked 权限不足 for it.",
+    "wechat_component_revoked_codes": "Error codes a business call for an authorised account "
+                                      "answers once its admin cancelled (comma-separated): the "
+                                      "account is then marked revoked.",
 }
 
 

@@ -37,11 +37,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from .web.callbacks import callbacks
     from .web.feeds import feeds
     from .web.public import public
+    from .web.wechat_component import wechat_component
 
     app.register_blueprint(api)
     app.register_blueprint(public)
     app.register_blueprint(feeds)
     app.register_blueprint(callbacks)
+    app.register_blueprint(wechat_component)
     try:
         from admin import admin_blueprint
     except ImportError:  # the admin UI is optional in slim deployments

@@ -117,6 +117,8 @@ ERRMSG: dict[int, str] = {
     47001: "data format error",
     48001: "api unauthorized",
     48006: "forbid to clear quota because of reaching the limit",
+    61003: "component is not authorized by this account",
+    61007: "api is unauthorized to component",
 }
 
 _UNICODE_ESCAPE_RE = re.compile(r"(?<!\\)((?:\\\\)*)\\u")
@@ -338,6 +340,8 @@ class WeChatSandbox:
         self.state = state
         self._world = World(state)
         self.events = EventSender()
+        # Set by the 第三方平台 emulator: checks calls made with an authorizer token.
+        self.token_gate: Callable[[str, str], None] | None = None
 
     @property
     def world(self) -> World:
@@ -375,7 +379,8 @@ class WeChatSandbox:
     def refusal(self, error: WeChatError) -> web.Response:
         self.state.count_error(PLATFORM)
         rid = f"{secrets.token_hex(4)}-{secrets.token_hex(4)}-{secrets.token_hex(4)}"
-        body = {"errcode": error.code, "errmsg": f"{ERRMSG[error.code]} rid: {rid}"}
+        body = {"errcode": error.code,
+                "errmsg": f"{ERRMSG.get(error.code, 'error')} rid: {rid}"}
         return reply({**body, **error.extra})
 
     def wrap(self, interface: str, handler: Handler) -> Callable[[web.Request], Awaitable]:
@@ -384,7 +389,10 @@ class WeChatSandbox:
             world = self.world
             world.settle_due()
             try:
-                appid = world.authenticate(request.query.get("access_token"))
+                token = request.query.get("access_token")
+                appid = world.authenticate(token)
+                if self.token_gate is not None:
+                    self.token_gate(token or "", interface)
                 fault = self.state.roll_fault(PLATFORM)
                 if fault in ("busy", "rate_limit", "http_5xx"):
                     return self.fault(fault)
@@ -825,6 +833,9 @@ def published_items(job: Publish, no_content: bool) -> list[dict[str, Any]]:
 
 
 def build_app(state: SandboxState) -> web.Application:
+    from sandbox.wechat_component import ComponentSandbox
+
     app = web.Application(client_max_size=MAX_IMAGE_BYTES + 64 * 1024)
-    app.add_routes(WeChatSandbox(state).routes())
+    wechat = WeChatSandbox(state)
+    app.add_routes(wechat.routes() + ComponentSandbox(state, wechat).routes())
     return app

@@ -71,6 +71,9 @@ class Outcome:
     lookup: Lookup = Lookup.KEEP
     flag_account: str | None = None  # account id to flag (credentials rejected)
     flag_reason: str | None = None
+    # Set with flag_account when the platform said the authorisation itself no longer stands
+    # (revoked, insufficient): recorded as the account's auth_state instead of a flag.
+    flag_auth_state: str | None = None
     task: dict[str, Any] | None = None  # manual task to open
     closes_task: bool = False  # withdrawn after a manual task was opened for it: close it
 
@@ -221,7 +224,15 @@ def append_rows(session: Session, table: Table, columns: Sequence[str],
 
 
 def _side_effects(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
-    flags = {o.flag_account: o.flag_reason for o in outcomes if o.flag_account}
+    auth = {o.flag_account: (o.flag_auth_state, o.flag_reason) for o in outcomes
+            if o.flag_account and o.flag_auth_state}
+    for account_id, (auth_state, reason) in auth.items():
+        session.execute(update(Account).where(Account.id == account_id,
+                                              Account.auth_state == "authorized")
+                        .values(auth_state=auth_state, auth_error=(reason or "")[:500],
+                                auth_changed_at=now))
+    flags = {o.flag_account: o.flag_reason for o in outcomes
+             if o.flag_account and not o.flag_auth_state}
     for account_id, reason in flags.items():
         session.execute(update(Account).where(Account.id == account_id,
                                               Account.flagged_reason.is_(None))
@@ -262,7 +273,8 @@ def mark_published_accounts(session: Session, account_ids: Sequence[str]) -> Non
 # What a call needs of its account, read as plain rows: building ORM objects for every
 # delivery of a 10,000-account run cost more than the query.
 ACCOUNT_FIELDS = (Account.id, Account.org_id, Account.name, Account.platform, Account.status,
-                  Account.flagged_reason, Account.api_base, Account.credentials_sealed)
+                  Account.flagged_reason, Account.api_base, Account.credentials_sealed,
+                  Account.auth_state)
 
 
 def accounts_of(session: Session, account_ids: Sequence[str]) -> dict[str, Row]:

@@ -25,6 +25,7 @@ from ..infra.runtime import Runtime
 from ..models import utcnow
 from ..platforms import adapter_class, names, spec
 from ..security.outbound_policy import policy_for
+from ..services.wechat_component.setup import client as component_client
 from . import claims, parked, policy
 from .batch import Batch
 from .claims import Claimed, Outcome
@@ -94,6 +95,11 @@ class Executor:
                                         connect=min(5.0, self.settings.http_timeout_s))
         for adapter in self.adapters.values():
             adapter.timeout = timeout  # explicit, no hidden retries: the engine decides
+        # Accounts that authorised the hub's WeChat 第三方平台 get their tokens through it.
+        component = component_client(self.runtime, self.http, tokens, timeout)
+        for adapter in self.adapters.values():
+            if hasattr(adapter, "component"):
+                adapter.component = component
         self.limiter = Limiter(self.redis)
         self.semaphore = asyncio.Semaphore(self.concurrency)
         self.withdraw_semaphore = asyncio.Semaphore(self.concurrency)

@@ -27,7 +27,7 @@ from adapters.base import (
 )
 from channels.base import CannotRender, Post
 
-from . import backoff
+from . import auth_states, backoff
 from .claims import MANUAL_DEADLINE, Claimed, Outcome
 from .vocabulary import Action, DeliveryState, ErrorKind, Lookup, Step
 
@@ -43,6 +43,7 @@ class AccountView(Protocol):
     name: str
     status: str
     flagged_reason: str | None
+    auth_state: str
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ def before_publish(c: Claimed, account: AccountView | None, readable: bool,
                        error_kind=ErrorKind.AUTH,
                        error=f"账号凭据失效，请更新凭据后重推 (credentials rejected earlier: "
                              f"{account.flagged_reason})")
+    if auth_states.blocked(getattr(account, "auth_state", None)):
+        return Outcome(delivery_id=c.id, state=S.FAILED, step=Step.FLAGGED,
+                       error_kind=ErrorKind.AUTH, error=auth_states.reason(account.auth_state))
     if not readable:
         return Outcome(delivery_id=c.id, state=S.FAILED, step=Step.CREDENTIALS,
                        error_kind=ErrorKind.MISCONFIGURED,
@@ -173,7 +177,8 @@ def publish_failed(c: Claimed, account: AccountView, err: AdapterError, maybe_li
     if isinstance(err, AuthFailed):
         return Outcome(delivery_id=c.id, state=S.FAILED, step=kind, error_kind=kind,
                        error=err.reason, lookup=lookup, flag_account=account.id,
-                       flag_reason=err.reason)
+                       flag_reason=err.reason,
+                       flag_auth_state=getattr(err, "auth_state", None))
     return Outcome(delivery_id=c.id, state=S.FAILED, step=kind, error_kind=kind,
                    error=err.reason, lookup=lookup)
 
@@ -249,6 +254,7 @@ def withdraw_failed(c: Claimed, account: AccountView, err: AdapterError, limits:
     if isinstance(err, (AuthFailed, AccountMisconfigured)):
         outcome = manual(c, account, err.reason, now)
         outcome.flag_account, outcome.flag_reason = account.id, err.reason
+        outcome.flag_auth_state = getattr(err, "auth_state", None)
         return outcome
     return None
 

@@ -14,6 +14,7 @@ from ..messages import Message
 from ..models import Account, Matrix, MatrixAccount, Org
 from ..platforms import names as platform_names
 from ..security.auth import Principal
+from . import auth_states
 
 # Explicit lists: a province's every account fits (100,000); more belongs in an org or matrix.
 MAX_ENTRIES = {"orgs": 10_000, "platforms": 100, "matrices": 1_000, "accounts": 100_000}
@@ -34,8 +35,8 @@ class Target:
     platform: str
     org_id: str
     skip_reason: str | None
-    # Why it is skipped, for machines: account_closed, account_suspended, credentials_rejected
-    # (here) or cannot_render, lineage_live (fitness.assess); the delivery's ``error_kind``.
+    # Why it is skipped, for machines: account_closed, account_suspended, credentials_rejected,
+    # auth_revoked, auth_expired, auth_insufficient (here) or cannot_render, lineage_live (fitness.assess); the delivery's ``error_kind``.
     skip_code: str | None = None
     skip_field: str | None = None  # the item field a channel refused (cannot_render)
     held_item: str | None = None  # the lineage item the account carries (lineage_live)
@@ -103,7 +104,7 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
     for matrix in matrices:
         conditions += _matrix_conditions(session, matrix, spec.platforms)
     wanted = (select(Account.id, Account.platform, Account.org_id, Account.status,
-                     Account.flagged_reason, Org.path)
+                     Account.flagged_reason, Org.path, Account.auth_state)
               .join(Org, Org.id == Account.org_id))
     rows = session.execute(wanted.where(or_(*conditions))).all() if conditions else []
     if spec.accounts:  # apart from the rest: the list may be longer than one statement takes
@@ -115,7 +116,8 @@ def resolve(session: Session, spec: TargetSpec, principal: Principal) -> list[Ta
         raise ApiError(403, Message("targets.accounts_outside"),
                        details={"accounts": outside[:50], "count": len(outside)})
     return [Target(account_id=r[0], platform=r[1], org_id=r[2],
-                   skip_reason=_skip_reason(r[3], r[4]), skip_code=_skip_code(r[3], r[4]))
+                   skip_reason=_skip_reason(r[3], r[4], r[6]),
+                   skip_code=_skip_code(r[3], r[4], r[6]))
             for r in rows]
 
 
@@ -150,17 +152,21 @@ def _org_condition(org_id: str, path: str, descendants: bool, platforms: list[st
     return condition
 
 
-def _skip_code(status: str, flagged: str | None) -> str | None:
+def _skip_code(status: str, flagged: str | None, auth_state: str | None = None) -> str | None:
     if status in ("closed", "suspended"):
         return f"account_{status}"
+    if auth_states.blocked(auth_state):
+        return auth_states.skip_code(auth_state or "")
     return "credentials_rejected" if flagged else None
 
 
-def _skip_reason(status: str, flagged: str | None) -> str | None:
+def _skip_reason(status: str, flagged: str | None, auth_state: str | None = None) -> str | None:
     if status == "closed":
         return "账号已关闭，未推送 (account is closed)"
     if status == "suspended":
         return "账号已暂停，未推送 (account is suspended)"
+    if auth_states.blocked(auth_state):
+        return auth_states.reason(auth_state or "")
     if flagged:
         return f"账号凭据失效，需管理员更新后重推 (account credentials rejected: {flagged})"
     return None

@@ -59,6 +59,15 @@ def _allow_list(name: str, raw: str) -> None:
         raise ConfigError(f"{name}: {err}") from None
 
 
+def _component_list(name: str, raw: str, *, pairs: bool) -> None:
+    from adapters.wechat_component import parse_codes, parse_funcsets
+
+    try:
+        parse_funcsets(raw) if pairs else parse_codes(raw)
+    except ValueError as err:
+        raise ConfigError(f"{name}: {err}") from None
+
+
 def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in schemes or not (parts.netloc or parts.path):
@@ -121,6 +130,24 @@ class Settings:
     # A push or withdrawal in the admin reaching this many accounts asks the operator to type
     # the number to confirm it.
     confirm_threshold: int = 100
+    # The hub as a WeChat 第三方平台 (component): its identity on the open platform. Empty
+    # appid: accounts can only be connected with their own AppSecret.
+    wechat_component_appid: str = ""
+    wechat_component_secret: str = field(default="", repr=False)
+    wechat_component_token: str = field(default="", repr=False)  # 消息校验Token
+    wechat_component_aes_key: str = field(default="", repr=False)  # 消息加解密Key
+    # Where the authorisation pages live (componentloginpage, bindcomponent).
+    wechat_component_login_base: str = "https://mp.weixin.qq.com"
+    # Pre-auth codes: 0 trusts the platform's expires_in; otherwise the attempt ends after at
+    # most this many seconds (the documented lifetime is 600 s in one place, 1800 s in another).
+    wechat_component_preauth_ttl_s: int = 0
+    # Func-set ids each capability needs, "capability=id+id,…" (which set gates which API is
+    # stated per API page; defaults follow the published pages the hub relies on).
+    wechat_component_funcsets: str = "publish=7+11,delete=7,statistics=7,comments=7"
+    # Codes a business call answers once the account's admin cancelled the authorisation
+    # (documented only for the token endpoint: 61003); 40001/40014/42001 are retried with a
+    # refreshed token first, whose refusal then tells.
+    wechat_component_revoked_codes: str = "61003"
 
     @property
     def redis_embedded(self) -> bool:
@@ -168,6 +195,13 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
                       "concurrency", "lease_s", "retry_max_attempts", "interrupted_max",
                       "confirm_threshold"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
+        elif name == "wechat_component_preauth_ttl_s":
+            values[name] = _int(var, value, minimum=0)
+        elif name == "wechat_component_login_base":
+            values[name] = _url(var, value, ("http", "https"))
+        elif name in {"wechat_component_funcsets", "wechat_component_revoked_codes"}:
+            _component_list(var, value, pairs=name == "wechat_component_funcsets")
+            values[name] = value
         elif name in ("reconcile_interval_s", "http_timeout_s", "retry_base_s", "retry_cap_s",
                       "worker_alive_s"):
             try:
@@ -193,6 +227,17 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     settings = Settings(**values)  # type: ignore[arg-type]
     for name in ("outbound_allow", "platform_hosts"):
         _allow_list(_ENV_FIELDS[name], getattr(settings, name))
+    component = (settings.wechat_component_appid, settings.wechat_component_secret,
+                 settings.wechat_component_token, settings.wechat_component_aes_key)
+    if any(component) and not all(component):
+        raise ConfigError("YUNCHU_WECHAT_COMPONENT_APPID, _SECRET, _TOKEN and _AES_KEY are "
+                          "needed together")
+    if settings.wechat_component_aes_key:
+        from adapters.wechat_crypto import AES_KEY_RE
+
+        if not AES_KEY_RE.fullmatch(settings.wechat_component_aes_key):
+            raise ConfigError("YUNCHU_WECHAT_COMPONENT_AES_KEY must be the 43-character "
+                              "EncodingAESKey")
     if settings.s3_endpoint and not (settings.s3_access_key and settings.s3_secret_key):
         raise ConfigError("YUNCHU_S3_ENDPOINT is set: YUNCHU_S3_ACCESS_KEY and "
                           "YUNCHU_S3_SECRET_KEY are required too")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from . import wechat_component
 from .base import Starter
 
-STARTERS: dict[str, Starter] = {}
+STARTERS: dict[str, Starter] = {
+    "wechat": wechat_component.start,
+}
 
 
 def starter_for(platform: str) -> Starter | None:
