@@ -36,12 +36,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from .web.api import api
     from .web.callbacks import callbacks
     from .web.feeds import feeds
+    from .web.oauth_pages import oauth_pages
     from .web.public import public
 
     app.register_blueprint(api)
     app.register_blueprint(public)
     app.register_blueprint(feeds)
     app.register_blueprint(callbacks)
+    app.register_blueprint(oauth_pages)
     try:
         from admin import admin_blueprint
     except ImportError:  # the admin UI is optional in slim deployments

@@ -121,6 +121,21 @@ class Settings:
     # A push or withdrawal in the admin reaching this many accounts asks the operator to type
     # the number to confirm it.
     confirm_threshold: int = 100
+    # --- Accounts connected by OAuth (扫码授权, docs/platforms/weibo.md, douyin.md) ---
+    # The hub's own apps on the open platforms; empty: that platform cannot be connected.
+    weibo_app_key: str = ""
+    weibo_app_secret: str = field(default="", repr=False)
+    weibo_scope: str = ""  # comma list asked for on the consent page ("" = the default grant)
+    douyin_client_key: str = ""
+    douyin_client_secret: str = field(default="", repr=False)
+    # Required scopes (locked on the consent page) and optional ones ("scope,1|0" pairs).
+    douyin_scopes: str = "user_info,video.create.bind"
+    douyin_optional_scopes: str = "video.delete,1,renew_refresh_token,1"
+    oauth_attempt_ttl_s: int = 600  # how long a started 扫码授权 waits for the holder
+    auth_expiring_days: int = 7  # "expiring" (即将过期) in lists, filters and the dashboard
+    auth_remind_days: int = 14  # an operator task this long before access stops
+    auth_refresh_interval_s: int = 3600  # the refresher runs this often (maintenance queue)
+    auth_refresh_batch: int = 100  # accounts per refresher batch
 
     @property
     def redis_embedded(self) -> bool:
@@ -166,7 +181,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         elif name in {"workers", "max_upload_bytes", "max_json_bytes",
                       "max_bulk_json_bytes", "max_image_pixels", "batch_size",
                       "concurrency", "lease_s", "retry_max_attempts", "interrupted_max",
-                      "confirm_threshold"}:
+                      "confirm_threshold", "oauth_attempt_ttl_s", "auth_expiring_days",
+                      "auth_remind_days", "auth_refresh_interval_s", "auth_refresh_batch"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
         elif name in ("reconcile_interval_s", "http_timeout_s", "retry_base_s", "retry_cap_s",
                       "worker_alive_s"):

@@ -20,7 +20,7 @@ from ..models import ACCOUNT_STATUSES, Account, Org, utcnow
 from ..platforms import names as platform_names
 from ..platforms import spec as platform_spec
 from ..validation import field_message
-from . import account_identity
+from . import account_identity, auth_health
 from .inspection import LEDGER_FIELDS, WINDOW_DAYS, verdict
 from .media_urls import callback_url
 
@@ -325,7 +325,9 @@ def list_query(*, org_path: str | None, platform: str | None, status: str | None
 
 
 def to_json(account: Account, org_slug: str, *, now: datetime | None = None,
-            window_days: int = WINDOW_DAYS) -> dict[str, Any]:
+            window_days: int = WINDOW_DAYS,
+            expiring_days: int = auth_health.EXPIRING_DAYS) -> dict[str, Any]:
+    now = now or utcnow()
     return {
         "id": account.id, "org": org_slug, "platform": account.platform, "name": account.name,
         "status": account.status, "status_reason": account.status_reason,
@@ -342,7 +344,8 @@ def to_json(account: Account, org_slug: str, *, now: datetime | None = None,
         # Where its 服务器配置 should point for publish events (with a callback_token).
         "callback_url": callback_url(account.platform, account.id)
         if _has_callback(account.platform) else None,
-        "inspection": verdict(account, now or utcnow(), window_days),
+        "inspection": verdict(account, now, window_days),
+        "authorization": auth_health.to_json(account, org_slug, now, expiring_days),
     }
 
 

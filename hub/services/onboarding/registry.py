@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from . import oauth_douyin, oauth_weibo
 from .base import Starter
 
 STARTERS: dict[str, Starter] = {}
+STARTERS["weibo"] = oauth_weibo.start
+STARTERS["douyin"] = oauth_douyin.start
+
+
+# Platforms that send the holder back to /oauth/<platform>/callback with a state and a code:
+# the function that turns the code into a grant.
+OAUTH_EXCHANGES = {"weibo": oauth_weibo.exchange, "douyin": oauth_douyin.exchange}
 
 
 def starter_for(platform: str) -> Starter | None:
