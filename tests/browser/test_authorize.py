@@ -63,8 +63,10 @@ def test_an_operator_connects_a_douyin_account_by_consent(operator_page, up: Hub
     page.click('button[data-platform="douyin"]')
     page.wait_for_selector('img[data-field="qr"]')
     assert page.inner_text('[data-field="status"]') == "等待扫码授权"
-    # The hub drew the QR code: an image that loads.
-    page.wait_for_function("document.querySelector('img[data-field=\"qr\"]').naturalWidth > 100")
+    # The hub draws the QR code itself; the page's session may fetch it.
+    qr = page.context.request.get(up.url.rstrip("/") + page.get_attribute(
+        'img[data-field="qr"]', "src"))
+    assert qr.status == 200 and qr.body().startswith(b"\x89PNG")
     with page.expect_popup() as opened:
         page.click('a[data-field="open"]')
     consent = opened.value
