@@ -6,6 +6,7 @@ permission check, org scope and audit entry."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import segno
@@ -26,6 +27,7 @@ from .onboarding.registry import STARTERS
 from .orgs import get_by_slug
 
 LINK_KEY = "yunchu:authlink:"  # attempt id -> its sealed link, for as long as the attempt lives
+CLAIM_GRACE = timedelta(minutes=5)  # a claimed attempt still unfinished then was interrupted
 
 
 def connectable() -> list[str]:
@@ -94,8 +96,12 @@ def get(runtime: Runtime, session: Session, principal: Principal,
         attempt_id: str) -> dict[str, Any]:
     """The attempt as the 授权接入 page polls it; its link while it is still pending."""
     attempt, org = _visible(session, principal, attempt_id)
-    if attempt.status == attempts.PENDING and attempt.expires_at <= utcnow():
+    now = utcnow()
+    if attempt.status == attempts.PENDING and attempt.expires_at <= now:
         attempts.finish(session, attempt, attempts.EXPIRED, error="authorization expired")
+    elif attempt.status == attempts.CLAIMED and attempt.expires_at + CLAIM_GRACE <= now:
+        # The process completing it died between the code exchange and binding.
+        attempts.finish(session, attempt, attempts.FAILED, error="interrupted")
     return to_json(attempt, org.slug, url=link(runtime, attempt))
 
 
