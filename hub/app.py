@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from .web.api import api
     from .web.callbacks import callbacks
     from .web.feeds import feeds
-    from .web.oauth_pages import oauth_pages
+    from .web.oauth_pages import install_log_redaction, oauth_pages
     from .web.public import public
 
     app.register_blueprint(api)
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.register_blueprint(feeds)
     app.register_blueprint(callbacks)
     app.register_blueprint(oauth_pages)
+    install_log_redaction()
     try:
         from admin import admin_blueprint
     except ImportError:  # the admin UI is optional in slim deployments

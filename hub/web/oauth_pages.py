@@ -5,6 +5,9 @@ says what happened; the operator's 授权接入 page learns it by polling the at
 
 from __future__ import annotations
 
+import logging
+import re
+
 from flask import Blueprint, Response, current_app, render_template, request
 
 from ..services.media_urls import public_base
@@ -43,3 +46,31 @@ def oauth_callback(platform: str):
     status = 400 if outcome.status == "invalid" else 200
     return render_template("public/authorized.html", outcome=outcome, retry_url=retry,
                            reason=REASONS.get(outcome.error or "", "平台没有给出可用的授权，请重试。")), status
+
+
+_SECRET_PARAM = re.compile(r"([?&](?:code|state|auth_code)=)[^&\s\"]+")
+
+
+def redact(text: str) -> str:
+    """A request line with the one-time code and state of a callback blanked out."""
+    return _SECRET_PARAM.sub(r"\1[redacted]", text) if "/oauth/" in text else text
+
+
+class RedactCallbacks(logging.Filter):
+    """The development server logs each request line, query included: not a callback's
+    code and state."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(str(record.msg))
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def install_log_redaction(logger_name: str = "werkzeug") -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, RedactCallbacks) for f in logger.filters):
+        logger.addFilter(RedactCallbacks())
+
+
+

@@ -148,3 +148,29 @@ def test_douyin_rejects_query_in_redirect_and_unticked_scopes_are_lost(sandbox):
     assert kept["scopes"] == ["user_info"]
     denied = douyin_code(api, decision="deny")
     assert denied["error"] == "access_denied" and denied["state"] == "dy-state"
+
+
+def test_douyin_minted_tokens_work_until_the_app_is_banned(sandbox):
+    api = sandbox.platform_url("douyin")
+    back = douyin_code(api, open_id="ou_dy_police")
+    data = douyin_form(api, "/oauth/access_token/", client_key="dy_app",
+                       client_secret="dy_secret", code=back["code"],
+                       grant_type="authorization_code")
+    listing = requests.get(f"{api}/api/douyin/v1/video/video_list/",
+                           params={"open_id": "ou_dy_police", "cursor": 0, "count": 10},
+                           headers={"access-token": data["access_token"]}, timeout=10).json()
+    assert listing["data"]["error_code"] == 0
+    settings_for(sandbox.state).app_banned = True
+    banned = requests.get(f"{api}/api/douyin/v1/video/video_list/",
+                          params={"open_id": "ou_dy_police", "cursor": 0, "count": 10},
+                          headers={"access-token": data["access_token"]}, timeout=10).json()
+    assert banned["data"]["error_code"] == 28001016
+    refused = requests.get(f"{api}/platform/oauth/connect/", params={
+        "client_key": "dy_app", "response_type": "code", "scope": "user_info",
+        "redirect_uri": CALLBACK}, timeout=10)
+    assert refused.status_code == 200  # the consent page itself is not an API call
+    banned_user = requests.post(f"{api}/platform/oauth/connect/", params={
+        "client_key": "dy_app", "response_type": "code", "scope": "user_info",
+        "redirect_uri": CALLBACK}, data={"account": "ou_dy_banned", "decision": "approve"},
+        allow_redirects=False, timeout=10)
+    assert banned_user.status_code == 403 and "封禁" in banned_user.text

@@ -146,3 +146,16 @@ def test_bad_requests_answer_in_the_error_shape(hub, sandbox):
     assert hub.client.get("/oauth/douyin/callback").status_code == 400
     assert hub.client.get("/oauth/myspace/callback?state=x").status_code == 404
     assert hub.get("/api/v1/authorizations/au_missing/qr.png").status_code == 404
+
+
+def test_the_development_server_log_never_shows_a_callback_code_or_state(hub, caplog):
+    import logging
+
+    logger = logging.getLogger("werkzeug")
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        logger.info('"%s" %s %s', "GET /oauth/douyin/callback?code=c0de&state=st4te HTTP/1.1",
+                    "200", "-")
+        logger.info('"%s" %s %s', "GET /p/it_1?state=kept HTTP/1.1", "200", "-")
+    text = caplog.text
+    assert "c0de" not in text and "st4te" not in text and "[redacted]" in text
+    assert "state=kept" in text  # only callbacks are blanked
