@@ -41,7 +41,7 @@ def test_an_operator_connects_a_douyin_account_and_sees_it_in_the_ledger(newsroo
     assert "云城文旅" in ledger and "授权状态" in ledger and "已授权" in ledger
     # Another org's operator neither sees the attempt nor starts one here.
     other = newsroom.browser("other_operator")
-    assert other.get(f"/admin/authorizations/{attempt_id}").status_code == 404
+    assert other.get(f"/admin/authorizations/{attempt_id}").status_code == 403
     assert other.post("/admin/orgs/c1-k1/authorize", {"platform": "douyin"}).status_code == 403
 
 

@@ -125,7 +125,7 @@ def test_tenancy_one_identity_one_org_and_reauthorisation_must_match(hub, sandbo
     # c2's operator cannot re-authorise, nor even see, c1's account or attempts.
     refused = start(hub, "c2", "douyin", tokens["c2"], account_id=first["account_id"])
     assert refused.status_code == 403
-    assert hub.get(f"/api/v1/authorizations/{first['id']}", token=tokens["c2"]).status_code == 404
+    assert hub.get(f"/api/v1/authorizations/{first['id']}", token=tokens["c2"]).status_code == 403
     assert start(hub, "c1", "douyin", tokens["c2"]).status_code == 403
     assert start(hub, "c1", "douyin", tokens["editor"]).status_code == 403
 
