@@ -303,12 +303,22 @@ def update_account(session: Session, box: CredentialBox, account: Account,
         account.identity_key = identity
         account.flagged_reason = None
         account.flagged_at = None
+        if account.auth_mode == "oauth":  # typed-in tokens replace the grant and its health
+            _typed_in(account)
     if "api_base" in body:
         account.api_base = spec.api_base
     for name, value in spec.ledger.items():
         setattr(account, name, value)
     _flush_or_taken(session)
     return account
+
+
+def _typed_in(account: Account) -> None:
+    account.auth_mode, account.auth_state = "secret", "authorized"
+    account.auth_expires_at = account.auth_token_expires_at = None
+    account.auth_scopes = account.auth_missing = None
+    account.auth_error, account.auth_renewals = None, 0
+    account.auth_changed_at = utcnow()
 
 
 def list_query(*, org_path: str | None, platform: str | None, status: str | None,

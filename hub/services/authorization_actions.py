@@ -58,8 +58,8 @@ def start(runtime: Runtime, session: Session, principal: Principal, slug: str,
                               secret=begun.secret, expires_in=begun.expires_in,
                               started_by=principal.user_id,
                               account_id=account.id if account else None)
-    runtime.redis.set(LINK_KEY + attempt.id, runtime.box.seal({"url": begun.url},
-                                                              bound_to=attempt.id),
+    links = {"url": begun.url, "qr": begun.mobile_url or begun.url}
+    runtime.redis.set(LINK_KEY + attempt.id, runtime.box.seal(links, bound_to=attempt.id),
                       ex=max(begun.expires_in, 1))
     record(session, "account.authorize", target=account.id if account else None,
            details={"attempt": attempt.id, "platform": platform, "org": org.slug})
@@ -105,18 +105,19 @@ def get(runtime: Runtime, session: Session, principal: Principal,
     return to_json(attempt, org.slug, url=link(runtime, attempt))
 
 
-def link(runtime: Runtime, attempt: Authorization) -> str | None:
+def link(runtime: Runtime, attempt: Authorization, which: str = "url") -> str | None:
+    """The pending attempt's link (``url``) or what its QR code carries (``qr``)."""
     sealed = runtime.redis.get(LINK_KEY + attempt.id)
     if not sealed or attempt.status != attempts.PENDING:
         return None
-    return runtime.box.open(sealed, bound_to=attempt.id).get("url")
+    return runtime.box.open(sealed, bound_to=attempt.id).get(which)
 
 
 def qr(runtime: Runtime, session: Session, principal: Principal, attempt_id: str,
        kind: str) -> bytes:
     """The attempt's link as a QR code (png or svg); 410 once it is no longer pending."""
     attempt, _ = _visible(session, principal, attempt_id)
-    url = link(runtime, attempt) if attempt.expires_at > utcnow() else None
+    url = link(runtime, attempt, "qr") if attempt.expires_at > utcnow() else None
     if url is None:
         raise ApiError(410, Message("authorizations.gone"), code="gone")
     out = io.BytesIO()

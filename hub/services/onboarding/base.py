@@ -14,11 +14,13 @@ if TYPE_CHECKING:
 class Begun:
     """An attempt the platform knows about: ``secret`` correlates its return (the OAuth
     ``state`` or the WeChat ``pre_auth_code``; only its keyed hash is stored) and ``url`` is
-    what the account holder opens (a consent page or an authorisation link)."""
+    what the account holder opens (a consent page or an authorisation link); ``mobile_url``,
+    when the platform has a phone variant, is what the hub's QR code carries instead."""
 
     secret: str
     url: str
     expires_in: int
+    mobile_url: str | None = None
 
 
 class Starter(Protocol):

@@ -40,8 +40,10 @@ def start(runtime: Runtime, *, callback_url: str, account: Account | None) -> Be
               "state": state, "display": "default", "forcelogin": "true"}
     if settings.weibo_scope:
         params["scope"] = settings.weibo_scope
+    mobile = {**params, "display": "mobile"}  # the QR code is scanned with a phone
     return Begun(state, f"{base(runtime)}/oauth2/authorize?{urlencode(params)}",
-                 settings.oauth_attempt_ttl_s)
+                 settings.oauth_attempt_ttl_s,
+                 mobile_url=f"{base(runtime)}/oauth2/authorize?{urlencode(mobile)}")
 
 
 def exchange(runtime: Runtime, code: str, callback_url: str) -> Grant:

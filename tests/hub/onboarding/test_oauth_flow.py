@@ -159,3 +159,36 @@ def test_the_development_server_log_never_shows_a_callback_code_or_state(hub, ca
     text = caplog.text
     assert "c0de" not in text and "st4te" not in text and "[redacted]" in text
     assert "state=kept" in text  # only callbacks are blanked
+
+
+def test_the_weibo_qr_carries_the_phone_page_and_typed_in_tokens_replace_a_grant(hub, sandbox):
+    tokens = _setup(hub, sandbox)
+    started = start(hub, "c1", "weibo", tokens["c1"]).json
+    assert "display=default" in started["url"]
+    done = authorize(hub, "c1", "weibo", "1404376562", tokens["c1"])
+    account_id = done["account_id"]
+    with hub.runtime.db.session() as session:
+        session.get(Account, account_id).auth_state = "expired"
+    patched = hub.patch(f"/api/v1/accounts/{account_id}", {"credentials": {
+        "access_token": "2.00typed_in_by_an_admin", "uid": "1404376562"}})
+    assert patched.status_code == 200, patched.json
+    auth = patched.json["authorization"]
+    assert auth["mode"] == "secret" and auth["state"] == "authorized"
+    assert auth["expires_at"] is None and auth["reauthorize"] is None
+
+
+def test_the_qr_code_encodes_the_mobile_consent_page(hub, sandbox, monkeypatch):
+    from hub.services import authorization_actions
+
+    tokens = _setup(hub, sandbox)
+    seen: list[str] = []
+    real = authorization_actions.segno.make
+    monkeypatch.setattr(authorization_actions.segno, "make",
+                        lambda content, **kw: seen.append(content) or real(content, **kw))
+    started = start(hub, "c1", "weibo", tokens["c1"]).json
+    svg = hub.get(f"/api/v1/authorizations/{started['id']}/qr.svg", token=tokens["c1"])
+    assert svg.status_code == 200 and b"<svg" in svg.data
+    assert seen and "display=mobile" in seen[0] and "forcelogin=true" in seen[0]
+    hub.client.get(consent(started["url"], account="1404376561", decision="deny"))
+    gone = hub.get(f"/api/v1/authorizations/{started['id']}/qr.png", token=tokens["c1"])
+    assert gone.status_code == 410 and error_of(gone)["code"] == "gone"
