@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from ...models import Account, Authorization, Org
+from ...models import Account, Authorization, Org, Task, utcnow
 from ...security.audit import record
 from . import attempts
 from .binding import BindRefused, Grant, bind
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("yunchu.onboarding")
 CALLBACK_PATH = "/oauth/{platform}/callback"
+REMINDER_KIND = "reauthorize"  # the refresher's task asking the holder to authorise again
 
 
 class NotConfigured(Exception):
@@ -97,12 +99,22 @@ def complete(runtime: Runtime, platform: str, args: dict[str, str], exchange: Ex
                     account = bind(session, runtime.box, attempt, grant)
                 attempts.finish(session, attempt, attempts.COMPLETED, account=account,
                                 identity=account.external_id)
+                _close_reminders(session, account.id)
             except BindRefused as refused:
                 attempts.finish(session, attempt, attempts.FAILED, error=refused.code)
             except IntegrityError:  # the identity was bound concurrently elsewhere
                 attempts.finish(session, attempt, attempts.FAILED, error="identity_taken")
         _audit(session, attempt, attempt.status)
         return _outcome(session, attempt)
+
+
+def _close_reminders(session: Any, account_id: str) -> None:
+    """The holder authorised again: the refresher's 重新授权 task is done."""
+    now = utcnow()
+    session.execute(update(Task).where(Task.account_id == account_id,
+                                       Task.kind == REMINDER_KIND, Task.state == "open")
+                    .values(state="done", done_at=now, note="已重新授权 (authorised again)")
+                    .execution_options(synchronize_session=False))
 
 
 def _outcome(session: Any, attempt: Authorization) -> Outcome:

@@ -38,7 +38,7 @@ from ...infra.runtime import Runtime
 from ...models import Account, Org, Task, utcnow
 from ..auth_health import LOST
 from . import oauth_douyin, oauth_weibo
-from .oauth_flow import number
+from .oauth_flow import REMINDER_KIND, number
 from .oauth_http import PlatformUnreachable, json_of, post_form
 
 log = logging.getLogger("yunchu.refresher")
@@ -47,7 +47,7 @@ LOCK_KEY = "yunchu:auth-refresher"
 LOCK_TTL_S = 900
 REFRESH_MARGIN = timedelta(days=2)
 RENEW_MARGIN = timedelta(days=7)
-TASK_KIND = "reauthorize"
+TASK_KIND = REMINDER_KIND
 TOKEN_CACHE_PREFIX = "yunchu:tok:"  # where the Douyin adapter keeps tokens it refreshed
 REFRESH_DEAD = {10010, 10020}
 RENEW_REFUSED = {10004, 10020}

@@ -96,6 +96,15 @@ def test_weibo_is_reminded_then_expires_and_a_revoked_token_is_seen(hub, sandbox
     report = _run(hub, sandbox)
     assert report.revoked == 1
     assert _account(hub, account_id)[0].auth_state == "revoked"
+    with hub.runtime.db.session() as session:
+        states = list(session.scalars(select(Task.state).where(Task.account_id == account_id)))
+    assert sorted(states) == ["done", "open"]  # closed by the consent, opened by the loss
+    # Consent again closes the open reminder.
+    assert authorize(hub, "c1", "weibo", "1404376560", account_id=account_id)[
+        "status"] == "completed"
+    with hub.runtime.db.session() as session:
+        states = list(session.scalars(select(Task.state).where(Task.account_id == account_id)))
+    assert states == ["done", "done"]
 
 
 def test_one_refresher_at_a_time_and_the_schedule_enqueues_once(hub, sandbox):
