@@ -22,7 +22,8 @@ from ..security.auth import Principal
 from ..security.permissions import require
 from .media_urls import public_base
 from .onboarding import attempts
-from .onboarding.oauth_flow import NotConfigured, callback_url
+from .onboarding.base import NotConfigured, StartFailed
+from .onboarding.oauth_flow import callback_url
 from .onboarding.registry import STARTERS
 from .orgs import get_by_slug
 
@@ -54,6 +55,9 @@ def start(runtime: Runtime, session: Session, principal: Principal, slug: str,
     except NotConfigured:
         raise ApiError(422, Message("authorizations.not_configured", platform=platform),
                        code="not_configured", details={"field": "platform"}) from None
+    except StartFailed as err:
+        raise ApiError(502, Message("authorizations.start_failed", platform=platform),
+                       code="platform_unavailable", details={"reason": str(err)[:200]}) from None
     attempt = attempts.create(session, runtime.box, org_id=org.id, platform=platform,
                               secret=begun.secret, expires_in=begun.expires_in,
                               started_by=principal.user_id,

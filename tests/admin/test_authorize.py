@@ -71,3 +71,16 @@ def test_reauthorise_from_the_ledger_and_the_account_page_and_the_dashboard(news
         row.auth_state = "authorized"
         row.auth_expires_at = utcnow()
     assert 'data-stat="auth-expiring">1<' in admin.text("/admin/")
+
+
+def test_the_admin_offers_whatever_the_registry_holds(newsroom, monkeypatch):
+    from hub.services.onboarding import registry
+    from hub.services.onboarding.base import Begun
+
+    monkeypatch.setitem(registry.STARTERS, "wechat", lambda runtime, *, callback_url, account:
+                        Begun("pac-" + "y" * 24, "https://hub.test/wechat/go?pac=1", 600))
+    browser = newsroom.browser("operator")
+    choose = browser.text("/admin/orgs/c1-k1/authorize")
+    assert 'data-platform="wechat"' in choose and "微信公众号" in choose
+    attempt_id, page = _attempt_page(browser, "c1-k1", "wechat")
+    assert "https://hub.test/wechat/go?pac=1" in page

@@ -23,8 +23,19 @@ class Begun:
     mobile_url: str | None = None
 
 
+class NotConfigured(Exception):
+    """The hub has no app on this platform (its settings are empty): a 422 to the caller."""
+
+
+class StartFailed(Exception):
+    """The platform could not be asked to start an attempt now (e.g. fetching a pre-auth
+    code failed): a 502 to the caller; the message is a short reason, never a secret."""
+
+
 class Starter(Protocol):
     def __call__(self, runtime: Runtime, *, callback_url: str,
                  account: Account | None) -> Begun:
-        """Start an attempt; ``account`` is set when re-authorising that account."""
+        """Start an attempt; ``account`` is set when re-authorising that account.
+        ``callback_url`` is ``<public URL>/oauth/<platform>/callback`` (a platform that comes
+        back elsewhere ignores it). Raises NotConfigured or StartFailed."""
         ...

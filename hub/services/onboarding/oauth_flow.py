@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ...models import Account, Authorization, Org, Task, utcnow
 from ...security.audit import record
 from . import attempts
+from .base import NotConfigured
 from .binding import BindRefused, Grant, bind
 from .oauth_http import PlatformUnreachable
 
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("yunchu.onboarding")
 CALLBACK_PATH = "/oauth/{platform}/callback"
 REMINDER_KIND = "reauthorize"  # the refresher's task asking the holder to authorise again
-
-
-class NotConfigured(Exception):
-    """The hub has no app on this platform (its key and secret settings are empty)."""
 
 
 class GrantFailed(Exception):
@@ -60,6 +57,8 @@ class Outcome:
     account_name: str | None = None
     error: str | None = None
 
+
+__all__ = ["NotConfigured", "GrantFailed", "complete", "callback_url", "number"]
 
 Exchange = Callable[["Runtime", str, str], Grant]
 
