@@ -192,3 +192,16 @@ def test_the_qr_code_encodes_the_mobile_consent_page(hub, sandbox, monkeypatch):
     hub.client.get(consent(started["url"], account="1404376561", decision="deny"))
     gone = hub.get(f"/api/v1/authorizations/{started['id']}/qr.png", token=tokens["c1"])
     assert gone.status_code == 410 and error_of(gone)["code"] == "gone"
+
+
+def test_a_code_that_expired_before_the_callback_fails_the_attempt(hub, sandbox):
+    from sandbox.douyin import settings_for
+
+    tokens = _setup(hub, sandbox)
+    settings_for(sandbox.state).code_ttl_s = 0  # dead on arrival
+    started = start(hub, "c1", "douyin", tokens["c1"]).json
+    page = hub.client.get(consent(started["url"], account="ou_dy_yuncheng"))
+    assert "授权未完成" in page.get_data(as_text=True)
+    failed = hub.get(f"/api/v1/authorizations/{started['id']}", token=tokens["c1"]).json
+    assert failed["status"] == "failed" and failed["error"].startswith("douyin_")
+    assert failed["account_id"] is None
