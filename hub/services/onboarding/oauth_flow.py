@@ -87,6 +87,11 @@ def complete(runtime: Runtime, platform: str, args: dict[str, str], exchange: Ex
         failure = None
     except (GrantFailed, PlatformUnreachable) as err:
         grant, failure = None, str(err) or type(err).__name__
+    except Exception as err:  # noqa: BLE001 - the attempt must not stay claimed for good
+        # Only the type: a platform's answer or a URL in the message could carry a token.
+        log.error("completing %s authorisation %s failed: %s", platform, attempt_id,
+                  type(err).__name__)
+        grant, failure = None, "internal_error"
     with runtime.db.session() as session:
         attempt = session.get(Authorization, attempt_id)
         assert attempt is not None

@@ -205,3 +205,20 @@ def test_a_code_that_expired_before_the_callback_fails_the_attempt(hub, sandbox)
     failed = hub.get(f"/api/v1/authorizations/{started['id']}", token=tokens["c1"]).json
     assert failed["status"] == "failed" and failed["error"].startswith("douyin_")
     assert failed["account_id"] is None
+
+
+def test_an_unexpected_failure_in_the_exchange_fails_the_attempt_not_the_page(hub, sandbox,
+                                                                            monkeypatch):
+    from hub.services.onboarding import registry
+
+    tokens = _setup(hub, sandbox)
+
+    def broken(runtime, code, callback):
+        raise KeyError("access_token")
+
+    monkeypatch.setitem(registry.OAUTH_EXCHANGES, "douyin", broken)
+    started = start(hub, "c1", "douyin", tokens["c1"]).json
+    page = hub.client.get(consent(started["url"], account="ou_dy_yuncheng"))
+    assert page.status_code == 200 and "授权未完成" in page.get_data(as_text=True)
+    failed = hub.get(f"/api/v1/authorizations/{started['id']}", token=tokens["c1"]).json
+    assert failed["status"] == "failed" and failed["error"] == "internal_error"
