@@ -92,6 +92,9 @@ GATEWAY_502 = (
 class WeiboSandboxSettings:
     token_ttl_s: float = 30 * DAY_S
     code_ttl_s: float = 600  # Weibo does not document it
+    # The app owner's own account gets a five-year token whatever the app's level.
+    owner_uids: tuple[str, ...] = ()
+    owner_token_ttl_s: float = 5 * 365 * DAY_S
     first_use_token_ttl_s: float = 30 * DAY_S
     token_error_status: int = 401
     rate_limit_status: int = 403
@@ -314,7 +317,8 @@ class WeiboEmulator:
             return envelope(ACCESS_TOKEN, WeiboError(400, 21325, "invalid_grant"))
         if code.redirect_uri != form["redirect_uri"]:
             return envelope(ACCESS_TOKEN, WeiboError(400, 21322, "redirect_uri_mismatch"))
-        ttl = self.settings.token_ttl_s
+        ttl = (self.settings.owner_token_ttl_s if code.uid in self.settings.owner_uids
+               else self.settings.token_ttl_s)
         token = self.state.tokens.issue(PLATFORM, code.uid, ttl)
         now = self.state.clock.now()
         self.grants[token] = Grant(code.uid, client_id, code.scope, now, now + ttl)

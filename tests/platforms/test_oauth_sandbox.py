@@ -58,6 +58,23 @@ def test_weibo_consent_code_token_info_and_revoke(sandbox):
     assert info["error_code"] == 21332
 
 
+def test_weibo_token_lifetime_follows_the_app_level_and_the_owner(sandbox):
+    from sandbox.weibo import emulator_for
+
+    api = sandbox.platform_url("weibo")
+    emulator = emulator_for(sandbox.state)
+    emulator.settings.token_ttl_s = DAY  # an unaudited app: 测试 level
+    emulator.settings.owner_uids = ("1404376561",)
+    form = {"client_id": "wb_app", "client_secret": "wb_secret",
+            "grant_type": "authorization_code", "redirect_uri": CALLBACK}
+    plain = requests.post(f"{api}/oauth2/access_token", timeout=10,
+                          data={**form, "code": weibo_code(api)["code"]}).json()
+    owner = requests.post(f"{api}/oauth2/access_token", timeout=10,
+                          data={**form, "code": weibo_code(api, uid="1404376561")["code"]}).json()
+    assert plain["expires_in"] == str(DAY)
+    assert int(owner["expires_in"]) == 5 * 365 * DAY
+
+
 def test_weibo_denial_and_redirect_mismatch(sandbox):
     api = sandbox.platform_url("weibo")
     denied = weibo_code(api, decision="deny")
