@@ -33,6 +33,7 @@ from sqlalchemy import select
 from adapters.base import AccountRef
 from adapters.douyin import _UserToken, cache_key
 
+from ...infra.crypto import CredentialError
 from ...infra.ids import new_id
 from ...infra.runtime import Runtime
 from ...models import Account, Org, Task, utcnow
@@ -115,6 +116,9 @@ def _one(runtime: Runtime, session: Any, account: Account, now: datetime,
     except PlatformUnreachable as err:
         report.errors += 1
         account.auth_error = f"刷新失败，稍后重试 (refresh failed: {err})"[:500]
+        return
+    except CredentialError:  # unreadable with this key: nothing to refresh with
+        report.errors += 1
         return
     if account.auth_state not in LOST and account.auth_expires_at is not None and \
             account.auth_expires_at <= now:
