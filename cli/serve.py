@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,13 +36,16 @@ def up(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
     if settings.redis_embedded:
         embedded = EmbeddedRedis(settings.data_dir)
         settings = settings.with_overrides(redis_url=embedded.start())
-    public_url = settings.public_url or f"http://{host}:{port}"
+    # Bound first, so that with --port 0 the public URL (links in posts, OAuth callbacks)
+    # names the port actually served, not 0.
+    server = make_server(host, port, _not_ready, threaded=True)
+    public_url = settings.public_url or f"http://{host}:{server.port}"
     settings = settings.with_overrides(public_url=public_url)
     runtime = command_runtime(settings)
     token = prepare(runtime)
     password = first_password(runtime)
     workers = _start_workers(settings)
-    server = make_server(host, port, create_app(runtime=runtime), threaded=True)
+    server.app = create_app(runtime=runtime)
     click.echo(f"url: http://{host}:{server.port}/")
     click.echo(f"token: {token}")
     if password:  # the first start only; it is kept as a hash, so it cannot be shown again
@@ -64,6 +68,11 @@ def up(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
         runtime.close()
         if embedded:
             embedded.stop()
+
+
+def _not_ready(environ: dict, start_response: Any) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting"]
 
 
 def _start_workers(settings: Settings) -> list[subprocess.Popen]:

@@ -135,6 +135,32 @@ MEANINGS = {
     "wechat_component_revoked_codes": "Error codes a business call for an authorised account "
                                       "answers once its admin cancelled (comma-separated): the "
                                       "account is then marked revoked.",
+    "weibo_app_key": "The hub's Weibo app (AppKey) that accounts authorise by 扫码授权 "
+                     "(`client_id`). Empty: Weibo accounts can only be added with pasted tokens.",
+    "weibo_app_secret": "That app's AppSecret (used server-side for the code exchange only).",
+    "weibo_scope": "Comma-separated scopes asked for on Weibo's consent page (empty: the "
+                   "app's default grant, which covers posting).",
+    "douyin_client_key": "The hub's Douyin app (`client_key`) that accounts authorise by "
+                         "扫码授权. Empty: Douyin accounts can only be added with pasted tokens.",
+    "douyin_client_secret": "That app's `client_secret` (code exchange only; refreshing "
+                            "needs none).",
+    "douyin_scopes": "Scopes every Douyin authorisation must carry (locked on the consent "
+                     "page); an account granted fewer than `video.create.bind` is "
+                     "`insufficient` and is not pushed to.",
+    "douyin_optional_scopes": "Optional Douyin scopes as `scope,1|0` pairs (1: pre-ticked), "
+                              "the consent page's `optionalScope`.",
+    "oauth_attempt_ttl_s": "Seconds a started 扫码授权 waits for the account holder (its "
+                           "`state` dies with it).",
+    "auth_expiring_days": "An authorisation whose access stops within this many days is "
+                          "`expiring` (即将过期) in the account list, its filter and the "
+                          "dashboard.",
+    "auth_remind_days": "The refresher opens an operator task (重新授权) this many days before "
+                        "an account's access stops for good (Weibo token expiry, the end of a "
+                        "Douyin refresh chain).",
+    "auth_refresh_interval_s": "Seconds between refresher runs (one at a time across hosts, "
+                               "on the maintenance queue).",
+    "auth_refresh_batch": "Accounts the refresher handles per batch (a short random pause "
+                          "between batches spreads the calls).",
 }
 
 

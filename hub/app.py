@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from .web.api import api
     from .web.callbacks import callbacks
     from .web.feeds import feeds
+    from .web.oauth_pages import install_log_redaction, oauth_pages
     from .web.public import public
     from .web.wechat_component import wechat_component
 
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.register_blueprint(feeds)
     app.register_blueprint(callbacks)
     app.register_blueprint(wechat_component)
+    app.register_blueprint(oauth_pages)
+    install_log_redaction()
     try:
         from admin import admin_blueprint
     except ImportError:  # the admin UI is optional in slim deployments

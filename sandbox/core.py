@@ -308,6 +308,10 @@ class Accounts:
         """The account owner withdrew our authorisation: every later call is refused."""
         self._revoked.add((platform, account))
 
+    def restore(self, platform: str, account: str) -> None:
+        """The owner authorised the app again (a consent page approved)."""
+        self._revoked.discard((platform, account))
+
     def is_revoked(self, platform: str, account: str) -> bool:
         return (platform, account) in self._revoked
 

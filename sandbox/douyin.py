@@ -1,6 +1,11 @@
 """Emulated Douyin Open Platform (docs/platforms/douyin.md), mounted at ``/douyin``.
 
-Routes: ``POST /oauth/refresh_token/`` and ``/oauth/renew_refresh_token/`` (forms only), the
+Routes: the consent page ``GET/POST /platform/oauth/connect/`` (fixture accounts and scope
+checkboxes, sandbox/consent.py; required scopes locked, ``optionalScope`` pre-ticks honoured;
+redirect_uri https without a query, plain http allowed on loopback), ``POST /oauth/access_token/``
+(a 10-minute one-use code), ``POST /oauth/userinfo/``, ``POST /oauth/refresh_token/`` and
+``/oauth/renew_refresh_token/`` (forms only), ``POST /douyin/_sandbox/oauth/untick``
+(``{open_id, scopes}``: the user unticks scopes), ``app_banned`` in the settings (28001016), the
 v1 video APIs under ``/api/douyin/v1/video/`` (``upload_video``, ``upload_image``,
 ``init_video_part_upload``, ``upload_video_part``, ``complete_video_part_upload``,
 ``create_video``, ``video_list``, ``video_data``) and the legacy ``POST /video/delete/``.
@@ -31,9 +36,11 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from sandbox import consent
 from sandbox.core import SandboxState, fingerprint, shared, timeout_fault
 from sandbox.forms import PartMissing, media_type, read_form, stream_file_part
 
@@ -60,6 +67,9 @@ OAUTH_NO_PERMISSION = 10004
 OAUTH_MISSING_PARAMETER = 10005
 OAUTH_LIMIT_EXCEEDED = 10020
 REFRESH_TOKEN_EXPIRED = 10010
+OAUTH_CLIENT_SECRET_WRONG = 10013
+OAUTH_CODE_INVALID = 10007
+APP_BANNED = 28001016
 
 DESCRIPTIONS = {
     BUSY: "系统繁忙，请稍后重试",
@@ -76,6 +86,9 @@ DESCRIPTIONS = {
     OAUTH_MISSING_PARAMETER: "缺少参数",
     OAUTH_LIMIT_EXCEEDED: "刷新次数超过上限",
     REFRESH_TOKEN_EXPIRED: "refresh_token已过期",
+    OAUTH_CLIENT_SECRET_WRONG: "client_key或client_secret错误",
+    OAUTH_CODE_INVALID: "授权码无效或已过期",
+    APP_BANNED: "应用已被封禁或下线",
 }
 
 
@@ -99,6 +112,8 @@ class DouyinSettings:
     max_total_bytes: int = 4096 * MB
     upload_id_ttl_s: float = 7200
     list_page_max: int = 20
+    code_ttl_s: float = 600
+    app_banned: bool = False  # True: every business call answers 28001016 (app offline)
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update; validates everything before changing anything."""
@@ -204,6 +219,9 @@ class World:
         self.images: dict[str, str] = {}  # image_id -> open_id
         self.items: dict[str, Item] = {}
         self.refreshes: dict[str, int] = {}  # open_id -> refresh calls (for tests)
+        self.granted: dict[str, tuple[str, ...]] = {}  # open_id -> scopes the user ticked
+        self.codes: dict[str, tuple[str, str, tuple[str, ...], float]] = {}
+        self.apps: dict[str, dict[str, str]] = {}  # client_key -> pinned redirect_uri, secret
 
 
 _worlds: weakref.WeakKeyDictionary[SandboxState, World] = weakref.WeakKeyDictionary()
@@ -325,6 +343,8 @@ def business(
                 text="<html><body>503 Service Unavailable</body></html>",
                 content_type="text/html",
             )
+        if world_for(state).settings.app_banned:
+            return reply(APP_BANNED)
         try:
             response = await handler(request, world_for(state))
         except DouyinError as exc:
@@ -341,7 +361,8 @@ def business(
 
 def fresh_token(world: World, open_id: str, now: float) -> tuple[str, Token]:
     token = f"act.{secrets.token_urlsafe(30)}"
-    issued = Token(open_id, now + world.settings.access_ttl_s, world.settings.scopes)
+    scopes = world.granted.get(open_id, world.settings.scopes)
+    issued = Token(open_id, now + world.settings.access_ttl_s, scopes)
     world.tokens[token] = issued
     return token, issued
 
@@ -486,6 +507,142 @@ def adopt_refresh_token(state: SandboxState, world: World, refresh: str, now: fl
     account.refresh_expires_at = now + world.settings.refresh_ttl_s
     world.refresh_tokens[refresh] = open_id
     return open_id
+
+
+# ---------------------------------------------------------------- consent and code
+
+
+def check_redirect(redirect_uri: str) -> str | None:
+    """Why Douyin would refuse this redirect_uri, or None: https (plain http only on
+    loopback, a sandbox concession), no query string."""
+    parts = urlsplit(redirect_uri)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        return "redirect_uri 必须是 https (redirect_uri must be https)"
+    if parts.query:
+        return "redirect_uri 不能带参数 (redirect_uri must not carry a query)"
+    return None
+
+
+async def connect(request: web.Request) -> web.StreamResponse:
+    """``/platform/oauth/connect/``: GET shows the consent page, POST is the user's answer."""
+    state: SandboxState = request.app[STATE_KEY]
+    world = world_for(state)
+    params = {k: str(v) for k, v in request.query.items()}
+    ticked: list[str] = []
+    if request.method == "POST":
+        form = await read_form(request)
+        ticked = [str(v) for v in form.getall("scope", [])]
+        params.update({k: str(v) for k, v in form.items() if k != "scope"})
+    client_key, redirect_uri = params.get("client_key", ""), params.get("redirect_uri", "")
+    required = [s for s in params.get("scope", "").split(",") if s]
+    if not client_key or not redirect_uri or params.get("response_type") != "code" or not required:
+        return consent.error_page("参数错误 (client_key, response_type=code, scope and "
+                                  "redirect_uri are required)")
+    refusal = check_redirect(redirect_uri)
+    if refusal:
+        return consent.error_page(refusal)
+    pinned = world.apps.setdefault(client_key, {"redirect_uri": redirect_uri.split("#")[0]})
+    if pinned["redirect_uri"] != redirect_uri.split("#")[0]:
+        return consent.error_page("redirect_uri 与应用配置不符 (redirect_uri mismatch)")
+    optional = optional_scopes(params.get("optionalScope", ""))
+    if request.method == "GET":
+        hidden = {k: v for k, v in params.items()}
+        boxes = [(name, True, True) for name in required]
+        boxes += [(name, pre, False) for name, pre in optional if name not in required]
+        return consent.page(title="抖音授权", app=client_key, fixtures=consent.DOUYIN_FIXTURES,
+                            hidden=hidden, scopes=boxes)
+    answer_state = {"state": params["state"]} if params.get("state") else {}
+    if params.get("decision") != "approve":
+        raise web.HTTPFound(consent.with_query(
+            redirect_uri, {"error": "access_denied", "error_code": "10009", **answer_state}))
+    chosen = consent.fixture(consent.DOUYIN_FIXTURES, params.get("account", ""))
+    open_id = params.get("account", "")
+    if not open_id:
+        return consent.error_page("请选择账号 (pick an account)")
+    if chosen is not None and chosen.banned:
+        return consent.error_page("该账号已被封禁，无法授权 (this account is banned)", 403)
+    allowed = set(required) | {name for name, _ in optional}
+    scopes = tuple(dict.fromkeys([*required, *(s for s in ticked if s in allowed)]))
+    state.accounts.restore(PLATFORM, open_id)
+    code = secrets.token_hex(16)
+    world.codes[code] = (client_key, open_id, scopes, state.clock.now() + world.settings.code_ttl_s)
+    raise web.HTTPFound(consent.with_query(redirect_uri, {"code": code, **answer_state}))
+
+
+def optional_scopes(raw: str) -> list[tuple[str, bool]]:
+    """``optionalScope``: ``scope,1|0`` pairs joined by commas (1 = pre-ticked)."""
+    parts = [p for p in raw.split(",") if p]
+    return [(parts[i], parts[i + 1] == "1") for i in range(0, len(parts) - 1, 2)]
+
+
+async def access_token(request: web.Request, world: World) -> web.Response:
+    """``POST /oauth/access_token/``: a code (10 minutes, once) for the user's tokens."""
+    state = request.app[STATE_KEY]
+    form = await read_form(request)
+    client_key, secret = str(form.get("client_key", "")), str(form.get("client_secret", ""))
+    code = str(form.get("code", ""))
+    if not client_key or not secret or not code or not form.get("grant_type"):
+        raise DouyinError(OAUTH_MISSING_PARAMETER)
+    if form.get("grant_type") != "authorization_code":
+        raise DouyinError(OAUTH_PARAMETER_ERROR)
+    pinned = world.apps.setdefault(client_key, {})
+    if pinned.setdefault("client_secret", secret) != secret:
+        raise DouyinError(OAUTH_CLIENT_SECRET_WRONG)
+    now = state.clock.now()
+    issued_code = world.codes.pop(code, None)
+    if issued_code is None or issued_code[0] != client_key or issued_code[3] <= now:
+        raise DouyinError(OAUTH_CODE_INVALID)
+    _, open_id, scopes, _ = issued_code
+    account = world.accounts.get(open_id)
+    if account is None:
+        account = world.accounts[open_id] = Account(open_id, fingerprint(PLATFORM, code))
+    old = account.refresh_token
+    if old:
+        world.refresh_tokens.pop(old, None)
+    for stale in [t for t, issued in world.tokens.items() if issued.open_id == open_id]:
+        del world.tokens[stale]
+    refresh = f"rft.{secrets.token_urlsafe(30)}"
+    account.refresh_token, account.refresh_expires_at = refresh, now + world.settings.refresh_ttl_s
+    account.renewals = 0
+    world.refresh_tokens[refresh] = open_id
+    world.granted[open_id] = scopes
+    token, issued = fresh_token(world, open_id, now)
+    return oauth_reply({
+        "access_token": token, "expires_in": int(issued.expires_at - now), "open_id": open_id,
+        "refresh_token": refresh, "refresh_expires_in": int(world.settings.refresh_ttl_s),
+        "scope": ",".join(scopes), "log_id": secrets.token_hex(8), "captcha": "",
+        "desc_url": ""})
+
+
+async def userinfo(request: web.Request, world: World) -> web.Response:
+    """``POST /oauth/userinfo/`` (form or JSON): who the token belongs to."""
+    state = request.app[STATE_KEY]
+    if media_type(request) == "application/json":
+        body = await json_body(request)
+    else:
+        body = {k: str(v) for k, v in (await read_form(request)).items()}
+    token, open_id = str(body.get("access_token", "")), str(body.get("open_id", ""))
+    issued = world.tokens.get(token)
+    if issued is None or issued.open_id != open_id or state.accounts.is_revoked(PLATFORM, open_id):
+        raise DouyinError(ACCESS_TOKEN_INVALID)
+    if state.clock.now() >= issued.expires_at:
+        raise DouyinError(ACCESS_TOKEN_EXPIRED)
+    chosen = consent.fixture(consent.DOUYIN_FIXTURES, open_id)
+    return oauth_reply({"open_id": open_id, "union_id": "uid_" + open_id,
+                        "nickname": chosen.name if chosen else f"抖音用户{open_id[-6:]}",
+                        "avatar": "", "description": "", "e_account_role": "",
+                        "client_key": ""})
+
+
+def untick(world: World, open_id: str, scopes: list[str]) -> tuple[str, ...]:
+    """The user unticked ``scopes`` in 授权管理: every token of theirs loses them."""
+    kept = tuple(s for s in world.granted.get(open_id, world.settings.scopes) if s not in scopes)
+    world.granted[open_id] = kept
+    for issued in world.tokens.values():
+        if issued.open_id == open_id:
+            issued.scopes = kept
+    return kept
 
 
 # ---------------------------------------------------------------- uploads
@@ -751,6 +908,13 @@ def build_app(state: SandboxState) -> web.Application:
     async def get_settings(request: web.Request) -> web.Response:
         return _body(settings_json(world_for(state).settings))
 
+    async def untick_route(request: web.Request) -> web.Response:
+        body = json.loads(await request.read() or b"{}")
+        open_id, scopes = body.get("open_id"), body.get("scopes")
+        if not isinstance(open_id, str) or not isinstance(scopes, list):
+            raise web.HTTPBadRequest(text="open_id and scopes are required")
+        return _body({"scopes": list(untick(world_for(state), open_id, scopes))})
+
     async def set_settings(request: web.Request) -> web.Response:
         settings = world_for(state).settings
         try:
@@ -761,6 +925,11 @@ def build_app(state: SandboxState) -> web.Application:
 
     app.add_routes(
         [
+            web.get("/platform/oauth/connect/", connect),
+            web.post("/platform/oauth/connect/", connect),
+            web.post("/oauth/access_token/", oauth_form(state, access_token)),
+            web.post("/oauth/userinfo/", business(state, userinfo, oauth=True)),
+            web.post("/_sandbox/oauth/untick", untick_route),
             web.post("/oauth/refresh_token/", oauth_form(state, refresh_access_token)),
             web.post("/oauth/renew_refresh_token/", oauth_form(state, renew_refresh_token)),
             web.post(f"{v1}/upload_video/", business(state, upload_video)),

@@ -1,8 +1,12 @@
 """Emulated Sina Weibo Open API (docs/platforms/weibo.md), mounted at ``/weibo``.
 
 Routes: ``POST /2/statuses/share.json``, ``POST /2/statuses/destroy.json``,
-``GET /2/statuses/show.json``, ``GET /2/statuses/user_timeline.json``, and the OAuth pair
-``GET /oauth2/authorize`` + ``POST /oauth2/access_token`` (get_token_info is not emulated).
+``GET /2/statuses/show.json``, ``GET /2/statuses/user_timeline.json``, ``GET /2/users/show.json``
+and OAuth: ``GET/POST /oauth2/authorize`` (a consent page of fixture accounts, sandbox/consent.py;
+``uid`` in the query approves at once), ``POST /oauth2/access_token`` (string numbers, a code
+once, ``21325`` after), ``POST /oauth2/get_token_info`` (``expire_in`` counting down, negative
+once expired) and ``/oauth2/revokeoauth2``. An app (``client_id``) is pinned to the redirect_uri
+and the secret it first uses: later mismatches answer ``21322`` / ``21324``.
 
 Choices where Weibo's documentation leaves one (all in :class:`WeiboSandboxSettings`):
 
@@ -50,6 +54,7 @@ import orjson
 from aiohttp import web
 from multidict import MultiDict
 
+from sandbox import consent
 from sandbox.core import Ledger, LedgerPost, SandboxState, shared, timeout_fault
 from sandbox.forms import FilePart, read_form
 
@@ -60,6 +65,9 @@ SHOW = "/2/statuses/show.json"
 TIMELINE = "/2/statuses/user_timeline.json"
 ACCESS_TOKEN = "/oauth2/access_token"
 AUTHORIZE = "/oauth2/authorize"
+GET_TOKEN_INFO = "/oauth2/get_token_info"
+REVOKE = "/oauth2/revokeoauth2"
+USERS_SHOW = "/2/users/show.json"
 DAY_S = 86_400
 HOUR_S = 3_600
 MAX_BODY_BYTES = 12 * 1024 * 1024
@@ -83,6 +91,10 @@ GATEWAY_502 = (
 @dataclass
 class WeiboSandboxSettings:
     token_ttl_s: float = 30 * DAY_S
+    code_ttl_s: float = 600  # Weibo does not document it
+    # The app owner's own account gets a five-year token whatever the app's level.
+    owner_uids: tuple[str, ...] = ()
+    owner_token_ttl_s: float = 5 * 365 * DAY_S
     first_use_token_ttl_s: float = 30 * DAY_S
     token_error_status: int = 401
     rate_limit_status: int = 403
@@ -92,6 +104,24 @@ class WeiboSandboxSettings:
     repeat_window_s: float | None = None
     max_pic_bytes: int = 5 * 1024 * 1024
     safe_domains: tuple[str, ...] = ("127.0.0.1", "localhost")
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthCode:
+    uid: str
+    client_id: str
+    redirect_uri: str
+    scope: str | None
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    uid: str
+    client_id: str
+    scope: str | None
+    created_at: float
+    expires_at: float
 
 
 class WeiboError(Exception):
@@ -138,7 +168,10 @@ class WeiboEmulator:
         self._ledger: Ledger = self.state.ledger
         self.settings = replace(self.initial_settings)
         self.first_use: dict[str, tuple[str, float]] = {}  # token -> (uid, expires_at)
-        self.codes: dict[str, str] = {}  # OAuth code -> uid
+        self.codes: dict[str, OAuthCode] = {}
+        self.apps: dict[str, dict[str, str]] = {}  # client_id -> pinned redirect_uri, secret
+        self.grants: dict[str, Grant] = {}  # access token -> what get_token_info tells
+        self.revoked_tokens: set[str] = set()
         self.users: dict[str, UserMemory] = {}
         self.app_calls = HourCounter()
         self.next_id = FIRST_STATUS_ID + secrets.randbelow(10**11) * 1000
@@ -224,15 +257,42 @@ class WeiboEmulator:
     # ------------------------------------------------------------ OAuth
 
     async def authorize(self, request: web.Request) -> web.StreamResponse:
-        query = request.query
-        redirect_uri, client_id = query.get("redirect_uri"), query.get("client_id")
+        """The consent page (GET), its answer (POST); ``uid`` in the query approves at once
+        (a sandbox shortcut for headless tests)."""
+        params: dict[str, str] = {k: str(v) for k, v in request.query.items()}
+        if request.method == "POST":
+            form = await read_form(request)
+            params.update({k: str(v) for k, v in form.items() if k != "scope"})
+        redirect_uri, client_id = params.get("redirect_uri"), params.get("client_id")
         if not redirect_uri or not client_id:
             return envelope(AUTHORIZE, WeiboError(400, 10016, "Miss required parameter"))
-        uid = query.get("uid") or uid_for_token(client_id)
+        pinned = self.apps.setdefault(client_id, {"redirect_uri": redirect_uri})
+        if pinned["redirect_uri"] != redirect_uri:
+            return consent.error_page("redirect_uri_mismatch (21322)")
+        state = params.get("state")
+        uid = params.get("uid")
+        if uid is None and request.method == "GET":
+            return consent.page(
+                title="微博授权" + ("（请先登录）" if params.get("forcelogin") == "true" else ""),
+                app=client_id, fixtures=consent.WEIBO_FIXTURES,
+                hidden={k: v for k, v in params.items() if k != "uid"})
+        if params.get("decision", "approve") != "approve":
+            denied = {"error": "access_denied", "error_code": "21330",
+                      "error_description": "user denied the request"}
+            raise web.HTTPFound(consent.with_query(
+                redirect_uri, {**denied, **({"state": state} if state else {})}))
+        uid = uid or params.get("account") or ""
+        chosen = consent.fixture(consent.WEIBO_FIXTURES, uid)
+        if chosen is not None and chosen.banned:
+            return consent.error_page("该账号已被封禁，无法授权 (this account is banned)", 403)
+        if not uid:
+            uid = uid_for_token(client_id)
+        self.state.accounts.restore(PLATFORM, uid)
         code = secrets.token_hex(16)
-        self.codes[code] = uid
-        joiner = "&" if urlsplit(redirect_uri).query else "?"
-        raise web.HTTPFound(f"{redirect_uri}{joiner}code={code}")
+        self.codes[code] = OAuthCode(uid, client_id, redirect_uri, params.get("scope") or None,
+                                     self.state.clock.now() + self.settings.code_ttl_s)
+        answer = {"code": code, **({"state": state} if state else {})}
+        raise web.HTTPFound(consent.with_query(redirect_uri, answer))
 
     async def access_token(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -247,15 +307,59 @@ class WeiboEmulator:
         if missing:
             error = WeiboError(400, 10016, f"Miss required parameter ({missing[0]})")
             return envelope(ACCESS_TOKEN, error)
-        uid = self.codes.pop(str(form["code"]), None)
-        if form["grant_type"] != "authorization_code" or uid is None:
+        client_id, secret = str(form["client_id"]), str(form["client_secret"])
+        pinned = self.apps.setdefault(client_id, {"redirect_uri": str(form["redirect_uri"])})
+        if pinned.setdefault("client_secret", secret) != secret:
+            return envelope(ACCESS_TOKEN, WeiboError(400, 21324, "invalid_client"))
+        code = self.codes.pop(str(form["code"]), None)
+        if (form["grant_type"] != "authorization_code" or code is None
+                or code.client_id != client_id or code.expires_at <= self.state.clock.now()):
             return envelope(ACCESS_TOKEN, WeiboError(400, 21325, "invalid_grant"))
-        ttl = self.settings.token_ttl_s
-        token = self.state.tokens.issue(PLATFORM, uid, ttl)
+        if code.redirect_uri != form["redirect_uri"]:
+            return envelope(ACCESS_TOKEN, WeiboError(400, 21322, "redirect_uri_mismatch"))
+        ttl = (self.settings.owner_token_ttl_s if code.uid in self.settings.owner_uids
+               else self.settings.token_ttl_s)
+        token = self.state.tokens.issue(PLATFORM, code.uid, ttl)
+        now = self.state.clock.now()
+        self.grants[token] = Grant(code.uid, client_id, code.scope, now, now + ttl)
         lifetime = str(int(ttl))
         return json_response(
-            {"access_token": token, "expires_in": lifetime, "remind_in": lifetime, "uid": uid}
+            {"access_token": token, "expires_in": lifetime, "remind_in": lifetime, "uid": code.uid}
         )
+
+    async def get_token_info(self, request: web.Request) -> web.StreamResponse:
+        """``expire_in`` counts down on the sandbox clock and goes negative once expired."""
+        form = await read_form(request)
+        token = str(form.get("access_token") or request.query.get("access_token") or "")
+        grant = self.grants.get(token)
+        uid, status = self.state.tokens.resolve(PLATFORM, token)
+        if grant is None or status in ("unknown", "revoked") or token in self.revoked_tokens:
+            return envelope(GET_TOKEN_INFO, WeiboError(400, 21332, "invalid_access_token"))
+        return json_response({"uid": int(grant.uid) if grant.uid.isdigit() else grant.uid,
+                              "appkey": grant.client_id, "scope": grant.scope,
+                              "create_at": int(grant.created_at),
+                              "expire_in": int(grant.expires_at - self.state.clock.now())})
+
+    async def revokeoauth2(self, request: web.Request) -> web.StreamResponse:
+        form = await read_form(request) if request.method == "POST" else {}
+        token = str(form.get("access_token") or request.query.get("access_token") or "")
+        try:
+            self.resolve(token)
+        except WeiboError as error:
+            return envelope(REVOKE, error)
+        self.revoked_tokens.add(token)
+        return json_response({"result": "true"})
+
+    async def users_show(self, request: web.Request) -> web.StreamResponse:
+        try:
+            self.authenticate(request, None)
+        except WeiboError as error:
+            return envelope(USERS_SHOW, error)
+        uid = request.query.get("uid", "")
+        chosen = consent.fixture(consent.WEIBO_FIXTURES, uid)
+        name = chosen.name if chosen else f"用户{uid}"
+        return json_response({"id": int(uid) if uid.isdigit() else uid, "idstr": uid,
+                              "screen_name": name, "name": name})
 
     # ------------------------------------------------------------ checks
 
@@ -283,6 +387,8 @@ class WeiboEmulator:
                 status = "revoked"
             else:
                 status = "ok" if now < expires_at else "expired"
+        if token in self.revoked_tokens:
+            status = "revoked"
         if status == "expired":
             raise WeiboError(self.settings.token_error_status, 21327, "expired_token")
         if status != "ok":
@@ -441,7 +547,12 @@ def build_app(state: SandboxState, settings: WeiboSandboxSettings | None = None)
             web.get(SHOW, emulator.show),
             web.get(TIMELINE, emulator.user_timeline),
             web.get(AUTHORIZE, emulator.authorize),
+            web.post(AUTHORIZE, emulator.authorize),
             web.post(ACCESS_TOKEN, emulator.access_token),
+            web.post(GET_TOKEN_INFO, emulator.get_token_info),
+            web.get(REVOKE, emulator.revokeoauth2),
+            web.post(REVOKE, emulator.revokeoauth2),
+            web.get(USERS_SHOW, emulator.users_show),
         ]
     )
     return app

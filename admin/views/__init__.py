@@ -11,6 +11,7 @@ def register_views() -> None:
         accounts,
         audit,
         auth,
+        authorize,
         compose,
         dashboard,
         failures,

@@ -12,7 +12,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from hub.errors import ApiError
 from hub.models import ACCOUNT_STATUSES
 from hub.security.permissions import may
-from hub.services import account_actions
+from hub.services import account_actions, authorization_actions
 
 from .. import i18n
 from ..blueprint import admin_blueprint
@@ -57,9 +57,11 @@ def _account(account_id: str) -> dict[str, Any]:
     if not may(g.principal, "account.manage"):
         abort(403)
     with runtime().db.session() as db:
-        return account_actions.get(db, g.principal, account_id)
+        return account_actions.get(db, g.principal, account_id,
+                                   expiring_days=runtime().settings.auth_expiring_days)
 
 
 def _form(account: dict[str, Any], values: dict[str, Any], field: str = "") -> str:
     return render_template("admin/account_edit.html", account=account, values=values,
-                           statuses=ACCOUNT_STATUSES, bad_field=field)
+                           statuses=ACCOUNT_STATUSES, bad_field=field,
+                           connectable=authorization_actions.connectable())

@@ -32,3 +32,16 @@ def run_batch(action: str, platform: str, ids: Sequence[str]) -> dict[str, Any]:
     report: BatchReport = loop.run(executor.admit(Action(action), platform, ids))
     log.debug("%s %s: claimed %d of %d", action, platform, report.claimed, len(ids))
     return {"claimed": report.claimed}
+
+
+def refresh_authorizations() -> dict[str, Any]:
+    """The OAuth refresher (hub/services/onboarding/refresher.py), on the maintenance queue."""
+    executor: Executor | None = _state.get("executor")
+    if executor is None:
+        raise RuntimeError("refresh_authorizations must run inside `yunchu worker`")
+    from ..services.onboarding import refresher
+
+    report = refresher.run(executor.runtime)
+    if report.ran and (report.refreshed or report.renewed or report.expired or report.revoked):
+        log.info("authorisations: %s", report.as_dict())
+    return report.as_dict()

@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from ..infra.runtime import Runtime
 from ..models import Delivery, utcnow
 from ..security.audit_denials import flush_closed
+from ..services.onboarding import refresher
 from . import claims, liveness
 from .queueing import MAINTENANCE_QUEUE, enqueue_batches, pending_jobs, queue
 from .vocabulary import Action, DeliveryState
@@ -112,6 +113,7 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
         _enqueue_status(connection, pending, batch)
         report.status_polls = len(pending)
     flush_closed(runtime, time.time())  # anonymous denials counted in a minute that has ended
+    refresher.schedule(runtime, connection)  # OAuth grants, once per interval
     return report
 
 

@@ -148,6 +148,21 @@ class Settings:
     # (documented only for the token endpoint: 61003); 40001/40014/42001 are retried with a
     # refreshed token first, whose refusal then tells.
     wechat_component_revoked_codes: str = "61003"
+    # --- Accounts connected by OAuth (扫码授权, docs/platforms/weibo.md, douyin.md) ---
+    # The hub's own apps on the open platforms; empty: that platform cannot be connected.
+    weibo_app_key: str = ""
+    weibo_app_secret: str = field(default="", repr=False)
+    weibo_scope: str = ""  # comma list asked for on the consent page ("" = the default grant)
+    douyin_client_key: str = ""
+    douyin_client_secret: str = field(default="", repr=False)
+    # Required scopes (locked on the consent page) and optional ones ("scope,1|0" pairs).
+    douyin_scopes: str = "user_info,video.create.bind"
+    douyin_optional_scopes: str = "video.delete,1,renew_refresh_token,1"
+    oauth_attempt_ttl_s: int = 600  # how long a started 扫码授权 waits for the holder
+    auth_expiring_days: int = 7  # "expiring" (即将过期) in lists, filters and the dashboard
+    auth_remind_days: int = 14  # an operator task this long before access stops
+    auth_refresh_interval_s: int = 3600  # the refresher runs this often (maintenance queue)
+    auth_refresh_batch: int = 100  # accounts per refresher batch
 
     @property
     def redis_embedded(self) -> bool:
@@ -193,7 +208,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         elif name in {"workers", "max_upload_bytes", "max_json_bytes",
                       "max_bulk_json_bytes", "max_image_pixels", "batch_size",
                       "concurrency", "lease_s", "retry_max_attempts", "interrupted_max",
-                      "confirm_threshold"}:
+                      "confirm_threshold", "oauth_attempt_ttl_s", "auth_expiring_days",
+                      "auth_remind_days", "auth_refresh_interval_s", "auth_refresh_batch"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
         elif name == "wechat_component_preauth_ttl_s":
             values[name] = _int(var, value, minimum=0)

@@ -30,6 +30,7 @@ from ..security.outbound_policy import (
 from ..security.permissions import require
 from ..validation import import_rows
 from . import accounts as account_service
+from . import auth_health
 from . import inspection as inspection_service
 from . import orgs as org_service
 from .paging import decode_cursor, keyset_page
@@ -99,7 +100,11 @@ def require_reader(principal: Principal) -> None:
     require(principal, "account.read")
 
 
-def check_filters(platform: str | None, status: str | None, inspection: str | None) -> None:
+def check_filters(platform: str | None, status: str | None, inspection: str | None,
+                  auth: str | None = None) -> None:
+    if auth and auth not in auth_health.FILTERS:
+        raise invalid("auth", Message("accounts.filter_auth",
+                                      names="、".join(auth_health.FILTERS)))
     if platform and platform not in platform_names():
         raise invalid("platform", Message("accounts.filter_platform",
                                           names="、".join(platform_names())))
@@ -113,12 +118,14 @@ def check_filters(platform: str | None, status: str | None, inspection: str | No
 
 def list_page(session: Session, principal: Principal, *, platform: str | None,
               status: str | None, inspection: str | None, org: str | None, descendants: bool,
-              window_days: int, limit: int, cursor: str | None,
+              window_days: int, limit: int, cursor: str | None, auth: str | None = None,
+              expiring_days: int = auth_health.EXPIRING_DAYS,
               now: datetime | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """Accounts of ``org`` (with ``descendants``, of its subtree), else of the caller's
-    subtree, by id; and the next cursor."""
+    subtree, by id; and the next cursor. ``auth``: only those whose authorisation is
+    expiring / revoked / expired / insufficient."""
     require_reader(principal)
-    check_filters(platform, status, inspection)
+    check_filters(platform, status, inspection, auth)
     now = now or utcnow()
     after = decode_cursor(cursor)
     org_id = org_path = None
@@ -134,16 +141,29 @@ def list_page(session: Session, principal: Principal, *, platform: str | None,
         judged = inspection_service.failing if inspection == "failing" \
             else inspection_service.passing
         query = query.where(judged(now, window_days))
+    if auth:
+        query = query.where(auth_health.condition(auth, now, expiring_days))
     rows, next_cursor = keyset_page(session, query, Account.id, limit=limit, after=after)
-    return [account_service.to_json(a, slug, now=now, window_days=window_days)
+    return [account_service.to_json(a, slug, now=now, window_days=window_days,
+                                    expiring_days=expiring_days)
             for a, slug in rows], next_cursor
 
 
-def get(session: Session, principal: Principal, account_id: str) -> dict[str, Any]:
+def get(session: Session, principal: Principal, account_id: str, *,
+        expiring_days: int = auth_health.EXPIRING_DAYS) -> dict[str, Any]:
     account = account_service.get(session, account_id)
     org = session.get(Org, account.org_id)
     require(principal, "account.read", org_path=org.path)
-    return account_service.to_json(account, org.slug)
+    return account_service.to_json(account, org.slug, expiring_days=expiring_days)
+
+
+def authorization_summary(session: Session, principal: Principal, *, org: str | None,
+                          expiring_days: int) -> dict[str, Any]:
+    """Token health of the caller's subtree (or ``org``'s): accounts by authorisation state,
+    how many expire within ``expiring_days``, by mode."""
+    require_reader(principal)
+    org_path = scope_path(session, principal, "account.read", org)
+    return auth_health.summary(session, org_path=org_path, now=utcnow(), days=expiring_days)
 
 
 def update(runtime: Runtime, session: Session, principal: Principal, account_id: str,

@@ -20,7 +20,7 @@ from ..models import ACCOUNT_STATUSES, Account, Org, utcnow
 from ..platforms import names as platform_names
 from ..platforms import spec as platform_spec
 from ..validation import field_message
-from . import account_identity
+from . import account_identity, auth_health
 from .inspection import LEDGER_FIELDS, WINDOW_DAYS, verdict
 from .media_urls import callback_url
 
@@ -303,12 +303,22 @@ def update_account(session: Session, box: CredentialBox, account: Account,
         account.identity_key = identity
         account.flagged_reason = None
         account.flagged_at = None
+        if account.auth_mode == "oauth":  # typed-in tokens replace the grant and its health
+            _typed_in(account)
     if "api_base" in body:
         account.api_base = spec.api_base
     for name, value in spec.ledger.items():
         setattr(account, name, value)
     _flush_or_taken(session)
     return account
+
+
+def _typed_in(account: Account) -> None:
+    account.auth_mode, account.auth_state = "secret", "authorized"
+    account.auth_expires_at = account.auth_token_expires_at = None
+    account.auth_scopes = account.auth_missing = None
+    account.auth_error, account.auth_renewals = None, 0
+    account.auth_changed_at = utcnow()
 
 
 def list_query(*, org_path: str | None, platform: str | None, status: str | None,
@@ -325,7 +335,9 @@ def list_query(*, org_path: str | None, platform: str | None, status: str | None
 
 
 def to_json(account: Account, org_slug: str, *, now: datetime | None = None,
-            window_days: int = WINDOW_DAYS) -> dict[str, Any]:
+            window_days: int = WINDOW_DAYS,
+            expiring_days: int = auth_health.EXPIRING_DAYS) -> dict[str, Any]:
+    now = now or utcnow()
     return {
         "id": account.id, "org": org_slug, "platform": account.platform, "name": account.name,
         "status": account.status, "status_reason": account.status_reason,
@@ -342,7 +354,8 @@ def to_json(account: Account, org_slug: str, *, now: datetime | None = None,
         # Where its 服务器配置 should point for publish events (with a callback_token).
         "callback_url": callback_url(account.platform, account.id)
         if _has_callback(account.platform) else None,
-        "inspection": verdict(account, now or utcnow(), window_days),
+        "inspection": verdict(account, now, window_days),
+        "authorization": auth_health.to_json(account, org_slug, now, expiring_days),
     }
 
 

@@ -3,8 +3,9 @@
 Inspectors fail an account outright (单项否决) that has not been updated in the checking window,
 usually two weeks; they look for zombie accounts (僵尸账号) that have gone quiet for months; the
 ledger (备案) must name a responsible person, a chief editor, a managing department and a filing
-number; and an account whose credentials a platform rejected is a security matter. Closed
-accounts are not inspected.
+number; and an account whose credentials a platform rejected is a security matter, as is one
+whose authorisation expired or was withdrawn by its holder (authorization_lost: the hub can no
+longer post there until it is authorised again). Closed accounts are not inspected.
 
 "Updated" is what yunchu knows: the last post it published on the account (or, for an account
 that never published, when it entered the ledger, so a new account has one window's grace).
@@ -25,7 +26,11 @@ WINDOW_DAYS = 14
 ZOMBIE_DAYS = 90
 MAX_WINDOW_DAYS = 366
 LEDGER_FIELDS = ("responsible_person", "chief_editor", "managing_department", "filing_number")
-PROBLEMS = ("not_updated", "zombie", "ledger_incomplete", "credentials_rejected")
+PROBLEMS = ("not_updated", "zombie", "ledger_incomplete", "credentials_rejected",
+            "authorization_lost")
+# The hub's authorisation ran out or the holder withdrew it (auth_health.LOST): nothing can be
+# published until someone authorises again.
+AUTH_LOST = ("expired", "revoked")
 
 
 def problems(account: Account, now: datetime, window_days: int = WINDOW_DAYS) -> list[str] | None:
@@ -42,6 +47,8 @@ def problems(account: Account, now: datetime, window_days: int = WINDOW_DAYS) ->
         found.append("ledger_incomplete")
     if account.flagged_reason:
         found.append("credentials_rejected")
+    if account.auth_state in AUTH_LOST:
+        found.append("authorization_lost")
     return found
 
 
@@ -60,6 +67,7 @@ def conditions(now: datetime, window_days: int = WINDOW_DAYS) -> dict[str, Colum
         "zombie": last < now - timedelta(days=max(ZOMBIE_DAYS, window_days)),
         "ledger_incomplete": or_(*blank),
         "credentials_rejected": Account.flagged_reason.is_not(None),
+        "authorization_lost": Account.auth_state.in_(AUTH_LOST),
     }
 
 

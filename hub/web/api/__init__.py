@@ -25,6 +25,7 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     accounts,
     assets,
     audit,
+    authorizations,
     fanout,
     items,
     library,
@@ -38,4 +39,4 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
 )
 
 __all__ = ["api", "accounts", "assets", "fanout", "items", "library", "matrices", "openapi", "orgs",
-           "tasks", "users", "audit", "login", "safety"]
+           "tasks", "users", "audit", "login", "safety", "authorizations"]

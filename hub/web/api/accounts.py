@@ -42,17 +42,30 @@ def list_accounts():
     platform = request.args.get("platform") or None
     status = request.args.get("status") or None
     inspection = request.args.get("inspection") or None
-    account_actions.check_filters(platform, status, inspection)
+    auth = request.args.get("auth") or None
+    account_actions.check_filters(platform, status, inspection, auth)
     descendants = request.args.get("descendants", "0").lower() in {"1", "true", "yes"}
     window_days = window_days_arg()
     return listing(account_actions.list_page, platform=platform, status=status,
                    inspection=inspection, org=request.args.get("org"), descendants=descendants,
-                   window_days=window_days, limit=limit_arg(default=100, maximum=1000))
+                   window_days=window_days, limit=limit_arg(default=100, maximum=1000),
+                   auth=auth, expiring_days=rt().settings.auth_expiring_days)
+
+
+@api.get("/accounts/authorization-summary")
+def authorization_summary():
+    """Token health of a subtree: accounts by authorisation state (authorized, expired,
+    revoked, insufficient), how many expire within YUNCHU_AUTH_EXPIRING_DAYS, by mode."""
+    account_actions.require_reader(current())
+    return jsonify(in_session(account_actions.authorization_summary,
+                              org=request.args.get("org"),
+                              expiring_days=rt().settings.auth_expiring_days))
 
 
 @api.get("/accounts/<account_id>")
 def get_account(account_id: str):
-    return jsonify(in_session(account_actions.get, account_id))
+    return jsonify(in_session(account_actions.get, account_id,
+                              expiring_days=rt().settings.auth_expiring_days))
 
 
 @api.patch("/accounts/<account_id>")

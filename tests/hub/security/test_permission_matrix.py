@@ -171,7 +171,35 @@ def _org_body(m: Matrix, org: str) -> dict[str, Any]:
     return {"slug": m.unique("sub-"), "name": "下级机构", "kind": "department", "parent": org}
 
 
+AUTHORIZERS = frozenset({"admin", "operator", "province_admin"})  # account.authorize
+
+
+def _authorizing(m: Matrix) -> None:
+    """The hub has a Weibo app (no call is made: starting an attempt only builds its link)."""
+    m.hub.runtime.settings = m.hub.runtime.settings.with_overrides(
+        weibo_app_key="matrix_app", weibo_app_secret="matrix-secret")
+
+
+def _attempt(m: Matrix, o: str) -> str:
+    _authorizing(m)
+    return m.ok(m.hub.post(f"/api/v1/orgs/{o}/authorizations", {"platform": "weibo"}))["id"]
+
+
+def _start_attempt(m: Matrix, o: str) -> Call:
+    _authorizing(m)
+    return Call("POST", f"/api/v1/orgs/{o}/authorizations", {"platform": "weibo"})
+
+
 EXPECTATIONS: dict[str, Expect] = {
+    "POST /api/v1/orgs/<>/authorizations": Expect(AUTHORIZERS, _start_attempt),
+    "GET /api/v1/authorizations/<>": Expect(AUTHORIZERS, lambda m, o: Call(
+        "GET", f"/api/v1/authorizations/{_attempt(m, o)}"), mutates=False),
+    "GET /api/v1/authorizations/<>/qr.png": Expect(AUTHORIZERS, lambda m, o: Call(
+        "GET", f"/api/v1/authorizations/{_attempt(m, o)}/qr.png"), mutates=False),
+    "GET /api/v1/authorizations/<>/qr.svg": Expect(AUTHORIZERS, lambda m, o: Call(
+        "GET", f"/api/v1/authorizations/{_attempt(m, o)}/qr.svg"), mutates=False),
+    "GET /api/v1/accounts/authorization-summary": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/accounts/authorization-summary?org={o}"), mutates=False),
     "POST /api/v1/orgs": Expect(ADMINS, lambda m, o: Call("POST", "/api/v1/orgs",
                                                           _org_body(m, o))),
     # Each imported org must land in the caller's subtree: under "yun", the province's admin.
