@@ -137,6 +137,7 @@ CAPABILITIES = Capabilities(
     publish=True,
     withdraw=True,
     status_polling=True,
+    status_names_post=True,
     lookup=True,
     notes=(
         "草稿+发布（freepublish），发布为异步，需轮询状态（每日100次）；撤稿为删除已发布文章"

@@ -31,7 +31,7 @@ from .claims import Claimed, Outcome
 from .heartbeat import Heartbeat
 from .ratelimit import Limiter
 from .render import RenderCache, public_base
-from .vocabulary import Action, Step
+from .vocabulary import Action, DeliveryState, Step
 
 log = logging.getLogger("yunchu.fanout")
 
@@ -39,6 +39,9 @@ AccountRow = Row  # claims.ACCOUNT_FIELDS of one account
 Account = tuple[AccountRow, AccountRef | None]  # None: the credentials could not be decrypted
 
 MAX_RATE_WAIT_S = 1.0
+# A publish batch's posts in platform review are first polled this long after the batch ended
+# (most of them were sent well before): see ``Executor._poll_soon``.
+FIRST_POLL_S = 1.0
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Executor:
         self._running: set[asyncio.Task] = set()
         self._load = dict.fromkeys(Action, 0)
         self._freed: asyncio.Event | None = None
+        self._polls: set[asyncio.Task] = set()  # see ``_poll_soon``
         self.heartbeat = Heartbeat(runtime, owner)
 
     async def start(self) -> None:
@@ -105,7 +109,7 @@ class Executor:
         return public_base(self.settings)
 
     async def close(self) -> None:
-        for task in list(self._running):
+        for task in list(self._running) + list(self._polls):
             task.cancel()
         await self.heartbeat.stop()
         if self.http:
@@ -193,9 +197,12 @@ class Executor:
         assert self.redis is not None
         batch = Batch(self.runtime, self.redis, self.heartbeat, p.action, p.claimed)
         await batch.start()
+        in_review: list[str] = []
 
         async def deliver(c: Claimed) -> None:
             outcome = await self._one(p, c, batch)
+            if outcome.state is DeliveryState.PENDING_REVIEW:
+                in_review.append(c.id)
             outcome.closes_task = policy.closes_task(p.action, c, outcome, self.limits)
             # Recorded as it happens (the periodic flush writes it), not when the whole batch
             # ends: a worker killed mid-batch loses only what it had not yet flushed, and
@@ -211,8 +218,31 @@ class Executor:
         if flipped:
             # Published just after a withdrawal: remove it now, on this warm connection.
             await self.run_batch(Action.WITHDRAW, p.platform, flipped)
+        if in_review and self.adapters[p.platform].capabilities.status_names_post:
+            self._poll_soon(p.platform, in_review)
         log.info("%s %s: %d claimed -> %s", p.action, p.platform, report.claimed, report.states)
         return report
+
+    def _poll_soon(self, platform: str, ids: list[str]) -> None:
+        """Ask about a batch's posts in platform review once, ``FIRST_POLL_S`` after the batch
+        ended, here rather than on the maintenance queue (which waits behind pushes). The
+        poll learns the id a removal deletes by (WeChat's article id): each post needs that
+        call once either way, and made by a withdrawal it is a second call before the delete.
+        A post still in review then follows the sweep's schedule (``status.next_poll_in``);
+        if this worker dies first, the sweep polls it as before."""
+        async def later() -> None:
+            from .status import poll
+
+            await asyncio.sleep(FIRST_POLL_S)
+            try:
+                await poll(self, platform, ids)
+            except Exception as err:  # noqa: BLE001 - only a head start: the sweep polls too
+                log.warning("polling %d %s posts in review failed (%s)", len(ids), platform,
+                            type(err).__name__)
+
+        task = asyncio.create_task(later())
+        self._polls.add(task)
+        task.add_done_callback(self._polls.discard)
 
     async def _warm(self, platform: str,
                     accounts: dict[str, tuple[AccountRow, AccountRef | None]]) -> None:
