@@ -39,6 +39,7 @@ AccountRow = Row  # claims.ACCOUNT_FIELDS of one account
 Account = tuple[AccountRow, AccountRef | None]  # None: the credentials could not be decrypted
 
 MAX_RATE_WAIT_S = 1.0
+MAX_KNOWN_ACCOUNTS = 200_000  # opened credentials a worker keeps (see ``_accounts``)
 # A publish batch's posts in platform review are first polled this long after the batch ended
 # (most of them were sent well before): see ``Executor._poll_soon``.
 FIRST_POLL_S = 1.0
@@ -65,6 +66,8 @@ class Executor:
         self.http: aiohttp.ClientSession | None = None
         self.redis: aioredis.Redis | None = None
         self.adapters: dict[str, Any] = {}
+        self._specs: dict[str, Any] = {}
+        self._refs: dict[tuple[str, Any, str | None], AccountRef] = {}  # see ``_accounts``
         self.limiter: Limiter | None = None
         self.semaphore: asyncio.Semaphore | None = None
         self.withdraw_semaphore: asyncio.Semaphore | None = None
@@ -94,6 +97,8 @@ class Executor:
         self.redis = aioredis.Redis(connection_pool=pool)
         tokens = RedisTokenCache(self.redis)
         self.adapters = {p: adapter_class(p)(self.http, tokens) for p in names()}
+        # Read once: ``platforms.spec`` rebuilds the registry per call (1 % of a withdrawal).
+        self._specs = {p: spec(p) for p in self.adapters}
         timeout = aiohttp.ClientTimeout(total=self.settings.http_timeout_s,
                                         connect=min(5.0, self.settings.http_timeout_s))
         for adapter in self.adapters.values():
@@ -264,17 +269,28 @@ class Executor:
                   ) -> dict[str, tuple[AccountRow, AccountRef | None]]:
         box = self.runtime.box
         result: dict[str, tuple[AccountRow, AccountRef | None]] = {}
+        refs = self._refs
+        if len(refs) > MAX_KNOWN_ACCOUNTS:
+            refs.clear()
         with self.runtime.db.session() as session:
-            for account in claims.accounts_of(session, [c.account_id for c in claimed]).values():
+            rows = claims.accounts_of(session, [c.account_id for c in claimed]).values()
+        for account in rows:
+            # Opened once per process and sealed value: a withdrawal reaches the accounts its
+            # push reached, and decrypting again was work for nothing. New credentials are a
+            # new sealed value, hence a new entry.
+            key = (account.id, account.credentials_sealed, account.api_base)
+            ref = refs.get(key)
+            if ref is None:
                 try:
                     credentials = box.open(account.credentials_sealed, bound_to=account.id)
-                    ref: AccountRef | None = AccountRef(
-                        id=account.id, platform=account.platform,
-                        api_base=(account.api_base or self.settings.api_base(account.platform)),
-                        credentials=credentials)
                 except Exception:  # noqa: BLE001 - unreadable credentials are a config problem
-                    ref = None
-                result[account.id] = (account, ref)
+                    result[account.id] = (account, None)
+                    continue
+                ref = refs[key] = AccountRef(
+                    id=account.id, platform=account.platform,
+                    api_base=(account.api_base or self.settings.api_base(account.platform)),
+                    credentials=credentials)
+            result[account.id] = (account, ref)
         return result
 
     def _render(self, claimed: Sequence[Claimed],
@@ -369,7 +385,7 @@ class Executor:
     async def _take_budget(self, platform: str, ref: AccountRef) -> float:
         """Wait briefly for the shared rate budget; a longer wait goes back to the schedule."""
         assert self.limiter is not None
-        app = spec(platform).app_of(ref.credentials)
+        app = self._specs[platform].app_of(ref.credentials)
         for _ in range(5):
             wait = await self.limiter.reserve(platform, app, ref.id)
             if wait <= 0:
