@@ -267,31 +267,32 @@ class Executor:
 
     def _accounts(self, claimed: Sequence[Claimed]
                   ) -> dict[str, tuple[AccountRow, AccountRef | None]]:
-        box = self.runtime.box
-        result: dict[str, tuple[AccountRow, AccountRef | None]] = {}
-        refs = self._refs
-        if len(refs) > MAX_KNOWN_ACCOUNTS:
-            refs.clear()
         with self.runtime.db.session() as session:
             rows = claims.accounts_of(session, [c.account_id for c in claimed]).values()
-        for account in rows:
-            # Opened once per process and sealed value: a withdrawal reaches the accounts its
-            # push reached, and decrypting again was work for nothing. New credentials are a
-            # new sealed value, hence a new entry.
-            key = (account.id, account.credentials_sealed, account.api_base)
-            ref = refs.get(key)
-            if ref is None:
-                try:
-                    credentials = box.open(account.credentials_sealed, bound_to=account.id)
-                except Exception:  # noqa: BLE001 - unreadable credentials are a config problem
-                    result[account.id] = (account, None)
-                    continue
-                ref = refs[key] = AccountRef(
-                    id=account.id, platform=account.platform,
-                    api_base=(account.api_base or self.settings.api_base(account.platform)),
-                    credentials=credentials)
-            result[account.id] = (account, ref)
-        return result
+        return {account.id: (account, self.ref_of(account)) for account in rows}
+
+    def ref_of(self, account: AccountRow) -> AccountRef | None:
+        """The account as its adapter needs it; None when its credentials cannot be read.
+
+        Opened once per process and sealed value: a withdrawal (and the status poll) reaches
+        the accounts its push reached, and decrypting again was work for nothing. New
+        credentials are a new sealed value, hence a new entry."""
+        refs = self._refs
+        key = (account.id, account.credentials_sealed, account.api_base)
+        ref = refs.get(key)
+        if ref is not None:
+            return ref
+        try:
+            credentials = self.runtime.box.open(account.credentials_sealed, bound_to=account.id)
+        except Exception:  # noqa: BLE001 - unreadable credentials are a config problem
+            return None
+        if len(refs) >= MAX_KNOWN_ACCOUNTS:
+            refs.clear()
+        ref = refs[key] = AccountRef(
+            id=account.id, platform=account.platform,
+            api_base=(account.api_base or self.settings.api_base(account.platform)),
+            credentials=credentials)
+        return ref
 
     def _render(self, claimed: Sequence[Claimed],
                 platform: str) -> dict[tuple[str, int], Post | CannotRender]:

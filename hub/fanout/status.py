@@ -62,23 +62,18 @@ def _load(executor: Executor,
     from ..infra.idsets import among
     from .claims import accounts_of
 
-    runtime = executor.runtime
-    with runtime.db.session() as session:
+    with executor.runtime.db.session() as session:
         rows = session.execute(select(Delivery.id, Delivery.remote_id, Delivery.account_id,
                                       Delivery.published_at).where(
             among(session, Delivery.id, ids), Delivery.state == "pending_review",
             Delivery.remote_id.is_not(None))).all()
         accounts = accounts_of(session, [r[2] for r in rows])
-        result = []
-        for delivery_id, remote_id, account_id, published_at in rows:
-            account = accounts[account_id]
-            ref = AccountRef(id=account.id, platform=account.platform,
-                             api_base=account.api_base or runtime.settings.api_base(
-                                 account.platform),
-                             credentials=runtime.box.open(account.credentials_sealed,
-                                                          bound_to=account.id))
+    result = []
+    for delivery_id, remote_id, account_id, published_at in rows:
+        ref = executor.ref_of(accounts[account_id])
+        if ref is not None:  # unreadable credentials: nothing to ask with; polled again later
             result.append((delivery_id, remote_id, published_at, ref))
-        return result
+    return result
 
 
 def _write(executor: Executor, changes: list[dict[str, Any]],
