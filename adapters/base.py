@@ -116,6 +116,9 @@ class Capabilities:
     publish: bool = True
     withdraw: bool = True
     status_polling: bool = False
+    # A publish answers with the job's id, not the post's: a status call names the post (WeChat's
+    # article id), and a removal needs that name. The worker then polls soon after publishing.
+    status_names_post: bool = False
     lookup: bool = True
     notes: str = ""
 

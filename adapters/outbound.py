@@ -177,15 +177,24 @@ class OutboundPolicy:
 
 
 def _url_refusal(policy: OutboundPolicy, platform: str | None, url: str) -> str | None:
+    where = _url_host(url)
+    if where is None:
+        return "malformed"
+    return _host_refusal(policy, platform or "", *where)
+
+
+@lru_cache(maxsize=4096)
+def _url_host(url: str) -> tuple[str, int] | None:
+    """(normalised host, port) of an http(s) URL, None when malformed. Cached: a worker calls
+    the same few API URLs thousands of times, and parsing each was 3 % of its CPU."""
     try:
         parts = urlsplit(url)
         raw_host, port = parts.hostname, parts.port
     except ValueError:
-        return "malformed"
+        return None
     if parts.scheme not in ("http", "https") or not raw_host:
-        return "malformed"
-    return _host_refusal(policy, platform or "", normal_host(raw_host),
-                         port or (443 if parts.scheme == "https" else 80))
+        return None
+    return normal_host(raw_host), port or (443 if parts.scheme == "https" else 80)
 
 
 @lru_cache(maxsize=4096)

@@ -27,8 +27,9 @@ def _lock_timeout_error(key: str, waited_s: float) -> Retryable:
 class RedisTokenCache:
     """``TokenCache`` on Redis; keys live under ``prefix``, locks under ``prefix + "lock:"``.
 
-    Reads asked for in the same event-loop turn go to Redis as one MGET: a batch of calls
-    starting together (hundreds per worker) costs a few round trips, not one each.
+    Reads asked for in the same event-loop turn go to Redis as one MGET, and writes as one
+    pipeline: a batch of calls starting together (hundreds per worker) costs a few round
+    trips, not one each.
     """
 
     MAX_PER_TRIP = 1000
@@ -38,6 +39,8 @@ class RedisTokenCache:
         self._prefix = prefix
         self._waiting: deque[tuple[list[str], asyncio.Future[list[str | None]]]] = deque()
         self._reader: asyncio.Task | None = None
+        self._writes: deque[tuple[str, str, int, asyncio.Future[None]]] = deque()
+        self._writer: asyncio.Task | None = None
 
     def __repr__(self) -> str:
         return f"RedisTokenCache(prefix={self._prefix!r})"
@@ -84,8 +87,37 @@ class RedisTokenCache:
                     answer.set_result([found[key] for key in keys])
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
+        """Returns once Redis has it. Writes asked for in the same loop turn share one
+        pipeline: a first push fetches a token per account, hundreds at once, and a round
+        trip each was most of the Redis traffic of the push."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
         # A token with no time left is useless; a zero or negative TTL would be rejected by Redis.
-        await self._redis.set(self._prefix + key, value, ex=max(int(ttl_s), 1))
+        self._writes.append((key, value, max(int(ttl_s), 1), done))
+        if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
+            self._writer = loop.create_task(self._write_waiting())
+        await done
+
+    async def _write_waiting(self) -> None:
+        await asyncio.sleep(0)  # let the rest of this loop turn's writes join the trip
+        while self._writes:
+            trip = [self._writes.popleft()
+                    for _ in range(min(len(self._writes), self.MAX_PER_TRIP))]
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key, value, ttl_s, _ in trip:  # in order: the last write of a key wins
+                        pipe.set(self._prefix + key, value, ex=ttl_s)
+                    await pipe.execute()
+            except BaseException as err:  # noqa: BLE001 - every writer hears of the failure
+                for *_, done in trip:
+                    if not done.done():
+                        done.set_exception(err)
+                if isinstance(err, asyncio.CancelledError):
+                    raise
+                continue
+            for *_, done in trip:
+                if not done.done():
+                    done.set_result(None)
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)

@@ -32,7 +32,7 @@ from .claims import Claimed, Outcome
 from .heartbeat import Heartbeat
 from .ratelimit import Limiter
 from .render import RenderCache, public_base
-from .vocabulary import Action, Step
+from .vocabulary import Action, DeliveryState, Step
 
 log = logging.getLogger("yunchu.fanout")
 
@@ -40,6 +40,10 @@ AccountRow = Row  # claims.ACCOUNT_FIELDS of one account
 Account = tuple[AccountRow, AccountRef | None]  # None: the credentials could not be decrypted
 
 MAX_RATE_WAIT_S = 1.0
+MAX_KNOWN_ACCOUNTS = 200_000  # opened credentials a worker keeps (see ``_accounts``)
+# A publish batch's posts in platform review are first polled this long after the batch ended
+# (most of them were sent well before): see ``Executor._poll_soon``.
+FIRST_POLL_S = 1.0
 
 
 @dataclass
@@ -63,6 +67,8 @@ class Executor:
         self.http: aiohttp.ClientSession | None = None
         self.redis: aioredis.Redis | None = None
         self.adapters: dict[str, Any] = {}
+        self._specs: dict[str, Any] = {}
+        self._refs: dict[tuple[str, Any, str | None], AccountRef] = {}  # see ``_accounts``
         self.limiter: Limiter | None = None
         self.semaphore: asyncio.Semaphore | None = None
         self.withdraw_semaphore: asyncio.Semaphore | None = None
@@ -72,6 +78,7 @@ class Executor:
         self._running: set[asyncio.Task] = set()
         self._load = dict.fromkeys(Action, 0)
         self._freed: asyncio.Event | None = None
+        self._polls: set[asyncio.Task] = set()  # see ``_poll_soon``
         self.heartbeat = Heartbeat(runtime, owner)
 
     async def start(self) -> None:
@@ -91,6 +98,8 @@ class Executor:
         self.redis = aioredis.Redis(connection_pool=pool)
         tokens = RedisTokenCache(self.redis)
         self.adapters = {p: adapter_class(p)(self.http, tokens) for p in names()}
+        # Read once: ``platforms.spec`` rebuilds the registry per call (1 % of a withdrawal).
+        self._specs = {p: spec(p) for p in self.adapters}
         timeout = aiohttp.ClientTimeout(total=self.settings.http_timeout_s,
                                         connect=min(5.0, self.settings.http_timeout_s))
         for adapter in self.adapters.values():
@@ -111,7 +120,7 @@ class Executor:
         return public_base(self.settings)
 
     async def close(self) -> None:
-        for task in list(self._running):
+        for task in list(self._running) + list(self._polls):
             task.cancel()
         await self.heartbeat.stop()
         if self.http:
@@ -199,9 +208,12 @@ class Executor:
         assert self.redis is not None
         batch = Batch(self.runtime, self.redis, self.heartbeat, p.action, p.claimed)
         await batch.start()
+        in_review: list[str] = []
 
         async def deliver(c: Claimed) -> None:
             outcome = await self._one(p, c, batch)
+            if outcome.state is DeliveryState.PENDING_REVIEW:
+                in_review.append(c.id)
             outcome.closes_task = policy.closes_task(p.action, c, outcome, self.limits)
             # Recorded as it happens (the periodic flush writes it), not when the whole batch
             # ends: a worker killed mid-batch loses only what it had not yet flushed, and
@@ -217,8 +229,31 @@ class Executor:
         if flipped:
             # Published just after a withdrawal: remove it now, on this warm connection.
             await self.run_batch(Action.WITHDRAW, p.platform, flipped)
+        if in_review and self.adapters[p.platform].capabilities.status_names_post:
+            self._poll_soon(p.platform, in_review)
         log.info("%s %s: %d claimed -> %s", p.action, p.platform, report.claimed, report.states)
         return report
+
+    def _poll_soon(self, platform: str, ids: list[str]) -> None:
+        """Ask about a batch's posts in platform review once, ``FIRST_POLL_S`` after the batch
+        ended, here rather than on the maintenance queue (which waits behind pushes). The
+        poll learns the id a removal deletes by (WeChat's article id): each post needs that
+        call once either way, and made by a withdrawal it is a second call before the delete.
+        A post still in review then follows the sweep's schedule (``status.next_poll_in``);
+        if this worker dies first, the sweep polls it as before."""
+        async def later() -> None:
+            from .status import poll
+
+            await asyncio.sleep(FIRST_POLL_S)
+            try:
+                await poll(self, platform, ids)
+            except Exception as err:  # noqa: BLE001 - only a head start: the sweep polls too
+                log.warning("polling %d %s posts in review failed (%s)", len(ids), platform,
+                            type(err).__name__)
+
+        task = asyncio.create_task(later())
+        self._polls.add(task)
+        task.add_done_callback(self._polls.discard)
 
     async def _warm(self, platform: str,
                     accounts: dict[str, tuple[AccountRow, AccountRef | None]]) -> None:
@@ -238,20 +273,32 @@ class Executor:
 
     def _accounts(self, claimed: Sequence[Claimed]
                   ) -> dict[str, tuple[AccountRow, AccountRef | None]]:
-        box = self.runtime.box
-        result: dict[str, tuple[AccountRow, AccountRef | None]] = {}
         with self.runtime.db.session() as session:
-            for account in claims.accounts_of(session, [c.account_id for c in claimed]).values():
-                try:
-                    credentials = box.open(account.credentials_sealed, bound_to=account.id)
-                    ref: AccountRef | None = AccountRef(
-                        id=account.id, platform=account.platform,
-                        api_base=(account.api_base or self.settings.api_base(account.platform)),
-                        credentials=credentials)
-                except Exception:  # noqa: BLE001 - unreadable credentials are a config problem
-                    ref = None
-                result[account.id] = (account, ref)
-        return result
+            rows = claims.accounts_of(session, [c.account_id for c in claimed]).values()
+        return {account.id: (account, self.ref_of(account)) for account in rows}
+
+    def ref_of(self, account: AccountRow) -> AccountRef | None:
+        """The account as its adapter needs it; None when its credentials cannot be read.
+
+        Opened once per process and sealed value: a withdrawal (and the status poll) reaches
+        the accounts its push reached, and decrypting again was work for nothing. New
+        credentials are a new sealed value, hence a new entry."""
+        refs = self._refs
+        key = (account.id, account.credentials_sealed, account.api_base)
+        ref = refs.get(key)
+        if ref is not None:
+            return ref
+        try:
+            credentials = self.runtime.box.open(account.credentials_sealed, bound_to=account.id)
+        except Exception:  # noqa: BLE001 - unreadable credentials are a config problem
+            return None
+        if len(refs) >= MAX_KNOWN_ACCOUNTS:
+            refs.clear()
+        ref = refs[key] = AccountRef(
+            id=account.id, platform=account.platform,
+            api_base=(account.api_base or self.settings.api_base(account.platform)),
+            credentials=credentials)
+        return ref
 
     def _render(self, claimed: Sequence[Claimed],
                 platform: str) -> dict[tuple[str, int], Post | CannotRender]:
@@ -345,7 +392,7 @@ class Executor:
     async def _take_budget(self, platform: str, ref: AccountRef) -> float:
         """Wait briefly for the shared rate budget; a longer wait goes back to the schedule."""
         assert self.limiter is not None
-        app = spec(platform).app_of(ref.credentials)
+        app = self._specs[platform].app_of(ref.credentials)
         for _ in range(5):
             wait = await self.limiter.reserve(platform, app, ref.id)
             if wait <= 0:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, String, bindparam, select, update
+from sqlalchemy import Boolean, String, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters.base import AccountRef, AdapterError, Receipt
@@ -18,6 +18,8 @@ from .executor import Executor
 from .parked import take
 
 POLL_FIRST, POLL_CAP = timedelta(seconds=10), timedelta(minutes=10)
+# Removals that wait for a worker (not yet claimed, so no call is using the row's remote id).
+REMOVAL_WAITING = ("withdraw_queued", "withdraw_retry")
 
 
 async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[str, Any]:
@@ -60,23 +62,18 @@ def _load(executor: Executor,
     from ..infra.idsets import among
     from .claims import accounts_of
 
-    runtime = executor.runtime
-    with runtime.db.session() as session:
+    with executor.runtime.db.session() as session:
         rows = session.execute(select(Delivery.id, Delivery.remote_id, Delivery.account_id,
                                       Delivery.published_at).where(
             among(session, Delivery.id, ids), Delivery.state == "pending_review",
             Delivery.remote_id.is_not(None))).all()
         accounts = accounts_of(session, [r[2] for r in rows])
-        result = []
-        for delivery_id, remote_id, account_id, published_at in rows:
-            account = accounts[account_id]
-            ref = AccountRef(id=account.id, platform=account.platform,
-                             api_base=account.api_base or runtime.settings.api_base(
-                                 account.platform),
-                             credentials=runtime.box.open(account.credentials_sealed,
-                                                          bound_to=account.id))
+    result = []
+    for delivery_id, remote_id, account_id, published_at in rows:
+        ref = executor.ref_of(accounts[account_id])
+        if ref is not None:  # unreadable credentials: nothing to ask with; polled again later
             result.append((delivery_id, remote_id, published_at, ref))
-        return result
+    return result
 
 
 def _write(executor: Executor, changes: list[dict[str, Any]],
@@ -90,6 +87,7 @@ def _write(executor: Executor, changes: list[dict[str, Any]],
                                        Delivery.state == "pending_review")
                 .values(next_attempt_at=bindparam("b_next", type_=UTCDateTime())), later)
         apply_changes(session, changes)
+        resolve_queued_removals(session, changes)
 
 
 def change_of(delivery_id: str, remote_id: str, receipt: Receipt) -> dict[str, Any] | None:
@@ -101,13 +99,35 @@ def change_of(delivery_id: str, remote_id: str, receipt: Receipt) -> dict[str, A
     live. Both then ask the platform first, as after any send whose outcome is unknown."""
     if receipt.state == "published":
         return {"id": delivery_id, "state": "published", "remote_id": receipt.remote_id,
-                "remote_url": receipt.url, "error": None, "needs_lookup": False}
+                "remote_url": receipt.url, "error": None, "needs_lookup": False,
+                "asked": remote_id}
     if receipt.state in ("rejected", "deleted"):
         return {"id": delivery_id, "state": "failed", "remote_id": remote_id, "remote_url": None,
                 "error": f"平台审核未通过或已删除 (platform says {receipt.state}): "
                          f"{receipt.extra.get('reason', '')}"[:1000],
                 "needs_lookup": receipt.extra.get("via") == "event"}
     return None
+
+
+def resolve_queued_removals(session: Session, changes: list[dict[str, Any]]) -> int:
+    """A post found published whose row a withdrawal queued while the poll was asking: give
+    the waiting removal the post's own id (WeChat's article id), so it deletes with one call
+    instead of asking about the publish again. Only a removal not yet claimed, still naming
+    the publish the poll asked about and owing no lookup; its state is left alone."""
+    found = [c for c in changes if c["state"] == "published"]
+    if not found:
+        return 0
+    result = session.connection().execute(
+        update(Delivery).where(Delivery.id == bindparam("b_id"),
+                               # no IN (…): an expanding list cannot go in an executemany
+                               or_(*(Delivery.state == state for state in REMOVAL_WAITING)),
+                               Delivery.remote_id == bindparam("b_asked", type_=String),
+                               Delivery.needs_lookup.is_(False))
+        .values(remote_id=bindparam("b_remote_id", type_=String),
+                remote_url=bindparam("b_remote_url", type_=String)),
+        [{"b_id": c["id"], "b_asked": c["asked"], "b_remote_id": c["remote_id"],
+          "b_remote_url": c["remote_url"]} for c in sorted(found, key=lambda c: c["id"])])
+    return max(result.rowcount, 0)
 
 
 def apply_changes(session: Session, changes: list[dict[str, Any]]) -> int:

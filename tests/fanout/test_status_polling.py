@@ -3,13 +3,20 @@ queue, less often the longer they wait: WeChat allows 100 freepublish/get calls 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import select, update
 
+from adapters.base import Receipt
+from hub.fanout import status
+from hub.fanout.executor import Executor
+from hub.fanout.loop import LoopThread
 from hub.fanout.reconciler import MARK_PREFIX
-from hub.fanout.status import next_poll_in
-from hub.models import Delivery
+from hub.fanout.status import change_of, next_poll_in
+from hub.fanout.vocabulary import Action
+from hub.models import Account, Delivery
 
 from .support import ApiRig, now
 
@@ -75,3 +82,84 @@ def test_a_post_the_platform_rejects_in_review_is_recorded_as_failed_with_the_re
     row = _delivery(rig)
     assert row.state == "failed", row.state
     assert row.error and "rejected" in row.error, row.error
+
+
+def _wechat_calls(rig: ApiRig) -> int:
+    return rig.sandbox.stats()["wechat"]["requests"]
+
+
+def test_a_publish_batch_asks_about_its_posts_in_review_soon_after_it_ends(rig):
+    """The worker that published them polls once, a moment after the batch, without waiting
+    for the sweep: the article id is known before a withdrawal needs it."""
+    rig.account("c1-k1")  # WeChat finishes the publish at once
+    item = rig.item("c1")
+    rig.pushed(item, {"orgs": ["c1-k1"]})
+    delivery_id = _delivery(rig).id
+    loop = LoopThread()
+    executor = Executor(rig.hub.runtime, "w-test")
+    try:
+        loop.run(executor.start())
+        loop.run(executor.run_batch(Action.PUBLISH, "wechat", [delivery_id]))
+        assert executor._polls, "a poll is scheduled for the post in review"
+        loop.run(asyncio.wait_for(asyncio.gather(*executor._polls), 30))
+    finally:
+        loop.run(executor.close(), timeout=10)
+        loop.stop()
+    row = _delivery(rig)
+    [post] = rig.sandbox.posts(platform="wechat", state="live")
+    assert row.state == "published" and row.remote_id == "article:" + post["remote_id"]
+    calls = _wechat_calls(rig)
+    r = rig.hub.post(f"/api/v1/items/{item}/withdraw", {"reason": "数据有误"})
+    assert r.status_code == 202, r.json
+    rig.drain()
+    assert rig.sandbox.posts(platform="wechat", state="live") == []
+    assert _wechat_calls(rig) == calls + 1  # freepublish/delete only
+
+
+def _rows(rig: ApiRig) -> list[Delivery]:
+    with rig.hub.runtime.db.session() as session:
+        rows = list(session.execute(select(Delivery).order_by(Delivery.id)).scalars())
+        session.expunge_all()
+        return rows
+
+
+def test_a_removal_queued_while_the_poll_asked_deletes_by_the_article_id(rig):
+    """The withdrawal lands between the poll's question and its write: the rows are no longer
+    in review, but the queued removals take the article ids the poll learned."""
+    for _ in range(2):
+        rig.account("c1-k1")
+    item = rig.item("c1")
+    rig.pushed(item, {"orgs": ["c1-k1"]})
+    rig.drain()
+    rows = _rows(rig)
+    assert [row.state for row in rows] == ["pending_review"] * 2
+    with rig.hub.runtime.db.session() as session:
+        appid_of = dict(session.execute(select(Account.id, Account.external_id)).all())
+    changes = []
+    for row in rows:
+        [post] = rig.sandbox.posts(platform="wechat", account=appid_of[row.account_id])
+        answer = Receipt(remote_id="article:" + post["remote_id"],
+                         url="https://mp.weixin.qq.com/s/x")
+        changes.append(change_of(row.id, row.remote_id, answer))
+    r = rig.hub.post(f"/api/v1/items/{item}/withdraw", {"reason": "数据有误"})
+    assert r.status_code == 202, r.json
+    assert [row.state for row in _rows(rig)] == ["withdraw_queued"] * 2
+    status._write(SimpleNamespace(runtime=rig.hub.runtime), changes, [])
+    assert [row.remote_id for row in _rows(rig)] == [c["remote_id"] for c in changes]
+    calls = _wechat_calls(rig)
+    rig.drain()
+    assert [row.state for row in _rows(rig)] == ["withdrawn"] * 2
+    assert rig.sandbox.posts(platform="wechat", state="live") == []
+    assert _wechat_calls(rig) == calls + 2  # one freepublish/delete each
+
+
+def test_the_poll_leaves_a_removal_alone_that_owes_a_lookup(rig):
+    rig.account("c1-k1")
+    item = rig.item("c1")
+    rig.pushed(item, {"orgs": ["c1-k1"]})
+    rig.drain()
+    row = _delivery(rig)
+    change = change_of(row.id, row.remote_id, Receipt(remote_id="article:elsewhere"))
+    _set(rig, state="withdraw_queued", needs_lookup=True)
+    status._write(SimpleNamespace(runtime=rig.hub.runtime), [change], [])
+    assert _delivery(rig).remote_id == row.remote_id

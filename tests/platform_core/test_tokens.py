@@ -110,6 +110,62 @@ def test_a_failed_trip_reaches_every_reader_and_the_next_turn_reads_again(
     assert after == "v"
 
 
+def test_writes_of_one_loop_turn_share_one_pipeline(redis_url: str, prefix: str) -> None:
+    async def scenario(a: RedisTokenCache, b: RedisTokenCache, raw: aioredis.Redis) -> Any:
+        trips: list[int] = []
+        pipeline = raw.pipeline
+
+        def counted(*args, **kwargs):
+            pipe = pipeline(*args, **kwargs)
+            execute = pipe.execute
+
+            async def execute_counted(*more, **kw):
+                trips.append(len(pipe.command_stack))
+                return await execute(*more, **kw)
+
+            pipe.execute = execute_counted  # type: ignore[method-assign]
+            return pipe
+
+        raw.pipeline = counted  # type: ignore[method-assign]
+        await asyncio.gather(*(a.set(f"k{i}", f"v{i}", ttl_s=60) for i in range(250)),
+                             a.set("k0", "last", ttl_s=60))
+        values = await b.get_many([f"k{i}" for i in range(250)])
+        return trips, values, await raw.ttl(prefix + "k7")
+
+    trips, values, ttl = with_two_clients(redis_url, prefix, scenario)
+    assert trips == [251]  # 251 writes, one round trip
+    assert values == ["last"] + [f"v{i}" for i in range(1, 250)]  # in order: the last one wins
+    assert 50 <= ttl <= 60
+
+
+def test_a_failed_write_trip_reaches_every_writer(redis_url: str, prefix: str) -> None:
+    async def scenario(a: RedisTokenCache, b: RedisTokenCache, raw: aioredis.Redis) -> Any:
+        pipeline = raw.pipeline
+        failures = [ConnectionError("redis went away")]
+
+        def flaky(*args, **kwargs):
+            pipe = pipeline(*args, **kwargs)
+            execute = pipe.execute
+
+            async def execute_flaky(*more, **kw):
+                if failures:
+                    raise failures.pop()
+                return await execute(*more, **kw)
+
+            pipe.execute = execute_flaky  # type: ignore[method-assign]
+            return pipe
+
+        raw.pipeline = flaky  # type: ignore[method-assign]
+        results = await asyncio.gather(*(a.set(f"k{i}", "v", ttl_s=60) for i in range(5)),
+                                       return_exceptions=True)
+        await a.set("k0", "again", ttl_s=60)
+        return results, await b.get("k0")
+
+    results, after = with_two_clients(redis_url, prefix, scenario)
+    assert all(isinstance(r, ConnectionError) for r in results) and len(results) == 5
+    assert after == "again"
+
+
 def test_lock_is_exclusive_between_two_clients(redis_url: str, prefix: str) -> None:
     async def scenario(a: RedisTokenCache, b: RedisTokenCache, raw: aioredis.Redis) -> list[str]:
         events: list[str] = []
