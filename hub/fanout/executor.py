@@ -7,6 +7,7 @@ became of it. ``Batch`` writes the outcomes; ``fence`` keeps withdrawn items fro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
+from rq import Queue
 from sqlalchemy import Row
 
 from adapters.base import AccountRef, AdapterError, Receipt
@@ -29,6 +31,7 @@ from . import claims, parked, policy
 from .batch import Batch
 from .claims import Claimed, Outcome
 from .heartbeat import Heartbeat
+from .queueing import WITHDRAW_QUEUE
 from .ratelimit import Limiter
 from .render import RenderCache, public_base
 from .vocabulary import Action, Step
@@ -39,6 +42,11 @@ AccountRow = Row  # claims.ACCOUNT_FIELDS of one account
 Account = tuple[AccountRow, AccountRef | None]  # None: the credentials could not be decrypted
 
 MAX_RATE_WAIT_S = 1.0
+# A push batch waiting for room looks this often for a withdrawal job: the RQ loop is held
+# until it returns, and a withdrawal must not wait for a push batch to end (withdraw wins).
+WITHDRAW_WATCH_S = 0.05
+PUBLISH_OVERFLOW = 3  # claimed publishes at most this many times ``concurrency`` (normally 2)
+WITHDRAW_QUEUE_KEY = Queue.redis_queue_namespace_prefix + WITHDRAW_QUEUE
 
 
 @dataclass
@@ -138,9 +146,26 @@ class Executor:
         self._running.add(task)
         task.add_done_callback(lambda done: self._finished(done, action, size))
         while self._load[action] >= 2 * self.concurrency:  # the next batch waits, claimed
+            if action is Action.PUBLISH and await self._withdrawal_waiting(
+                    self._load[action] < PUBLISH_OVERFLOW * self.concurrency):
+                break  # withdraw wins: the RQ loop takes the withdrawal job now
             self._freed.clear()
-            await self._freed.wait()
+            watch = WITHDRAW_WATCH_S if action is Action.PUBLISH else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), watch)
         return BatchReport(action=action, platform=platform, claimed=size)
+
+    async def _withdrawal_waiting(self, room: bool) -> bool:
+        """Whether a withdrawal job waits on its queue while this worker's RQ loop is held
+        by a push batch waiting for room (``room``: the push may overrun its limit by one more
+        batch, so a worker losing the race for that job claims no pushes without end)."""
+        if not room:
+            return False
+        assert self.redis is not None
+        try:
+            return bool(await self.redis.llen(WITHDRAW_QUEUE_KEY))
+        except Exception:  # noqa: BLE001 - only a shortcut: the wait for room still ends
+            return False
 
     def _finished(self, task: asyncio.Task, action: Action, size: int) -> None:
         self._running.discard(task)
