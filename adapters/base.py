@@ -27,14 +27,21 @@ class AdapterError(Exception):
     """
 
     kind = "error"
+    cause: str | None = None
 
-    def __init__(self, reason: str, *, code: str | int | None = None, sent: bool = False):
+    def __init__(self, reason: str, *, code: str | int | None = None, sent: bool = False,
+                 cause: str | None = None):
         super().__init__(reason)
         self.reason = reason
         self.code = code
         # True when the request may have reached the platform (timeout after send,
         # connection reset mid-response): the outcome is unknown, not failed.
         self.sent = sent
+        # What the call ran into ("unavailable", "busy", "timeout", "connection",
+        # "rate_limited"): a fact the adapter saw; which causes pass by themselves is the
+        # engine's call (``hub.fanout.vocabulary.Cause``).
+        if cause is not None:
+            self.cause = cause
 
 
 class Retryable(AdapterError):
@@ -48,14 +55,15 @@ class OutcomeUnknown(Retryable):
 
     kind = "unknown"
 
-    def __init__(self, reason: str, *, code: str | int | None = None):
-        super().__init__(reason, code=code, sent=True)
+    def __init__(self, reason: str, *, code: str | int | None = None, cause: str | None = None):
+        super().__init__(reason, code=code, sent=True, cause=cause)
 
 
 class RateLimited(Retryable):
     """The platform (or our own budget) says slow down; retry after ``retry_after`` seconds."""
 
     kind = "rate_limited"
+    cause = "rate_limited"
 
     def __init__(self, reason: str, *, retry_after: float = 1.0, code: str | int | None = None):
         super().__init__(reason, code=code)

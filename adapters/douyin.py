@@ -554,10 +554,12 @@ def checked_body(reply: HttpReply, *, mutating: bool) -> dict[str, Any]:
         )
     if mutating and status in (502, 504):
         raise OutcomeUnknown(
-            f"抖音网关错误，发布结果未知 (gateway HTTP {status}; the post may exist)", code=status
+            f"抖音网关错误，发布结果未知 (gateway HTTP {status}; the post may exist)", code=status,
+            cause="unavailable",
         )
     if status >= 500:
-        raise Retryable(f"抖音服务暂不可用 (Douyin unavailable, HTTP {status})", code=status)
+        raise Retryable(f"抖音服务暂不可用 (Douyin unavailable, HTTP {status})", code=status,
+                        cause="unavailable")
     if status in (401, 403, 404, 405):
         raise AccountMisconfigured(
             f"抖音接口拒绝访问或不存在 (Douyin API refused or missing, "
@@ -617,7 +619,7 @@ def raise_for_code(
             raise error
         raise _TokenRefused(error)
     if code in TRANSIENT:
-        raise Retryable(f"抖音系统繁忙 (Douyin busy: {said})", code=code)
+        raise Retryable(f"抖音系统繁忙 (Douyin busy: {said})", code=code, cause="busy")
     if code in TOO_FREQUENT:
         raise RateLimited(
             f"抖音请求过于频繁 (Douyin rate limit: {said})",

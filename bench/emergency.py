@@ -61,6 +61,10 @@ class EmergencyResult:
     emergency: Phase = field(default_factory=Phase)
     standalone: Phase = field(default_factory=Phase)
     emergency_ratio: float | None = None
+    # The same ratio in CPU seconds of the run's own processes (workers, sandbox, PostgreSQL,
+    # Redis, the API): on a machine shared with other work, wall time moves with the others'
+    # load, this does not.
+    emergency_cpu_ratio: float | None = None
 
 
 def run_emergency(bench: Bench, share: float, timeout: float) -> dict[str, Any]:
@@ -111,10 +115,16 @@ def run_emergency(bench: Bench, share: float, timeout: float) -> dict[str, Any]:
     result.duplicates += alone.duplicates
     if phase.withdraw_s and alone.withdraw_s:
         result.emergency_ratio = round(phase.withdraw_s / alone.withdraw_s, 3)
+    if _own_cpu(alone):
+        result.emergency_cpu_ratio = round(_own_cpu(phase) / _own_cpu(alone), 3)
     bench.log(f"[standalone] withdraw of {alone.live_at_click} live: {alone.withdraw_s}s; "
-              f"emergency_ratio {result.emergency_ratio}")
+              f"emergency_ratio {result.emergency_ratio} (CPU {result.emergency_cpu_ratio})")
     bench._stop(workers)
     return asdict(result)
+
+
+def _own_cpu(phase: Phase) -> float:
+    return sum(v for k, v in phase.cpu_s.items() if not k.startswith("machine_"))
 
 
 def _push(bench: Bench, article: str, video: str,

@@ -221,7 +221,7 @@ class Executor:
 
         async def deliver(c: Claimed) -> None:
             outcome = await self._one(p, c, batch)
-            outcome.closes_task = policy.closes_task(p.action, c, outcome, self.limits)
+            outcome.closes_task = policy.closes_task(p.action, c, outcome, self.limits, utcnow())
             # Recorded as it happens (the periodic flush writes it), not when the whole batch
             # ends: a worker killed mid-batch loses only what it had not yet flushed, and
             # progress moves one delivery at a time.
@@ -315,7 +315,8 @@ class Executor:
             if c.needs_lookup:
                 if not adapter.capabilities.lookup:
                     return policy.unverifiable(c)
-                settled = policy.after_lookup(c, await adapter.lookup(ref, c.id), self.limits)
+                settled = policy.after_lookup(c, await adapter.lookup(ref, c.id), self.limits,
+                                               utcnow())
                 if settled is not None:
                     return settled
                 maybe_live = False
@@ -329,7 +330,7 @@ class Executor:
             receipt = await adapter.publish(ref, post, marker=c.id)
             return policy.published(c, receipt, Step.PUBLISHED)
         except AdapterError as err:
-            return policy.publish_failed(c, row, err, maybe_live, self.limits)
+            return policy.publish_failed(c, row, err, maybe_live, self.limits, now=utcnow())
 
     async def _withdraw(self, platform: str, c: Claimed, account: Account | None,
                         early: Receipt | None = None) -> Outcome:
