@@ -106,7 +106,7 @@ MEANINGS = {
                          "platform busy, timeouts and broken connections, rate limits: "
                          "`hub/fanout/vocabulary.py` says which), from the first one, "
                          "however many attempts that takes (backoff up to "
-                         "`YUNCHU_RETRY_CAP_S`); then a publish fails saying so (重试1小时后仍失败), "
+                         "`YUNCHU_RETRY_CAP_S`); then a publish fails saying so (重试一小时后仍失败), "
                          "and a withdrawal also gets a manual task while its retries go on.",
     "interrupted_max": "Claims of one delivery lost with a killed worker before it fails "
                        "(after the platform confirms there is no post): ends a batch that "
