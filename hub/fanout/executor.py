@@ -325,6 +325,8 @@ class Executor:
                 return policy.throttled(Action.PUBLISH, c, wait)
             if batch.fence.blocks(c):  # withdrawn while this call waited for its turn
                 return policy.fenced_off(c)
+            if batch.fence.holds(c):  # ... or being withdrawn right now
+                return policy.held(c, maybe_live)
             if not self.heartbeat.alive():
                 return policy.unheard(c, maybe_live)
             receipt = await adapter.publish(ref, post, marker=c.id)

@@ -30,6 +30,7 @@ from channels.base import CannotRender, Post
 from ..messages import Message
 from . import backoff
 from .claims import MANUAL_DEADLINE, Claimed, Outcome
+from .fence import HOLD_RETRY_S
 from .vocabulary import Action, DeliveryState, ErrorKind, Lookup, Step, is_transient
 
 S = DeliveryState
@@ -100,6 +101,15 @@ def fenced_off(c: Claimed) -> Outcome:
     """Its item was withdrawn before it went out (see ``fence``)."""
     return Outcome(delivery_id=c.id, state=S.CANCELLED, step=Step.FENCED,
                    error=CANCELLED_BY_WITHDRAWAL)
+
+
+def held(c: Claimed, maybe_live: bool) -> Outcome:
+    """A withdrawal of its item is being written (``fence``, layer 0): not sent now. Once the
+    withdrawal commits this retry is written as ``cancelled``; if it failed, the send goes out
+    a moment later."""
+    return Outcome(delivery_id=c.id, state=S.RETRY, step=Step.HELD,
+                   error="撤稿处理中，暂缓发送 (a withdrawal is being recorded; holding)",
+                   retry_in=HOLD_RETRY_S, lookup=Lookup.of(maybe_live))
 
 
 def unverifiable(c: Claimed) -> Outcome:

@@ -132,6 +132,7 @@ class Step(StrEnum):
     CREDENTIALS = "credentials"
     CANNOT_RENDER = "cannot_render"
     FENCED = "fenced"  # cancelled by a withdrawal before it went out
+    HELD = "held"  # not sent while a withdrawal of its item was being written
     THROTTLED = "throttled"  # the shared rate budget said wait
     UNHEARD = "unheard"  # this worker's heartbeat lapsed before the call
     UNVERIFIABLE = "unverifiable"
