@@ -41,6 +41,7 @@ from adapters.base import (
     Retryable,
     TokenCache,
     Unsupported,
+    go_ahead,
 )
 from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
@@ -188,6 +189,7 @@ class DouyinAdapter:
             )
         elif fields.get("cover_tsp") is not None:
             body["cover_tsp"] = fields["cover_tsp"]
+        go_ahead()  # create_video makes it public
         data = await self._api(account, "POST", f"{V1}/create_video/", json=body, mutating=True)
         item_id = data.get("item_id")
         if not isinstance(item_id, str) or not item_id:

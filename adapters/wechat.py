@@ -64,6 +64,7 @@ from adapters.base import (
     Retryable,
     TokenCache,
     Unsupported,
+    go_ahead,
 )
 from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
@@ -290,7 +291,9 @@ class WeChatAdapter:
             article["content"] = content
             article["thumb_media_id"] = cover_id
             article["content_source_url"] = with_marker(article["content_source_url"], marker)
+            go_ahead()
             media_id = await memo.remember(draft_key, lambda: self._add_draft(app, article))
+            go_ahead()  # the submit makes it public
             submitted = await self._call(
                 app, "freepublish/submit", json={"media_id": media_id}, creates_post=True
             )

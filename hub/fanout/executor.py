@@ -18,7 +18,14 @@ import redis.asyncio as aioredis
 from rq import Queue
 from sqlalchemy import Row
 
-from adapters.base import AccountRef, AdapterError, Receipt
+from adapters.base import (
+    AccountRef,
+    AdapterError,
+    Receipt,
+    Withheld,
+    reset_go_ahead,
+    set_go_ahead,
+)
 from adapters.outbound import guarded_session
 from adapters.tokens import RedisTokenCache
 from channels.base import CannotRender, Post
@@ -329,8 +336,15 @@ class Executor:
                 return policy.held(c, maybe_live)
             if not self.heartbeat.alive():
                 return policy.unheard(c, maybe_live)
-            receipt = await adapter.publish(ref, post, marker=c.id)
+            fence = batch.fence
+            gate = set_go_ahead(lambda: not (fence.blocks(c) or fence.holds(c)))
+            try:
+                receipt = await adapter.publish(ref, post, marker=c.id)
+            finally:
+                reset_go_ahead(gate)
             return policy.published(c, receipt, Step.PUBLISHED)
+        except Withheld:  # withdrawn (or being withdrawn) between the publish's steps
+            return policy.fenced_off(c) if batch.fence.blocks(c) else policy.held(c, maybe_live)
         except AdapterError as err:
             return policy.publish_failed(c, row, err, maybe_live, self.limits, now=utcnow())
 
