@@ -17,6 +17,8 @@ COPY adapters/ adapters/
 COPY storage/ storage/
 COPY admin/ admin/
 COPY sandbox/ sandbox/
+# `yunchu bench` (the CLI imports it when the command runs).
+COPY bench/ bench/
 RUN pip wheel --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim

@@ -6,6 +6,8 @@ wire format. An adapter never retries on its own: it raises, and the engine deci
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,14 +29,21 @@ class AdapterError(Exception):
     """
 
     kind = "error"
+    cause: str | None = None
 
-    def __init__(self, reason: str, *, code: str | int | None = None, sent: bool = False):
+    def __init__(self, reason: str, *, code: str | int | None = None, sent: bool = False,
+                 cause: str | None = None):
         super().__init__(reason)
         self.reason = reason
         self.code = code
         # True when the request may have reached the platform (timeout after send,
         # connection reset mid-response): the outcome is unknown, not failed.
         self.sent = sent
+        # What the call ran into ("unavailable", "busy", "timeout", "connection",
+        # "rate_limited"): a fact the adapter saw; which causes pass by themselves is the
+        # engine's call (``hub.fanout.vocabulary.Cause``).
+        if cause is not None:
+            self.cause = cause
 
 
 class Retryable(AdapterError):
@@ -48,18 +57,48 @@ class OutcomeUnknown(Retryable):
 
     kind = "unknown"
 
-    def __init__(self, reason: str, *, code: str | int | None = None):
-        super().__init__(reason, code=code, sent=True)
+    def __init__(self, reason: str, *, code: str | int | None = None, cause: str | None = None):
+        super().__init__(reason, code=code, sent=True, cause=cause)
 
 
 class RateLimited(Retryable):
     """The platform (or our own budget) says slow down; retry after ``retry_after`` seconds."""
 
     kind = "rate_limited"
+    cause = "rate_limited"
 
     def __init__(self, reason: str, *, retry_after: float = 1.0, code: str | int | None = None):
         super().__init__(reason, code=code)
         self.retry_after = retry_after
+
+
+class Withheld(AdapterError):
+    """The engine took back its go-ahead between a publish's steps (``go_ahead``): the post
+    was not made public. Not a platform error; the engine cancels or holds the delivery."""
+
+    kind = "skipped"
+
+
+# The engine's go-ahead for the publish running in this task (``set_go_ahead``): a publish of
+# several calls (upload, draft, submit) asks it before the call that makes the post public,
+# so a withdrawal clicked meanwhile stops it there instead of publishing and removing it.
+_GO_AHEAD: ContextVar[Callable[[], bool] | None] = ContextVar("yunchu_go_ahead", default=None)
+
+
+def set_go_ahead(check: Callable[[], bool] | None) -> Token[Callable[[], bool] | None]:
+    return _GO_AHEAD.set(check)
+
+
+def reset_go_ahead(token: Token[Callable[[], bool] | None]) -> None:
+    _GO_AHEAD.reset(token)
+
+
+def go_ahead() -> None:
+    """Called by an adapter before the step that makes a post public: raises ``Withheld``
+    when the engine says stop (an adapter that never calls it simply publishes)."""
+    check = _GO_AHEAD.get()
+    if check is not None and not check():
+        raise Withheld("撤稿已开始，未发布 (withdrawn before the post went public)")
 
 
 class AuthFailed(AdapterError):

@@ -339,7 +339,8 @@ def check_common(reply: HttpReply) -> None:
             code=status,
         )
     if status >= 500:
-        raise Retryable(f"城市客户端暂时不可用 (the city app answered HTTP {status})", code=status)
+        raise Retryable(f"城市客户端暂时不可用 (the city app answered HTTP {status})", code=status,
+                        cause="unavailable")
 
 
 def receipt_of(story: Mapping[str, Any], *, remote_id: str | None = None) -> Receipt:

@@ -41,6 +41,7 @@ from adapters.base import (
     Retryable,
     TokenCache,
     Unsupported,
+    go_ahead,
 )
 from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
@@ -188,6 +189,7 @@ class DouyinAdapter:
             )
         elif fields.get("cover_tsp") is not None:
             body["cover_tsp"] = fields["cover_tsp"]
+        go_ahead()  # create_video makes it public
         data = await self._api(account, "POST", f"{V1}/create_video/", json=body, mutating=True)
         item_id = data.get("item_id")
         if not isinstance(item_id, str) or not item_id:
@@ -554,10 +556,12 @@ def checked_body(reply: HttpReply, *, mutating: bool) -> dict[str, Any]:
         )
     if mutating and status in (502, 504):
         raise OutcomeUnknown(
-            f"抖音网关错误，发布结果未知 (gateway HTTP {status}; the post may exist)", code=status
+            f"抖音网关错误，发布结果未知 (gateway HTTP {status}; the post may exist)", code=status,
+            cause="unavailable",
         )
     if status >= 500:
-        raise Retryable(f"抖音服务暂不可用 (Douyin unavailable, HTTP {status})", code=status)
+        raise Retryable(f"抖音服务暂不可用 (Douyin unavailable, HTTP {status})", code=status,
+                        cause="unavailable")
     if status in (401, 403, 404, 405):
         raise AccountMisconfigured(
             f"抖音接口拒绝访问或不存在 (Douyin API refused or missing, "
@@ -617,7 +621,7 @@ def raise_for_code(
             raise error
         raise _TokenRefused(error)
     if code in TRANSIENT:
-        raise Retryable(f"抖音系统繁忙 (Douyin busy: {said})", code=code)
+        raise Retryable(f"抖音系统繁忙 (Douyin busy: {said})", code=code, cause="busy")
     if code in TOO_FREQUENT:
         raise RateLimited(
             f"抖音请求过于频繁 (Douyin rate limit: {said})",

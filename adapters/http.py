@@ -146,22 +146,28 @@ async def call(
         raise AccountMisconfigured(f"接口地址无效 (invalid API URL: {where})") from None
     except aiohttp.ClientConnectorError as exc:
         raise Retryable(
-            f"无法连接平台 (cannot connect: {where}; {_os_reason(exc)})", sent=False
+            f"无法连接平台 (cannot connect: {where}; {_os_reason(exc)})", sent=False,
+            cause="connection",
         ) from None
     except aiohttp.ConnectionTimeoutError:
-        raise Retryable(f"连接超时 (connect timeout: {where})", sent=False) from None
+        raise Retryable(f"连接超时 (connect timeout: {where})", sent=False,
+                        cause="timeout") from None
     except (aiohttp.ServerTimeoutError, TimeoutError):
         raise OutcomeUnknown(
-            f"等待平台响应超时 (timed out waiting for the answer: {where})"
+            f"等待平台响应超时 (timed out waiting for the answer: {where})", cause="timeout"
         ) from None
     except aiohttp.ServerDisconnectedError:
-        raise OutcomeUnknown(f"平台断开了连接 (server disconnected: {where})") from None
+        raise OutcomeUnknown(f"平台断开了连接 (server disconnected: {where})",
+                             cause="connection") from None
     except aiohttp.ClientPayloadError:
-        raise OutcomeUnknown(f"响应不完整 (incomplete response body: {where})") from None
+        raise OutcomeUnknown(f"响应不完整 (incomplete response body: {where})",
+                             cause="connection") from None
     except aiohttp.ClientConnectionResetError:
-        raise OutcomeUnknown(f"连接被重置 (connection reset: {where})") from None
+        raise OutcomeUnknown(f"连接被重置 (connection reset: {where})",
+                             cause="connection") from None
     except aiohttp.ClientOSError as exc:
-        raise OutcomeUnknown(f"连接中断 (connection broken: {where}; {_os_reason(exc)})") from None
+        raise OutcomeUnknown(f"连接中断 (connection broken: {where}; {_os_reason(exc)})",
+                             cause="connection") from None
     except aiohttp.ClientResponseError as exc:
         raise OutcomeUnknown(
             f"平台响应无法解析 (malformed response, HTTP {exc.status}: {where})"

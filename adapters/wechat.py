@@ -64,6 +64,7 @@ from adapters.base import (
     Retryable,
     TokenCache,
     Unsupported,
+    go_ahead,
 )
 from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
@@ -322,7 +323,9 @@ class WeChatAdapter:
             article["content"] = content
             article["thumb_media_id"] = cover_id
             article["content_source_url"] = with_marker(article["content_source_url"], marker)
+            go_ahead()
             media_id = await memo.remember(draft_key, lambda: self._add_draft(app, article))
+            go_ahead()  # the submit makes it public
             submitted = await self._call(
                 app, "freepublish/submit", json={"media_id": media_id}, creates_post=True
             )
@@ -570,8 +573,8 @@ def answer_of(reply: HttpReply, path: str, *, creates_post: bool = False) -> dic
     if status >= 500:
         reason = f"微信接口暂时不可用 (HTTP {status} from {path})"
         if creates_post and status in (502, 504):
-            raise OutcomeUnknown(reason, code=status)
-        raise Retryable(reason, code=status)
+            raise OutcomeUnknown(reason, code=status, cause="unavailable")
+        raise Retryable(reason, code=status, cause="unavailable")
     if status in (404, 405):
         raise AccountMisconfigured(
             f"接口地址不对，请检查 api_base (HTTP {status} from {path}: check the API base)",
@@ -603,7 +606,7 @@ def as_int(value: Any, default: int) -> int:
 
 def error_for(code: int, path: str) -> AdapterError:
     if code == -1:
-        return Retryable(f"微信系统繁忙 (WeChat system busy, {path})", code=code)
+        return Retryable(f"微信系统繁忙 (WeChat system busy, {path})", code=code, cause="busy")
     if code == 45009:
         return RateLimited(
             f"今日接口调用次数已用完 (daily quota of {path} reached)",

@@ -366,7 +366,7 @@ def failure(reply: HttpReply) -> AdapterError:
         return RateLimited(f"{zh} (Weibo: {en}{said})", retry_after=wait, code=code)
     if code in TRANSIENT_CODES:
         zh, en = TRANSIENT_CODES[code]
-        return Retryable(f"{zh}，稍后重试 (Weibo: {en}{said})", code=code)
+        return Retryable(f"{zh}，稍后重试 (Weibo: {en}{said})", code=code, cause="busy")
     if code in MISCONFIGURED_CODES:
         zh, en = MISCONFIGURED_CODES[code]
         return AccountMisconfigured(f"{zh} (Weibo: {en}{said})", code=code)
@@ -385,7 +385,8 @@ def failure(reply: HttpReply) -> AdapterError:
             code=code,
         )
     if reply.status >= 500:
-        return Retryable(f"微博暂时不可用 (Weibo error{said}, HTTP {reply.status})", code=code)
+        return Retryable(f"微博暂时不可用 (Weibo error{said}, HTTP {reply.status})", code=code,
+                         cause="unavailable")
     return ContentRejected(f"微博拒绝了请求 (Weibo refused the request{said})", code=code)
 
 
@@ -410,6 +411,9 @@ def http_failure(reply: HttpReply) -> AdapterError:
         return Retryable(
             f"微博返回无法解析 (unreadable answer from Weibo, HTTP {status})", code=status
         )
+    if status >= 500:
+        return Retryable(f"微博暂时不可用 (Weibo answered HTTP {status})", code=status,
+                         cause="unavailable")
     return Retryable(f"微博暂时不可用 (Weibo answered HTTP {status})", code=status)
 
 

@@ -2,7 +2,10 @@
 to end on the configured PostgreSQL and Redis, and, with --baseline, the same scenario on the
 idiomatic design (one RQ job per delivery, one synchronous HTTP exchange at a time). With
 --kill-worker-at SHARE, a second batched run SIGKILLs a worker once SHARE of its withdrawal is
-done, and the report's ``kill`` section gives the seconds that added (``kill_added_s``)."""
+done, and the report's ``kill`` section gives the seconds that added (``kill_added_s``). With
+--withdraw-at SHARE it runs the emergency instead (``bench.emergency``): the withdrawal clicked
+while the push is SHARE done, against a standalone withdrawal of the same posts
+(``emergency_ratio``)."""
 
 from __future__ import annotations
 
@@ -485,13 +488,23 @@ def approve(api, item: str, tokens: list[str]) -> None:
 
 def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | None,
         workers: int = 2, timeout: float = 1800, baseline_timeout: float | None = None,
-        kill_worker_at: float | None = None, log=print) -> dict[str, Any]:
+        kill_worker_at: float | None = None, withdraw_at: float | None = None,
+        log=print) -> dict[str, Any]:
     settings = load_settings()
     bench = Bench(settings, accounts=accounts, latency_ms=latency_ms, workers=workers, log=log)
     try:
         bench.setup()
+        if withdraw_at is not None:
+            from .emergency import run_emergency
+
+            emergency = run_emergency(bench, withdraw_at, timeout)
+            results: dict[str, Any] = {"emergency": emergency,
+                                       "emergency_ratio": emergency["emergency_ratio"]}
+            return _report(bench, settings, results, json_path, accounts=accounts,
+                           latency_ms=latency_ms, workers=workers, kill_worker_at=None,
+                           withdraw_at=withdraw_at)
         batched = bench.run_design("batched", timeout)
-        results: dict[str, Any] = {"batched": asdict(batched)}
+        results = {"batched": asdict(batched)}
         if batched.withdraw_calls and batched.withdraw_s:
             floor = measure_floor(batched.withdraw_calls, latency_ms,
                                   workers * settings.concurrency)
@@ -520,9 +533,18 @@ def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | N
             }
     finally:
         bench.close()
+    return _report(bench, settings, results, json_path, accounts=accounts,
+                   latency_ms=latency_ms, workers=workers, kill_worker_at=kill_worker_at,
+                   withdraw_at=None)
+
+
+def _report(bench: Bench, settings: Settings, results: dict[str, Any], json_path: Path | None,
+            *, accounts: int, latency_ms: float, workers: int, kill_worker_at: float | None,
+            withdraw_at: float | None) -> dict[str, Any]:
     report = {
         "scenario": {"accounts": accounts, "latency_ms": latency_ms, "workers": workers,
-                     "kill_worker_at": kill_worker_at, "lease_s": settings.lease_s,
+                     "kill_worker_at": kill_worker_at, "withdraw_at": withdraw_at,
+                     "lease_s": settings.lease_s,
                      "worker_alive_s": settings.worker_alive_s,
                      "reconcile_interval_s": settings.reconcile_interval_s,
                      "platforms": "wechat+weibo+cityapp article, douyin video",

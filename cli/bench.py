@@ -24,10 +24,14 @@ from cli.context import command_settings
 @click.option("--kill-worker-at", default=None, type=click.FloatRange(0.0, 1.0, max_open=True),
               help="Also run the batched design again, SIGKILLing one worker once this share "
                    "of the withdrawal is done; reports kill_added_s against the first run.")
+@click.option("--withdraw-at", default=None, type=click.FloatRange(0.0, 1.0, max_open=True),
+              help="The emergency instead: click the withdrawal once this share of the push "
+                   "is live; reports emergency_ratio against a standalone withdrawal of the "
+                   "same posts.")
 @click.pass_context
 def bench(ctx: click.Context, accounts: int, latency_ms: float, workers: int, baseline: bool,
           json_path: Path | None, timeout: float, baseline_timeout: float | None,
-          kill_worker_at: float | None) -> None:
+          kill_worker_at: float | None, withdraw_at: float | None) -> None:
     """Measure push and withdrawal end to end against the sandbox (configured PostgreSQL/Redis)."""
     from bench.run import run
 
@@ -35,8 +39,11 @@ def bench(ctx: click.Context, accounts: int, latency_ms: float, workers: int, ba
     if kill_worker_at is not None and workers < 2:
         raise click.BadParameter("需要至少两个工作进程 (needs --workers 2 or more: one is "
                                  "killed, the others finish)", param_hint="--kill-worker-at")
+    if withdraw_at is not None and (baseline or kill_worker_at is not None):
+        raise click.BadParameter("--withdraw-at 单独运行 (runs alone: not with --baseline or "
+                                 "--kill-worker-at)", param_hint="--withdraw-at")
     report = run(accounts=accounts, latency_ms=latency_ms, baseline=baseline,
                  json_path=json_path, workers=workers, timeout=timeout,
                  baseline_timeout=baseline_timeout, kill_worker_at=kill_worker_at,
-                 log=lambda line: click.echo(line, err=True))
+                 withdraw_at=withdraw_at, log=lambda line: click.echo(line, err=True))
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))

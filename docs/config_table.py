@@ -99,8 +99,15 @@ MEANINGS = {
     "retry_base_s": "First retry of a failed publish waits up to this long (exponential "
                     "backoff with jitter).",
     "retry_cap_s": "No publish retry waits longer than this, seconds.",
-    "retry_max_attempts": "Publish attempts before a delivery fails with its last reason. "
-                          "Claims lost with a killed worker do not count.",
+    "retry_max_attempts": "Publish attempts before a delivery fails with its last reason, "
+                          "counting only errors that are not transient. Claims lost with a "
+                          "killed worker do not count.",
+    "transient_retry_s": "Seconds a delivery keeps retrying transient errors (HTTP 5xx, the "
+                         "platform busy, timeouts and broken connections, rate limits: "
+                         "`hub/fanout/vocabulary.py` says which), from the first one, "
+                         "however many attempts that takes (backoff up to "
+                         "`YUNCHU_RETRY_CAP_S`); then a publish fails saying so (重试一小时后仍失败), "
+                         "and a withdrawal also gets a manual task while its retries go on.",
     "interrupted_max": "Claims of one delivery lost with a killed worker before it fails "
                        "(after the platform confirms there is no post): ends a batch that "
                        "kills its worker every time. A withdrawal never fails: at this count "

@@ -23,7 +23,9 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-FAULT_KINDS: tuple[str, ...] = ("http_5xx", "timeout", "rate_limit", "busy")
+# ``unknown_error``: an error the platform does not document, which no retry is known to cure
+# (WeChat only: errcode 99999; the other platforms answer normally).
+FAULT_KINDS: tuple[str, ...] = ("http_5xx", "timeout", "rate_limit", "busy", "unknown_error")
 PostState = Literal["live", "deleted"]
 AccountStatus = Literal["ok", "mismatch", "revoked"]
 TokenStatus = Literal["ok", "expired", "unknown", "revoked"]

@@ -24,7 +24,8 @@ Sandbox choices where WeChat's behaviour is not documented: unknown or already-d
 
 Faults (``state.roll_fault``, once per business call, token calls excluded): ``busy`` →
 ``-1 system error``; ``rate_limit`` → ``45011``; ``http_5xx`` → an nginx-style HTML 502/503;
-``timeout`` → the call takes effect, then the answer stalls (``sandbox.core.timeout_fault``).
+``timeout`` → the call takes effect, then the answer stalls (``sandbox.core.timeout_fault``);
+``unknown_error`` → ``99999``, a code WeChat does not document.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ MMBIZ_PREFIX = "http://mmbiz.qpic.cn/"
 
 ERRMSG: dict[int, str] = {
     -1: "system error",
+    99999: "unexpected error",  # the ``unknown_error`` fault: no code WeChat documents
     40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type",
     40004: "invalid media type",
@@ -394,7 +396,7 @@ class WeChatSandbox:
                 if self.token_gate is not None:
                     self.token_gate(token or "", interface)
                 fault = self.state.roll_fault(PLATFORM)
-                if fault in ("busy", "rate_limit", "http_5xx"):
+                if fault in ("busy", "rate_limit", "http_5xx", "unknown_error"):
                     return self.fault(fault)
                 world.spend(appid, interface)
                 answer = await handler(appid, request)
@@ -409,6 +411,8 @@ class WeChatSandbox:
     def fault(self, kind: str) -> web.Response:
         if kind == "busy":
             return self.refusal(WeChatError(-1))
+        if kind == "unknown_error":
+            return self.refusal(WeChatError(99999))
         if kind == "rate_limit":
             return self.state.rate_limited(self.refusal(WeChatError(45011)))
         self.state.count_error(PLATFORM)

@@ -7,7 +7,6 @@ import random
 # Publish retries: Settings.retry_base_s / retry_cap_s / retry_max_attempts (2 s, 900 s, 8).
 # Withdrawals retry twice as eagerly and never wait more than a minute: they never give up.
 WITHDRAW_CAP_S = 60.0
-RATE_LIMITED_MAX_ATTEMPTS = 30
 
 
 def delay(attempt: int, *, base: float, cap: float, at_least: float = 0.0,

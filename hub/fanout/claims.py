@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Integer,
     Row,
     String,
     Table,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     case,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -54,6 +56,8 @@ class Claimed:
     remote_id: str | None
     withdrawing: bool  # withdrawal_id set: the item was withdrawn
     interrupted: int = 0  # earlier claims lost with their worker
+    transient: int = 0  # earlier tries that failed on a transient error (vocabulary.Cause)
+    transient_since: datetime | None = None  # the first of them, since the last success
 
 
 @dataclass(kw_only=True)
@@ -76,6 +80,9 @@ class Outcome:
     flag_auth_state: str | None = None
     task: dict[str, Any] | None = None  # manual task to open
     closes_task: bool = False  # withdrawn after a manual task was opened for it: close it
+    # A retry for a transient error: counted in ``deliveries.transient`` (not against the
+    # attempt limit) and, if the first, starting the time budget (``transient_since``).
+    transient: bool = False
 
 
 def claim(session: Session, action: Action, ids: Sequence[str], owner: str,
@@ -95,14 +102,15 @@ def claim(session: Session, action: Action, ids: Sequence[str], owner: str,
                          attempts=Delivery.attempts + 1, updated_at=now)
                  .returning(Delivery.id, Delivery.item_id, Delivery.version, Delivery.account_id,
                             Delivery.attempts, Delivery.needs_lookup, Delivery.remote_id,
-                            Delivery.withdrawal_id, Delivery.interrupted)
+                            Delivery.withdrawal_id, Delivery.interrupted, Delivery.transient,
+                            Delivery.transient_since)
                  .execution_options(synchronize_session=False))
     if not on_postgres(session):
         statement = statement.where(Delivery.state.in_(states))  # the check is the lock
     rows = session.execute(statement).all()
     return [Claimed(id=r[0], item_id=r[1], version=r[2], account_id=r[3], tries=r[4] - r[8],
                     needs_lookup=bool(r[5]), remote_id=r[6], withdrawing=r[7] is not None,
-                    interrupted=r[8])
+                    interrupted=r[8], transient=r[9], transient_since=r[10])
             for r in rows]
 
 
@@ -143,6 +151,8 @@ def record(session: Session, action: Action, owner: str,
     action = Action(action)
     now = utcnow()
     in_flight = action.in_flight
+    clock = case((Delivery.withdrawal_id.is_(None), bindparam("b_clock", type_=String)),
+                 else_=bindparam("b_wclock", type_=String))
     params = []
     for o in sorted(outcomes, key=lambda o: o.delivery_id):  # id order: the global lock order
         retry_at = now + timedelta(seconds=o.retry_in) if o.retry_in is not None else None
@@ -153,6 +163,8 @@ def record(session: Session, action: Action, owner: str,
             "b_remote_id": o.remote_id, "b_remote_url": o.remote_url, "b_retry": retry_at,
             "b_lookup": o.lookup.value, "b_published": now if o.state.is_live else None,
             "b_withdrawn": now if o.state is S.WITHDRAWN else None,
+            "b_transient": int(o.transient), "b_clock": _clock(o.state, o.transient),
+            "b_wclock": _clock(_if_withdrawn(action, o), o.transient),
         })
     statement = (
         update(Delivery)
@@ -172,6 +184,11 @@ def record(session: Session, action: Action, owner: str,
                                        Delivery.published_at),
             withdrawn_at=func.coalesce(bindparam("b_withdrawn", type_=UTCDateTime()),
                                        Delivery.withdrawn_at),
+            transient=Delivery.transient + bindparam("b_transient", type_=Integer),
+            transient_since=case(
+                (clock == CLOCK_START, func.coalesce(Delivery.transient_since,
+                                                     literal(now, UTCDateTime()))),
+                (clock == CLOCK_KEEP, Delivery.transient_since), else_=None),
             lease_owner=None, lease_expires_at=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -187,6 +204,17 @@ def record(session: Session, action: Action, owner: str,
         return []
     return list(session.execute(select(Delivery.id).where(
         among(session, Delivery.id, published), Delivery.state == S.WITHDRAW_QUEUED)).scalars())
+
+
+CLOCK_START, CLOCK_KEEP, CLOCK_STOP = "start", "keep", "stop"
+
+
+def _clock(state: DeliveryState, transient: bool) -> str:
+    """What an outcome does to ``transient_since``: a transient failure starts the clock (if
+    it is not running), any other retry leaves it, anything else stops it."""
+    if state not in (S.RETRY, S.WITHDRAW_RETRY):
+        return CLOCK_STOP
+    return CLOCK_START if transient else CLOCK_KEEP
 
 
 def _if_withdrawn(action: Action, o: Outcome) -> DeliveryState:

@@ -7,6 +7,7 @@ became of it. ``Batch`` writes the outcomes; ``fence`` keeps withdrawn items fro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,9 +15,17 @@ from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
+from rq import Queue
 from sqlalchemy import Row
 
-from adapters.base import AccountRef, AdapterError, Receipt
+from adapters.base import (
+    AccountRef,
+    AdapterError,
+    Receipt,
+    Withheld,
+    reset_go_ahead,
+    set_go_ahead,
+)
 from adapters.outbound import guarded_session
 from adapters.tokens import RedisTokenCache
 from channels.base import CannotRender, Post
@@ -30,6 +39,7 @@ from . import claims, parked, policy
 from .batch import Batch
 from .claims import Claimed, Outcome
 from .heartbeat import Heartbeat
+from .queueing import WITHDRAW_QUEUE
 from .ratelimit import Limiter
 from .render import RenderCache, public_base
 from .vocabulary import Action, DeliveryState, Step
@@ -44,6 +54,11 @@ MAX_KNOWN_ACCOUNTS = 200_000  # opened credentials a worker keeps (see ``_accoun
 # A publish batch's posts in platform review are first polled this long after the batch ended
 # (most of them were sent well before): see ``Executor._poll_soon``.
 FIRST_POLL_S = 1.0
+# A push batch waiting for room looks this often for a withdrawal job: the RQ loop is held
+# until it returns, and a withdrawal must not wait for a push batch to end (withdraw wins).
+WITHDRAW_WATCH_S = 0.05
+PUBLISH_OVERFLOW = 3  # claimed publishes at most this many times ``concurrency`` (normally 2)
+WITHDRAW_QUEUE_KEY = Queue.redis_queue_namespace_prefix + WITHDRAW_QUEUE
 
 
 @dataclass
@@ -153,9 +168,26 @@ class Executor:
         self._running.add(task)
         task.add_done_callback(lambda done: self._finished(done, action, size))
         while self._load[action] >= 2 * self.concurrency:  # the next batch waits, claimed
+            if action is Action.PUBLISH and await self._withdrawal_waiting(
+                    self._load[action] < PUBLISH_OVERFLOW * self.concurrency):
+                break  # withdraw wins: the RQ loop takes the withdrawal job now
             self._freed.clear()
-            await self._freed.wait()
+            watch = WITHDRAW_WATCH_S if action is Action.PUBLISH else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), watch)
         return BatchReport(action=action, platform=platform, claimed=size)
+
+    async def _withdrawal_waiting(self, room: bool) -> bool:
+        """Whether a withdrawal job waits on its queue while this worker's RQ loop is held
+        by a push batch waiting for room (``room``: the push may overrun its limit by one more
+        batch, so a worker losing the race for that job claims no pushes without end)."""
+        if not room:
+            return False
+        assert self.redis is not None
+        try:
+            return bool(await self.redis.llen(WITHDRAW_QUEUE_KEY))
+        except Exception:  # noqa: BLE001 - only a shortcut: the wait for room still ends
+            return False
 
     def _finished(self, task: asyncio.Task, action: Action, size: int) -> None:
         self._running.discard(task)
@@ -214,7 +246,7 @@ class Executor:
             outcome = await self._one(p, c, batch)
             if outcome.state is DeliveryState.PENDING_REVIEW:
                 in_review.append(c.id)
-            outcome.closes_task = policy.closes_task(p.action, c, outcome, self.limits)
+            outcome.closes_task = policy.closes_task(p.action, c, outcome, self.limits, utcnow())
             # Recorded as it happens (the periodic flush writes it), not when the whole batch
             # ends: a worker killed mid-batch loses only what it had not yet flushed, and
             # progress moves one delivery at a time.
@@ -343,7 +375,8 @@ class Executor:
             if c.needs_lookup:
                 if not adapter.capabilities.lookup:
                     return policy.unverifiable(c)
-                settled = policy.after_lookup(c, await adapter.lookup(ref, c.id), self.limits)
+                settled = policy.after_lookup(c, await adapter.lookup(ref, c.id), self.limits,
+                                               utcnow())
                 if settled is not None:
                     return settled
                 maybe_live = False
@@ -352,12 +385,21 @@ class Executor:
                 return policy.throttled(Action.PUBLISH, c, wait)
             if batch.fence.blocks(c):  # withdrawn while this call waited for its turn
                 return policy.fenced_off(c)
+            if batch.fence.holds(c):  # ... or being withdrawn right now
+                return policy.held(c, maybe_live)
             if not self.heartbeat.alive():
                 return policy.unheard(c, maybe_live)
-            receipt = await adapter.publish(ref, post, marker=c.id)
+            fence = batch.fence
+            gate = set_go_ahead(lambda: not (fence.blocks(c) or fence.holds(c)))
+            try:
+                receipt = await adapter.publish(ref, post, marker=c.id)
+            finally:
+                reset_go_ahead(gate)
             return policy.published(c, receipt, Step.PUBLISHED)
+        except Withheld:  # withdrawn (or being withdrawn) between the publish's steps
+            return policy.fenced_off(c) if batch.fence.blocks(c) else policy.held(c, maybe_live)
         except AdapterError as err:
-            return policy.publish_failed(c, row, err, maybe_live, self.limits)
+            return policy.publish_failed(c, row, err, maybe_live, self.limits, now=utcnow())
 
     async def _withdraw(self, platform: str, c: Claimed, account: Account | None,
                         early: Receipt | None = None) -> Outcome:

@@ -7,6 +7,11 @@ row takes when its item was withdrawn while it was being published.
 A withdrawal can land at any moment of a delivery's life, so one check cannot hold the rule;
 each layer below covers one window, and each applies the same rule:
 
+0. While the click is written (``hold``): writing a province-wide withdrawal takes seconds,
+   and sends must not start meanwhile. The API raises a Redis *hold* on the items before the
+   transaction and drops it after; a batch that sees it sends nothing of those items, putting
+   them back as ``retry`` a moment later (``policy.held``): the withdrawal, once committed,
+   turns them into ``cancelled`` (layer 4); a withdrawal that failed lets them go out.
 1. At rest (``withdraw.withdraw``): one transaction marks the items withdrawn, cancels the
    rows not yet started and queues a removal for those that are or may be live
    (``CANCELLED_IF_WAITING``, ``MAYBE_LIVE``); a row being sent gets the withdrawal's id.
@@ -44,6 +49,11 @@ S = DeliveryState
 
 FENCE_PREFIX = "yunchu:fence:"
 FENCE_TTL_S = 7 * 86400
+HOLD_PREFIX = "yunchu:hold:"
+# A hold outlives any withdrawal transaction; if the API dies before dropping it, sends of the
+# item resume this long after (nothing is lost: they were only put back as retries).
+HOLD_TTL_S = 120
+HOLD_RETRY_S = 1.0  # a held send is tried again this long after
 WATCH_S = 0.1  # the Redis fence is read this often while a publish batch runs
 RECHECK_S = 5.0  # ... and the items' status in the database this often
 
@@ -68,6 +78,10 @@ def fence_keys(item_ids: Iterable[str]) -> list[str]:
     return [FENCE_PREFIX + item_id for item_id in item_ids]
 
 
+def hold_keys(item_ids: Iterable[str]) -> list[str]:
+    return [HOLD_PREFIX + item_id for item_id in item_ids]
+
+
 class Fence:
     """Layers 2 and 3 for one publish batch: which of its items were withdrawn."""
 
@@ -75,14 +89,21 @@ class Fence:
         self.redis, self.db = redis, db
         self.items = sorted(set(item_ids))
         self.withdrawn: set[str] = set()
+        self.held: set[str] = set()
 
     def blocks(self, c: Claimed) -> bool:
         """Whether ``c`` must not be sent: its item was withdrawn."""
         return c.withdrawing or c.item_id in self.withdrawn
 
+    def holds(self, c: Claimed) -> bool:
+        """Whether ``c`` must wait: a withdrawal of its item is being written (layer 0)."""
+        return c.item_id in self.held
+
     async def check(self) -> None:
-        values = await self.redis.mget(fence_keys(self.items))
-        self.withdrawn.update(i for i, v in zip(self.items, values, strict=True) if v)
+        count = len(self.items)
+        values = await self.redis.mget(fence_keys(self.items) + hold_keys(self.items))
+        self.withdrawn.update(i for i, v in zip(self.items, values[:count], strict=True) if v)
+        self.held = {i for i, v in zip(self.items, values[count:], strict=True) if v}
 
     async def recheck(self) -> None:
         """The Redis fence can be lost with Redis; the items' status in the database cannot."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from adapters.base import (
@@ -27,9 +27,11 @@ from adapters.base import (
 )
 from channels.base import CannotRender, Post
 
+from ..messages import Message
 from . import auth_states, backoff
 from .claims import MANUAL_DEADLINE, Claimed, Outcome
-from .vocabulary import Action, DeliveryState, ErrorKind, Lookup, Step
+from .fence import HOLD_RETRY_S
+from .vocabulary import Action, DeliveryState, ErrorKind, Lookup, Step, is_transient
 
 S = DeliveryState
 LOOKUP_GRACE = 3  # attempts beyond the last one, spent only on finding out whether it exists
@@ -54,6 +56,7 @@ class Limits:
     interrupted_max: int = 30
     retry_base_s: float = 2.0
     retry_cap_s: float = 900.0
+    transient_retry_s: float = 3600.0
 
     @classmethod
     def of(cls, settings: object) -> Limits:
@@ -104,6 +107,15 @@ def fenced_off(c: Claimed) -> Outcome:
                    error=CANCELLED_BY_WITHDRAWAL)
 
 
+def held(c: Claimed, maybe_live: bool) -> Outcome:
+    """A withdrawal of its item is being written (``fence``, layer 0): not sent now. Once the
+    withdrawal commits this retry is written as ``cancelled``; if it failed, the send goes out
+    a moment later."""
+    return Outcome(delivery_id=c.id, state=S.RETRY, step=Step.HELD,
+                   error="撤稿处理中，暂缓发送 (a withdrawal is being recorded; holding)",
+                   retry_in=HOLD_RETRY_S, lookup=Lookup.of(maybe_live))
+
+
 def unverifiable(c: Claimed) -> Outcome:
     """An earlier send's answer was lost and the platform cannot be asked."""
     return Outcome(delivery_id=c.id, state=S.FAILED, step=Step.UNVERIFIABLE,
@@ -112,11 +124,18 @@ def unverifiable(c: Claimed) -> Outcome:
                          "(outcome unknown; the platform cannot be queried)")
 
 
-def after_lookup(c: Claimed, found: Receipt | None, limits: Limits) -> Outcome | None:
-    """An earlier send's answer was lost; the platform was asked. None: send again."""
+def after_lookup(c: Claimed, found: Receipt | None, limits: Limits,
+                 now: datetime | None = None) -> Outcome | None:
+    """An earlier send's answer was lost; the platform was asked. None: send again (unless
+    the retries ran out: of time for transient errors, of attempts for the others)."""
     if found is not None:
         return published(c, found, Step.FOUND)
-    if c.tries > limits.retry_max_attempts:
+    if now is not None and transient_spent(c, limits, now):
+        return Outcome(delivery_id=c.id, state=S.FAILED, step=Step.GAVE_UP,
+                       error_kind=ErrorKind.RETRYABLE, lookup=Lookup.SETTLED,
+                       error=str(Message("fanout.transient_gave_up_verified",
+                                         **budget_words(limits.transient_retry_s))))
+    if c.tries - c.transient > limits.retry_max_attempts:
         return Outcome(delivery_id=c.id, state=S.FAILED, step=Step.GAVE_UP,
                        error_kind=ErrorKind.RETRYABLE, lookup=Lookup.SETTLED,
                        error=f"重试{c.tries - 1}次仍失败，平台上确认没有该稿 "
@@ -146,30 +165,31 @@ def published(c: Claimed, receipt: Receipt, step: Step) -> Outcome:
 
 
 def publish_failed(c: Claimed, account: AccountView, err: AdapterError, maybe_live: bool,
-                   limits: Limits, rng: random.Random | None = None) -> Outcome:
+                   limits: Limits, rng: random.Random | None = None,
+                   now: datetime | None = None) -> Outcome:
     """The publish call (or the lookup before it) raised. ``maybe_live``: an earlier send may
-    have gone out and no lookup has settled it since."""
+    have gone out and no lookup has settled it since.
+
+    A transient error (``vocabulary.Cause``) is retried until ``transient_retry_s`` have
+    passed since the first of them, however many attempts that takes; other retryable errors
+    get ``retry_max_attempts`` attempts, transient ones not counted."""
     kind = ErrorKind(err.kind)
     # Unless this error says the send may have gone out, a lookup still owed stays owed.
     lookup = Lookup.of(maybe_live)
-    if isinstance(err, RateLimited):
-        if c.tries >= backoff.RATE_LIMITED_MAX_ATTEMPTS:
-            return Outcome(delivery_id=c.id, state=S.FAILED, step=kind, error_kind=kind,
-                           lookup=lookup,
-                           error=f"平台持续限流，已放弃 (still rate limited: {err.reason})")
-        return Outcome(delivery_id=c.id, state=S.RETRY, step=kind, error_kind=kind,
-                       error=err.reason, lookup=lookup, retry_in=backoff.delay(
-                           c.tries, base=1, cap=60, at_least=err.retry_after, rng=rng))
     if isinstance(err, Retryable):
         unknown = isinstance(err, OutcomeUnknown) or err.sent
         if unknown:
             lookup = Lookup.NEEDED
+        if is_transient(err):
+            return _transient_retry(c, err, kind, lookup, unknown, limits, rng,
+                                    now or datetime.now(UTC))
         last = limits.retry_max_attempts
-        if c.tries >= last and not (unknown and c.tries < last + LOOKUP_GRACE):
+        tries = c.tries - c.transient
+        if tries >= last and not (unknown and tries < last + LOOKUP_GRACE):
             # A post that may exist is not given up on before a lookup has settled it.
             return Outcome(delivery_id=c.id, state=S.FAILED, step=kind, error_kind=kind,
-                           lookup=lookup, error=f"重试{c.tries}次仍失败 (gave up after "
-                                                f"{c.tries} attempts): {err.reason}")
+                           lookup=lookup, error=f"重试{tries}次仍失败 (gave up after "
+                                                f"{tries} attempts): {err.reason}")
         return Outcome(delivery_id=c.id, state=S.RETRY, step=kind, error_kind=kind,
                        error=err.reason, lookup=lookup,
                        retry_in=backoff.delay(c.tries, base=limits.retry_base_s,
@@ -181,6 +201,46 @@ def publish_failed(c: Claimed, account: AccountView, err: AdapterError, maybe_li
                        flag_auth_state=getattr(err, "auth_state", None))
     return Outcome(delivery_id=c.id, state=S.FAILED, step=kind, error_kind=kind,
                    error=err.reason, lookup=lookup)
+
+
+def transient_spent(c: Claimed, limits: Limits, now: datetime) -> bool:
+    """Whether this delivery's transient errors have been retried for the whole budget."""
+    return (c.transient_since is not None
+            and (now - c.transient_since).total_seconds() >= limits.transient_retry_s)
+
+
+def budget_words(seconds: float) -> dict[str, str]:
+    """The time budget in words, each language's (``budget_zh``, ``budget_en``)."""
+    whole = round(seconds)
+    if whole >= 3600 and whole % 3600 == 0:
+        hours = whole // 3600
+        return {"budget_zh": "一小时" if hours == 1 else f"{hours}小时",
+                "budget_en": f"{hours} h"}
+    if whole >= 60 and whole % 60 == 0:
+        return {"budget_zh": f"{whole // 60}分钟", "budget_en": f"{whole // 60} min"}
+    return {"budget_zh": f"{seconds:g}秒", "budget_en": f"{seconds:g} s"}
+
+
+def _transient_retry(c: Claimed, err: Retryable, kind: ErrorKind, lookup: Lookup,
+                     unknown: bool, limits: Limits, rng: random.Random | None,
+                     now: datetime) -> Outcome:
+    elapsed = (now - c.transient_since).total_seconds() if c.transient_since else 0.0
+    budget = limits.transient_retry_s
+    # A send that may have gone out gets the few retries a lookup needs to settle it.
+    grace = LOOKUP_GRACE * limits.retry_cap_s if unknown else 0.0
+    if elapsed >= budget + grace:
+        gave_up = Message("fanout.transient_gave_up", **budget_words(budget))
+        return Outcome(delivery_id=c.id, state=S.FAILED, step=kind, error_kind=kind,
+                       lookup=lookup, error=f"{gave_up}: {err.reason}")
+    retry_after = err.retry_after if isinstance(err, RateLimited) else 0.0
+    base, cap = (1.0, 60.0) if isinstance(err, RateLimited) else (limits.retry_base_s,
+                                                                 limits.retry_cap_s)
+    wait = backoff.delay(c.tries, base=base, cap=cap, rng=rng)
+    if elapsed < budget:
+        wait = min(wait, budget - elapsed)  # the last retry comes when the budget ends
+    return Outcome(delivery_id=c.id, state=S.RETRY, step=kind, error_kind=kind,
+                   error=err.reason, lookup=lookup, retry_in=max(wait, retry_after),
+                   transient=True)
 
 
 # ------------------------------------------------------------------ withdraw
@@ -228,11 +288,14 @@ def withdrawn(c: Claimed, remote_id: str | None) -> Outcome:
                    remote_id=remote_id, lookup=Lookup.SETTLED)
 
 
-def closes_task(action: Action, c: Claimed, outcome: Outcome, limits: Limits) -> bool:
-    """A withdrawal that kept losing its worker has a manual task open
-    (``claims.stale_leases``): the attempt that finally settles it closes the task."""
+def closes_task(action: Action, c: Claimed, outcome: Outcome, limits: Limits,
+                now: datetime | None = None) -> bool:
+    """A withdrawal that kept losing its worker (``claims.stale_leases``) or kept failing on
+    transient errors past the budget (``withdraw_failed``) has a manual task open: the
+    attempt that finally settles it closes the task."""
     return (action is Action.WITHDRAW and outcome.state is S.WITHDRAWN
-            and c.interrupted >= limits.interrupted_max)
+            and (c.interrupted >= limits.interrupted_max
+                 or transient_spent(c, limits, now or datetime.now(UTC))))
 
 
 def withdraw_failed(c: Claimed, account: AccountView, err: AdapterError, limits: Limits,
@@ -240,15 +303,21 @@ def withdraw_failed(c: Claimed, account: AccountView, err: AdapterError, limits:
     """The removal (or the lookup before it) raised. None: an error this policy does not
     know, handled like a crash (``crashed``)."""
     kind = ErrorKind(err.kind)
-    if isinstance(err, RateLimited):
-        return Outcome(delivery_id=c.id, state=S.WITHDRAW_RETRY, step=kind, error_kind=kind,
-                       error=err.reason, retry_in=max(err.retry_after, 0.5))
     if isinstance(err, Retryable):
-        # Withdrawals never give up, retry twice as eagerly and wait at most a minute.
-        return Outcome(delivery_id=c.id, state=S.WITHDRAW_RETRY, step=kind, error_kind=kind,
-                       error=err.reason, retry_in=backoff.delay(
-                           c.tries, base=limits.retry_base_s / 2,
-                           cap=min(backoff.WITHDRAW_CAP_S, limits.retry_cap_s), rng=rng))
+        # Withdrawals never give up, retry twice as eagerly and wait at most a minute. A
+        # transient error that outlasts the time budget also opens a manual task, so people
+        # remove the post by hand while the retries go on; whichever is first closes it.
+        retry_in = (max(err.retry_after, 0.5) if isinstance(err, RateLimited) else
+                    backoff.delay(c.tries, base=limits.retry_base_s / 2,
+                                  cap=min(backoff.WITHDRAW_CAP_S, limits.retry_cap_s), rng=rng))
+        outcome = Outcome(delivery_id=c.id, state=S.WITHDRAW_RETRY, step=kind,
+                          error_kind=kind, error=err.reason, retry_in=retry_in,
+                          transient=is_transient(err))
+        if outcome.transient and transient_spent(c, limits, now):
+            why = Message("fanout.transient_withdraw_task", **budget_words(
+                limits.transient_retry_s))
+            outcome.task = manual(c, account, f"{why}: {err.reason}", now).task
+        return outcome
     if isinstance(err, (Unsupported, ContentRejected)):
         return manual(c, account, err.reason, now)
     if isinstance(err, (AuthFailed, AccountMisconfigured)):

@@ -212,6 +212,7 @@ def _take_over(session: Session, item: Item, dispatch: Dispatch, account_ids: Se
         update(Delivery).where(among(session, Delivery.id, [r[0] for r in rows]))
         .values(state=initial, dispatch_id=dispatch.id, version=dispatch.version,
                 error=None, error_kind=None, next_attempt_at=dispatch.schedule_at, attempts=0,
+                transient=0, transient_since=None,
                 interrupted=0, updated_at=now)
         .execution_options(synchronize_session=False))
     for left, n in Counter(r[2] for r in rows).items():

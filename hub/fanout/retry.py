@@ -61,7 +61,8 @@ def retry_failed(session: Session, dispatch: Dispatch, item: Item,
         session.execute(
             update(Delivery).where(among(session, Delivery.id, chunk))
             .values(state="queued", error=None, error_kind=None, next_attempt_at=None,
-                    attempts=0, interrupted=0, updated_at=now)
+                    attempts=0, interrupted=0, transient=0, transient_since=None,
+                    updated_at=now)
             .execution_options(synchronize_session=False))
     if rows:
         session.execute(update(Dispatch).where(Dispatch.id == dispatch.id)

@@ -81,6 +81,42 @@ class ErrorKind(StrEnum):
     MANUAL = "manual"
 
 
+class Cause(StrEnum):
+    """``AdapterError.cause``: what a failed call ran into, as the adapter saw it (adapters set
+    these strings; an error without one has none of these causes). This enum is the one place
+    that says which causes are *transient*, passing by themselves: those are retried for
+    ``YUNCHU_TRANSIENT_RETRY_S`` however many attempts that takes, the others within
+    ``YUNCHU_RETRY_MAX_ATTEMPTS``."""
+
+    UNAVAILABLE = "unavailable"  # HTTP 5xx, a gateway's error page
+    BUSY = "busy"  # the platform says it is busy (WeChat -1, Weibo 10001...)
+    TIMEOUT = "timeout"  # no answer in time
+    CONNECTION = "connection"  # could not connect, or the connection broke
+    RATE_LIMITED = "rate_limited"  # the platform says slow down
+
+    @property
+    def transient(self) -> bool:
+        return self in TRANSIENT_CAUSES
+
+    @classmethod
+    def of(cls, error: object) -> Cause | None:
+        """The cause an adapter error carries, if it is one of these."""
+        try:
+            return cls(getattr(error, "cause", None))
+        except ValueError:
+            return None
+
+
+TRANSIENT_CAUSES = frozenset({Cause.UNAVAILABLE, Cause.BUSY, Cause.TIMEOUT, Cause.CONNECTION,
+                              Cause.RATE_LIMITED})
+
+
+def is_transient(error: object) -> bool:
+    """Whether an adapter error is transient (see ``Cause``)."""
+    cause = Cause.of(error)
+    return cause is not None and cause.transient
+
+
 class Step(StrEnum):
     """``delivery_attempts.outcome``, what one attempt did, when it was not an adapter error
     (then the history records the error's ``ErrorKind``)."""
@@ -96,6 +132,7 @@ class Step(StrEnum):
     CREDENTIALS = "credentials"
     CANNOT_RENDER = "cannot_render"
     FENCED = "fenced"  # cancelled by a withdrawal before it went out
+    HELD = "held"  # not sent while a withdrawal of its item was being written
     THROTTLED = "throttled"  # the shared rate budget said wait
     UNHEARD = "unheard"  # this worker's heartbeat lapsed before the call
     UNVERIFIABLE = "unverifiable"

@@ -132,7 +132,7 @@ def withdraw(session: Session, item: Item, reason: str, principal: Principal,
         update(Delivery)
         .where(*scoped, _to_remove())
         .values(state=S.WITHDRAW_QUEUED, withdrawal_id=withdrawal.id, next_attempt_at=None,
-                updated_at=now, error=None, error_kind=None)
+                updated_at=now, error=None, error_kind=None, transient_since=None)
         .returning(Delivery.id, Delivery.platform)
         .execution_options(synchronize_session=False)).all()
     # In flight: the worker that holds the lease turns it into a removal when publish returns.

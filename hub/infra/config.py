@@ -120,6 +120,10 @@ class Settings:
     retry_base_s: float = 2.0  # first retry of a failed publish waits up to this long
     retry_cap_s: float = 900.0  # no retry waits longer than this
     retry_max_attempts: int = 8  # then the delivery fails with the last reason
+    # Transient errors (``hub.fanout.vocabulary.Cause``: 5xx, busy, timeouts, rate limits) are
+    # retried for this long from the first one, however many attempts that takes; the
+    # attempt limit above counts only the other errors.
+    transient_retry_s: float = 3600.0
     # Claims lost with a dead worker count apart (a crash says nothing about the platform);
     # this many, and a lookup that finds no post, fail the delivery; a withdrawal gets a
     # manual task instead and keeps retrying.
@@ -219,7 +223,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
             _component_list(var, value, pairs=name == "wechat_component_funcsets")
             values[name] = value
         elif name in ("reconcile_interval_s", "http_timeout_s", "retry_base_s", "retry_cap_s",
-                      "worker_alive_s"):
+                      "worker_alive_s", "transient_retry_s"):
             try:
                 seconds = float(value)
             except ValueError:

@@ -65,6 +65,11 @@ class Delivery(Base):
     # which is for the platform's errors, but are capped on their own (a batch that kills
     # its worker every time must end).
     interrupted: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Attempts that failed on a transient error (vocabulary.Cause): they are retried for
+    # YUNCHU_TRANSIENT_RETRY_S from the first of them (``transient_since``), and do not use up
+    # the attempt limit, which is for the other errors.
+    transient: Mapped[int] = mapped_column(default=0, server_default="0")
+    transient_since: Mapped[datetime | None]
     # Set when a send may have reached the platform without an answer (timeout, crash):
     # the next attempt asks the platform first, so a crash never doubles a post.
     needs_lookup: Mapped[bool] = mapped_column(default=False)

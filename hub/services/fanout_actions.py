@@ -15,7 +15,7 @@ from ..errors import invalid, not_found
 from ..fanout import confirm
 from ..fanout import push as push_service
 from ..fanout import withdraw as withdraw_service
-from ..fanout.fence import FENCE_PREFIX, FENCE_TTL_S
+from ..fanout.fence import FENCE_PREFIX, FENCE_TTL_S, HOLD_TTL_S, hold_keys
 from ..fanout.progress import dispatch_progress, withdrawal_progress
 from ..fanout.queueing import enqueue_batches
 from ..fanout.render import public_base
@@ -178,17 +178,21 @@ def withdraw(runtime: Runtime, principal: Principal, item_id: str,
     if it covers exactly that many deliveries (else 409)."""
     reason = withdraw_service.parse_reason(body)
     expected = confirm.expected_total(body)
-    for attempt in range(3):
-        try:
-            withdrawal_id, result, scope_path = _withdraw_once(runtime, principal, item_id,
-                                                               reason, expected)
-            break
-        except Exception as err:
-            if attempt == 2 or not is_transient(err):
-                raise
-            log.warning("withdrawal of %s hit a transaction conflict; retrying", item_id)
-    if scope_path is None:
-        _fence(runtime, result.item_ids)
+    held = _hold(runtime, principal, item_id)
+    try:
+        for attempt in range(3):
+            try:
+                withdrawal_id, result, scope_path = _withdraw_once(runtime, principal, item_id,
+                                                                   reason, expected)
+                break
+            except Exception as err:
+                if attempt == 2 or not is_transient(err):
+                    raise
+                log.warning("withdrawal of %s hit a transaction conflict; retrying", item_id)
+        if scope_path is None:
+            _fence(runtime, result.item_ids)
+    finally:
+        _release(runtime, held)
     _enqueue(runtime, "withdraw", result.queued)
     return {"withdrawal_id": withdrawal_id, "total": result.total}
 
@@ -205,6 +209,33 @@ def _withdraw_once(runtime: Runtime, principal: Principal, item_id: str, reason:
                details={"total": result.total, "items": result.item_ids, "reason": reason,
                         "scope": "partial" if scope_path else "all"})
         return result.withdrawal.id, result, scope_path
+
+
+def _hold(runtime: Runtime, principal: Principal, item_id: str) -> list[str]:
+    """Hold the sends of the item and its pulled copies while the withdrawal is written
+    (``fence``, layer 0), once the caller is known to have a withdrawal right on it."""
+    with runtime.db.session() as session:
+        item = item_service.get(session, item_id)
+        withdrawal_scope(session, principal, item)  # 403 before anything is held
+        item_ids = [item.id] + withdraw_service.pulled_copies(session, item.id)
+    try:
+        pipe = runtime.redis.pipeline(transaction=False)
+        for key in hold_keys(item_ids):
+            pipe.set(key, 1, ex=HOLD_TTL_S)
+        pipe.execute()
+    except Exception as err:  # noqa: BLE001 - only a head start: the other layers still hold
+        log.warning("could not set the Redis withdrawal hold (%s)", type(err).__name__)
+        return []
+    return item_ids
+
+
+def _release(runtime: Runtime, item_ids: list[str]) -> None:
+    if not item_ids:
+        return
+    try:
+        runtime.redis.delete(*hold_keys(item_ids))
+    except Exception as err:  # noqa: BLE001 - the hold runs out by itself (HOLD_TTL_S)
+        log.warning("could not drop the Redis withdrawal hold (%s)", type(err).__name__)
 
 
 def _fence(runtime: Runtime, item_ids: list[str]) -> None:

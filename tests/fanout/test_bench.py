@@ -109,3 +109,43 @@ def test_bench_kill_worker_at_reports_the_seconds_a_killed_worker_adds(redis_ser
     assert kill["duplicates"] == 0 and kill["live_after_withdraw"] == 0 and kill["lost"] == 0
     for run in ("batched", "batched_worker_killed"):
         assert report[run]["timed_out"] == [] and report[run]["duplicates"] == 0, run
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_bench_withdraw_at_reports_the_emergency_and_leaves_nothing_live(redis_server_url: str,
+                                                                         tmp_path: Path):
+    """--withdraw-at 0.3: the withdrawal clicked while a 600-account push is 30 % live, against
+    a standalone withdrawal of the same posts; what had not gone out is cancelled."""
+    if not pg_available():
+        pytest.fail("this test needs PostgreSQL")
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "YUNCHU_DATABASE_URL": PG_URL, "YUNCHU_REDIS_URL": redis_server_url,
+           "YUNCHU_DATA_DIR": str(tmp_path / "data")}
+    # 20 calls in flight a worker at 200 ms a call: the push takes many rounds, so most of it
+    # is still waiting (queued or claimed, not sent) when the click lands.
+    env["YUNCHU_CONCURRENCY"] = "20"
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "bench", "--accounts", "600", "--latency-ms", "200",
+         "--withdraw-at", "0.3", "--timeout", "240", "--json", str(out)],
+        env=env, capture_output=True, text=True, timeout=560)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["scenario"]["withdraw_at"] == 0.3
+    em = report["emergency"]
+    assert report["emergency_ratio"] == em["emergency_ratio"] == pytest.approx(
+        em["emergency"]["withdraw_s"] / em["standalone"]["withdraw_s"], abs=0.001), em
+    total = em["push_total"]
+    assert total == 600
+    assert em["published_before_click"] >= 0.3 * total, em
+    # Every row of the push ended cancelled (never sent) or withdrawn (sent, then removed).
+    assert em["cancelled"] > 0 and em["cancelled"] + em["withdrawn"] + em["failed"] == total, em
+    assert em["withdrawn"] == em["published_before_click"] + em["published_after_click"], em
+    assert em["published_after_click"] < total - em["published_before_click"], em
+    assert em["lost"] == 0 and em["duplicates"] == 0 and em["live_after_withdraw"] == 0, em
+    for phase in ("emergency", "standalone"):
+        assert em[phase]["withdraw_s"] > 0 and em[phase]["open_after"] == 0, (phase, em)
+        assert em[phase]["live_after"] == 0, (phase, em)
+    # The standalone withdrawal removed the same number of live posts.
+    assert em["standalone"]["live_at_click"] == em["withdrawn"], em
+    assert em["standalone"]["states"] == {"withdrawn": em["withdrawn"]}, em

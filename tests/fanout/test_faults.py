@@ -7,7 +7,6 @@ platform ledger, 0 live copies once a withdrawal reports done, no retry storm.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 
@@ -151,21 +150,20 @@ def test_platform_faults_all_terminal_without_retry_storm(fanout):
     results = [fanout.wait_dispatch(d, timeout=240) for d in dispatches]
     counts = {k: sum(r["counts"][k] for r in results) for k in results[0]["counts"]}
     assert counts["published"] + counts["pending_review"] + counts["failed"] == ACCOUNTS, counts
-    # Nothing here is a permanent error: a delivery fails only once its whole retry budget
-    # is spent (at 30 % faults per call, a 4-call WeChat publish fails ~3 tries in 4, and a
-    # loaded machine adds real timeouts to the injected ones), and few do.
-    failed = _failed_errors(fanout)
-    spent = [re.match(r"重试(\d+)次仍失败", error or "") for error in failed]
-    assert all(m and int(m[1]) >= RETRY_MAX for m in spent), failed[:10]
-    assert len(failed) <= ACCOUNTS * 0.05, _failures(fanout, dispatches)
+    # Every fault here is transient (hub/fanout/vocabulary.py, Cause): retried for the time
+    # budget (an hour), however many attempts that takes, so a bad few minutes loses no
+    # account (at 30 % faults per call, a 4-call WeChat publish fails ~3 tries in 4, and a
+    # loaded machine adds real timeouts to the injected ones, transient too).
+    assert counts["failed"] == 0, (_failed_errors(fanout)[:10], _failures(fanout, dispatches))
     assert fanout.duplicates() == 0
-    # No retry storm: attempts per delivery stay bounded by the backoff, and the platform saw
-    # a small multiple of the fault-free request count (WeChat ~5, others 1-3 per delivery).
+    # No retry storm: the platform saw a small multiple of the fault-free request count
+    # (WeChat ~5, others 1-3 per delivery), and the attempt limit, which counts only the
+    # errors that are not transient, was never reached (lookups may settle an unanswered last
+    # try).
     stats = fanout.sandbox.stats()
     requests = sum(v["requests"] for v in stats.values())
     assert requests < ACCOUNTS * 12, stats
-    attempts = _max_attempts(fanout)
-    assert attempts <= RETRY_MAX + LOOKUP_GRACE, attempts  # lookups may settle an unanswered last try
+    assert _max_counted_attempts(fanout) <= RETRY_MAX + LOOKUP_GRACE
     fanout.sandbox.config(faults={"http_5xx": 0.0, "timeout": 0.0, "rate_limit": 0.0})
     done = _withdraw_all(fanout, items, timeout=240)
     assert all(w["remaining"] == 0 for w in done), done
@@ -241,13 +239,16 @@ def _failed_errors(fanout) -> list[str]:
             Delivery.state == "failed")).scalars())
 
 
-def _max_attempts(fanout) -> int:
+def _max_counted_attempts(fanout) -> int:
+    """The most attempts of a delivery that count against the attempt limit: neither claims
+    lost with a worker nor transient failures."""
     from sqlalchemy import func, select
 
     from hub.models import Delivery
 
     with fanout.hub.runtime.db.session() as session:
-        return session.execute(select(func.max(Delivery.attempts))).scalar_one()
+        return session.execute(select(func.max(
+            Delivery.attempts - Delivery.transient - Delivery.interrupted))).scalar_one()
 
 
 def _live_deliveries(fanout) -> list:

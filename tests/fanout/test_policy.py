@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import random
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,8 +26,17 @@ from channels.base import CannotRender, Post
 from hub.fanout import backoff, policy
 from hub.fanout.claims import MANUAL_DEADLINE, Claimed
 from hub.fanout.fence import CANCELLED_IF_WAITING, MAYBE_LIVE, after_withdrawal
-from hub.fanout.policy import LOOKUP_GRACE, Limits
-from hub.fanout.vocabulary import Action, DeliveryState, ErrorKind, Lookup, Step
+from hub.fanout.policy import LOOKUP_GRACE, Limits, budget_words
+from hub.fanout.vocabulary import (
+    Action,
+    Cause,
+    DeliveryState,
+    ErrorKind,
+    Lookup,
+    Step,
+    is_transient,
+)
+from hub.messages import Message
 from hub.models import DELIVERY_STATES
 
 S = DeliveryState
@@ -225,11 +234,83 @@ def test_a_send_that_may_have_gone_out_is_not_given_up_before_a_lookup_settles_i
     assert (last.state, last.lookup) == (S.FAILED, Lookup.NEEDED)  # withdraw still removes it
 
 
-def test_rate_limits_give_up_only_after_their_own_budget():
-    c = claimed(tries=backoff.RATE_LIMITED_MAX_ATTEMPTS - 1)
-    assert policy.publish_failed(c, Row(), RateLimited("x"), False, LIMITS).state is S.RETRY
-    c = claimed(tries=backoff.RATE_LIMITED_MAX_ATTEMPTS)
-    assert policy.publish_failed(c, Row(), RateLimited("x"), False, LIMITS).state is S.FAILED
+BUDGET = LIMITS.transient_retry_s
+BUSY = Retryable("系统繁忙 (busy)", cause="busy")
+
+
+def test_every_cause_an_adapter_names_is_in_the_vocabulary():
+    import ast
+    from pathlib import Path
+
+    named = set()
+    for path in Path(adapter_errors.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.keyword) and node.arg == "cause" and isinstance(
+                    node.value, ast.Constant) and node.value.value is not None:
+                named.add(node.value.value)
+    named.add(RateLimited.cause)
+    assert named == set(Cause), named ^ set(Cause)
+    assert is_transient(BUSY) and is_transient(RateLimited("x"))
+    assert is_transient(OutcomeUnknown("t", cause="timeout"))
+    assert not is_transient(Retryable("unknown code 99999")) and not is_transient(
+        OutcomeUnknown("garbled"))
+
+
+@pytest.mark.parametrize("err", [BUSY, RateLimited("x", retry_after=1.0),
+                                 Retryable("502", cause="unavailable"),
+                                 OutcomeUnknown("t", cause="timeout")])
+def test_a_transient_error_is_retried_by_time_not_by_count(err):
+    # 40 tries, 39 of them transient, 59 minutes into the budget: still retried, and the
+    # retry is not counted against the attempt limit.
+    c = claimed(tries=40, transient=39, transient_since=NOW - timedelta(minutes=59))
+    outcome = policy.publish_failed(c, Row(), err, False, LIMITS, random.Random(3), now=NOW)
+    assert (outcome.state, outcome.transient) == (S.RETRY, True), outcome
+    # The last retry comes when the budget ends (or when the platform says, if later).
+    assert outcome.retry_in <= max(60.0, getattr(err, "retry_after", 0.0))
+    first = policy.publish_failed(claimed(tries=1), Row(), err, False, LIMITS, now=NOW)
+    assert first.state is S.RETRY and first.transient  # starts the clock (claims.record)
+
+
+def test_a_transient_error_past_the_budget_fails_saying_so():
+    c = claimed(tries=17, transient=16, transient_since=NOW - timedelta(seconds=BUDGET))
+    outcome = policy.publish_failed(c, Row(), BUSY, False, LIMITS, now=NOW)
+    assert (outcome.state, outcome.error_kind, outcome.retry_in) == (
+        S.FAILED, ErrorKind.RETRYABLE, None)
+    assert outcome.error == (f"{Message('fanout.transient_gave_up', **budget_words(BUDGET))}: "
+                             f"{BUSY.reason}")
+    assert outcome.error.startswith("重试一小时后仍失败 (still failing after 1 h of retries)")
+    rate = policy.publish_failed(c, Row(), RateLimited("x"), False, LIMITS, now=NOW)
+    assert rate.state is S.FAILED and rate.error_kind is ErrorKind.RATE_LIMITED
+
+
+def test_a_send_that_may_have_gone_out_past_the_budget_is_looked_up_before_giving_up():
+    c = claimed(tries=17, transient=16, transient_since=NOW - timedelta(seconds=BUDGET))
+    outcome = policy.publish_failed(c, Row(), OutcomeUnknown("t", cause="timeout"), False,
+                                    LIMITS, now=NOW)
+    assert (outcome.state, outcome.lookup) == (S.RETRY, Lookup.NEEDED)
+    looked = policy.after_lookup(replace(c, needs_lookup=True), None, LIMITS, NOW)
+    assert looked is not None and (looked.state, looked.step, looked.lookup) == (
+        S.FAILED, Step.GAVE_UP, Lookup.SETTLED)
+    assert looked.error.startswith("重试一小时后仍失败，平台上确认没有该稿")
+    within = claimed(tries=30, transient=29, needs_lookup=True,
+                     transient_since=NOW - timedelta(minutes=5))
+    assert policy.after_lookup(within, None, LIMITS, NOW) is None  # send again
+
+
+def test_the_attempt_limit_counts_only_errors_that_are_not_transient():
+    odd = Retryable("微信返回错误码 99999 (WeChat error 99999)")
+    mixed = claimed(tries=15, transient=8, transient_since=NOW - timedelta(minutes=1))
+    assert policy.publish_failed(mixed, Row(), odd, False, LIMITS, now=NOW).state is S.RETRY
+    spent = claimed(tries=16, transient=8, transient_since=NOW - timedelta(minutes=1))
+    outcome = policy.publish_failed(spent, Row(), odd, False, LIMITS, now=NOW)
+    assert outcome.state is S.FAILED and not outcome.transient
+    assert outcome.error.startswith("重试8次仍失败"), outcome.error
+
+
+@pytest.mark.parametrize("seconds, zh, en", [(3600, "一小时", "1 h"), (7200, "2小时", "2 h"),
+                                             (1800, "30分钟", "30 min"), (2.5, "2.5秒", "2.5 s")])
+def test_the_budget_reads_in_both_languages(seconds, zh, en):
+    assert budget_words(seconds) == {"budget_zh": zh, "budget_en": en}
 
 
 def test_rejected_credentials_fail_and_flag_the_account():
@@ -335,6 +416,24 @@ def test_only_a_finished_withdrawal_that_kept_losing_workers_closes_its_task():
     assert not policy.closes_task(Action.WITHDRAW, claimed(interrupted=2), done, LIMITS)
     retry = policy.withdraw_failed(tired, Row(), Retryable("x"), LIMITS, NOW)
     assert retry is not None and not policy.closes_task(Action.WITHDRAW, tired, retry, LIMITS)
+
+
+def test_a_withdrawal_failing_transiently_past_the_budget_opens_a_task_and_goes_on():
+    fresh = claimed(tries=30, transient=29, transient_since=NOW - timedelta(minutes=59))
+    retry = policy.withdraw_failed(fresh, Row(), BUSY, LIMITS, NOW)
+    assert retry is not None and (retry.state, retry.transient, retry.task) == (
+        S.WITHDRAW_RETRY, True, None)
+    spent = replace(fresh, transient_since=NOW - timedelta(seconds=BUDGET))
+    retry = policy.withdraw_failed(spent, Row(), BUSY, LIMITS, NOW)
+    assert retry is not None and retry.state is S.WITHDRAW_RETRY and retry.retry_in is not None
+    assert retry.task is not None and retry.task["detail"].startswith("撤稿重试一小时后仍失败")
+    assert not policy.closes_task(Action.WITHDRAW, spent, retry, LIMITS, NOW)
+    assert policy.closes_task(Action.WITHDRAW, spent, policy.withdrawn(spent, "p"), LIMITS, NOW)
+    assert not policy.closes_task(Action.WITHDRAW, fresh, policy.withdrawn(fresh, "p"), LIMITS,
+                                  NOW)
+    # An error that is not transient neither counts towards the budget nor opens a task.
+    odd = policy.withdraw_failed(spent, Row(), Retryable("odd"), LIMITS, NOW)
+    assert odd is not None and odd.task is None and not odd.transient
 
 
 def test_the_rate_budget_sends_either_action_back_to_the_schedule():

@@ -195,7 +195,8 @@ def test_config_update_is_partial_and_validated_all_or_nothing() -> None:
     assert config.as_dict() == {
         "latency_ms": 100.0,
         "jitter_ms": 0.0,
-        "faults": {"http_5xx": 0.0, "timeout": 0.0, "rate_limit": 0.0, "busy": 0.25},
+        "faults": {"http_5xx": 0.0, "timeout": 0.0, "rate_limit": 0.0, "busy": 0.25,
+                   "unknown_error": 0.0},
         "timeout_s": 30.0,
         "retry_after_s": 0.0,
     }
@@ -212,7 +213,7 @@ def test_fault_rolls_follow_the_configured_probabilities() -> None:
     # seeded rng: deterministic; the bounds are wide enough for any seed
     assert 1700 < rolls.count("http_5xx") < 2300
     assert 800 < rolls.count("rate_limit") < 1200
-    assert rolls.count("timeout") == rolls.count("busy") == 0
+    assert rolls.count("timeout") == rolls.count("busy") == rolls.count("unknown_error") == 0
 
 
 def test_latency_stays_within_jitter_and_never_goes_negative() -> None:

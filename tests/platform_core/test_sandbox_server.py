@@ -107,7 +107,8 @@ def test_config_changes_at_run_time_and_drives_faults(echo: RunningSandbox) -> N
     # the 503 is counted once although the module counted it and the status is 5xx
     assert (stats["requests"], stats["errors"], stats["created"]) == (3, 2, 1)
     current = requests.get(f"{echo.url}/_sandbox/config", timeout=10).json()
-    assert current["faults"] == {"http_5xx": 0.0, "timeout": 0.0, "rate_limit": 0.0, "busy": 0.0}
+    assert current["faults"] == {"http_5xx": 0.0, "timeout": 0.0, "rate_limit": 0.0, "busy": 0.0,
+                                 "unknown_error": 0.0}
 
 
 def test_invalid_config_is_refused_with_a_readable_reason(echo: RunningSandbox) -> None:

@@ -395,3 +395,34 @@ def adapter_app(account):
     from adapters.wechat import app_of
 
     return app_of(account)
+
+
+def test_a_publish_stops_before_going_public_when_the_engine_takes_back_its_go_ahead(
+    sandbox, account, redis_url
+):
+    """A withdrawal clicked while a publish is between its calls: the adapter asks the engine
+    (``go_ahead``) before the draft and before the submit that makes it public, and stops."""
+    asked: list[int] = []
+
+    def until(calls: int):
+        def check() -> bool:
+            asked.append(1)
+            return len(asked) <= calls
+        return check
+
+    async def scenario(adapter: WeChatAdapter, calls: int):
+        gate = taxonomy.set_go_ahead(until(calls))
+        try:
+            return await adapter.publish(account, make_post(), marker=f"dl_gate{calls}")
+        finally:
+            taxonomy.reset_go_ahead(gate)
+
+    for calls in (0, 1):  # stopped before the draft, then before the submit
+        asked.clear()
+        with pytest.raises(taxonomy.Withheld):
+            run_with_adapter(redis_url, lambda adapter, n=calls: scenario(adapter, n))
+        assert sandbox.posts(platform="wechat") == [] and len(asked) == calls + 1
+    asked.clear()
+    receipt = run_with_adapter(redis_url, lambda adapter: scenario(adapter, 2))
+    assert receipt.remote_id and len(live(sandbox)) == 1  # the go-ahead held: published
+    assert len(asked) == 2
