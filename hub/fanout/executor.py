@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -203,6 +204,7 @@ class Executor:
         async def deliver(c: Claimed) -> None:
             outcome = await self._one(p, c, batch)
             outcome.closes_task = policy.closes_task(p.action, c, outcome, self.limits)
+            outcome.token_refreshed = self._refreshed(p.platform, c.account_id)
             # Recorded as it happens (the periodic flush writes it), not when the whole batch
             # ends: a worker killed mid-batch loses only what it had not yet flushed, and
             # progress moves one delivery at a time.
@@ -219,6 +221,15 @@ class Executor:
             await self.run_batch(Action.WITHDRAW, p.platform, flipped)
         log.info("%s %s: %d claimed -> %s", p.action, p.platform, report.claimed, report.states)
         return report
+
+    def _refreshed(self, platform: str, account_id: str) -> tuple[str, datetime] | None:
+        """The account's token refresh this process made (on this call, a neighbour's or
+        the batch's warm-up) that no outcome has carried yet."""
+        refreshes = getattr(self.adapters[platform], "refreshes", None)
+        expires_at = refreshes.take(account_id) if refreshes is not None else None
+        if expires_at is None:
+            return None
+        return account_id, datetime.fromtimestamp(expires_at, UTC)
 
     async def _warm(self, platform: str,
                     accounts: dict[str, tuple[AccountRow, AccountRef | None]]) -> None:
