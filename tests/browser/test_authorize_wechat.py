@@ -133,7 +133,7 @@ def test_an_org_admin_connects_reauthorizes_and_sees_a_cancellation(admin_page, 
     row = page.wait_for_selector(f'tr:has-text("{ACCOUNT.nick_name}")')
     assert "已授权" in row.inner_text() and "第三方平台授权" in row.inner_text()
 
-    # 重新授权 from the account page: the link names the account, the page offers only it.
+    # 重新授权 from the account page: the link names the account (biz_appid).
     row.query_selector('a[data-action="edit"]').click()
     page.wait_for_selector('[data-field="auth-health"]')
     assert "第三方平台授权" in page.inner_text('[data-field="auth-health"]')
