@@ -46,6 +46,7 @@ from adapters.base import (
 from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
 from adapters.spec import CredentialField, PlatformSpec, Rate
+from adapters.tokens import TokenRefreshes
 from channels.base import MediaBlob, Post
 
 PLATFORM = "douyin"
@@ -165,6 +166,8 @@ class DouyinAdapter:
         self.timeout = timeout
         self.lookup_pages = lookup_pages
         self._large_videos = asyncio.Semaphore(LARGE_VIDEOS_IN_MEMORY)
+        # Accounts whose access token this process refreshed (the fan-out records them).
+        self.refreshes = TokenRefreshes()
 
     # ------------------------------------------------------------ interface
 
@@ -347,11 +350,14 @@ class DouyinAdapter:
                 return current.access_token  # another worker refreshed meanwhile
             if refused is None and not self._due(current):
                 return current.access_token
-            if refused is not None or self._access_due(current):
+            refreshed = refused is not None or self._access_due(current)
+            if refreshed:
                 current = await self._refresh(account, current)
             if self._renew_due(current):
                 current = await self._renew(account, current)
             await self.tokens.set(key, current.dumps(), self._cache_ttl(current))
+            if refreshed and current.expires_at is not None:
+                self.refreshes.note(account.id, current.expires_at)
             return current.access_token
 
     def _access_due(self, token: _UserToken) -> bool:

@@ -159,3 +159,25 @@ def _text(value: bytes | str | None) -> str | None:
     if value is None:
         return None
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class TokenRefreshes:
+    """Accounts whose own access token this process fetched anew, and when the new token
+    expires (epoch seconds). The fan-out takes an account's entry after its delivery and
+    records it with the outcome, so the token health seen in the hub follows refreshes made
+    by workers without a database write per platform call."""
+
+    LIMIT = 10_000  # entries nobody took (calls outside the fan-out) are dropped past this
+
+    def __init__(self) -> None:
+        self._expires: dict[str, float] = {}
+
+    def note(self, account_id: str, expires_at: float) -> None:
+        if not account_id:
+            return
+        if len(self._expires) >= self.LIMIT:
+            self._expires.clear()
+        self._expires[account_id] = expires_at
+
+    def take(self, account_id: str) -> float | None:
+        return self._expires.pop(account_id, None)

@@ -70,6 +70,7 @@ from adapters.cachekeys import secret_bound_key
 from adapters.http import DEFAULT_TIMEOUT, HttpReply, call, retry_after_seconds
 from adapters.multipart import EncodedForm, FileParts, encode_form
 from adapters.spec import CredentialField, PlatformSpec, Rate
+from adapters.tokens import TokenRefreshes
 from adapters.wechat_component import (
     SCOPE_MISSING,
     AuthorizationRevoked,
@@ -209,6 +210,7 @@ class App:
     secret: str = field(repr=False)
     base: str
     refresh_token: str = field(default="", repr=False)
+    account_id: str = field(default="", compare=False)  # whose refreshes to note
 
     @property
     def delegated(self) -> bool:
@@ -235,7 +237,8 @@ def app_of(account: AccountRef) -> App:
     appid = (account.credentials.get("appid") or "").strip()
     refresh_token = (account.credentials.get("authorizer_refresh_token") or "").strip()
     if appid and refresh_token:
-        return App(appid, "", (account.api_base or DEFAULT_API_BASE).rstrip("/"), refresh_token)
+        return App(appid, "", (account.api_base or DEFAULT_API_BASE).rstrip("/"), refresh_token,
+                   account.id)
     secret = (account.credentials.get("secret") or "").strip()
     if not appid or not secret:
         raise AccountMisconfigured(
@@ -274,6 +277,8 @@ class WeChatAdapter:
         # The hub's 第三方平台 client (set by the worker when the hub is configured as one):
         # the tokens of accounts that authorised it come from there.
         self.component: ComponentClient | None = None
+        # Delegated accounts whose token this process fetched (the fan-out records them).
+        self.refreshes = TokenRefreshes()
 
     # ------------------------------------------------------------ interface
 
@@ -499,7 +504,8 @@ class WeChatAdapter:
         if recent is not None and recent[1] > time.monotonic():
             return recent[0]
         if app.delegated:
-            token = await self._component().authorizer_token(app.appid, app.refresh_token)
+            token = await self._component().authorizer_token(
+                app.appid, app.refresh_token, fetched=self._noter(app))
             return self._keep(app, token)
         token = await self.tokens.get(app.token_key)
         if not token:
@@ -521,7 +527,7 @@ class WeChatAdapter:
         self._recent.pop(app.token_key, None)
         if app.delegated:
             token = await self._component().authorizer_token(
-                app.appid, app.refresh_token, stale=stale
+                app.appid, app.refresh_token, stale=stale, fetched=self._noter(app)
             )
             return self._keep(app, token)
         async with self.tokens.lock(app.token_key):
@@ -529,6 +535,9 @@ class WeChatAdapter:
             if current and current != stale:
                 return self._keep(app, current)
             return self._keep(app, await self._fetch_token(app))
+
+    def _noter(self, app: App) -> Callable[[float], None]:
+        return lambda expires_at: self.refreshes.note(app.account_id, expires_at)
 
     def _keep(self, app: App, token: str) -> str:
         if len(self._recent) >= RECENT_TOKENS_MAX:

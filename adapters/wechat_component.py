@@ -21,6 +21,7 @@ No value here (tokens, tickets, secrets) ever appears in a message or a log line
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -241,9 +242,11 @@ class ComponentClient:
     # ------------------------------------------------------------ authorizer tokens
 
     async def authorizer_token(self, authorizer_appid: str, refresh_token: str, *,
-                               stale: str | None = None) -> str:
+                               stale: str | None = None,
+                               fetched: Callable[[float], None] | None = None) -> str:
         """The account's access token; a new one when ``stale`` (refused by WeChat) is what
-        the cache holds."""
+        the cache holds. ``fetched`` hears when (epoch seconds) a token this call fetched
+        from WeChat expires; it is not called when the cache answered."""
         key = self.component.authorizer_key(authorizer_appid, refresh_token)
         current = await self.tokens.get(key)
         if current and current != stale:
@@ -258,6 +261,8 @@ class ComponentClient:
                 raise Retryable("微信未返回 authorizer_access_token (no authorizer token)")
             expires_in = as_int(answer.get("expires_in"), 7200)
             await self.tokens.set(key, token, max(expires_in - MARGIN_S, 1))
+            if fetched is not None:
+                fetched(time.time() + expires_in)
             return token
 
     async def api_for_authorizer(self, authorizer_appid: str,

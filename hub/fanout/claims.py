@@ -78,6 +78,9 @@ class Outcome:
     # Set with flag_account when the platform said the authorisation itself no longer stands
     # (revoked, insufficient): recorded as the account's auth_state instead of a flag.
     flag_auth_state: str | None = None
+    # The account's own access token was fetched anew on the way (a delegated or OAuth
+    # account): recorded as its auth_token_expires_at and auth_refreshed_at.
+    token_refreshed: tuple[str, datetime] | None = None  # (account id, token expires at)
     task: dict[str, Any] | None = None  # manual task to open
     closes_task: bool = False  # withdrawn after a manual task was opened for it: close it
     # A retry for a transient error: counted in ``deliveries.transient`` (not against the
@@ -259,6 +262,7 @@ def _side_effects(session: Session, outcomes: Sequence[Outcome], now: datetime) 
                                               Account.auth_state == "authorized")
                         .values(auth_state=auth_state, auth_error=(reason or "")[:500],
                                 auth_changed_at=now))
+    _record_refreshes(session, outcomes, now)
     flags = {o.flag_account: o.flag_reason for o in outcomes
              if o.flag_account and not o.flag_auth_state}
     for account_id, reason in flags.items():
@@ -282,6 +286,24 @@ def _side_effects(session: Session, outcomes: Sequence[Outcome], now: datetime) 
             Task.state == "open").values(
             state="done", done_at=now, note="系统已自动撤回 (withdrawn automatically)")
             .execution_options(synchronize_session=False))
+
+
+def _record_refreshes(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Only outcomes whose call refreshed a token carry one: most writes add nothing here."""
+    latest: dict[str, datetime] = {}
+    for o in outcomes:
+        if o.token_refreshed is not None:
+            account_id, expires_at = o.token_refreshed
+            if account_id not in latest or expires_at > latest[account_id]:
+                latest[account_id] = expires_at
+    if not latest:
+        return
+    session.connection().execute(
+        update(Account).where(Account.id == bindparam("b_account"))
+        .values(auth_token_expires_at=bindparam("b_expires", type_=UTCDateTime()),
+                auth_refreshed_at=now)
+        .execution_options(synchronize_session=False),
+        [{"b_account": a, "b_expires": e} for a, e in sorted(latest.items())])
 
 
 def mark_published_accounts(session: Session, account_ids: Sequence[str]) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -247,6 +248,7 @@ class Executor:
             if outcome.state is DeliveryState.PENDING_REVIEW:
                 in_review.append(c.id)
             outcome.closes_task = policy.closes_task(p.action, c, outcome, self.limits, utcnow())
+            outcome.token_refreshed = self._refreshed(p.platform, c.account_id)
             # Recorded as it happens (the periodic flush writes it), not when the whole batch
             # ends: a worker killed mid-batch loses only what it had not yet flushed, and
             # progress moves one delivery at a time.
@@ -286,6 +288,15 @@ class Executor:
         task = asyncio.create_task(later())
         self._polls.add(task)
         task.add_done_callback(self._polls.discard)
+
+    def _refreshed(self, platform: str, account_id: str) -> tuple[str, datetime] | None:
+        """The account's token refresh this process made (on this call, a neighbour's or
+        the batch's warm-up) that no outcome has carried yet."""
+        refreshes = getattr(self.adapters[platform], "refreshes", None)
+        expires_at = refreshes.take(account_id) if refreshes is not None else None
+        if expires_at is None:
+            return None
+        return account_id, datetime.fromtimestamp(expires_at, UTC)
 
     async def _warm(self, platform: str,
                     accounts: dict[str, tuple[AccountRow, AccountRef | None]]) -> None:

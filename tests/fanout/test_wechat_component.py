@@ -489,3 +489,53 @@ def test_a_redirect_without_its_key_waits_for_the_push_which_binds_once(wx: WxRi
     assert wx.attempt(attempt_id).status == attempts.COMPLETED
     done = requests.get(callback, params={"auth_code": auth_code}, timeout=10)
     assert done.status_code == 200 and FIXTURES[1].nick_name in done.text
+
+
+def _token_health(wx: WxRig, account_id: str) -> tuple[Any, Any]:
+    with wx.runtime.db.session() as session:
+        row = session.get(Account, account_id)
+        return row.auth_token_expires_at, row.auth_refreshed_at
+
+
+def test_a_worker_refresh_of_the_authorizer_token_is_recorded_on_the_account(
+        wx: WxRig) -> None:
+    from datetime import timedelta
+
+    from adapters.tokens import TOKEN_PREFIX
+    from hub.models import utcnow
+
+    wx.register()
+    _, account = onboarded(wx)
+    long_ago = utcnow() - timedelta(days=3)
+
+    def backdate() -> None:
+        with wx.runtime.db.session() as session:
+            row = session.get(Account, account.id)
+            row.auth_token_expires_at = row.auth_refreshed_at = long_ago
+
+    # The cached authorizer token has run out: the worker fetches a new one.
+    backdate()
+    cache = wx.runtime.redis
+    dropped = [key for key in cache.scan_iter(f"{TOKEN_PREFIX}wechat-authorizer:*")
+               if b":lock:" not in key]
+    if dropped:
+        cache.delete(*dropped)
+    before = utcnow()
+    item = wx.rig.item("c1")
+    wx.rig.pushed(item, {"orgs": ["c1-k1"]})
+    wx.rig.drain()
+    assert len(wx.sandbox.posts(platform="wechat", account=FIXTURES[0].appid)) == 1
+    expires_at, refreshed_at = _token_health(wx, account.id)
+    assert refreshed_at >= before
+    # The sandbox's authorizer tokens last 7200 s from the fetch.
+    assert before + timedelta(seconds=7000) < expires_at < utcnow() + timedelta(seconds=7300)
+    health = wx.rig.hub.get(f"/api/v1/accounts/{account.id}").json["authorization"]
+    assert health["token_expires_at"] and health["last_refresh"]
+
+    # A push served from the cache refreshes nothing and writes nothing about it.
+    backdate()
+    second = wx.rig.item("c1")
+    wx.rig.pushed(second, {"orgs": ["c1-k1"]})
+    wx.rig.drain()
+    assert len(wx.sandbox.posts(platform="wechat", account=FIXTURES[0].appid)) == 2
+    assert _token_health(wx, account.id) == (long_ago, long_ago)

@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from adapters.base import AccountRef
 from adapters.douyin import _UserToken, cache_key
+from adapters.tokens import TOKEN_PREFIX
 
 from ...infra.crypto import CredentialError
 from ...infra.ids import new_id
@@ -49,7 +50,6 @@ LOCK_TTL_S = 900
 REFRESH_MARGIN = timedelta(days=2)
 RENEW_MARGIN = timedelta(days=7)
 TASK_KIND = REMINDER_KIND
-TOKEN_CACHE_PREFIX = "yunchu:tok:"  # where the Douyin adapter keeps tokens it refreshed
 REFRESH_DEAD = {10010, 10020}
 RENEW_REFUSED = {10004, 10020}
 
@@ -207,7 +207,7 @@ def _newest(runtime: Runtime, account: Account, credentials: dict[str, str]) -> 
         ref = AccountRef(id=account.id, platform="douyin",
                          api_base=account.api_base or runtime.settings.api_base("douyin"),
                          credentials=credentials)
-        raw = runtime.redis.get(TOKEN_CACHE_PREFIX + cache_key(ref))
+        raw = runtime.redis.get(TOKEN_PREFIX + cache_key(ref))
         return _UserToken.loads(raw.decode()) if raw else stored
     except Exception:  # noqa: BLE001 - an unreadable entry: the stored tokens
         return stored

@@ -429,3 +429,19 @@ def test_large_videos_are_read_off_the_loop_and_few_at_a_time(sandbox, redis_url
     assert len({r.remote_id for r in receipts}) == 6
     assert peak == douyin.LARGE_VIDEOS_IN_MEMORY
     assert len(readers) == 6 and loop_thread not in readers
+
+
+def test_a_refresh_is_noted_for_the_fan_out_and_a_cached_token_is_not(sandbox, redis_url,
+                                                                       account):
+    async def scenario(adapter: DouyinAdapter, cache):
+        await adapter.lookup(account, "dlv_x")  # the credentials' token: nothing fetched
+        untouched = adapter.refreshes.take(account.id)
+        sandbox.state.clock.advance(FIFTEEN_DAYS + 1)
+        await adapter.lookup(account, "dlv_x")  # refused, refreshed, repeated
+        noted = adapter.refreshes.take(account.id)
+        return untouched, noted, adapter.refreshes.take(account.id), \
+            json.loads(await cache.get(cache_key(account)))
+
+    untouched, noted, taken_twice, cached = run_adapter(redis_url, scenario)
+    assert untouched is None and taken_twice is None
+    assert noted == cached["e"] is not None
