@@ -164,7 +164,10 @@ class Rig:
         for ns in reversed(self.namespaces):
             ns.close()
         self.namespaces.clear()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if os.environ.get("YUNCHU_RIG_KEEP"):  # the logs, to see what a failed run did
+            print(f"rig files kept in {self.workdir}")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Rig:
         return self.start()
