@@ -3,7 +3,7 @@ hosts, each in its own network namespace (``bench.rig``). Each fault hits a push
 withdrawal of the same accounts, with real workers; afterwards every delivery is terminal, no
 duplicate post is live on the platforms, and nothing is live once the withdrawal is done.
 
-The workers run with an 8 s lease (the default is 15 s) so that the faults that must outlast a
+The workers run with a 6 s lease (the default is 15 s) so that the faults that must outlast a
 lease fit the suite's time budget; the alive key and the sweep keep their defaults."""
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from bench.rig.driver import Driver, Worker
 from hub.models import DeliveryAttempt, utcnow
 
 ACCOUNTS = 1000
-LEASE_S = 8
-OUTLAST_S = LEASE_S + 3  # a partition or a stop longer than a lease
+LEASE_S = 6
+OUTLAST_S = LEASE_S + 2  # a partition or a stop longer than a lease
 SANDBOX_LATENCY_MS = 100
 PHASE_TIMEOUT_S = 120
 WORKER_ENV = {"YUNCHU_LEASE_S": str(LEASE_S), "YUNCHU_BATCH_SIZE": "100",
