@@ -43,13 +43,20 @@ def _dump_tasks_on_sigusr1(loop: LoopThread) -> None:
     signal.signal(signal.SIGUSR1, lambda *_: loop.loop.call_soon_threadsafe(dump))
 
 
+class FanoutWorker(SimpleWorker):
+    # RQ backs off 1, 2, 4 ... 60 s between attempts when Redis does not answer its dequeue:
+    # after a Redis restart the rig saw every worker idle for a minute with work queued.
+    # The claims and the reconciler do not depend on it, so it simply tries again soon.
+    max_connection_wait_time = 2.0
+
+
 def _work(connection: redis.Redis, owner: str, burst: bool) -> None:
     """The RQ loop. RQ quits it on any Redis error (a timeout, a server still loading its
     append-only file after a restart): a long-running worker starts it again instead of
     exiting with its executor and heartbeat still fine. A resumed loop registers under a new
     RQ name (the old registration may not have been removed); the lease owner stays."""
     for run in itertools.count():
-        worker = SimpleWorker([queue(connection, name) for name in QUEUE_ORDER],
+        worker = FanoutWorker([queue(connection, name) for name in QUEUE_ORDER],
                               connection=connection, serializer=JSONSerializer,
                               name=owner if run == 0 else f"{owner}.{run}")
         try:

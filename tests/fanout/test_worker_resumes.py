@@ -30,7 +30,7 @@ class _Loop:
 @pytest.fixture
 def fake_rq(monkeypatch: pytest.MonkeyPatch) -> type[_Loop]:
     _Loop.runs = []
-    monkeypatch.setattr(worker_module, "SimpleWorker", _Loop)
+    monkeypatch.setattr(worker_module, "FanoutWorker", _Loop)
     monkeypatch.setattr(worker_module, "queue", lambda connection, name: name)
     monkeypatch.setattr(worker_module, "RESUME_AFTER_S", 0.0)
     return _Loop
@@ -44,3 +44,10 @@ def test_the_rq_loop_is_resumed_until_a_stop_is_requested(fake_rq) -> None:
 def test_a_burst_worker_is_not_resumed(fake_rq) -> None:
     worker_module._work(connection=None, owner="vm:1:abc", burst=True)
     assert fake_rq.runs == ["vm:1:abc"]
+
+
+def test_rqs_reconnect_backoff_is_capped_at_two_seconds() -> None:
+    from rq import SimpleWorker
+
+    assert SimpleWorker.max_connection_wait_time > 2.0  # RQ's own: up to a minute idle
+    assert worker_module.FanoutWorker.max_connection_wait_time == 2.0

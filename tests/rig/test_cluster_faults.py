@@ -26,7 +26,7 @@ LEASE_S = 6
 OUTLAST_S = LEASE_S + 2  # a partition or a stop longer than a lease
 SANDBOX_LATENCY_MS = 100
 PHASE_TIMEOUT_S = 120
-WORKER_ENV = {"YUNCHU_LEASE_S": str(LEASE_S), "YUNCHU_BATCH_SIZE": "100",
+WORKER_ENV = {"YUNCHU_LEASE_S": str(LEASE_S), "YUNCHU_BATCH_SIZE": "200",
               "YUNCHU_CONCURRENCY": "50"}
 RIG = {"sandbox_latency_ms": SANDBOX_LATENCY_MS}
 
