@@ -84,6 +84,7 @@ def _phase(rig: Rig, d: Driver, paths: list[str], timeout: float) -> dict[str, A
     sampler.join()
     cpu = {k: round(v - cpu_before[k], 2) for k, v in _cpu(rig, d).items()}
     calls = d.ledger()["requests"] - calls_before
+    rows = sum(p["total"] for p in done)
     with d.runtime.db.session() as session:
         attempts, deliveries, interrupted = session.execute(select(
             func.count(), func.count(func.distinct(DeliveryAttempt.delivery_id)),
@@ -93,10 +94,11 @@ def _phase(rig: Rig, d: Driver, paths: list[str], timeout: float) -> dict[str, A
                                          .where(DeliveryAttempt.at >= since)
                                          .group_by(DeliveryAttempt.worker)).all())
     return {
-        "wall_s": round(wall, 2), "rows": sum(p["total"] for p in done),
+        "wall_s": round(wall, 2), "rows": rows,
         "platform_calls": calls, "cpu_s": cpu,
         "calls_per_worker_cpu_s": round(calls / cpu["workers"], 1) if cpu["workers"] else None,
         "calls_per_rig_cpu_s": round(calls / cpu["rig"], 1) if cpu["rig"] else None,
+        "worker_cpu_ms_per_row": (round(1000 * cpu["workers"] / rows, 3) if rows else None),
         "attempts": attempts, "deliveries_attempted": deliveries,
         "extra_attempts": attempts - deliveries,  # a delivery claimed (or tried) twice
         "reconciler_redriven": interrupted,  # claims taken from a live worker: overlap
@@ -132,6 +134,13 @@ def run(accounts: int, latency_ms: float, hosts: list[int], timeout: float,
             try:
                 report["seeded"] = d.seed(accounts)
                 log(f"rig up and seeded in {time.monotonic() - started:.1f}s")
+                # A first push fetches every WeChat token and uploads every cover (both then
+                # cached for all workers): a warm-up round keeps that out of the first count.
+                d.start_workers(rig.worker_hosts[:max(hosts)], **WORKER_ENV)
+                items, dispatches = d.push_all("warm-up")
+                d.wait_done([f"/api/v1/dispatches/{x}" for x in dispatches], timeout)
+                d.wait_done([f"/api/v1/withdrawals/{x}" for x in d.withdraw_all(items)], timeout)
+                d.stop_workers()
                 for count in hosts:
                     d.start_workers(rig.worker_hosts[:count], **WORKER_ENV)
                     d.wait_beating()
