@@ -137,7 +137,8 @@ class RedisTokenCache:
         try:
             yield
         finally:
-            with contextlib.suppress(LockError):
+            # Redis away at release: the lock runs out on its own timeout.
+            with contextlib.suppress(LockError, RedisError, OSError):
                 await lock.release()
 
 
