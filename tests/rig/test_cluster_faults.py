@@ -211,9 +211,13 @@ def test_redis_restarted_without_aof(province, capsys):
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_latency_and_loss_between_workers_and_services(province, capsys):
-    for host in province.rig.worker_hosts:
-        province.rig.netem(host, delay_ms=200, jitter_ms=50, loss=0.02)
+    rig = province.rig
+    for host in rig.worker_hosts:
+        rig.netem(host, delay_ms=200, jitter_ms=50, loss=0.02)
+        for service in ("postgres", "redis"):  # the services' traffic goes through the shaper
+            route = rig.host(host).run("ip", "route", "get", rig.ip(service)).stdout
+            assert "dev shp0" in route, route
     try:
         _report(capsys, _run(province, "netem-200ms-2pct", _netem, _netem))
     finally:
-        province.rig.clear_netem()
+        rig.clear_netem()
