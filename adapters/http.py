@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -24,6 +25,11 @@ from adapters.base import AccountMisconfigured, OutcomeUnknown, Retryable
 from adapters.outbound import OutboundRefused, policy_of
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+# Set by the engine around one delivery's calls: False once the worker may have lost the
+# delivery's claim (a stop or a partition let its alive key run out, so another worker may
+# have taken it over and published it). A call resumed after that is not sent: a multi-step
+# publish must not create the post a second time.
+SEND_GUARD: ContextVar[Callable[[], bool] | None] = ContextVar("send_guard", default=None)
 DEFAULT_MAX_BODY = 2_000_000
 _CHUNK = 64 * 1024
 
@@ -104,6 +110,11 @@ async def call(
     raised: what a 4xx means is the adapter's business.
     """
     where = _Where(platform, method, url)  # rendered only if something goes wrong
+    guard = SEND_GUARD.get()
+    if guard is not None and not guard():
+        # Earlier calls of the same publish may have gone out: the next attempt looks first.
+        raise OutcomeUnknown("本节点可能已失去这条投递，未发送 (this worker may have lost the "
+                             "delivery's claim; not sent)")
     policy = policy_of(session)
     if policy is not None:
         refusal = policy.url_refusal(platform, str(url))

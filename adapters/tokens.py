@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
 from adapters.base import Retryable
 
@@ -22,6 +22,22 @@ def _lock_timeout_error(key: str, waited_s: float) -> Retryable:
     return Retryable(
         f"等待令牌刷新锁超时 (waited {waited_s:g}s for the token refresh lock of {key})"
     )
+
+
+def _unreachable(err: BaseException) -> BaseException:
+    """Redis away (restarting, cut off) is a transient failure of the call, in the adapters'
+    taxonomy, not an engine crash."""
+    if isinstance(err, RedisError | OSError):
+        return Retryable(f"令牌缓存暂不可用 (the token cache is unreachable: {type(err).__name__})")
+    return err
+
+
+@contextlib.asynccontextmanager
+async def _redis_trip() -> AsyncIterator[None]:
+    try:
+        yield
+    except (RedisError, OSError) as err:
+        raise _unreachable(err) from None
 
 
 class RedisTokenCache:
@@ -77,7 +93,7 @@ class RedisTokenCache:
             except BaseException as err:  # noqa: BLE001 - every reader hears of the failure
                 for _, answer in trip:
                     if not answer.done():
-                        answer.set_exception(err)
+                        answer.set_exception(_unreachable(err))
                 if isinstance(err, asyncio.CancelledError):
                     raise
                 continue
@@ -111,7 +127,7 @@ class RedisTokenCache:
             except BaseException as err:  # noqa: BLE001 - every writer hears of the failure
                 for *_, done in trip:
                     if not done.done():
-                        done.set_exception(err)
+                        done.set_exception(_unreachable(err))
                 if isinstance(err, asyncio.CancelledError):
                     raise
                 continue
@@ -120,11 +136,12 @@ class RedisTokenCache:
                     done.set_result(None)
 
     async def delete(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)
+        async with _redis_trip():
+            await self._redis.delete(self._prefix + key)
 
     async def set_many(self, values: dict[str, str], ttl_s: int) -> None:
         """One round trip for several keys with the same TTL."""
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with _redis_trip(), self._redis.pipeline(transaction=False) as pipe:
             for key, value in values.items():
                 pipe.set(self._prefix + key, value, ex=max(int(ttl_s), 1))
             await pipe.execute()
@@ -146,12 +163,15 @@ class RedisTokenCache:
             blocking_timeout=waited,
             raise_on_release_error=False,
         )
-        if not await lock.acquire():
+        async with _redis_trip():
+            acquired = await lock.acquire()
+        if not acquired:
             raise _lock_timeout_error(key, waited)
         try:
             yield
         finally:
-            with contextlib.suppress(LockError):
+            # Redis away at release: the lock runs out on its own timeout.
+            with contextlib.suppress(LockError, RedisError, OSError):
                 await lock.release()
 
 

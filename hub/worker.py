@@ -7,11 +7,14 @@ process runs, and the reconciler re-drives the claims of a worker whose key is g
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
+import time
 import uuid
 
+import redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
@@ -24,6 +27,7 @@ from .infra.gctune import tune_gc
 from .infra.runtime import Runtime
 
 log = logging.getLogger("yunchu.worker")
+RESUME_AFTER_S = 1.0
 
 
 def _dump_tasks_on_sigusr1(loop: LoopThread) -> None:
@@ -39,6 +43,34 @@ def _dump_tasks_on_sigusr1(loop: LoopThread) -> None:
     signal.signal(signal.SIGUSR1, lambda *_: loop.loop.call_soon_threadsafe(dump))
 
 
+class FanoutWorker(SimpleWorker):
+    # RQ backs off 1, 2, 4 ... 60 s between attempts when Redis does not answer its dequeue:
+    # after a Redis restart the rig saw every worker idle for a minute with work queued.
+    # The claims and the reconciler do not depend on it, so it simply tries again soon.
+    max_connection_wait_time = 2.0
+
+
+def _work(connection: redis.Redis, owner: str, burst: bool) -> None:
+    """The RQ loop. RQ quits it on any Redis error (a timeout, a server still loading its
+    append-only file after a restart): a long-running worker starts it again instead of
+    exiting with its executor and heartbeat still fine. A resumed loop registers under a new
+    RQ name (the old registration may not have been removed); the lease owner stays."""
+    for run in itertools.count():
+        worker = FanoutWorker([queue(connection, name) for name in QUEUE_ORDER],
+                              connection=connection, serializer=JSONSerializer,
+                              name=owner if run == 0 else f"{owner}.{run}")
+        try:
+            worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
+        except redis.RedisError as err:  # raised from RQ's own teardown
+            log.warning("the RQ loop failed (%s)", type(err).__name__)
+        if burst or worker._stop_requested:
+            return
+        log.warning("the RQ loop stopped (Redis away?); resuming in %.0f s", RESUME_AFTER_S)
+        time.sleep(RESUME_AFTER_S)
+        if worker._stop_requested:  # a signal during the pause
+            return
+
+
 def run_worker(runtime: Runtime, *, burst: bool = False) -> None:
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     loop = LoopThread()
@@ -52,12 +84,9 @@ def run_worker(runtime: Runtime, *, burst: bool = False) -> None:
     if not burst:
         reconciler = Reconciler(runtime, owner, runtime.settings.reconcile_interval_s)
         reconciler.start()
-    connection = runtime.redis
-    worker = SimpleWorker([queue(connection, name) for name in QUEUE_ORDER],
-                          connection=connection, serializer=JSONSerializer, name=owner)
     log.info("worker %s listening on %s", owner, ", ".join(QUEUE_ORDER))
     try:
-        worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
+        _work(runtime.redis, owner, burst)
     finally:
         if reconciler:
             reconciler.stopping.set()

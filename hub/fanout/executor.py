@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+import redis
 import redis.asyncio as aioredis
 from rq import Queue
 from sqlalchemy import Row
@@ -27,6 +28,7 @@ from adapters.base import (
     reset_go_ahead,
     set_go_ahead,
 )
+from adapters.http import SEND_GUARD
 from adapters.outbound import guarded_session
 from adapters.tokens import RedisTokenCache
 from channels.base import CannotRender, Post
@@ -40,7 +42,7 @@ from . import claims, parked, policy
 from .batch import Batch
 from .claims import Claimed, Outcome
 from .heartbeat import Heartbeat
-from .queueing import WITHDRAW_QUEUE
+from .queueing import MARK_PREFIX, WITHDRAW_QUEUE
 from .ratelimit import Limiter
 from .render import RenderCache, public_base
 from .vocabulary import Action, DeliveryState, Step
@@ -208,16 +210,28 @@ class Executor:
 
     async def _prepare(self, action: Action, platform: str,
                        ids: Sequence[str]) -> _Prepared | None:
+        lapses = self.heartbeat.lapses  # before the claim: a lapse during it voids it too
         claimed = await asyncio.to_thread(self._claim, action, ids)
         if not claimed:
             return None
         self.heartbeat.hold(c.id for c in claimed)
+        await self._unmark(claimed)
         try:
-            return await self._load_batch(action, platform, claimed)
+            prepared = await self._load_batch(action, platform, claimed)
+            prepared.lapses = lapses
+            return prepared
         except BaseException:
             # Not renewed any more: the leases run out and the reconciler re-drives them.
             self.heartbeat.release(c.id for c in claimed)
             raise
+
+    async def _unmark(self, claimed: Sequence[Claimed]) -> None:
+        """Claimed: the reconciler's enqueue marks of these rows are spent. Left in place, a
+        retry falling due within the mark's minute waited it out (the rig saw a withdrawal
+        after a Redis restart take 64 s instead of 4)."""
+        assert self.redis is not None
+        with contextlib.suppress(redis.RedisError, OSError):  # else they run out on their own
+            await self.redis.delete(*(MARK_PREFIX + c.id for c in claimed))
 
     async def _load_batch(self, action: Action, platform: str,
                           claimed: list[Claimed]) -> _Prepared:
@@ -237,6 +251,16 @@ class Executor:
     # ------------------------------------------------------------------ running a batch
 
     async def _process(self, p: _Prepared) -> BatchReport:
+        try:
+            return await self._run_prepared(p)
+        except BaseException:
+            # A batch that failed on its way (Redis or the database went away before its
+            # outcomes were written) must not keep its claims renewed by a live heartbeat:
+            # released, their leases run out and the reconciler re-drives them.
+            self.heartbeat.release(c.id for c in p.claimed)
+            raise
+
+    async def _run_prepared(self, p: _Prepared) -> BatchReport:
         report = BatchReport(action=p.action, platform=p.platform, claimed=len(p.claimed))
         assert self.redis is not None
         batch = Batch(self.runtime, self.redis, self.heartbeat, p.action, p.claimed)
@@ -362,6 +386,8 @@ class Executor:
         semaphore = self.semaphore if publishing else self.withdraw_semaphore
         assert semaphore is not None
         async with semaphore:
+            if publishing:  # this task's calls only (each delivery runs in its own task)
+                SEND_GUARD.set(lambda: self.heartbeat.holds(p.lapses))
             try:
                 if publishing:
                     return await self._publish(p.platform, c, p.accounts.get(c.account_id),
@@ -391,7 +417,10 @@ class Executor:
                 if settled is not None:
                     return settled
                 maybe_live = False
-            wait = await self._take_budget(platform, ref)
+            try:
+                wait = await self._take_budget(platform, ref)
+            except (redis.RedisError, OSError, TimeoutError):
+                return policy.budget_unreachable(Action.PUBLISH, c)
             if wait:
                 return policy.throttled(Action.PUBLISH, c, wait)
             if batch.fence.blocks(c):  # withdrawn while this call waited for its turn
@@ -431,7 +460,10 @@ class Executor:
                                                     now=utcnow())
                 if found is not None:
                     remote_id = found.remote_id
-            wait = await self._take_budget(platform, ref)
+            try:
+                wait = await self._take_budget(platform, ref)
+            except (redis.RedisError, OSError, TimeoutError):
+                return policy.budget_unreachable(Action.WITHDRAW, c)
             if wait:
                 return policy.throttled(Action.WITHDRAW, c, wait)
             await adapter.withdraw(ref, remote_id)
@@ -466,3 +498,4 @@ class _Prepared:
     accounts: dict[str, tuple[AccountRow, AccountRef | None]]
     posts: dict[tuple[str, int], Post | CannotRender]
     early: dict[str, Receipt]  # withdrawals: parked platform answers, by delivery id
+    lapses: int = 0  # the heartbeat's lapses when the batch was claimed

@@ -31,6 +31,9 @@ class Heartbeat:
         # Claimed deliveries whose outcome is not written yet: renewed until released.
         self.held: set[str] = set()
         self._alive_until = 0.0  # monotonic time until which this worker's alive key exists
+        # Times the alive key may have run out while this process lived (stopped, cut off
+        # from Redis): the reconciler may have re-driven every claim made before.
+        self.lapses = 0
         self._beats: list[asyncio.Task] = []
         self._stopping: asyncio.Event | None = None
         self._redis: redis.Redis | None = None
@@ -69,6 +72,12 @@ class Heartbeat:
         reconciler re-drives it)."""
         self.held.difference_update(ids)
 
+    def holds(self, lapses: int) -> bool:
+        """Whether claims made while ``lapses`` was current may still be this worker's: its
+        alive key exists and has not run out since. A key that beats again after a gap does
+        not give back what the gap may have lost."""
+        return self.alive() and self.lapses == lapses
+
     def alive(self) -> bool:
         """Whether this worker's alive key still exists. Once it may have run out, the
         reconciler may have handed the claims to another worker: no new post goes out."""
@@ -82,6 +91,8 @@ class Heartbeat:
         alive_s = self.settings.worker_alive_s
         sent = time.monotonic()  # the key lives at least alive_s from here
         await self._in(self._pulse_thread, liveness.beat, self._redis, self.owner, alive_s)
+        if self._alive_until and sent >= self._alive_until:
+            self.lapses += 1
         self._alive_until = sent + alive_s
 
     async def _pulse(self) -> None:

@@ -349,6 +349,18 @@ def throttled(action: Action, c: Claimed, wait: float) -> Outcome:
                    error_kind=ErrorKind.RATE_LIMITED, error=error, retry_in=wait)
 
 
+BUDGET_AWAY_RETRY_S = 2.0
+
+
+def budget_unreachable(action: Action, c: Claimed) -> Outcome:
+    """Redis (the shared rate budget) did not answer: nothing was sent, so no lookup and no
+    retry counted; the row goes back to the schedule for a moment, not to a crash backoff."""
+    return Outcome(delivery_id=c.id, state=action.retry_state, step=Step.THROTTLED,
+                   error_kind=ErrorKind.RETRYABLE,
+                   error="限速服务暂不可用，稍后发送 (the rate budget is unreachable; will send soon)",
+                   retry_in=BUDGET_AWAY_RETRY_S)
+
+
 def crashed(action: Action, c: Claimed, err: Exception,
             rng: random.Random | None = None) -> Outcome:
     """A bug in the engine must not lose the delivery: retried, slower each time (every

@@ -17,6 +17,10 @@ JOB_TIMEOUT_S = 600
 # delete (result_ttl=0) walks the job's registries and queue, 3-4 % of a worker's CPU.
 JOB_RESULT_TTL_S = 60
 BATCH_JOB = "hub.fanout.jobs.run_batch"
+# The reconciler's mark on a row it has just enqueued (so that sweeps do not pile up jobs for
+# it); a worker removes it when it claims the row, so a retry that falls due right after is
+# enqueued again at once rather than when the mark runs out.
+MARK_PREFIX = "yunchu:enq:"
 
 
 def queue(connection: redis.Redis, name: str) -> Queue:

@@ -23,13 +23,12 @@ from ..models import Delivery, utcnow
 from ..security.audit_denials import flush_closed
 from ..services.onboarding import refresher
 from . import claims, liveness
-from .queueing import MAINTENANCE_QUEUE, enqueue_batches, pending_jobs, queue
+from .queueing import MAINTENANCE_QUEUE, MARK_PREFIX, enqueue_batches, pending_jobs, queue
 from .vocabulary import Action, DeliveryState
 
 log = logging.getLogger("yunchu.reconciler")
 
 LOCK_KEY = "yunchu:reconciler"
-MARK_PREFIX = "yunchu:enq:"
 STALE_QUEUED = timedelta(seconds=60)
 POLL_PENDING_EVERY = timedelta(seconds=10)
 MAX_ROWS = 50_000
