@@ -7,7 +7,7 @@ import logging
 from flask import Response, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from hub.errors import ApiError
+from hub.errors import ApiError, service_unreachable
 
 from . import i18n
 from .blueprint import admin_blueprint
@@ -61,8 +61,15 @@ def _http_error(err: HTTPException) -> Response:
 
 @admin_blueprint.errorhandler(Exception)
 def _unexpected(err: Exception) -> Response:
-    log.exception("admin page failed: %s %s", request.method, request.path)
+    unreachable = service_unreachable(err)
+    if unreachable:
+        log.warning("admin page %s %s -> 503 (%s unreachable)", request.method, request.path,
+                    unreachable)
+    else:
+        log.exception("admin page failed: %s %s", request.method, request.path)
     try:
+        if unreachable:
+            return error_page(503, i18n.t("error.503"))
         return error_page(500, i18n.t("error.500"))
     except Exception:  # noqa: BLE001 - the error page itself must not fail into a traceback
         log.exception("could not render the admin error page")

@@ -95,5 +95,37 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:
+        if service_unreachable(err):
+            # PostgreSQL restarting or Redis away: the request may simply be sent again.
+            log.warning("%s %s -> 503 (%s unreachable: %s)", request.method, request.path,
+                        service_unreachable(err), type(err).__name__)
+            response = error_response(ApiError(503, Message("unavailable"), code="unavailable"))
+            response.headers["Retry-After"] = "1"
+            return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(ApiError(500, Message("internal"), code="internal"))
+
+
+# SQLSTATE classes of a lost or refused connection: 08 connection exception, 57P01–57P03
+# the server shutting down or starting up.
+_PG_UNREACHABLE = ("08", "57P01", "57P02", "57P03")
+
+
+def service_unreachable(err: BaseException) -> str | None:
+    """"database" or "redis" when ``err`` says that service could not be reached, not that
+    the request was wrong."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(err, RedisConnectionError | RedisTimeoutError):
+        return "redis"
+    if isinstance(err, DBAPIError):
+        if err.connection_invalidated:
+            return "database"
+        state = getattr(err.orig, "sqlstate", None)
+        if state is None and type(err.orig).__name__ == "OperationalError":
+            return "database"  # refused before any server answered
+        if state and state.startswith(_PG_UNREACHABLE):
+            return "database"
+    return None
