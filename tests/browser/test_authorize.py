@@ -13,8 +13,7 @@ from tests.test_up import start_up, stop_up
 
 from .conftest import PASSWORD, Hub, _chromium, sign_in
 
-# One worker runs the browser tests: their module's `yunchu up` and Chromium start once.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(120), pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ import requests
 
 from .conftest import CONFIRM_THRESHOLD, Hub, jpeg
 
-# One worker runs the browser tests: their module's `yunchu up` and Chromium start once.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(120), pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 TITLE = "全省防汛工作会议召开"
 BODY = "会议要求各地压实防汛责任，做好强降雨应对，严防山洪地质灾害。"
 

@@ -13,10 +13,6 @@ import pytest
 
 from tests.plugins.services import PG_URL, pg_available
 
-# CPU-bound and bounded in time: under pytest-xdist these run one after another on one worker
-# (--dist loadgroup), beside the light tests, never beside each other.
-pytestmark = pytest.mark.xdist_group("heavy")
-
 ACCOUNTS = 40
 
 

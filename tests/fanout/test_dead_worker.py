@@ -12,10 +12,6 @@ from sqlalchemy import select
 from hub.infra.config import Settings
 from hub.models import Delivery, DeliveryAttempt
 
-# CPU-bound and bounded in time: under pytest-xdist these run one after another on one worker
-# (--dist loadgroup), beside the light tests, never beside each other.
-pytestmark = pytest.mark.xdist_group("heavy")
-
 ACCOUNTS = 120
 REDRIVE_WITHIN_S = 6.0  # alive key 3 s + a 1 s sweep + the lookup's own latency and slack
 

@@ -16,10 +16,6 @@ import redis
 from hub.fanout.policy import LOOKUP_GRACE
 from hub.infra.config import Settings
 
-# CPU-bound and bounded in time: under pytest-xdist these run one after another on one worker
-# (--dist loadgroup), beside the light tests, never beside each other.
-pytestmark = pytest.mark.xdist_group("heavy")
-
 ACCOUNTS = 1000
 RETRY_MAX = Settings().retry_max_attempts  # the workers run with the default
 ARTICLE_PLATFORMS = ["wechat", "weibo", "cityapp"]
