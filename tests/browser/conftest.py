@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,13 +86,40 @@ def up(tmp_path_factory: pytest.TempPathFactory, redis_server_url: str,
                               YUNCHU_CONFIRM_THRESHOLD=str(CONFIRM_THRESHOLD),
                               YUNCHU_RECONCILE_INTERVAL_S="0.5")
     try:
-        login = process.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
-        assert login.startswith("login: "), login
-        name, _, password = login.removeprefix("login: ").partition(" / ")
-        yield Hub(url=lines["url"], token=lines["token"], admin_name=name,
-                  admin_password=password)
+        yield hub_of(process, lines)
     finally:
         stop_up(process)
+
+
+def hub_of(process: Any, lines: dict[str, str]) -> Hub:
+    """The started ``yunchu up``, signed in by the bootstrap admin of its ``login:`` line."""
+    login = process.stdout.readline().rstrip("\n")
+    assert login.startswith("login: "), login
+    name, _, password = login.removeprefix("login: ").partition(" / ")
+    return Hub(url=lines["url"], token=lines["token"], admin_name=name, admin_password=password)
+
+
+def seed_county(hub: Hub, user: str, roles: list[str]) -> None:
+    """yun › c1 › c1-k1, and ``user`` with ``roles`` in the county."""
+    for slug, kind, parent in (("yun", "province", None), ("c1", "city", "yun"),
+                               ("c1-k1", "county", "c1")):
+        hub.made("POST", "/orgs", {"slug": slug, "name": f"机构{slug}", "kind": kind,
+                                   "parent": parent})
+    hub.made("POST", "/users", {"org": "c1-k1", "name": user, "roles": roles,
+                                "password": PASSWORD})
+
+
+@contextmanager
+def signed_in(chromium: Any, up: Hub, who: str, *, timeout_ms: int) -> Iterator[Any]:
+    """A fresh Chinese-locale page signed in as ``who``."""
+    context = chromium.new_context(locale="zh-CN")
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    sign_in(page, up, who)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="module")

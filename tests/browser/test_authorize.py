@@ -11,7 +11,7 @@ import pytest
 
 from tests.test_up import start_up, stop_up
 
-from .conftest import PASSWORD, Hub, _chromium, sign_in
+from .conftest import Hub, _chromium, hub_of, seed_county, signed_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -31,16 +31,8 @@ def up(tmp_path_factory: pytest.TempPathFactory, redis_server_url: str,
                               YUNCHU_DOUYIN_CLIENT_KEY="yc_browser_app",
                               YUNCHU_DOUYIN_CLIENT_SECRET="yc-browser-secret")
     try:
-        login = process.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
-        name, _, password = login.removeprefix("login: ").partition(" / ")
-        hub = Hub(url=lines["url"], token=lines["token"], admin_name=name,
-                  admin_password=password)
-        for slug, kind, parent in (("yun", "province", None), ("c1", "city", "yun"),
-                                   ("c1-k1", "county", "c1")):
-            hub.made("POST", "/orgs", {"slug": slug, "name": f"机构{slug}", "kind": kind,
-                                       "parent": parent})
-        hub.made("POST", "/users", {"org": "c1-k1", "name": "operator", "roles": ["operator"],
-                                    "password": PASSWORD})
+        hub = hub_of(process, lines)
+        seed_county(hub, "operator", ["operator"])
         yield hub
     finally:
         stop_up(process)
@@ -48,12 +40,8 @@ def up(tmp_path_factory: pytest.TempPathFactory, redis_server_url: str,
 
 @pytest.fixture
 def operator_page(chromium, up: Hub) -> Iterator[Any]:
-    context = chromium.new_context(locale="zh-CN")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    sign_in(page, up, "operator")
-    yield page
-    context.close()
+    with signed_in(chromium, up, "operator", timeout_ms=15000) as page:
+        yield page
 
 
 def test_an_operator_connects_a_douyin_account_by_consent(operator_page, up: Hub):

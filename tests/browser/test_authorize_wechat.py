@@ -19,7 +19,7 @@ import requests
 from sandbox.wechat_component import FIXTURES
 from tests.test_up import start_up, stop_up
 
-from .conftest import PASSWORD, Hub, _chromium, sign_in
+from .conftest import Hub, _chromium, hub_of, seed_county, signed_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -51,22 +51,14 @@ def up(tmp_path_factory: pytest.TempPathFactory, redis_server_url: str,
                               YUNCHU_WECHAT_COMPONENT_AES_KEY=AES_KEY,
                               YUNCHU_WECHAT_COMPONENT_LOGIN_BASE=wechat)
     try:
-        login = process.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
-        name, _, password = login.removeprefix("login: ").partition(" / ")
-        hub = Hub(url=lines["url"], token=lines["token"], admin_name=name,
-                  admin_password=password)
+        hub = hub_of(process, lines)
         registered = requests.post(f"{wechat}/_component/apps/{APPID}", timeout=30, json={
             "secret": SECRET, "token": TOKEN, "aes_key": AES_KEY,
             "event_url": hub.url + "wechat/component/events",
             "domain": urlsplit(hub.url).hostname})
         assert registered.status_code == 200, registered.text
         assert registered.json()["pushes"][-1]["ok"], registered.json()  # the ticket landed
-        for slug, kind, parent in (("yun", "province", None), ("c1", "city", "yun"),
-                                   ("c1-k1", "county", "c1")):
-            hub.made("POST", "/orgs", {"slug": slug, "name": f"机构{slug}", "kind": kind,
-                                       "parent": parent})
-        hub.made("POST", "/users", {"org": "c1-k1", "name": "orgadmin", "roles": ["admin"],
-                                    "password": PASSWORD})
+        seed_county(hub, "orgadmin", ["admin"])
         hub.data["wechat"] = wechat
         yield hub
     finally:
@@ -75,12 +67,8 @@ def up(tmp_path_factory: pytest.TempPathFactory, redis_server_url: str,
 
 @pytest.fixture
 def admin_page(chromium, up: Hub) -> Iterator[Any]:
-    context = chromium.new_context(locale="zh-CN")
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    sign_in(page, up, "orgadmin")
-    yield page
-    context.close()
+    with signed_in(chromium, up, "orgadmin", timeout_ms=20000) as page:
+        yield page
 
 
 def consent(page: Any) -> Any:
