@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import ctypes
 import json
 import resource
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cli.ports import free_port, wait_port
+from hub.infra.children import die_with_parent
 
 REPO = Path(__file__).resolve().parent.parent
 SERVED_PATH = "/__floor/served"  # not counted, not delayed: how many calls the server answered
@@ -41,17 +39,10 @@ class FloorResult:
     served: int  # calls the server counted
 
 
-def _die_with_parent() -> None:
-    """Run in the child before exec: SIGKILL it when the process that started it dies, so a
-    killed bench leaves no server or client behind (Linux; elsewhere the bench's own
-    ``finally`` is the only guard)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
 
 def _spawn(args: list[str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bench.floor", *args], cwd=REPO,
-                            preexec_fn=_die_with_parent, **kwargs)
+                            preexec_fn=die_with_parent, **kwargs)
 
 
 def measure_floor(calls: int, latency_ms: float, concurrency: int,

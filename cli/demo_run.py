@@ -18,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from hub.infra.children import die_with_parent
 from hub.infra.config import load_settings
 
 from .client import HubClient
@@ -56,7 +57,8 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "sandbox", "--port", str(sandbox_port), "--latency-ms", "30",
-             "--jitter-ms", "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+             "--jitter-ms", "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent))
         port = port or free_port()
         hub_url = f"http://127.0.0.1:{port}"
         # The sandbox is on loopback: the outbound policy refuses it unless named.
@@ -79,7 +81,8 @@ def run_demo(*, data_dir: Path, accounts: int, port: int, keep_running: bool,
                "YUNCHU_OUTBOUND_ALLOW": sandbox_allow,
                "YUNCHU_RECONCILE_INTERVAL_S": "1", **component.env()}
         processes += [subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       preexec_fn=die_with_parent)
                       for _ in range(2)]
         server = make_server("127.0.0.1", port, create_app(runtime=runtime), threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -13,6 +13,7 @@ import click
 
 from cli.context import command_runtime, command_settings
 from cli.ports import stop_processes
+from hub.infra.children import die_with_parent
 from hub.infra.config import Settings
 
 
@@ -80,7 +81,8 @@ def _start_workers(settings: Settings) -> list[subprocess.Popen]:
            "YUNCHU_DATABASE_URL": settings.database_url,
            "YUNCHU_DATA_DIR": str(settings.data_dir),
            "YUNCHU_PUBLIC_URL": settings.public_url}
-    return [subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env)
+    return [subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env,
+                             preexec_fn=die_with_parent)
             for _ in range(settings.workers)]
 
 

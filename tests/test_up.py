@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,41 @@ def test_a_fresh_up_prints_a_sign_in_that_reaches_the_dashboard_once(tmp_path: P
     finally:
         rest = stop_up(process)
     assert "login:" not in rest and password not in rest
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_workers_die_with_a_killed_up(tmp_path: Path, redis_url: str):
+    """SIGKILL gives ``yunchu up`` no chance to stop its workers: the kernel must."""
+    process, _ = start_up(tmp_path / "var", redis_url, YUNCHU_WORKERS="2")
+    try:
+        deadline = time.monotonic() + 30
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers = {pid for pid in _children(process.pid)
+                       if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+            time.sleep(0.1)
+        assert len(workers) == 2, workers
+        process.kill()
+        process.wait(10)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers), workers
+    finally:
+        if process.poll() is None:
+            process.kill()

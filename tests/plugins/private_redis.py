@@ -9,22 +9,14 @@ when the worker dies, so an aborted run leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
 
 import redis
 
+from hub.infra.children import die_with_parent
 from tests.plugins.services import free_port
-
-
-def _die_with_parent() -> None:
-    """Run in the child before exec: SIGKILL it when the worker that started it dies (Linux;
-    elsewhere the fixture's ``finally`` is the only guard)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _serves(proc: subprocess.Popen, port: int, timeout: float) -> bool:
@@ -60,7 +52,7 @@ def private_redis(binary: str, attempts: int = 5) -> Iterator[str]:
         proc = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", "/tmp", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
         if _serves(proc, port, timeout=15.0):
             break
         _stop(proc)
