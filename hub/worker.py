@@ -63,12 +63,18 @@ def _work(connection: redis.Redis, owner: str, burst: bool) -> None:
             worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
         except redis.RedisError as err:  # raised from RQ's own teardown
             log.warning("the RQ loop failed (%s)", type(err).__name__)
-        if burst or worker._stop_requested:
+        if burst or _asked_to_stop(worker):
             return
         log.warning("the RQ loop stopped (Redis away?); resuming in %.0f s", RESUME_AFTER_S)
         time.sleep(RESUME_AFTER_S)
-        if worker._stop_requested:  # a signal during the pause
+        if _asked_to_stop(worker):  # a signal during the pause
             return
+
+
+def _asked_to_stop(worker: FanoutWorker) -> bool:
+    """SIGTERM or SIGINT reached the loop: RQ marks a busy worker ``_stop_requested`` but
+    only dates the request of an idle one (and leaves its loop by StopRequested)."""
+    return worker._stop_requested or worker._shutdown_requested_date is not None
 
 
 def run_worker(runtime: Runtime, *, burst: bool = False) -> None:

@@ -120,3 +120,26 @@ def test_workers_die_with_a_killed_up(tmp_path: Path, redis_url: str):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_an_idle_worker_stops_on_sigterm(tmp_path: Path, redis_url: str):
+    """RQ leaves an idle worker's loop on SIGTERM without flagging it busy-stopped; the loop
+    must not take that for Redis going away and start again."""
+    process, _ = start_up(tmp_path / "var", redis_url, YUNCHU_WORKERS="1")
+    try:
+        deadline = time.monotonic() + 30
+        workers: set[int] = set()
+        while not workers and time.monotonic() < deadline:
+            workers = {pid for pid in _children(process.pid)
+                       if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+            time.sleep(0.1)
+        time.sleep(3)  # listening
+        (pid,) = workers
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 9  # up's own stop gives a worker 10 s, then SIGKILL
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid)
+    finally:
+        stop_up(process)

@@ -15,6 +15,7 @@ class _Loop:
     def __init__(self, queues, *, connection, serializer, name):
         self.name = name
         self._stop_requested = False
+        self._shutdown_requested_date = None
 
     def work(self, **_: object) -> bool:
         _Loop.runs.append(self.name)
@@ -22,8 +23,10 @@ class _Loop:
             import redis
 
             raise redis.exceptions.BusyLoadingError("Redis is loading the dataset in memory")
-        # the third loop is stopped by a signal (SIGTERM sets this flag in RQ)
-        self._stop_requested = len(_Loop.runs) >= 3
+        # the third loop is stopped by a signal: RQ flags a busy worker, and only dates the
+        # request of an idle one (which leaves its loop by StopRequested)
+        if len(_Loop.runs) >= 3:
+            self._shutdown_requested_date = "now"
         return True
 
 
