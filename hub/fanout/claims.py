@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +28,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -154,8 +156,6 @@ def record(session: Session, action: Action, owner: str,
     action = Action(action)
     now = utcnow()
     in_flight = action.in_flight
-    clock = case((Delivery.withdrawal_id.is_(None), bindparam("b_clock", type_=String)),
-                 else_=bindparam("b_wclock", type_=String))
     params = []
     for o in sorted(outcomes, key=lambda o: o.delivery_id):  # id order: the global lock order
         retry_at = now + timedelta(seconds=o.retry_in) if o.retry_in is not None else None
@@ -169,6 +169,99 @@ def record(session: Session, action: Action, owner: str,
             "b_transient": int(o.transient), "b_clock": _clock(o.state, o.transient),
             "b_wclock": _clock(_if_withdrawn(action, o), o.transient),
         })
+    if on_postgres(session):
+        _write_outcomes_as_set(session, owner, in_flight, now, params)
+    else:
+        _write_outcomes_row_by_row(session, owner, in_flight, now, params)
+    add_attempts(session, [(o.delivery_id, action, owner, o.step, (o.error or "")[:1000] or None,
+                            now) for o in outcomes])
+    _side_effects(session, outcomes, now)
+    if action is not Action.PUBLISH:
+        return []
+    published = [o.delivery_id for o in outcomes
+                 if _if_withdrawn(action, o) is S.WITHDRAW_QUEUED]
+    if not published:
+        return []
+    return list(session.execute(select(Delivery.id).where(
+        among(session, Delivery.id, published), Delivery.state == S.WITHDRAW_QUEUED)).scalars())
+
+
+CLOCK_START, CLOCK_KEEP, CLOCK_STOP = "start", "keep", "stop"
+
+
+# The outcome columns, in the order of ``unnest``'s arrays and their PostgreSQL types.
+_OUTCOME_ARRAYS = (
+    ("b_id", "text"), ("b_state", "text"), ("b_wstate", "text"), ("b_kind", "text"),
+    ("b_error", "text"), ("b_remote_id", "text"), ("b_remote_url", "text"),
+    ("b_retry", "timestamptz"), ("b_lookup", "boolean"), ("b_published", "timestamptz"),
+    ("b_withdrawn", "timestamptz"), ("b_transient", "integer"), ("b_clock", "text"),
+    ("b_wclock", "text"),
+)
+_SET_UPDATE = text(
+    "UPDATE deliveries AS d SET"
+    " state = CASE WHEN d.withdrawal_id IS NULL THEN v.b_state ELSE v.b_wstate END,"
+    " error_kind = v.b_kind, error = v.b_error,"
+    " remote_id = coalesce(v.b_remote_id, d.remote_id),"
+    " remote_url = coalesce(v.b_remote_url, d.remote_url),"
+    " next_attempt_at = v.b_retry,"
+    " needs_lookup = coalesce(v.b_lookup, d.needs_lookup),"
+    " published_at = coalesce(v.b_published, d.published_at),"
+    " withdrawn_at = coalesce(v.b_withdrawn, d.withdrawn_at),"
+    " transient = d.transient + v.b_transient,"
+    " transient_since = CASE"
+    "   CASE WHEN d.withdrawal_id IS NULL THEN v.b_clock ELSE v.b_wclock END"
+    "   WHEN 'start' THEN coalesce(d.transient_since, CAST(:now AS timestamptz))"
+    "   WHEN 'keep' THEN d.transient_since ELSE NULL END,"
+    " lease_owner = NULL, lease_expires_at = NULL, updated_at = CAST(:now AS timestamptz)"
+    " FROM unnest(" + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _OUTCOME_ARRAYS)
+    + ") AS v(" + ", ".join(name for name, _ in _OUTCOME_ARRAYS) + ")"
+    " WHERE d.id = v.b_id AND d.lease_owner = :owner AND d.state = :in_flight")
+
+
+def _write_outcomes_as_set(session: Session, owner: str, in_flight: str, now: datetime,
+                           params: list[dict[str, Any]]) -> None:
+    """PostgreSQL: every outcome in one UPDATE from arrays, with the same conditions as the
+    row-by-row form (lease owner, in-flight state). Two hundred single-row UPDATEs cost the
+    worker 8 % of its CPU in parameter handling alone; fourteen arrays cost a fraction.
+
+    The rows are locked first, in id order, by one SELECT: the UPDATE's join visits them in
+    whatever order its plan likes, and every other writer (claims, the withdrawal click)
+    takes delivery locks in id order, so no deadlock can form."""
+    ids = [p["b_id"] for p in params]
+    _lock_owned(session, ids)
+    arrays = {name: [_plain(p[name]) for p in params] for name, _ in _OUTCOME_ARRAYS}
+    session.execute(_SET_UPDATE, {**arrays, "now": now, "owner": owner,
+                                  "in_flight": str(in_flight)})
+
+
+def _plain(value: Any) -> Any:
+    """An enum member as its value: psycopg would send a bare enum by its name."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def _lock_owned(session: Session, ids: Sequence[str]) -> None:
+    session.execute(select(Delivery.id).where(among(session, Delivery.id, ids))
+                    .order_by(Delivery.id).with_for_update()).all()
+
+
+def _clock(state: DeliveryState, transient: bool) -> str:
+    """What an outcome does to ``transient_since``: a transient failure starts the clock (if
+    it is not running), any other retry leaves it, anything else stops it."""
+    if state not in (S.RETRY, S.WITHDRAW_RETRY):
+        return CLOCK_STOP
+    return CLOCK_START if transient else CLOCK_KEEP
+
+
+def _if_withdrawn(action: Action, o: Outcome) -> DeliveryState:
+    """The state ``o`` writes when the row's item was withdrawn meanwhile."""
+    return after_withdrawal(o.state, o.lookup) if action is Action.PUBLISH else o.state
+
+
+def _write_outcomes_row_by_row(session: Session, owner: str, in_flight: str, now: datetime,
+                               params: list[dict[str, Any]]) -> None:
+    """SQLite: one conditional UPDATE per outcome (executemany)."""
+    clock = case((Delivery.withdrawal_id.is_(None), bindparam("b_clock", type_=String)),
+                 else_=bindparam("b_wclock", type_=String))
     statement = (
         update(Delivery)
         .where(Delivery.id == bindparam("b_id"), Delivery.lease_owner == owner,
@@ -196,33 +289,6 @@ def record(session: Session, action: Action, owner: str,
         .execution_options(synchronize_session=False)
     )
     session.connection().execute(statement, params)
-    add_attempts(session, [(o.delivery_id, action, owner, o.step, (o.error or "")[:1000] or None,
-                            now) for o in outcomes])
-    _side_effects(session, outcomes, now)
-    if action is not Action.PUBLISH:
-        return []
-    published = [o.delivery_id for o in outcomes
-                 if _if_withdrawn(action, o) is S.WITHDRAW_QUEUED]
-    if not published:
-        return []
-    return list(session.execute(select(Delivery.id).where(
-        among(session, Delivery.id, published), Delivery.state == S.WITHDRAW_QUEUED)).scalars())
-
-
-CLOCK_START, CLOCK_KEEP, CLOCK_STOP = "start", "keep", "stop"
-
-
-def _clock(state: DeliveryState, transient: bool) -> str:
-    """What an outcome does to ``transient_since``: a transient failure starts the clock (if
-    it is not running), any other retry leaves it, anything else stops it."""
-    if state not in (S.RETRY, S.WITHDRAW_RETRY):
-        return CLOCK_STOP
-    return CLOCK_START if transient else CLOCK_KEEP
-
-
-def _if_withdrawn(action: Action, o: Outcome) -> DeliveryState:
-    """The state ``o`` writes when the row's item was withdrawn meanwhile."""
-    return after_withdrawal(o.state, o.lookup) if action is Action.PUBLISH else o.state
 
 
 ATTEMPT_COLUMNS = ("delivery_id", "action", "worker", "outcome", "error", "at")
