@@ -98,6 +98,10 @@ def _open_tasks(session: Session, withdrawal: Withdrawal) -> int:
 
 def withdrawal_progress(session: Session, withdrawal: Withdrawal) -> dict[str, Any]:
     counts = _counts(session, Delivery.withdrawal_id, withdrawal.id)
+    if withdrawal.queued_at is None:
+        # Posts whose removal the click is still queueing (``withdraw.queue_removals``) carry
+        # no withdrawal id yet: they count as queued, which they are about to be.
+        counts["withdraw_queued"] += max(0, withdrawal.total - sum(counts.values()))
     remaining = sum(counts[s] for s in WITHDRAW_REMAINING)
     if remaining == 0 and withdrawal.finished_at is None:
         withdrawal.finished_at = utcnow()

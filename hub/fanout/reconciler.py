@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy import or_, select, update
@@ -22,7 +22,7 @@ from ..infra.runtime import Runtime
 from ..models import Delivery, utcnow
 from ..security.audit_denials import flush_closed
 from ..services.onboarding import refresher
-from . import claims, liveness
+from . import claims, liveness, withdraw
 from .queueing import MAINTENANCE_QUEUE, MARK_PREFIX, enqueue_batches, pending_jobs, queue
 from .vocabulary import Action, DeliveryState
 
@@ -32,6 +32,8 @@ LOCK_KEY = "yunchu:reconciler"
 STALE_QUEUED = timedelta(seconds=60)
 POLL_PENDING_EVERY = timedelta(seconds=10)
 MAX_ROWS = 50_000
+# A click still slicing is left alone this long (100,000 posts take a few seconds).
+SLICING_GRACE = timedelta(seconds=15)
 # A sweep that has run this long stops renewing the lock: a hung sweep does not keep
 # the other workers' reconcilers out for good.
 MAX_SWEEP_S = 120.0
@@ -111,9 +113,27 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
     if pending:
         _enqueue_status(connection, pending, batch)
         report.status_polls = len(pending)
+    _finish_slicing(runtime, connection, now)
     flush_closed(runtime, time.time())  # anonymous denials counted in a minute that has ended
     refresher.schedule(runtime, connection)  # OAuth grants, once per interval
     return report
+
+
+def _finish_slicing(runtime: Runtime, connection: redis.Redis, now: datetime) -> None:
+    """Queue what a withdrawal click that died on its way left unqueued (``withdraw``)."""
+    with runtime.db.session() as session:
+        left = [(w.id, withdraw.at_rest_of(session, w))
+                for w in withdraw.unqueued(session, now - SLICING_GRACE)]
+    for withdrawal_id, at_rest in left:
+        log.warning("withdrawal %s: queueing %d removals its click left", withdrawal_id,
+                    len(at_rest))
+        for start in range(0, len(at_rest), MAX_ROWS):
+            with runtime.db.session() as session:
+                rows = withdraw.queue_removals(session, withdrawal_id,
+                                               at_rest[start:start + MAX_ROWS])
+            enqueue_batches(connection, Action.WITHDRAW, rows, runtime.settings.batch_size)
+        with runtime.db.session() as session:
+            withdraw.finish_queueing(session, withdrawal_id)
 
 
 def _unmarked(connection: redis.Redis, rows: list[tuple[str, str]], *, force: bool,

@@ -129,6 +129,16 @@ class Withdrawal(Base):
     created_by: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = created_column()
     finished_at: Mapped[datetime | None]
+    # The org subtree it covers (None: everywhere), and when every removal it owes was
+    # queued. The click queues the posts at rest in slices after its own transaction (see
+    # ``fanout.withdraw``); until ``queued_at`` is set the reconciler may finish the slicing.
+    scope_path: Mapped[str | None] = mapped_column(String(1000))
+    queued_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_withdrawals_unqueued", "created_at",
+              postgresql_where=text("queued_at IS NULL"), sqlite_where=text("queued_at IS NULL")),
+    )
 
 
 class Matrix(Base):

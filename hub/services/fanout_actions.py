@@ -194,7 +194,36 @@ def withdraw(runtime: Runtime, principal: Principal, item_id: str,
     finally:
         _release(runtime, held)
     _enqueue(runtime, "withdraw", result.queued)
+    try:
+        queue_in_slices(runtime, withdrawal_id, result.at_rest)
+    except Exception as err:  # noqa: BLE001 - committed: the reconciler finishes the slicing
+        log.warning("withdrawal %s: queueing its removals stopped (%s); the reconciler "
+                    "finishes it", withdrawal_id, type(err).__name__)
     return {"withdrawal_id": withdrawal_id, "total": result.total}
+
+
+def queue_in_slices(runtime: Runtime, withdrawal_id: str, at_rest: list[str]) -> int:
+    """Queue the removals of live posts at rest, a slice a transaction, each slice's jobs
+    enqueued as soon as it commits, so workers start on the first while the rest is written.
+    The first slice is small (two batches): that is how soon the first removals go out."""
+    if not at_rest:
+        return 0
+    batch = runtime.settings.batch_size
+    queued = 0
+    start, size = 0, 2 * batch
+    while start < len(at_rest):
+        with runtime.db.session() as session:
+            rows = withdraw_service.queue_removals(session, withdrawal_id,
+                                                   at_rest[start:start + size])
+        _enqueue(runtime, "withdraw", rows)
+        queued += len(rows)
+        start, size = start + size, SLICE_BATCHES * batch
+    with runtime.db.session() as session:
+        withdraw_service.finish_queueing(session, withdrawal_id)
+    return queued
+
+
+SLICE_BATCHES = 10  # batches per slice after the first
 
 
 def _withdraw_once(runtime: Runtime, principal: Principal, item_id: str, reason: str,
