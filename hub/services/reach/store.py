@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters.reach import FIGURES, AccountFigures, Collected, Figures
 
 from ...infra.ids import new_id
-from ...models import AccountDay, ExternalPost, PostDay
+from ...models import Account, AccountDay, ExternalPost, PostDay
 from ...models.reach import month_start, partition_ddl
-from .plan import AccountPlan, Post, china_day
+from .plan import ACCOUNT_DAYS_BACK, AccountPlan, Post, china_day
 
 _partitions: set[tuple[str, date]] = set()  # (database url, month) known to exist
 
@@ -41,8 +41,12 @@ def write(session: Session, results: list[tuple[AccountPlan, Collected]], *, now
         by_remote = {p.remote_id: p for p in plan.posts}
         outside = _outside(session, plan, got, by_remote, now)
         written.outside_posts += outside
+        recent = plan.request.latest - timedelta(days=ACCOUNT_DAYS_BACK - 1)
         for post in by_remote.values():
-            posted[(account.id, china_day(post.published_at))] += 1
+            day = china_day(post.published_at)
+            posted[(account.id, day)] += 1
+            if day >= recent:  # a day with posts has its row, figures or not
+                account_parts.setdefault((account.id, day), [])
         for found in got.days:
             post = by_remote.get(found.remote_id)
             if post is None or (post.stop_day is not None and found.day > post.stop_day):
@@ -66,15 +70,17 @@ def write(session: Session, results: list[tuple[AccountPlan, Collected]], *, now
             ("reads", "likes", "shares", "comments", "plays", "final", "collected_at"))
     written.post_days = len(post_rows)
     sums = _post_sums(session, list(account_parts))
-    account_rows = []
+    account_rows, posts_only = [], []
     for (account_id, day), parts in account_parts.items():
         account = plans[account_id].account
         own = next((p.figures for p in parts if p.figures is not None), None)
         figures = own if own is not None else Figures(*sums.get((account_id, day), ()))
         final = all(p.final for p in parts) if parts else False
-        if running_totals:
+        if running_totals and parts:
             final = day < today
-        account_rows.append({
+        # A day nothing was asked about, only posted on: its posts, and the figures only if
+        # the row is new (a later collection asks the platform about the day).
+        (account_rows if parts else posts_only).append({
             "account_id": account_id, "day": day, "org_id": account.org_id,
             "platform": account.platform,
             "followers": _first(parts, "followers"),
@@ -85,7 +91,8 @@ def write(session: Session, results: list[tuple[AccountPlan, Collected]], *, now
     _upsert(session, AccountDay.__table__, account_rows, ("account_id", "day"),
             ("org_id", "followers", "followers_gained", "followers_lost", "posts", *FIGURES,
              "final", "collected_at"), keep_if_null=("followers",))
-    written.account_days = len(account_rows)
+    _upsert(session, AccountDay.__table__, posts_only, ("account_id", "day"), ("posts",))
+    written.account_days = len(account_rows) + len(posts_only)
     return written
 
 
@@ -125,6 +132,13 @@ def _outside(session: Session, plan: AccountPlan, got: Collected, by_remote: dic
                     external_post_id=post_id)
         by_remote[remote_id] = post
         plan.posts.append(post)
+    # The account was updated, even if not through yunchu: the inspection's 超期未更新 check
+    # (services/inspection.py) reads last_published_at.
+    newest = max(r["published_at"] for r in rows)
+    session.execute(update(Account).where(
+        Account.id == account.id,
+        or_(Account.last_published_at.is_(None), Account.last_published_at < newest))
+        .values(last_published_at=newest))
     return len(rows)
 
 
