@@ -1,5 +1,6 @@
 """Weibo reach: ``statuses/count`` for up to 100 posts a call, the user's own timeline for what
-it posted (outside yunchu too), and ``users/show`` for its followers.
+it posted (outside yunchu too), and ``users/show`` for its followers (``account/get_uid`` first
+when the account's credentials name no uid).
 
 Weibo gives running totals only (comments, reposts = shares, attitudes = likes); the public API
 has no read counts (those need the commercial media API), so Weibo posts have no reads. Totals
@@ -40,6 +41,7 @@ from adapters.weibo import (
 CHINA = timezone(timedelta(hours=8))
 COUNT = "/2/statuses/count.json"
 USERS_SHOW = "/2/users/show.json"
+GET_UID = "/2/account/get_uid.json"
 COUNT_IDS = 100
 MAX_PAGES = 10
 
@@ -63,6 +65,9 @@ class WeiboReach(WeiboAdapter):
                         likes=_int(row.get("attitudes")), shares=_int(row.get("reposts")),
                         comments=_int(row.get("comments")))))
         uid = (account.credentials.get("uid") or "").strip()
+        if not uid:
+            found = await self._get(account, GET_UID, {}, out)
+            uid = str(found.get("uid") or "") if isinstance(found, Mapping) else ""
         if uid:
             user = await self._get(account, USERS_SHOW, {"uid": uid}, out)
             if isinstance(user, Mapping) and user.get("followers_count") is not None:

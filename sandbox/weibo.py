@@ -2,6 +2,8 @@
 
 Routes: ``POST /2/statuses/share.json``, ``POST /2/statuses/destroy.json``,
 ``GET /2/statuses/show.json``, ``GET /2/statuses/user_timeline.json``, ``GET /2/users/show.json``
+(with ``followers_count``), ``GET /2/statuses/count.json`` (reach figures, sandbox/reach.py),
+``GET /2/account/get_uid.json``
 and OAuth: ``GET/POST /oauth2/authorize`` (a consent page of fixture accounts, sandbox/consent.py;
 ``uid`` in the query approves at once), ``POST /oauth2/access_token`` (string numbers, a code
 once, ``21325`` after), ``POST /oauth2/get_token_info`` (``expire_in`` counting down, negative
@@ -70,6 +72,7 @@ GET_TOKEN_INFO = "/oauth2/get_token_info"
 REVOKE = "/oauth2/revokeoauth2"
 USERS_SHOW = "/2/users/show.json"
 COUNT = "/2/statuses/count.json"
+GET_UID = "/2/account/get_uid.json"
 COUNT_MAX_IDS = 100
 DAY_S = 86_400
 HOUR_S = 3_600
@@ -398,6 +401,14 @@ class WeiboEmulator:
                           "attitudes": counts["attitudes_count"]})
         return json_response(found)
 
+    async def get_uid(self, request: web.Request) -> web.StreamResponse:
+        """``account/get_uid``: the uid behind the token."""
+        try:
+            uid = self.authenticate(request, None)
+        except WeiboError as error:
+            return envelope(GET_UID, error)
+        return json_response({"uid": int(uid) if uid.isdigit() else uid})
+
     def counts_of(self, post: LedgerPost) -> dict[str, int]:
         total = self.reach.total(post)
         return {"reposts_count": total.shares, "comments_count": total.comments,
@@ -603,6 +614,7 @@ def build_app(state: SandboxState, settings: WeiboSandboxSettings | None = None)
             web.post(REVOKE, emulator.revokeoauth2),
             web.get(USERS_SHOW, emulator.users_show),
             web.get(COUNT, emulator.count),
+            web.get(GET_UID, emulator.get_uid),
         ]
     )
     state.outside_posters[PLATFORM] = emulator.post_outside

@@ -1,0 +1,53 @@
+"""Reach collection's schedule: the reconciler's sweep puts one plan on the maintenance queue
+per interval, a worker drains it into collection jobs and runs them, and a job hands its
+accounts back when a withdrawal is waiting. Real Redis, database, sandbox and worker."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.fanout.executor import WITHDRAW_QUEUE_KEY, Executor
+from hub.fanout.loop import LoopThread
+from hub.fanout.queueing import MAINTENANCE_QUEUE, queue
+from hub.models import AccountDay
+from hub.services.reach import runner, schedule
+
+from .support import ApiRig
+
+
+def maintenance_jobs(rig: ApiRig) -> list[str]:
+    return [job.func_name for job in queue(rig.hub.runtime.redis, MAINTENANCE_QUEUE).jobs]
+
+
+@pytest.mark.parametrize("rig", ["postgres"], indirect=True)
+def test_one_plan_per_interval_then_jobs_on_the_maintenance_queue(rig: ApiRig):
+    accounts = [rig.account("c1-k1", p) for p in ("wechat", "weibo", "douyin")]
+    rig.sweep()
+    assert maintenance_jobs(rig).count(schedule.PLAN_JOB) == 1
+    rig.sweep()  # within the interval: no second plan
+    assert maintenance_jobs(rig).count(schedule.PLAN_JOB) == 1
+    rig.drain()  # the plan, then one collection job per platform
+    assert maintenance_jobs(rig) == []
+    with rig.hub.runtime.db.session() as session:
+        rows = dict(session.execute(select(AccountDay.account_id, func.count()).group_by(
+            AccountDay.account_id)).all())
+    assert set(rows) == set(accounts)  # every account was asked (followers at least)
+
+
+@pytest.mark.parametrize("rig", ["postgres"], indirect=True)
+def test_a_waiting_withdrawal_takes_the_worker_back(rig: ApiRig):
+    account = rig.account("c1-k1", "weibo")
+    redis = rig.hub.runtime.redis
+    redis.rpush(WITHDRAW_QUEUE_KEY, "a-withdrawal-job")
+    loop = LoopThread()
+    executor = Executor(rig.hub.runtime, "reach-yield")
+    loop.run(executor.start())
+    try:
+        report = loop.run(runner.run(executor, "weibo", [account]))
+    finally:
+        loop.run(executor.close())
+        loop.stop()
+        redis.delete(WITHDRAW_QUEUE_KEY)
+    assert report.deferred == [account] and report.collected == 0 and not report.calls
+    assert rig.sandbox.stats()["weibo"]["requests"] == 0
