@@ -28,6 +28,7 @@ from adapters.reach import (
 CHINA = timezone(timedelta(hours=8))
 FANS = "/data/external/user/fans/"
 MAX_PAGES = 20
+WINDOW_DAYS = 30
 
 
 class DouyinReach(DouyinAdapter):
@@ -37,6 +38,8 @@ class DouyinReach(DouyinAdapter):
 
     async def collect(self, account: AccountRef, request: CollectRequest,
                       out: Collected) -> Collected:
+        # The list is where the statistics are: always the whole window, not only what is new.
+        since = min(request.list_since, request.now - timedelta(days=WINDOW_DAYS))
         cursor: Any = 0
         for _ in range(MAX_PAGES):
             await out.spend("video/video_list")
@@ -45,7 +48,7 @@ class DouyinReach(DouyinAdapter):
             older = False
             for entry in entries(data):
                 published = datetime.fromtimestamp(int(entry.get("create_time") or 0), UTC)
-                if published < request.list_since:
+                if published < since:
                     older = True
                     continue
                 item_id = str(entry.get("item_id"))

@@ -74,10 +74,13 @@ class WeChatReach(WeChatAdapter):
 
     def _due_days(self, request: CollectRequest, listed: Sequence[ListedPost]) -> list[date]:
         first = request.latest - timedelta(days=WINDOW_DAYS - 1)
-        days = {p.published_day for p in request.posts}
-        days.update(p.published_at.astimezone(CHINA).date() for p in listed)
+        known = {p.remote_id for p in request.posts}
+        new = {p.published_at.astimezone(CHINA).date() for p in listed
+               if p.remote_id not in known}  # posts never collected: their days are due
+        days = {p.published_day for p in request.posts} | new
         due = {d for d in days if first <= d <= request.latest
-               and ((request.latest - d).days in DUE_AGES or d in request.uncollected_days)}
+               and ((request.latest - d).days in DUE_AGES or d in request.uncollected_days
+                    or d in new)}
         return sorted(due)
 
     async def _listed(self, app: Any, since: datetime, out: Collected) -> list[ListedPost]:

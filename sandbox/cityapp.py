@@ -157,7 +157,7 @@ class Receiver:
                 article_id, _, revision = post.remote_id.removeprefix(app + "/").rpartition("@")
                 stories.append({"article_id": article_id, "revision": int(revision),
                                 **gained.as_dict()})
-        account = reach.account_day(PLATFORM, app, day)
+        account = reach.follower_day(PLATFORM, app, day)
         return web.json_response({
             "day": day.isoformat(), "final": day < today, "stories": stories,
             "account": {name: account[name]

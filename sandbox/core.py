@@ -9,6 +9,7 @@ path is plain dict lookups.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import itertools
@@ -16,7 +17,7 @@ import random
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -81,6 +82,17 @@ class Clock:
             raise ValueError("时钟只能向前拨 (the clock only moves forward)")
         self._offset += seconds
         return self.now()
+
+    @contextlib.contextmanager
+    def pinned(self, at: float) -> Iterator[None]:
+        """``now()`` is ``at`` inside the block (seeding posts of the past), as before after it.
+        Everything runs on the server's event loop, so nothing else sees the pinned time."""
+        saved = (self._offset, self._frozen)
+        self._offset, self._frozen = 0.0, at
+        try:
+            yield
+        finally:
+            self._offset, self._frozen = saved
 
     def reset(self) -> None:
         self._offset = 0.0

@@ -65,7 +65,7 @@ async def fans(request: web.Request, world: World) -> web.Response:
     yesterday = china_day(state.clock.now()) - timedelta(days=1)
     days = [yesterday - timedelta(days=n) for n in range(int(raw) - 1, -1, -1)]
     rows = [{"date": day.isoformat(),
-             "new_fans": reach.account_day("douyin", account.open_id, day)["followers_gained"],
+             "new_fans": reach.follower_day("douyin", account.open_id, day)["followers_gained"],
              "total_fans": reach.followers("douyin", account.open_id, day)} for day in days]
     return content_reply(state, {"result_list": rows})
 

@@ -22,6 +22,7 @@ gained and lost are what explains each day's change, with some churn every day.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ FIGURES = ("reads", "likes", "shares", "comments", "plays")
 VIEWS_AS = {"wechat": "reads", "cityapp": "reads", "douyin": "plays", "weibo": None}
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def unit(*parts: str) -> float:
-    """A stable number in [0, 1) for the given names."""
+    """A stable number in [0, 1) for the given names (cached: a post's are asked for daily)."""
     digest = hashlib.blake2b("\x00".join(parts).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 
@@ -146,32 +148,50 @@ class ReachModel:
         wobble = math.floor(tier * 5 * unit("fw", platform, account, day.isoformat()))
         return base + math.floor(tier * 12 * n) + wobble
 
-    def account_day(self, platform: str, account: str, day: date) -> dict[str, Any]:
-        """The account's figures on ``day``: followers, their change, posts made and the sum
-        of its posts' gains."""
+    def follower_day(self, platform: str, account: str, day: date) -> dict[str, int]:
+        """Followers at the end of ``day`` and how many came and went that day."""
         followers = self.followers(platform, account, day)
         change = followers - self.followers(platform, account, day - timedelta(days=1))
         tier = self.tier(platform, account)
         lost = math.floor(tier * 3 * unit("fl", platform, account, day.isoformat())) + max(
             0, -change)
-        posts = self.state.ledger.list(platform, account)
+        return {"followers": followers, "followers_gained": change + lost,
+                "followers_lost": lost}
+
+    def account_day(self, platform: str, account: str, day: date) -> dict[str, Any]:
+        """The account's figures on ``day``: followers, their change, posts made and the sum
+        of its posts' gains."""
         gained = ZERO
         made = 0
-        for post in posts:
-            if china_day(post.created_at) == day:
+        start, end = day_start(day), day_start(day) + 86400
+        for post in self.state.ledger.list(platform, account):
+            if start <= post.created_at < end:
                 made += 1
-            gained = gained.plus(self.on_day(post, day))
-        return {
-            "day": day.isoformat(),
-            "followers": followers,
-            "followers_gained": change + lost,
-            "followers_lost": lost,
-            "posts": made,
-            **gained.as_dict(),
-        }
+            if post.created_at < end:
+                gained = gained.plus(self.on_day(post, day))
+        return {"day": day.isoformat(), **self.follower_day(platform, account, day),
+                "posts": made, **gained.as_dict()}
 
 
 def ready(day: date, now: float, hour: float = 8.0) -> bool:
     """Whether a platform that publishes a day's data at ``hour`` the next morning (China
     time) has ``day``'s data at ``now``."""
     return now >= day_start(day + timedelta(days=1)) + hour * 3600
+
+
+def seed_history(state: SandboxState, platform: str, accounts: list[str], *, days: int,
+                 per_day: int) -> int:
+    """Give each account ``per_day`` posts a day over the ``days`` days before today, made
+    outside yunchu (for benchmarks: a month of history without a month of pushing)."""
+    poster = state.outside_posters[platform]
+    today = china_day(state.clock.now())
+    made = 0
+    for back in range(days, 0, -1):
+        start = day_start(today - timedelta(days=back))
+        for n in range(per_day):
+            at = start + (7 + n * 12 / max(per_day, 1)) * 3600  # 07:00 to 19:00
+            with state.clock.pinned(at):
+                for account in accounts:
+                    poster(account, f"往日稿件{back}-{n}")
+                    made += 1
+    return made

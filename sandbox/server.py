@@ -20,7 +20,7 @@ from hub.infra.eventloop import new_event_loop
 from hub.infra.gctune import SANDBOX_YOUNG_THRESHOLD, tune_gc
 from hub.platforms import specs as platform_specs
 from sandbox.core import SandboxConfig, SandboxState
-from sandbox.reach import ReachModel
+from sandbox.reach import ReachModel, seed_history
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +223,19 @@ def _control_routes(state: SandboxState) -> list[web.RouteDef]:
         title = str((await _json_body(request)).get("title") or "站外发布")
         post = poster(request.match_info["account"], title)
         return _json(post.as_dict())
+
+    @routes.post("/_sandbox/reach/history")
+    async def reach_history(request: web.Request) -> web.Response:
+        """``{platform, accounts, days, per_day}``: a past of outside posts (benchmarks)."""
+        body = await _json_body(request)
+        platform, accounts = body.get("platform"), body.get("accounts")
+        days, per_day = body.get("days", 30), body.get("per_day", 5)
+        if platform not in state.outside_posters or not isinstance(accounts, list) or not all(
+                isinstance(n, int) and 0 <= n <= 400 for n in (days, per_day)):
+            raise _bad_request("platform, accounts, days (0-400), per_day (0-400)")
+        made = seed_history(state, platform, [str(a) for a in accounts], days=days,
+                            per_day=per_day)
+        return _json({"created": made})
 
     @routes.post("/_sandbox/accounts/{platform}/{account}/revoke")
     async def revoke(request: web.Request) -> web.Response:

@@ -151,7 +151,7 @@ class Datacube:
         days = await self.days(appid, request, "getusersummary")
 
         def rows(day: date, scale: float) -> list[dict[str, Any]]:
-            figures = self.reach.account_day("wechat", appid, day)
+            figures = self.reach.follower_day("wechat", appid, day)
             return [{"ref_date": day.isoformat(), "user_source": 0,
                      "new_user": figures["followers_gained"],
                      "cancel_user": figures["followers_lost"]}]

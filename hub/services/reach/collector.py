@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ class Report:
     post_days: int = 0
     account_days: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # plan, calls, write
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +70,7 @@ async def collect(ctx: Context, platform: str, account_ids: Sequence[str], *,
                   now: datetime | None = None) -> Report:
     now = now or datetime.now(UTC)
     report = Report(platform)
+    started = time.perf_counter()
     latest = ctx.client.latest_day(now)
     totals = running_totals(platform)
     with ctx.runtime.db.session() as session:
@@ -77,6 +80,8 @@ async def collect(ctx: Context, platform: str, account_ids: Sequence[str], *,
         plans = plan_batch(session, accounts, now=now, latest=latest, running_totals=totals)
         session.expunge_all()
     report.accounts = len(plans)
+    report.seconds["plan"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
     results: list[tuple[AccountPlan, Collected]] = []
     semaphore = asyncio.Semaphore(max(ctx.concurrency, 1))
     handed_back = False
@@ -112,6 +117,8 @@ async def collect(ctx: Context, platform: str, account_ids: Sequence[str], *,
             results.append((plan, out))
 
     await asyncio.gather(*(one(plan) for plan in plans))
+    report.seconds["calls"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
     report.collected = len(results)
     report.failed = report.accounts - report.collected - len(report.deferred)
     if results:
@@ -120,6 +127,7 @@ async def collect(ctx: Context, platform: str, account_ids: Sequence[str], *,
         report.outside_posts = written.outside_posts
         report.post_days = written.post_days
         report.account_days = written.account_days
+    report.seconds["write"] = round(time.perf_counter() - started, 3)
     return report
 
 

@@ -36,6 +36,8 @@ class Post:
     external_post_id: str | None = None
     # China day after which nothing is booked (the withdrawal's), None while it is live.
     stop_day: date | None = None
+    # The newest day the hub holds figures of, None when it holds none yet.
+    collected_through: date | None = None
 
     @property
     def withdrawn(self) -> bool:
@@ -69,6 +71,8 @@ def plan_batch(session: Session, accounts: list[Account], *, now: datetime, late
     plans = []
     for account in accounts:
         mine = posts.get(account.id, [])
+        for post in mine:
+            post.collected_through = collected.get(post.post_id)
         live = [p for p in mine if not p.withdrawn]
         days_back = [latest - timedelta(days=n) for n in range(ACCOUNT_DAYS_BACK - 1, -1, -1)]
         missing = tuple(d for d in days_back if not stored.get((account.id, d), False))
@@ -114,11 +118,13 @@ def _deliveries(session: Session, account_ids: list[str], since: datetime
     return found
 
 
-def _collected(session: Session, post_ids: list[str], first_day: date) -> set[str]:
+def _collected(session: Session, post_ids: list[str], first_day: date) -> dict[str, date]:
+    """The newest day held per post (posts with none are left out)."""
     if not post_ids:
-        return set()
-    return set(session.scalars(select(PostDay.post_id).where(
-        PostDay.post_id.in_(post_ids), PostDay.day >= first_day).distinct()))
+        return {}
+    return dict(session.execute(select(PostDay.post_id, func.max(PostDay.day)).where(
+        PostDay.post_id.in_(post_ids), PostDay.day >= first_day)
+        .group_by(PostDay.post_id)).all())
 
 
 def _booked(session: Session, post_ids: list[str], first_day: date, today: date

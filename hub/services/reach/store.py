@@ -51,6 +51,8 @@ def write(session: Session, results: list[tuple[AccountPlan, Collected]], *, now
             post = by_remote.get(found.remote_id)
             if post is None or (post.stop_day is not None and found.day > post.stop_day):
                 continue
+            if post.collected_through is not None and found.day < post.collected_through:
+                continue  # held already (WeChat answers a publish day's whole series again)
             if found.figures:
                 post_rows.append(_post_row(plan, post, found.day, found.figures, found.final, now))
         for total in got.totals:
