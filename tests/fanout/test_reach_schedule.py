@@ -4,6 +4,8 @@ accounts back when a withdrawal is waiting. Real Redis, database, sandbox and wo
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import func, select
 
@@ -23,12 +25,16 @@ def maintenance_jobs(rig: ApiRig) -> list[str]:
 @pytest.mark.parametrize("rig", ["postgres"], indirect=True)
 def test_one_plan_per_interval_then_jobs_on_the_maintenance_queue(rig: ApiRig):
     accounts = [rig.account("c1-k1", p) for p in ("wechat", "weibo", "douyin")]
+    rig.sweep()  # the test hub has collection off (reach_interval_s 0)
+    assert schedule.PLAN_JOB not in maintenance_jobs(rig)
+    runtime = rig.hub.runtime
+    runtime.settings = dataclasses.replace(runtime.settings, reach_interval_s=3600)
     rig.sweep()
     assert maintenance_jobs(rig).count(schedule.PLAN_JOB) == 1
     rig.sweep()  # within the interval: no second plan
     assert maintenance_jobs(rig).count(schedule.PLAN_JOB) == 1
     rig.drain()  # the plan, then one collection job per platform
-    assert maintenance_jobs(rig) == []
+    assert maintenance_jobs(rig) == []  # (the refresher's job too)
     with rig.hub.runtime.db.session() as session:
         rows = dict(session.execute(select(AccountDay.account_id, func.count()).group_by(
             AccountDay.account_id)).all())

@@ -25,9 +25,10 @@ def platforms() -> list[str]:
 
 
 def schedule(runtime: Runtime, connection: Any) -> bool:
-    """Called by every reconciler sweep; the first after the interval enqueues the plan."""
+    """Called by every reconciler sweep; the first after the interval enqueues the plan
+    (never when the interval is 0)."""
     interval = runtime.settings.reach_interval_s
-    if not connection.set(DUE_KEY, 1, nx=True, ex=max(interval, 1)):
+    if interval <= 0 or not connection.set(DUE_KEY, 1, nx=True, ex=interval):
         return False
     _enqueue(connection, [(PLAN_JOB, ())])
     return True
