@@ -57,3 +57,20 @@ def test_a_waiting_withdrawal_takes_the_worker_back(rig: ApiRig):
         redis.delete(WITHDRAW_QUEUE_KEY)
     assert report.deferred == [account] and report.collected == 0 and not report.calls
     assert rig.sandbox.stats()["weibo"]["requests"] == 0
+
+
+@pytest.mark.parametrize("rig", ["postgres"], indirect=True)
+def test_a_platform_limit_leaves_the_account_for_the_next_collection(rig: ApiRig):
+    account = rig.account("c1-k1", "weibo")
+    rig.sandbox.config(faults={"rate_limit": 1.0})  # every call: 10023 out of rate limit
+    loop = LoopThread()
+    executor = Executor(rig.hub.runtime, "reach-limited")
+    loop.run(executor.start())
+    try:
+        report = loop.run(runner.run(executor, "weibo", [account]))
+    finally:
+        loop.run(executor.close())
+        loop.stop()
+    assert report.errors == {"rate_limited": 1} and report.deferred == []
+    assert report.collected == 0 and report.failed == 1
+    assert rig.sandbox.stats()["weibo"]["requests"] == 1  # no retry storm

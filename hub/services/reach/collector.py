@@ -104,7 +104,8 @@ async def collect(ctx: Context, platform: str, account_ids: Sequence[str], *,
             try:
                 await ctx.client.collect(ref, plan.request, out)
             except RateLimited:
-                report.deferred.append(plan.account.id)
+                # A platform quota (WeChat's daily 45009, Weibo's hourly limits): the account
+                # waits for the next collection, it is not handed back to be asked again now.
                 _error(report, "rate_limited")
                 return
             except AdapterError as error:
@@ -120,7 +121,7 @@ async def collect(ctx: Context, platform: str, account_ids: Sequence[str], *,
     report.seconds["calls"] = round(time.perf_counter() - started, 3)
     started = time.perf_counter()
     report.collected = len(results)
-    report.failed = report.accounts - report.collected - len(report.deferred)
+    report.failed = report.accounts - report.collected - len(report.deferred)  # errors
     if results:
         with ctx.runtime.db.session() as session:
             written = write(session, results, now=now, running_totals=totals)
