@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.reach", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--per-day", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
