@@ -420,6 +420,7 @@ def seed_credentials(index: int, sandbox: str) -> dict[str, str]:
 SPEC = PlatformSpec(
     name=PLATFORM, label_zh="城市客户端", label_en="City app",
     channel="channels.cityapp:CityAppChannel", adapter="adapters.cityapp:CityAppAdapter",
+    reach="adapters.cityapp_reach:CityAppReach",
     capabilities=CAPABILITIES,
     credentials=(CredentialField("webhook_url", secret=False, url=True),
                  CredentialField("signing_secret")),

@@ -692,6 +692,7 @@ def seed_credentials(index: int, sandbox: str) -> dict[str, str]:
 SPEC = PlatformSpec(
     name=PLATFORM, label_zh="抖音", label_en="Douyin",
     channel="channels.douyin:DouyinChannel", adapter="adapters.douyin:DouyinAdapter",
+    reach="adapters.douyin_reach:DouyinReach",
     capabilities=CAPABILITIES,
     credentials=(CredentialField("client_key", secret=False), CredentialField("client_secret"),
                  CredentialField("open_id", secret=False), CredentialField("access_token"),

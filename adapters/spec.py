@@ -79,6 +79,9 @@ class PlatformSpec:
     # When the emulator must be told an account first: (account, body) for the sandbox's
     # ``POST /_sandbox/accounts/<name>/<account>``.
     sandbox_account: Callable[[Credentials], tuple[str, dict[str, str]]] | None = None
+    # "module:Class" of the reach client (adapters/reach.py: statistics and post listing);
+    # None when the hub collects no figures from the platform.
+    reach: str | None = None
 
     def __post_init__(self) -> None:
         if not NAME_RE.fullmatch(self.name):

@@ -230,6 +230,9 @@ class App:
         return MEMO_KEY_PREFIX + self.token_key.removeprefix(TOKEN_KEY_PREFIX) + ":"
 
     def url(self, path: str) -> str:
+        """``/datacube/…`` from the API base itself, anything else under ``/cgi-bin/``."""
+        if path.startswith("/"):
+            return f"{self.base}{path}"
         return f"{self.base}/cgi-bin/{path}"
 
 
@@ -738,6 +741,7 @@ def seed_credentials(index: int, sandbox: str) -> dict[str, str]:
 SPEC = PlatformSpec(
     name=PLATFORM, label_zh="微信公众号", label_en="WeChat",
     channel="channels.wechat:WeChatChannel", adapter="adapters.wechat:WeChatAdapter",
+    reach="adapters.wechat_reach:WeChatReach",
     capabilities=CAPABILITIES,
     credentials=(
         CredentialField("appid", secret=False),

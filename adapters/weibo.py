@@ -479,6 +479,7 @@ def seed_credentials(index: int, sandbox: str) -> dict[str, str]:
 SPEC = PlatformSpec(
     name=PLATFORM, label_zh="微博", label_en="Weibo",
     channel="channels.weibo:WeiboChannel", adapter="adapters.weibo:WeiboAdapter",
+    reach="adapters.weibo_reach:WeiboReach",
     capabilities=CAPABILITIES,
     credentials=(CredentialField("access_token"),
                  CredentialField("uid", required=False, secret=False),

@@ -11,6 +11,7 @@ from cli.bench import bench
 from cli.demo import demo
 from cli.imports import import_cmd
 from cli.push import push
+from cli.reach import reach
 from cli.schema import db
 from cli.seed import seed
 from cli.serve import sandbox, up, worker
@@ -27,5 +28,5 @@ def main(verbose: bool) -> None:
 
 
 for command in (up, worker, db, users, import_cmd, seed, sandbox, bench, push, withdraw, demo,
-                audit):
+                audit, reach):
     main.add_command(command)

@@ -168,6 +168,13 @@ MEANINGS = {
                                "on the maintenance queue).",
     "auth_refresh_batch": "Accounts the refresher handles per batch (a short random pause "
                           "between batches spreads the calls).",
+    "reach_interval_s": "Seconds between reach collections (platform statistics and post "
+                        "listings, on the maintenance queue; each account is asked only for "
+                        "what is new or still provisional); 0 turns collection off.",
+    "reach_batch": "Accounts per reach collection job.",
+    "reach_concurrency": "Accounts one reach collection job collects at once (its calls also "
+                         "wait for the reach rate budget, `YUNCHU_REACH_RATE_<PLATFORM>_APP` / "
+                         "`_ACCOUNT`, separate from fan-out's).",
 }
 
 

@@ -9,6 +9,8 @@ Routes (mounted at ``/cityapp``):
 - ``GET /webhook/<app>/stories?delivery_id=`` and ``GET /webhook/<app>/stories/<article_id>``:
   the story listing the adapter's status/lookup use. This is the sample backend's extension
   of the contract, signed like a webhook with an empty body.
+- ``GET /webhook/<app>/stats?day=``: each story's figures gained that day and the app's
+  subscribers (``sandbox.reach``), signed the same way: the reach collector reads it.
 - ``GET /share/<app>/<article_id>``: the story's public page (its ``app_url``).
 
 Status codes: unregistered app 404 (``unknown_app``); missing headers or a stale timestamp
@@ -31,11 +33,13 @@ import hmac
 import html
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from aiohttp import web
 
 from sandbox.core import SandboxState, shared, timeout_fault
+from sandbox.reach import ReachModel, china_day
 
 PLATFORM = "cityapp"
 MAX_BODY_BYTES = 256 * 1024
@@ -130,6 +134,34 @@ class Receiver:
         if story is None:
             return error(404, "story_not_found", "no such story")
         return web.json_response(story.as_json())
+
+    async def stats(self, request: web.Request) -> web.StreamResponse:
+        """``GET /webhook/<app>/stats?day=YYYY-MM-DD``: what each story gained that day (China
+        time) and the app's subscriber figures; ``final`` is false while the day runs."""
+        app = request.match_info["app"]
+        denied = self.authenticate(request, app, b"") or self.query_fault()
+        if denied is not None:
+            return denied
+        try:
+            day = date.fromisoformat(request.query.get("day", ""))
+        except ValueError:
+            return error(400, "bad_day", "day must be YYYY-MM-DD")
+        today = china_day(self.state.clock.now())
+        if day > today:
+            return error(400, "bad_day", "day is in the future")
+        reach = ReachModel(self.state)
+        stories = []
+        for post in self.state.ledger.list(PLATFORM, app):
+            gained = reach.on_day(post, day)
+            if gained:
+                article_id, _, revision = post.remote_id.removeprefix(app + "/").rpartition("@")
+                stories.append({"article_id": article_id, "revision": int(revision),
+                                **gained.as_dict()})
+        account = reach.follower_day(PLATFORM, app, day)
+        return web.json_response({
+            "day": day.isoformat(), "final": day < today, "stories": stories,
+            "account": {name: account[name]
+                        for name in ("followers", "followers_gained", "followers_lost")}})
 
     async def share_page(self, request: web.Request) -> web.StreamResponse:
         story = self.data(request.match_info["app"]).stories.get(request.match_info["article_id"])
@@ -273,6 +305,7 @@ def build_app(state: SandboxState) -> web.Application:
         [
             web.post("/webhook/{app}", receiver.webhook),
             web.get("/webhook/{app}/stories", receiver.list_stories),
+            web.get("/webhook/{app}/stats", receiver.stats),
             web.get("/webhook/{app}/stories/{article_id}", receiver.get_story),
             web.get("/share/{app}/{article_id}", receiver.share_page),
         ]

@@ -9,6 +9,7 @@ path is plain dict lookups.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import itertools
@@ -16,7 +17,7 @@ import random
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -59,9 +60,22 @@ class Clock:
 
     def __init__(self) -> None:
         self._offset = 0.0
+        self._frozen: float | None = None
 
     def now(self) -> float:
+        if self._frozen is not None:
+            return self._frozen + self._offset
         return time.time() + self._offset
+
+    def freeze(self, frozen: bool = True) -> float:
+        """Stop (or restart) the clock where it is, so figures that grow with time hold still
+        while a test compares them; ``advance`` still moves it."""
+        if frozen and self._frozen is None:
+            self._frozen = time.time()
+        elif not frozen and self._frozen is not None:
+            self._offset += self._frozen - time.time()
+            self._frozen = None
+        return self.now()
 
     def advance(self, seconds: float) -> float:
         if seconds < 0:
@@ -69,8 +83,20 @@ class Clock:
         self._offset += seconds
         return self.now()
 
+    @contextlib.contextmanager
+    def pinned(self, at: float) -> Iterator[None]:
+        """``now()`` is ``at`` inside the block (seeding posts of the past), as before after it.
+        Everything runs on the server's event loop, so nothing else sees the pinned time."""
+        saved = (self._offset, self._frozen)
+        self._offset, self._frozen = 0.0, at
+        try:
+            yield
+        finally:
+            self._offset, self._frozen = saved
+
     def reset(self) -> None:
         self._offset = 0.0
+        self._frozen = None
 
 
 # ---------------------------------------------------------------- config
@@ -426,6 +452,9 @@ class SandboxState:
         self.tokens = Tokens(self.clock, self.accounts)
         self.counters = Counters()
         self._reset_hooks: list[Callable[[], None]] = []
+        # Per platform: make a post on (platform, account) as its owner would, outside yunchu
+        # (``POST /_sandbox/reach/outside/<platform>/<account>``); set by each module.
+        self.outside_posters: dict[str, Callable[[str, str], LedgerPost]] = {}
 
     def on_reset(self, hook: Callable[[], None]) -> None:
         """Have ``hook`` called by every ``reset()`` (platform modules forget their own memory)."""

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from sandbox import consent
+from sandbox import consent, douyin_data
 from sandbox.core import SandboxState, fingerprint, shared, timeout_fault
 from sandbox.forms import PartMissing, media_type, read_form, stream_file_part
 
@@ -100,7 +100,8 @@ class DouyinSettings:
     reject_words: tuple[str, ...] = ("审核不通过",)
     delete_enabled: bool = True  # False: delete answers 2100007 (permission withdrawn)
     new_style_expiry: bool = False  # expired access token as 28001008 instead of 2190008
-    scopes: tuple[str, ...] = (SCOPE_CREATE, "video.data.bind", "video.list.bind", SCOPE_DELETE)
+    scopes: tuple[str, ...] = (SCOPE_CREATE, "video.data.bind", "video.list.bind", SCOPE_DELETE,
+                               "data.external.user", "data.external.item")
     access_ttl_s: float = 1_296_000  # 15 days
     refresh_ttl_s: float = 2_592_000  # 30 days
     renew_enabled: bool = True  # False: renew answers 10004 (app lacks the permission)
@@ -853,7 +854,7 @@ async def video_list(request: web.Request, world: World) -> web.Response:
     return content_reply(
         state,
         {
-            "list": [world.items[item_id].as_json(now) for item_id in page],
+            "list": [douyin_data.item_json(state, world.items[item_id], now) for item_id in page],
             "cursor": cursor + len(page),
             "has_more": cursor + len(page) < len(live),
         },
@@ -872,7 +873,7 @@ async def video_data(request: web.Request, world: World) -> web.Response:
         state,
         {
             "list": [
-                item.as_json(now)
+                douyin_data.item_json(state, item, now)
                 for item in found
                 if item is not None and not item.deleted and item.open_id == account.open_id
             ]
@@ -903,6 +904,7 @@ STATE_KEY = web.AppKey("douyin_state", SandboxState)
 def build_app(state: SandboxState) -> web.Application:
     app = web.Application()
     app[STATE_KEY] = state
+    state.outside_posters[PLATFORM] = douyin_data.outside_poster(state)
     v1 = "/api/douyin/v1/video"
 
     async def get_settings(request: web.Request) -> web.Response:
@@ -941,6 +943,8 @@ def build_app(state: SandboxState) -> web.Application:
             web.get(f"{v1}/video_list/", business(state, video_list)),
             web.post(f"{v1}/video_data/", business(state, video_data)),
             web.post("/video/delete/", business(state, delete_video)),
+            web.get("/data/external/user/fans/", business(state, douyin_data.fans)),
+            web.get("/data/external/item/base/", business(state, douyin_data.item_base)),
             web.get("/_sandbox/settings", get_settings),
             web.post("/_sandbox/settings", set_settings),
         ]

@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from hub.infra.eventloop import new_event_loop
 from hub.infra.gctune import SANDBOX_YOUNG_THRESHOLD, tune_gc
 from hub.platforms import specs as platform_specs
 from sandbox.core import SandboxConfig, SandboxState
+from sandbox.reach import ReachModel, seed_history
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,51 @@ def _control_routes(state: SandboxState) -> list[web.RouteDef]:
         except ValueError as exc:
             raise _bad_request(str(exc)) from None
         return _json({"now": now})
+
+    reach = ReachModel(state)
+
+    @routes.get("/_sandbox/reach/posts/{platform}")
+    async def reach_post(request: web.Request) -> web.Response:
+        """One post's figures: running totals now and what it gained each day
+        (``?remote_id=``: Douyin's and the city app's ids hold ``/`` and ``+``)."""
+        post = state.ledger.get(request.match_info["platform"],
+                                request.query.get("remote_id", ""))
+        if post is None:
+            raise web.HTTPNotFound(text=json.dumps({"error": "no such post"}),
+                                   content_type="application/json")
+        return _json({**post.as_dict(), "total": reach.total(post).as_dict(),
+                      "days": reach.days(post)})
+
+    @routes.get("/_sandbox/reach/accounts/{platform}/{account}")
+    async def reach_account(request: web.Request) -> web.Response:
+        try:
+            day = date.fromisoformat(request.query.get("day", ""))
+        except ValueError:
+            raise _bad_request("day 须为 YYYY-MM-DD (day must be YYYY-MM-DD)") from None
+        return _json(reach.account_day(request.match_info["platform"],
+                                       request.match_info["account"], day))
+
+    @routes.post("/_sandbox/reach/outside/{platform}/{account}")
+    async def outside_post(request: web.Request) -> web.Response:
+        poster = state.outside_posters.get(request.match_info["platform"])
+        if poster is None:
+            raise _bad_request("该平台不能模拟站外发布 (no outside posts on this platform)")
+        title = str((await _json_body(request)).get("title") or "站外发布")
+        post = poster(request.match_info["account"], title)
+        return _json(post.as_dict())
+
+    @routes.post("/_sandbox/reach/history")
+    async def reach_history(request: web.Request) -> web.Response:
+        """``{platform, accounts, days, per_day}``: a past of outside posts (benchmarks)."""
+        body = await _json_body(request)
+        platform, accounts = body.get("platform"), body.get("accounts")
+        days, per_day = body.get("days", 30), body.get("per_day", 5)
+        if platform not in state.outside_posters or not isinstance(accounts, list) or not all(
+                isinstance(n, int) and 0 <= n <= 400 for n in (days, per_day)):
+            raise _bad_request("platform, accounts, days (0-400), per_day (0-400)")
+        made = seed_history(state, platform, [str(a) for a in accounts], days=days,
+                            per_day=per_day)
+        return _json({"created": made})
 
     @routes.post("/_sandbox/accounts/{platform}/{account}/revoke")
     async def revoke(request: web.Request) -> web.Response:

@@ -43,8 +43,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from sandbox.core import SandboxState, fingerprint, shared, timeout_fault
+from sandbox.core import LedgerPost, SandboxState, fingerprint, shared, timeout_fault
 from sandbox.forms import read_part
+from sandbox.wechat_datacube import QUOTA_PER_DAY as datacube_quota
+from sandbox.wechat_datacube import SPANS as DATACUBE_SPANS
+from sandbox.wechat_datacube import Datacube
 from sandbox.wechat_events import EventSender, publish_event_xml
 
 PLATFORM = "wechat"
@@ -75,6 +78,7 @@ DAILY_QUOTAS: dict[str, int] = {
     "freepublish/getarticle": 100,
     "freepublish/batchget": 100,
     "clear_quota": 1_000_000,  # limited per month instead
+    **{f"datacube/{name}": datacube_quota for name in DATACUBE_SPANS},
 }
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -121,6 +125,8 @@ ERRMSG: dict[int, str] = {
     48006: "forbid to clear quota because of reaching the limit",
     61003: "component is not authorized by this account",
     61007: "api is unauthorized to component",
+    61500: "date format error",
+    61501: "date range error",
 }
 
 _UNICODE_ESCAPE_RE = re.compile(r"(?<!\\)((?:\\\\)*)\\u")
@@ -749,6 +755,22 @@ class WeChatSandbox:
         ]
         return {"total_count": len(published), "item_count": len(items), "item": items}
 
+    def post_outside(self, appid: str, title: str) -> LedgerPost:
+        """A post the account's editors made in the WeChat backend, not through yunchu."""
+        world = self.world
+        now = self.state.clock.now()
+        article = {"article_type": "news", "title": shared(title), "author": "",
+                   "digest": shared(title), "content": shared(f"<p>{html.escape(title)}</p>"),
+                   "content_source_url": "", "thumb_media_id": "", "thumb_url": "",
+                   "need_open_comment": 0, "only_fans_can_comment": 0}
+        job = Publish(publish_id=next(world.publish_ids), appid=appid, articles=[article],
+                      ready_at=now, outcome=0)
+        world.publishes[job.publish_id] = job
+        world.settle(job, now)
+        post = self.state.ledger.get(PLATFORM, job.article_id or "")
+        assert post is not None
+        return post
+
     # ------------------------------------------------------------ quota
 
     async def clear_quota(self, appid: str, request: web.Request) -> dict[str, Any]:
@@ -841,5 +863,7 @@ def build_app(state: SandboxState) -> web.Application:
 
     app = web.Application(client_max_size=MAX_IMAGE_BYTES + 64 * 1024)
     wechat = WeChatSandbox(state)
-    app.add_routes(wechat.routes() + ComponentSandbox(state, wechat).routes())
+    app.add_routes(wechat.routes() + ComponentSandbox(state, wechat).routes()
+                   + Datacube(wechat).routes())
+    state.outside_posters[PLATFORM] = wechat.post_outside
     return app

@@ -56,7 +56,7 @@ OLD_REFRESH_GRACE_S = 300
 PUSH_TIMEOUT_S = 5.0
 
 # The func set each business interface needs (by path prefix).
-FUNCSET_OF = {"material/": 11, "media/": 11, "draft/": 11, "freepublish/": 7}
+FUNCSET_OF = {"datacube/getuser": 2, "datacube/": 7, "material/": 11, "media/": 11, "draft/": 11, "freepublish/": 7}
 FUNCSETS = ((1, "消息管理"), (2, "用户管理"), (3, "帐号服务"), (7, "群发与通知"),
             (11, "素材管理"), (15, "自定义菜单"))
 

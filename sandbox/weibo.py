@@ -2,6 +2,8 @@
 
 Routes: ``POST /2/statuses/share.json``, ``POST /2/statuses/destroy.json``,
 ``GET /2/statuses/show.json``, ``GET /2/statuses/user_timeline.json``, ``GET /2/users/show.json``
+(with ``followers_count``), ``GET /2/statuses/count.json`` (reach figures, sandbox/reach.py),
+``GET /2/account/get_uid.json``
 and OAuth: ``GET/POST /oauth2/authorize`` (a consent page of fixture accounts, sandbox/consent.py;
 ``uid`` in the query approves at once), ``POST /oauth2/access_token`` (string numbers, a code
 once, ``21325`` after), ``POST /oauth2/get_token_info`` (``expire_in`` counting down, negative
@@ -57,6 +59,7 @@ from multidict import MultiDict
 from sandbox import consent
 from sandbox.core import Ledger, LedgerPost, SandboxState, shared, timeout_fault
 from sandbox.forms import FilePart, read_form
+from sandbox.reach import ReachModel, china_day
 
 PLATFORM = "weibo"
 SHARE = "/2/statuses/share.json"
@@ -68,6 +71,9 @@ AUTHORIZE = "/oauth2/authorize"
 GET_TOKEN_INFO = "/oauth2/get_token_info"
 REVOKE = "/oauth2/revokeoauth2"
 USERS_SHOW = "/2/users/show.json"
+COUNT = "/2/statuses/count.json"
+GET_UID = "/2/account/get_uid.json"
+COUNT_MAX_IDS = 100
 DAY_S = 86_400
 HOUR_S = 3_600
 MAX_BODY_BYTES = 12 * 1024 * 1024
@@ -162,6 +168,7 @@ class WeiboEmulator:
         self.state = state
         self.initial_settings = settings
         self.settings = replace(settings)
+        self.reach = ReachModel(state)
         self._forget()
 
     def _forget(self) -> None:
@@ -247,7 +254,8 @@ class WeiboEmulator:
         newest_first = posts[::-1][(page - 1) * count : page * count]
         return json_response(
             {
-                "statuses": [status_of(post) for post in newest_first],
+                "statuses": [{**status_of(post), **self.counts_of(post)}
+                             for post in newest_first],
                 "total_number": len(posts),
                 "previous_cursor": 0,
                 "next_cursor": 0,
@@ -358,8 +366,60 @@ class WeiboEmulator:
         uid = request.query.get("uid", "")
         chosen = consent.fixture(consent.WEIBO_FIXTURES, uid)
         name = chosen.name if chosen else f"用户{uid}"
+        today = china_day(self.state.clock.now())
         return json_response({"id": int(uid) if uid.isdigit() else uid, "idstr": uid,
-                              "screen_name": name, "name": name})
+                              "screen_name": name, "name": name,
+                              "followers_count": self.reach.followers(PLATFORM, uid, today),
+                              "statuses_count": len(self.state.ledger.list(PLATFORM, uid,
+                                                                           "live"))})
+
+    # ------------------------------------------------------------ reach
+
+    async def count(self, request: web.Request) -> web.StreamResponse:
+        """``statuses/count``: comments, reposts and attitudes of up to 100 posts; unknown or
+        deleted ids are left out of the answer without an error."""
+        try:
+            uid = self.authenticate(request, None)
+            if (answer := await self.roll(COUNT)) is not None:
+                return answer
+            self.limit(uid)
+            ids = [i for i in request.query.get("ids", "").split(",") if i.strip()]
+            if not ids:
+                raise WeiboError(400, 10016, "Miss required parameter (ids)")
+            if len(ids) > COUNT_MAX_IDS:
+                raise WeiboError(400, 10017, "Parameter (ids)'s value invalid")
+        except WeiboError as error:
+            return envelope(COUNT, error)
+        found = []
+        for status_id in ids:
+            post = self.state.ledger.get(PLATFORM, status_id.strip())
+            if post is None or not post.live:
+                continue
+            counts = self.counts_of(post)
+            found.append({"id": int(post.remote_id), "comments": counts["comments_count"],
+                          "reposts": counts["reposts_count"],
+                          "attitudes": counts["attitudes_count"]})
+        return json_response(found)
+
+    async def get_uid(self, request: web.Request) -> web.StreamResponse:
+        """``account/get_uid``: the uid behind the token."""
+        try:
+            uid = self.authenticate(request, None)
+        except WeiboError as error:
+            return envelope(GET_UID, error)
+        return json_response({"uid": int(uid) if uid.isdigit() else uid})
+
+    def counts_of(self, post: LedgerPost) -> dict[str, int]:
+        total = self.reach.total(post)
+        return {"reposts_count": total.shares, "comments_count": total.comments,
+                "attitudes_count": total.likes}
+
+    def post_outside(self, uid: str, title: str) -> LedgerPost:
+        """A post the account made on weibo.com itself, not through yunchu."""
+        made = self.create(uid, title, "127.0.0.1", None)
+        post = self.state.ledger.get(PLATFORM, str(made["id"]))
+        assert post is not None
+        return post
 
     # ------------------------------------------------------------ checks
 
@@ -553,8 +613,11 @@ def build_app(state: SandboxState, settings: WeiboSandboxSettings | None = None)
             web.get(REVOKE, emulator.revokeoauth2),
             web.post(REVOKE, emulator.revokeoauth2),
             web.get(USERS_SHOW, emulator.users_show),
+            web.get(COUNT, emulator.count),
+            web.get(GET_UID, emulator.get_uid),
         ]
     )
+    state.outside_posters[PLATFORM] = emulator.post_outside
     return app
 
 

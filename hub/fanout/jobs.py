@@ -45,3 +45,30 @@ def refresh_authorizations() -> dict[str, Any]:
     if report.ran and (report.refreshed or report.renewed or report.expired or report.revoked):
         log.info("authorisations: %s", report.as_dict())
     return report.as_dict()
+
+
+def plan_reach() -> dict[str, Any]:
+    """Split reach collection into jobs (hub/services/reach/schedule.py), maintenance queue."""
+    executor: Executor | None = _state.get("executor")
+    if executor is None:
+        raise RuntimeError("plan_reach must run inside `yunchu worker`")
+    from ..services.reach import schedule
+
+    return schedule.plan(executor.runtime, executor.runtime.redis)
+
+
+def collect_reach(platform: str, ids: Sequence[str]) -> dict[str, Any]:
+    """One reach collection job (hub/services/reach/collector.py), maintenance queue. The
+    accounts it handed back because a withdrawal was waiting go back on the queue."""
+    executor: Executor | None = _state.get("executor")
+    loop: LoopThread | None = _state.get("loop")
+    if executor is None or loop is None:
+        raise RuntimeError("collect_reach must run inside `yunchu worker`")
+    from ..services.reach import runner, schedule
+
+    report = loop.run(runner.run(executor, platform, list(ids)))
+    if report.deferred:
+        schedule.enqueue(executor.runtime.redis, platform, [report.deferred])
+    if report.collected or report.failed:
+        log.info("reach %s: %s", platform, runner.summary(report))
+    return runner.summary(report)

@@ -102,12 +102,14 @@ class Limiter:
 
     MAX_PER_TRIP = 500  # keeps one script call short: Redis runs nothing else meanwhile
 
-    def __init__(self, redis, prefix: str = "yunchu:rl:", clock=time.time):
+    def __init__(self, redis, prefix: str = "yunchu:rl:", clock=time.time,
+                 rates: dict[str, tuple[Rate, Rate]] | None = None):
         self._redis = redis
         self._prefix = prefix
         self._clock = clock
         self._script = redis.register_script(GCRA_MANY)
-        self._rates = {p: configured(p) for p in platform_names()}
+        # Another budget (reach collection's) passes its own rates and prefix.
+        self._rates = rates if rates is not None else {p: configured(p) for p in platform_names()}
         self._waiting: list[_Request] = []
         self._sender: asyncio.Task | None = None
 

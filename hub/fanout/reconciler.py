@@ -22,6 +22,7 @@ from ..infra.runtime import Runtime
 from ..models import Delivery, utcnow
 from ..security.audit_denials import flush_closed
 from ..services.onboarding import refresher
+from ..services.reach import schedule as reach_schedule
 from . import claims, liveness, withdraw
 from .queueing import MAINTENANCE_QUEUE, MARK_PREFIX, enqueue_batches, pending_jobs, queue
 from .vocabulary import Action, DeliveryState
@@ -116,6 +117,7 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
     _finish_slicing(runtime, connection, now)
     flush_closed(runtime, time.time())  # anonymous denials counted in a minute that has ended
     refresher.schedule(runtime, connection)  # OAuth grants, once per interval
+    reach_schedule.schedule(runtime, connection)  # platform figures, once per interval
     return report
 
 

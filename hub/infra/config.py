@@ -167,6 +167,9 @@ class Settings:
     auth_remind_days: int = 14  # an operator task this long before access stops
     auth_refresh_interval_s: int = 3600  # the refresher runs this often (maintenance queue)
     auth_refresh_batch: int = 100  # accounts per refresher batch
+    reach_interval_s: int = 3600  # reach collection starts this often (maintenance queue); 0: off
+    reach_batch: int = 100  # accounts per reach collection job
+    reach_concurrency: int = 16  # accounts collected at once by one job
 
     @property
     def redis_embedded(self) -> bool:
@@ -213,9 +216,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
                       "max_bulk_json_bytes", "max_image_pixels", "batch_size",
                       "concurrency", "lease_s", "retry_max_attempts", "interrupted_max",
                       "confirm_threshold", "oauth_attempt_ttl_s", "auth_expiring_days",
-                      "auth_remind_days", "auth_refresh_interval_s", "auth_refresh_batch"}:
+                      "auth_remind_days", "auth_refresh_interval_s", "auth_refresh_batch",
+                      "reach_batch", "reach_concurrency"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
-        elif name == "wechat_component_preauth_ttl_s":
+        elif name in {"wechat_component_preauth_ttl_s", "reach_interval_s"}:
             values[name] = _int(var, value, minimum=0)
         elif name == "wechat_component_login_base":
             values[name] = _url(var, value, ("http", "https"))

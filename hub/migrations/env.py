@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from hub.infra.migrate import include_name
 from hub.models import Base
 
 config = context.config
@@ -16,6 +17,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -30,11 +30,12 @@ from .fanout import (
 )
 from .org import ORG_KINDS, Org
 from .people import ROLES, ApiToken, Review, User
+from .reach import FIGURES, AccountDay, ExternalPost, PostDay
 
 __all__ = [
-    "ACCOUNT_STATUSES", "AUTHORIZATION_STATUSES", "AUTH_MODES", "AUTH_STATES", "DELIVERY_STATES", "ITEM_KINDS", "ITEM_STATUSES", "LIVE", "ORG_KINDS",
+    "ACCOUNT_STATUSES", "FIGURES", "AUTHORIZATION_STATUSES", "AUTH_MODES", "AUTH_STATES", "DELIVERY_STATES", "ITEM_KINDS", "ITEM_STATUSES", "LIVE", "ORG_KINDS",
     "PUBLISH_DONE", "PUBLISH_OPEN", "ROLES", "WITHDRAW_DONE", "WITHDRAW_OPEN",
-    "Account", "ApiToken", "Authorization", "Asset", "AuditEntry", "AuditHead", "Base", "Delivery", "DeliveryAttempt",
-    "Dispatch", "Item", "ItemVersion", "Matrix", "MatrixAccount", "Org", "PlatformSecret", "Review", "SafetyList",
+    "Account", "AccountDay", "ApiToken", "Authorization", "Asset", "AuditEntry", "AuditHead", "Base", "Delivery", "DeliveryAttempt",
+    "Dispatch", "ExternalPost", "Item", "ItemVersion", "Matrix", "MatrixAccount", "Org", "PlatformSecret", "PostDay", "Review", "SafetyList",
     "Task", "User", "Withdrawal", "utcnow",
 ]

@@ -7,9 +7,10 @@ number; and an account whose credentials a platform rejected is a security matte
 whose authorisation expired or was withdrawn by its holder (authorization_lost: the hub can no
 longer post there until it is authorised again). Closed accounts are not inspected.
 
-"Updated" is what yunchu knows: the last post it published on the account (or, for an account
-that never published, when it entered the ledger, so a new account has one window's grace).
-Posts made on the platform outside yunchu are not seen.
+"Updated" is the last post on the account that yunchu knows of: one it published, or one the
+account made directly on the platform, which reach collection lists (hub/services/reach/store.py
+moves ``last_published_at`` when it finds one). An account that never posted counts from when it
+entered the ledger, so a new account has one window's grace.
 """
 
 from __future__ import annotations

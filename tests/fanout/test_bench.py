@@ -149,3 +149,30 @@ def test_bench_withdraw_at_reports_the_emergency_and_leaves_nothing_live(redis_s
     # The standalone withdrawal removed the same number of live posts.
     assert em["standalone"]["live_at_click"] == em["withdrawn"], em
     assert em["standalone"]["states"] == {"withdrawn": em["withdrawn"]}, em
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_reach_bench_collects_every_account_twice_and_reports_calls(redis_server_url: str,
+                                                                    pg_server_url: str,
+                                                                    tmp_path: Path):
+    """bench/reach.py at a small size: a month of posts, the first and the daily collection,
+    calls per platform and interface, and nothing failed."""
+    out = tmp_path / "reach.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.reach", "--accounts", "12", "--days", "3", "--per-day",
+         "2", "--workers", "1", "--concurrency", "4", "--database-url", pg_server_url,
+         "--redis-url", redis_server_url, "--json", str(out)],
+        capture_output=True, text=True, timeout=280, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["seed"]["posts"] > 0
+    for run in ("first_run", "daily_run"):
+        platforms = report[run]["platforms"]
+        assert sum(p["accounts"] for p in platforms.values()) == 12, run
+        assert all(p["failed"] == 0 for p in platforms.values()), (run, platforms)
+        assert report[run]["calls_total"] > 0
+    assert report["first_run"]["rows_after"]["reach_external_posts"] > 0
+    wechat = report["first_run"]["platforms"].get("wechat")
+    if wechat:
+        assert wechat["calls_per_account"]["freepublish/batchget"] >= 1

@@ -539,3 +539,32 @@ def test_a_worker_refresh_of_the_authorizer_token_is_recorded_on_the_account(
     wx.rig.drain()
     assert len(wx.sandbox.posts(platform="wechat", account=FIXTURES[0].appid)) == 2
     assert _token_health(wx, account.id) == (long_ago, long_ago)
+
+
+def _collect_reach(wx: WxRig, account: Account) -> Any:
+    from hub.fanout.executor import Executor
+    from hub.fanout.loop import LoopThread
+    from hub.services.reach import runner
+
+    loop = LoopThread()
+    executor = Executor(wx.runtime, "reach-component")
+    loop.run(executor.start())
+    try:
+        return loop.run(runner.run(executor, "wechat", [account.id]))
+    finally:
+        loop.run(executor.close())
+        loop.stop()
+
+
+def test_reach_is_collected_with_the_authorizer_token_and_its_func_sets(wx: WxRig) -> None:
+    """Reach collection takes the delegated account's token path, as publishing does; a grant
+    without func sets 7 and 2 is refused by the platform (61007) and reported, not retried."""
+    wx.register()
+    _, account = onboarded(wx)
+    report = _collect_reach(wx, account)
+    assert report.collected == 1 and report.errors == {}, report
+    assert report.calls["datacube/getbizsummary"] >= 1
+    assert report.calls["datacube/getusercumulate"] >= 1
+    _, narrow = onboarded(wx, authorizer=FIXTURES[1].appid, funcsets=["1", "11"])
+    refused = _collect_reach(wx, narrow)
+    assert refused.collected == 0 and sum(refused.errors.values()) == 1, refused

@@ -20,7 +20,8 @@ def _differences(url: str) -> list:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                              "include_name": migrate.include_name})
             return compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()

@@ -210,7 +210,8 @@ def fanout(request: pytest.FixtureRequest, redis_server_url: str, sandbox,
            "YUNCHU_PUBLIC_URL": PUBLIC_URL, "YUNCHU_BOOTSTRAP_TOKEN": BOOT_TOKEN,
            # Lease, alive key and sweep interval at their defaults: the fault tests measure
            # what a deployment gets.
-           "YUNCHU_BATCH_SIZE": "100", "YUNCHU_CONCURRENCY": "100"}
+           "YUNCHU_BATCH_SIZE": "100", "YUNCHU_CONCURRENCY": "100",
+           "YUNCHU_REACH_INTERVAL_S": "0"}
     log_dir = tmp_path / "worker-logs"
     log_dir.mkdir()
     rig = FanoutRig(hub=hub, sandbox=sandbox, redis_url=redis_url, env=env, log_dir=log_dir)

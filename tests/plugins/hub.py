@@ -122,6 +122,9 @@ def make_hub(database_url: str, redis_url: str, tmp_path: Path, **overrides: Any
     options = {"data_dir": tmp_path / "data", "database_url": database_url,
                "redis_url": redis_url, "bootstrap_token": BOOT_TOKEN,
                "public_url": "http://hub.test", "secret_key": "test-secret-" + uuid.uuid4().hex,
+               # No reach collection on the sweeps: its platform calls would count in the
+               # tests that count calls (tests/fanout/test_reach_schedule.py turns it on).
+               "reach_interval_s": 0,
                **overrides}
     settings = load_settings(env={}, **options)
     runtime = Runtime(settings)

@@ -34,9 +34,10 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     openapi,
     orgs,
     safety,
+    stats,
     tasks,
     users,
 )
 
 __all__ = ["api", "accounts", "assets", "fanout", "items", "library", "matrices", "openapi", "orgs",
-           "tasks", "users", "audit", "login", "safety", "authorizations"]
+           "tasks", "users", "audit", "login", "safety", "authorizations", "stats"]
