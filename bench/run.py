@@ -40,6 +40,7 @@ from .kill_worker import WorkerKiller
 WITHDRAW_OPEN_STATES = ("sending", "retry", "withdraw_queued", "withdrawing", "withdraw_retry",
                         "manual")
 BENCH_REDIS_DB = 9
+BACKGROUND_OFF = {"YUNCHU_REACH_INTERVAL_S": "0"}
 POLL_EVERY_S = 1.0  # how often the bench asks whether a phase is done
 
 
@@ -139,7 +140,10 @@ class Bench:
                     "YUNCHU_CONCURRENCY": str(settings.concurrency),
                     "YUNCHU_LEASE_S": str(settings.lease_s),
                     "YUNCHU_WORKER_ALIVE_S": str(settings.worker_alive_s),
-                    "YUNCHU_RECONCILE_INTERVAL_S": str(settings.reconcile_interval_s)}
+                    "YUNCHU_RECONCILE_INTERVAL_S": str(settings.reconcile_interval_s),
+                    # Push and withdrawal alone: reach collection (and comment intake, which
+                    # `bench --intake` measures beside a withdrawal) would share the workers.
+                    **BACKGROUND_OFF}
         self.runtime: Runtime | None = None
         self.client = None
         self.reviewers: list[str] = []
