@@ -47,6 +47,8 @@ from adapters.base import (
     AuthFailed,
     Capabilities,
     ContentRejected,
+    Interaction,
+    NoInteraction,
     RateLimited,
     Receipt,
     Retryable,
@@ -85,6 +87,13 @@ CAPABILITIES = Capabilities(
         "(signed Standard Webhooks; withdrawal is an article.withdrawn event; resends reuse the "
         "webhook-id and the receiver drops duplicates. Status and lookup need the sample "
         "backend's story listing; without it lookup answers None, which is safe to resend.)"
+    ),
+    interaction=Interaction(
+        receive_messages=True,
+        notes=(
+            "评论由城市客户端后台以签名 Webhook 推送到 /callbacks/cityapp/<account>/comments "
+            "(comments are pushed by the city app's backend as signed webhooks)"
+        ),
     ),
 )
 
@@ -165,7 +174,7 @@ class Endpoint:
 # ---------------------------------------------------------------- adapter
 
 
-class CityAppAdapter:
+class CityAppAdapter(NoInteraction):
     platform = PLATFORM
     capabilities = CAPABILITIES
     # Unix seconds for webhook-timestamp; replaceable in tests.

@@ -35,6 +35,8 @@ from adapters.base import (
     AuthFailed,
     Capabilities,
     ContentRejected,
+    Interaction,
+    NoInteraction,
     OutcomeUnknown,
     RateLimited,
     Receipt,
@@ -78,6 +80,14 @@ CAPABILITIES = Capabilities(
     notes="发布需 video.create.bind 权限并经平台异步审核；删除权限可能已收回，届时撤稿转人工 "
     "(publishing needs video.create.bind and passes async review; when delete is not granted, "
     "withdrawal becomes a manual task)",
+    interaction=Interaction(
+        list_comments=True, comment_page_max=50, can_reply_comment=True,
+        notes=(
+            "评论需 item.comment 权限并轮询（item/comment/list，每页最多50条）；未见删除用户评论的接口 "
+            "(comments need item.comment and are polled, at most 50 a page; no call to delete a "
+            "user's comment was found)"
+        ),
+    ),
 )
 
 # Douyin's error codes by what the hub does about them (docs/platforms/douyin.md)
@@ -143,7 +153,7 @@ def _optional_float(value: Any) -> float | None:
     return float(value)
 
 
-class DouyinAdapter:
+class DouyinAdapter(NoInteraction):
     platform = PLATFORM
     capabilities = CAPABILITIES
 

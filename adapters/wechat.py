@@ -58,6 +58,8 @@ from adapters.base import (
     AuthFailed,
     Capabilities,
     ContentRejected,
+    Interaction,
+    NoInteraction,
     OutcomeUnknown,
     RateLimited,
     Receipt,
@@ -151,6 +153,18 @@ CAPABILITIES = Capabilities(
         "草稿+发布（freepublish），发布为异步，需轮询状态（每日100次）；撤稿为删除已发布文章"
         "（每日10次，未认证订阅号无权限时需人工操作） (draft + freepublish; asynchronous "
         "publish polled via freepublish/get, 100/day; withdrawal deletes the article, 10/day)"
+    ),
+    interaction=Interaction(
+        list_comments=True, comment_page_max=49, receive_messages=True,
+        can_reply_comment=True, one_reply_per_comment=True, can_elect=True, can_hide=True,
+        can_send_message=True, message_reply_window_h=48,
+        notes=(
+            "留言需认证账号且文章已开启留言，需轮询（comment/list，每页最多49条）；每条留言仅可回复一次；"
+            "用户消息由平台推送到消息服务器，客服消息须在用户最后一条消息后48小时内发送 "
+            "(comments need a verified account with comments open and are polled, at most 49 a page; "
+            "one reply per comment; users' messages are pushed to the message server and answered "
+            "by customer-service message within 48 h of the user's last one)"
+        ),
     ),
 )
 
@@ -254,7 +268,7 @@ def _app(appid: str, secret: str, base: str) -> App:
     return App(appid, secret, base)
 
 
-class WeChatAdapter:
+class WeChatAdapter(NoInteraction):
     platform = PLATFORM
     capabilities = CAPABILITIES
 

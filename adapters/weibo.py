@@ -57,6 +57,8 @@ from adapters.base import (
     AuthFailed,
     Capabilities,
     ContentRejected,
+    Interaction,
+    NoInteraction,
     OutcomeUnknown,
     RateLimited,
     Receipt,
@@ -92,6 +94,15 @@ CAPABILITIES = Capabilities(
         "每个账号每小时最多发30条微博；删除接口需应用具备权限，未获授权时转为人工任务 "
         "(at most 30 posts per account per hour; deletion needs the app's permission, "
         "otherwise it becomes a manual task)"
+    ),
+    interaction=Interaction(
+        list_comments=True, comment_page_max=50, can_reply_comment=True, reply_max_chars=140,
+        replies_per_hour=60,
+        notes=(
+            "评论需轮询（comments/show）；回复不超过140字，每个账号每小时约60条；只能删除本账号发布的评论 "
+            "(comments are polled; replies at most 140 characters, about 60 an hour per account; "
+            "only the account's own comments can be deleted)"
+        ),
     ),
 )
 
@@ -158,7 +169,7 @@ AUTH_PREFIX = 213  # 213xx: OAuth errors not listed above
 GATEWAY_STATUSES = {502, 504}
 
 
-class WeiboAdapter:
+class WeiboAdapter(NoInteraction):
     platform = PLATFORM
 
     def __init__(

@@ -28,13 +28,28 @@ from .fanout import (
     Task,
     Withdrawal,
 )
+from .interaction import (
+    CONVERSATION_KINDS,
+    CONVERSATION_OPEN,
+    CONVERSATION_STATES,
+    MESSAGE_DIRECTIONS,
+    REPLY_STATES,
+    CommentCursor,
+    Conversation,
+    InteractionMessage,
+    InteractionSetting,
+    Reply,
+    ReplyTemplate,
+)
 from .org import ORG_KINDS, Org
 from .people import ROLES, ApiToken, Review, User
 
 __all__ = [
-    "ACCOUNT_STATUSES", "AUTHORIZATION_STATUSES", "AUTH_MODES", "AUTH_STATES", "DELIVERY_STATES", "ITEM_KINDS", "ITEM_STATUSES", "LIVE", "ORG_KINDS",
+    "ACCOUNT_STATUSES", "AUTHORIZATION_STATUSES", "CONVERSATION_KINDS", "CONVERSATION_OPEN",
+    "CONVERSATION_STATES", "MESSAGE_DIRECTIONS", "REPLY_STATES", "AUTH_MODES", "AUTH_STATES", "DELIVERY_STATES", "ITEM_KINDS", "ITEM_STATUSES", "LIVE", "ORG_KINDS",
     "PUBLISH_DONE", "PUBLISH_OPEN", "ROLES", "WITHDRAW_DONE", "WITHDRAW_OPEN",
-    "Account", "ApiToken", "Authorization", "Asset", "AuditEntry", "AuditHead", "Base", "Delivery", "DeliveryAttempt",
+    "Account", "ApiToken", "Authorization", "Asset", "AuditEntry", "AuditHead", "Base", "CommentCursor",
+    "Conversation", "InteractionMessage", "InteractionSetting", "Reply", "ReplyTemplate", "Delivery", "DeliveryAttempt",
     "Dispatch", "Item", "ItemVersion", "Matrix", "MatrixAccount", "Org", "PlatformSecret", "Review", "SafetyList",
     "Task", "User", "Withdrawal", "utcnow",
 ]
