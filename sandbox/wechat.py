@@ -30,6 +30,7 @@ Faults (``state.roll_fault``, once per business call, token calls excluded): ``b
 
 from __future__ import annotations
 
+import base64
 import heapq
 import html
 import itertools
@@ -43,6 +44,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from sandbox.comments import MSG_DATA_ID_BASE, wechat_list
 from sandbox.core import SandboxState, fingerprint, shared, timeout_fault
 from sandbox.forms import read_part
 from sandbox.wechat_events import EventSender, publish_event_xml
@@ -75,6 +77,8 @@ DAILY_QUOTAS: dict[str, int] = {
     "freepublish/getarticle": 100,
     "freepublish/batchget": 100,
     "clear_quota": 1_000_000,  # limited per month instead
+    # No documented quota for the comment calls (a community claim only): generous.
+    "comment/list": 100_000,
 }
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -120,6 +124,9 @@ ERRMSG: dict[int, str] = {
     48001: "api unauthorized",
     48006: "forbid to clear quota because of reaching the limit",
     61003: "component is not authorized by this account",
+    88000: "without comment privilege",
+    88001: "msg_data is not exists",
+    88010: "count range error. cout <= 0 or count > 50",
     61007: "api is unauthorized to component",
 }
 
@@ -287,8 +294,12 @@ class World:
         job.article_id = "art_" + self.new_id(24)
         job.published_at = now
         job.deleted = [False] * len(job.articles)
-        for article in job.articles:
-            article["url"] = "https://mp.weixin.qq.com/s/" + secrets.token_urlsafe(16)
+        biz = base64.b64encode(job.appid.encode()).decode()
+        for idx, article in enumerate(job.articles, start=1):
+            # The long form WeChat gives: ``mid`` is the msg_data_id the comment calls take.
+            article["url"] = (f"https://mp.weixin.qq.com/s?__biz={biz}"
+                              f"&mid={job.publish_id + MSG_DATA_ID_BASE}&idx={idx}"
+                              f"&sn={secrets.token_hex(16)}")
         self.articles[job.article_id] = job
         self.app(job.appid).published.append(job)
         first = job.articles[0]
@@ -367,6 +378,7 @@ class WeChatSandbox:
             ("POST", "freepublish/getarticle", self.publish_getarticle),
             ("POST", "freepublish/batchget", self.publish_batchget),
             ("POST", "clear_quota", self.clear_quota),
+            ("POST", "comment/list", self.comment_list),
         ]
         table = [
             web.get("/cgi-bin/token", self.classic_token),
@@ -664,7 +676,7 @@ class WeChatSandbox:
             "errcode": 0,
             "errmsg": "ok",
             "publish_id": str(job.publish_id),
-            "msg_data_id": job.publish_id + 1_000_000_000,
+            "msg_data_id": job.publish_id + MSG_DATA_ID_BASE,
         }
 
     def event_due_in(self, job: Publish) -> float | None:
@@ -748,6 +760,11 @@ class WeChatSandbox:
             for job in newest_first
         ]
         return {"total_count": len(published), "item_count": len(items), "item": items}
+
+    # ------------------------------------------------------------ comments
+
+    async def comment_list(self, appid: str, request: web.Request) -> dict[str, Any]:
+        return wechat_list(self.state, self.world, appid, await json_body(request), WeChatError)
 
     # ------------------------------------------------------------ quota
 
