@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +91,12 @@ class Chatter:
         self.state = state
         self.config = ChatterConfig()
         self._streams: dict[tuple[str, str], _Stream] = {}
+        self._on_configure: list[Callable[[], None]] = []
         state.on_reset(self.reset)
+
+    def on_configure(self, hook: Callable[[], None]) -> None:
+        """Have ``hook`` called after each change of the settings (the message pusher)."""
+        self._on_configure.append(hook)
 
     def reset(self) -> None:
         self.config = ChatterConfig()
@@ -100,6 +105,8 @@ class Chatter:
     def configure(self, changes: Mapping[str, Any]) -> None:
         self.config.update(changes)
         self._streams.clear()  # a new rate or seed: the streams start over from it
+        for hook in self._on_configure:
+            hook()
 
     # ------------------------------------------------------------ comments
 

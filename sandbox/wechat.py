@@ -855,8 +855,12 @@ def published_items(job: Publish, no_content: bool) -> list[dict[str, Any]]:
 
 def build_app(state: SandboxState) -> web.Application:
     from sandbox.wechat_component import ComponentSandbox
+    from sandbox.wechat_messages import MessagePusher
 
     app = web.Application(client_max_size=MAX_IMAGE_BYTES + 64 * 1024)
     wechat = WeChatSandbox(state)
-    app.add_routes(wechat.routes() + ComponentSandbox(state, wechat).routes())
+    component = ComponentSandbox(state, wechat)
+    pusher = MessagePusher(state, component)
+    app.add_routes(wechat.routes() + component.routes()
+                   + [web.get("/_sandbox/messages", pusher.report)])
     return app

@@ -45,3 +45,27 @@ def refresh_authorizations() -> dict[str, Any]:
     if report.ran and (report.refreshed or report.renewed or report.expired or report.revoked):
         log.info("authorisations: %s", report.as_dict())
     return report.as_dict()
+
+
+def plan_intake() -> dict[str, Any]:
+    """Plan the comment polls that are due (hub/services/interaction/planner.py)."""
+    executor: Executor | None = _state.get("executor")
+    if executor is None:
+        raise RuntimeError("plan_intake must run inside `yunchu worker`")
+    from ..services.interaction import planner
+
+    report = planner.plan(executor.runtime, executor.runtime.redis)
+    if report.jobs:
+        log.info("intake: %s", report.as_dict())
+    return report.as_dict()
+
+
+def intake_comments(platform: str, ids: Sequence[str]) -> dict[str, Any]:
+    """Read new comments under a batch of posts (hub/services/interaction/poller.py)."""
+    executor: Executor | None = _state.get("executor")
+    loop: LoopThread | None = _state.get("loop")
+    if executor is None or loop is None:
+        raise RuntimeError("intake_comments must run inside `yunchu worker`")
+    from ..services.interaction import poller
+
+    return loop.run(poller.poll(executor, platform, ids))

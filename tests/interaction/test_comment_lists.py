@@ -3,9 +3,6 @@ once, in pages, and a second pass from the kept cursor finds nothing new until m
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 
 from adapters.base import PostRef, Unsupported
@@ -14,21 +11,9 @@ from tests.platforms.wechat import support as wx
 from tests.platforms.weibo import support as wb
 from tests.storage import samples
 
+from .conftest import chatter, generated
+
 DAY = 86400
-
-
-def chatter(sandbox, **settings) -> None:
-    request = urllib.request.Request(f"{sandbox.url}/_sandbox/chatter",
-                                     data=json.dumps(settings).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as answer:
-        assert answer.status == 200
-
-
-def generated(sandbox, platform: str) -> dict[str, list[dict]]:
-    with urllib.request.urlopen(f"{sandbox.url}/_sandbox/chatter/comments?platform={platform}") \
-            as answer:
-        return {p["remote_id"]: p["comments"] for p in json.load(answer)["posts"]}
 
 
 async def read_all(adapter, account, post: PostRef, cursor, count: int):
