@@ -434,7 +434,8 @@ SPEC = PlatformSpec(
                  CredentialField("signing_secret")),
     identity=lambda c: endpoint_identity(c.get("webhook_url") or ""), external_id=app_name,
     app_budget=Rate(5000, 5000), account_budget=Rate(50, 50),
-    emulator="sandbox.cityapp", seed_share=0.10, seed_label="客户端",
+    emulator="sandbox.cityapp", callback="hub.web.cityapp_comments:comment_event",
+    seed_share=0.10, seed_label="客户端",
     seed_credentials=seed_credentials,
     # The sample receiver must know each app's signing secret before it accepts a webhook.
     sandbox_account=lambda c: (app_name(c) or "", {"signing_secret": c["signing_secret"]}),
