@@ -3,7 +3,8 @@ generated on the sandbox clock (``state.clock``), deterministic for a seed.
 
 Off until configured through ``POST /_sandbox/chatter`` (``comments_per_day`` per live post,
 ``messages_per_day`` per WeChat account registered with a ``callback_url``, ``abusive_share``,
-``question_share``, ``seed``). Nothing runs in the background for comments: a post's comments
+``question_share``, ``seed``, ``ahead_s``: the commenters' clock ahead of the sandbox clock,
+which tests move with ``/_sandbox/clock/advance`` or this). Nothing runs in the background for comments: a post's comments
 are worked out when a list call asks, from its creation time to the clock's now, the same for
 any order of calls. Messages are pushed (``sandbox/wechat_messages.py``) when they fall due.
 
@@ -62,10 +63,13 @@ class ChatterConfig:
     question_share: float = 0.3
     seed: int = 1
     max_per_post: int = 5000
+    # The commenters' own clock runs this far ahead of the sandbox clock: a day of comments
+    # without moving the sandbox clock, whose tokens and webhook tolerances would move too.
+    ahead_s: float = 0.0
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {"comments_per_day", "messages_per_day", "abusive_share", "question_share",
-                 "seed", "max_per_post"}
+                 "seed", "max_per_post", "ahead_s"}
         unknown = set(changes) - known
         if unknown:
             raise ValueError(f"未知配置项 (unknown chatter keys): {sorted(unknown)}")
@@ -81,7 +85,7 @@ class ChatterConfig:
         return {"comments_per_day": self.comments_per_day,
                 "messages_per_day": self.messages_per_day, "abusive_share": self.abusive_share,
                 "question_share": self.question_share, "seed": self.seed,
-                "max_per_post": self.max_per_post}
+                "max_per_post": self.max_per_post, "ahead_s": self.ahead_s}
 
 
 class Chatter:
@@ -116,7 +120,7 @@ class Chatter:
         rate = self.config.comments_per_day
         if rate <= 0:
             return []
-        until = post.deleted_at if post.deleted_at is not None else self.state.clock.now()
+        until = post.deleted_at if post.deleted_at is not None else self.now()
         return self._grow(("post", f"{post.platform}:{post.remote_id}{part}"),
                           post.created_at, rate, until)
 
@@ -125,7 +129,11 @@ class Chatter:
         rate = self.config.messages_per_day
         if rate <= 0:
             return []
-        return self._grow(("msg", appid), since, rate, self.state.clock.now())
+        return self._grow(("msg", appid), since, rate, self.now())
+
+    def now(self) -> float:
+        """The commenters' time: the sandbox clock plus ``ahead_s``."""
+        return self.state.clock.now() + self.config.ahead_s
 
     def _grow(self, key: tuple[str, str], start: float, per_day: float,
               until: float) -> list[SimComment]:

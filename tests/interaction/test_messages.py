@@ -64,13 +64,13 @@ def test_pushed_user_messages_reach_conversations(rig, live_hub, mode):
     time.sleep(1.0)  # the pusher starts counting from its first look at the account
     rig.sandbox.advance_clock(600)  # ~28 messages fall due
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # messages keep coming on real time: one snapshot
         report = _pushed(rig.sandbox)
+        rows = _messages(rig)
         pushed = sum(report["pushed"].values())
-        if pushed > 10 and len(_messages(rig)) == pushed:
+        if pushed > 10 and len(rows) == pushed and _pushed(rig.sandbox) == report:
             break
         time.sleep(0.3)
-    rows = _messages(rig)
     assert len(rows) == pushed > 10, (len(rows), report)
     assert {r.kind for r in rows} == {"message"} and {r.account_id for r in rows} == {account}
     assert len({r.remote_id for r in rows}) == len(rows)

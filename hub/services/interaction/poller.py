@@ -47,6 +47,7 @@ log = logging.getLogger("yunchu.intake")
 
 MAX_BUDGET_WAIT_S = 2.0  # longer: the post is due again when the budget allows
 WITHDRAW_CHECK_S = 0.2
+PAUSE_S = 0.05
 _limiters: dict[int, Any] = {}
 
 
@@ -93,8 +94,10 @@ class PollReport:
 
 
 class _Yield:
-    """Whether a withdrawal wants this worker: one running here, or one waiting on its queue
-    (Redis is asked at most every WITHDRAW_CHECK_S)."""
+    """A withdrawal goes first. One waiting on its queue: the job stops (``now`` is True) so
+    the worker's RQ loop takes it. One running on this worker's loop: the job pauses until it
+    is done, starting nothing meanwhile (giving the posts back and taking the next intake job
+    would only churn). Redis is asked at most every WITHDRAW_CHECK_S."""
 
     def __init__(self, executor: Executor) -> None:
         self.executor = executor
@@ -102,15 +105,18 @@ class _Yield:
         self.waiting = False
 
     async def now(self) -> bool:
-        if self.executor._load.get(Action.WITHDRAW, 0) > 0:
-            return True
-        if time.monotonic() - self.checked >= WITHDRAW_CHECK_S:
-            self.checked = time.monotonic()
-            try:
-                self.waiting = bool(await self.executor.redis.llen(WITHDRAW_QUEUE_KEY))
-            except Exception:  # noqa: BLE001 - only a courtesy: intake goes on
-                self.waiting = False
-        return self.waiting
+        while True:
+            if time.monotonic() - self.checked >= WITHDRAW_CHECK_S:
+                self.checked = time.monotonic()
+                try:
+                    self.waiting = bool(await self.executor.redis.llen(WITHDRAW_QUEUE_KEY))
+                except Exception:  # noqa: BLE001 - only a courtesy: intake goes on
+                    self.waiting = False
+            if self.waiting:
+                return True
+            if self.executor._load.get(Action.WITHDRAW, 0) <= 0:
+                return False
+            await asyncio.sleep(PAUSE_S)
 
 
 async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[str, int]:
@@ -261,7 +267,11 @@ def _write(executor: Executor, platform: str, result: _Result, report: PollRepor
 
 def _defer(executor: Executor, deferred: list[tuple[str, timedelta]]) -> None:
     now = utcnow()
+    by_delay: dict[timedelta, list[str]] = {}
+    for delivery_id, delay in deferred:
+        by_delay.setdefault(delay, []).append(delivery_id)
     with executor.runtime.db.session() as session:
-        for delivery_id, delay in deferred:
-            session.execute(update(CommentCursor).where(
-                CommentCursor.delivery_id == delivery_id).values(next_poll_at=now + delay))
+        for delay, ids in by_delay.items():
+            session.execute(update(CommentCursor).where(CommentCursor.delivery_id.in_(ids))
+                            .values(next_poll_at=now + delay)
+                            .execution_options(synchronize_session=False))

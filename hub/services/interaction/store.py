@@ -13,9 +13,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,55 +65,67 @@ def screening_of(screen: Screen, text: str) -> tuple[bool, dict[str, Any] | None
 
 def take_comments(session: Session, place: Place, comments: Sequence[RemoteComment],
                   screen: Screen | None = None) -> Taken:
-    """Store the comments not stored yet (and the account's replies the platform shows)."""
+    """Store the comments not stored yet (and the account's replies the platform shows).
+    New rows go in as one multi-row insert per table: intake writes a province's comments."""
     taken = Taken()
     if not comments:
         return taken
     screen = screen or current_screen(session)
     known = _known(session, place, [c.remote_id for c in comments]
                    + [reply_remote_id(c) for c in comments if c.reply is not None])
-    threads = _conversations(session, place.account_id, "comment",
-                             {c.thread_id for c in comments})
+    threads: dict[str, Any] = dict(_conversations(session, place.account_id, "comment",
+                                                  {c.thread_id for c in comments}))
+    fresh: list[SimpleNamespace] = []
+    messages: list[dict[str, Any]] = []
     now = utcnow()
-    for comment in comments:  # conversations first: rows are flushed in the order added
-        if comment.thread_id not in threads:
-            threads[comment.thread_id] = Conversation(
+    for comment in comments:
+        conversation = threads.get(comment.thread_id)
+        if conversation is None:
+            conversation = threads[comment.thread_id] = SimpleNamespace(
                 id=new_id("cv"), org_id=place.org_id, account_id=place.account_id,
                 platform=place.platform, kind="comment", delivery_id=place.delivery_id,
                 item_id=place.item_id, thread_key=comment.thread_id,
                 remote_post_id=place.remote_post_id, remote_comment_id=comment.comment_id,
                 remote_user_id=comment.user_id, author_name=comment.author_name,
-                state="new", unread=True, flagged=False, elected=comment.elected, hidden=False)
-            session.add(threads[comment.thread_id])
-            taken.new_conversations += 1
-    if taken.new_conversations:
-        session.flush()
-    for comment in comments:
-        conversation = threads[comment.thread_id]
+                state="new", assignee_id=None, deadline_at=None, first_inbound_at=None,
+                first_reply_at=None, last_inbound_at=None, last_outbound_at=None,
+                unread=True, flagged=False, elected=comment.elected, hidden=False,
+                created_at=now, updated_at=now)
+            fresh.append(conversation)
         if comment.remote_id not in known:
             known.add(comment.remote_id)
             flagged, findings = screening_of(screen, comment.text)
-            session.add(InteractionMessage(
-                id=new_id("im"), conversation_id=conversation.id, account_id=place.account_id,
-                platform=place.platform, direction="in", remote_id=comment.remote_id,
-                msg_type="text", text=comment.text, author_name=comment.author_name,
-                flagged=flagged, screening=findings, created_at=comment.created_at,
-                received_at=now))
+            messages.append(_message(conversation.id, place, "in", comment.remote_id,
+                                     comment.text, comment.author_name, flagged, findings,
+                                     comment.created_at, now))
             _inbound(conversation, comment.created_at, flagged)
             taken.new_messages += 1
             taken.flagged += flagged
         if comment.reply is not None and reply_remote_id(comment) not in known:
             # The account answered on the platform itself (or yunchu's reply shows up here).
             known.add(reply_remote_id(comment))
-            session.add(InteractionMessage(
-                id=new_id("im"), conversation_id=conversation.id, account_id=place.account_id,
-                platform=place.platform, direction="out", remote_id=reply_remote_id(comment),
-                msg_type="text", text=comment.reply.text, flagged=False,
-                created_at=comment.reply.created_at, received_at=now))
+            messages.append(_message(conversation.id, place, "out", reply_remote_id(comment),
+                                     comment.reply.text, None, False, None,
+                                     comment.reply.created_at, now))
             _outbound(conversation, comment.reply.created_at)
         conversation.elected = comment.elected or conversation.elected
+    if fresh:
+        session.execute(insert(Conversation), [vars(c) for c in fresh])
+        taken.new_conversations = len(fresh)
+    if messages:
+        session.execute(insert(InteractionMessage), messages)
     session.flush()
     return taken
+
+
+def _message(conversation_id: str, place: Place, direction: str, remote_id: str, text: str,
+             author: str | None, flagged: bool, findings: dict[str, Any] | None,
+             created_at: datetime, now: datetime) -> dict[str, Any]:
+    return {"id": new_id("im"), "conversation_id": conversation_id,
+            "account_id": place.account_id, "platform": place.platform,
+            "direction": direction, "remote_id": remote_id, "msg_type": "text", "text": text,
+            "author_name": author, "reply_id": None, "flagged": flagged,
+            "screening": findings, "created_at": created_at, "received_at": now}
 
 
 def take_message(session: Session, place: Place, message: RemoteMessage,
@@ -154,7 +167,7 @@ def is_duplicate(err: IntegrityError) -> bool:
     return "unique" in text or "duplicate" in text
 
 
-def _inbound(conversation: Conversation, at: datetime, flagged: bool) -> None:
+def _inbound(conversation: Any, at: datetime, flagged: bool) -> None:
     if conversation.first_inbound_at is None or at < conversation.first_inbound_at:
         conversation.first_inbound_at = at
     if conversation.last_inbound_at is None or at > conversation.last_inbound_at:
@@ -165,7 +178,7 @@ def _inbound(conversation: Conversation, at: datetime, flagged: bool) -> None:
         conversation.state = "new"
 
 
-def _outbound(conversation: Conversation, at: datetime) -> None:
+def _outbound(conversation: Any, at: datetime) -> None:
     if conversation.first_reply_at is None or at < conversation.first_reply_at:
         conversation.first_reply_at = at
     if conversation.last_outbound_at is None or at > conversation.last_outbound_at:
