@@ -101,10 +101,11 @@ def run_intake(bench: Bench, comments_per_day: float, timeout: float) -> dict[st
                   {"comments_per_day": comments_per_day, "abusive_share": 0.1, "seed": 1,
                    "ahead_s": DAY_S})
     with bench.runtime.db.session() as session:  # only A's posts: B is gone, C goes next
-        a_posts = session.scalar(select(func.count()).where(
+        a_posts = dict(session.execute(select(Delivery.platform, func.count()).where(
             Delivery.item_id == items[0], Delivery.state == "published",
-            Delivery.platform.in_(planner.polled_platforms())))
-    result.posts_polled = a_posts
+            Delivery.platform.in_(planner.polled_platforms())).group_by(
+            Delivery.platform)).all())
+    result.posts_polled = sum(a_posts.values())
 
     during = result.intake_during_withdrawal
     phase_start, cpu_at, calls_at = _phase_marks(bench, meter)
@@ -135,7 +136,7 @@ def run_intake(bench: Bench, comments_per_day: float, timeout: float) -> dict[st
         total, distinct = session.execute(select(
             func.count(), func.count(func.distinct(InteractionMessage.remote_id)))).one()
     result.duplicates_taken = total - distinct
-    result.quotas = quotas(alone, comments_per_day, bench.accounts)
+    result.quotas = quotas(alone, a_posts, comments_per_day, bench.accounts)
     bench._stop(workers)
     return asdict(result)
 
@@ -220,21 +221,25 @@ def _finish_phase(bench: Bench, phase: IntakePhase, started: datetime, planned: 
                    if v["requests"] - calls_at.get(p, 0)}
 
 
-def quotas(alone: IntakePhase, comments_per_day: float, accounts: int) -> dict[str, Any]:
+def quotas(alone: IntakePhase, posts_by_platform: dict[str, int], comments_per_day: float,
+           accounts: int) -> dict[str, Any]:
     """Calls per post and day at the intake cadence, against each platform's limit."""
     from hub.infra.config import load_settings
     from hub.services.interaction.budget import intake_rates
 
     settings = load_settings()
-    posts = max(sum(alone.planned.values()), 1)
-    per_pass = {p: round(n / max(alone.planned.get(p, 0), 1), 2)
-                for p, n in alone.calls.items() if alone.planned.get(p)}
+    posts = sum(posts_by_platform.values())
+    per_pass = {p: round(n / posts_by_platform[p], 2)
+                for p, n in alone.calls.items() if posts_by_platform.get(p)}
     # A post with comments arriving is polled every poll_min_s at most; at most one poll per
     # new comment finds something, the others back off (doubling) towards poll_max_s.
     ceiling = DAY_S / settings.intake_poll_min_s
     expected = min(ceiling, 2 * comments_per_day + 8)
+    per_day = {p: round(posts_by_platform[p] * per_pass[p] * expected)
+               for p in per_pass}
     return {
-        "posts": posts, "calls_per_post_per_pass": per_pass,
+        "posts": posts, "posts_by_platform": posts_by_platform,
+        "calls_per_post_per_pass": per_pass, "calls_per_day_expected": per_day,
         "polls_per_post_per_day_ceiling": ceiling,
         "polls_per_post_per_day_expected": expected,
         "intake_budget_per_account_per_day": {
