@@ -138,7 +138,8 @@ async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[st
         async with semaphore:
             if row.state != "published" or row.ref is None or row.remote_id is None \
                     or (row.published_at is not None and row.published_at < oldest):
-                await asyncio.to_thread(_write, executor, platform, _Result(row), report)
+                stopped = _Result(row, cursor=row.cursor, post_key=row.post_key)  # kept as is
+                await asyncio.to_thread(_write, executor, platform, stopped, report)
                 return
             if await gate.now():
                 deferred.append((row.delivery_id, timedelta(0)))
