@@ -60,6 +60,9 @@ class IntakeResult:
     withdraw_with_intake_s: float | None = None
     withdraw_ratio: float | None = None
     withdraw_states: dict[str, dict[str, int]] = field(default_factory=dict)
+    # CPU seconds per process over each withdrawal (workers, sandbox, PostgreSQL, the whole
+    # machine): what intake's work beside it cost, and the machine's other load.
+    withdraw_cpu_s: dict[str, dict[str, float]] = field(default_factory=dict)
     intake_during_withdrawal: IntakePhase = field(default_factory=IntakePhase)
     intake_alone: IntakePhase = field(default_factory=IntakePhase)
     duplicates_taken: int = 0
@@ -91,8 +94,10 @@ def run_intake(bench: Bench, comments_per_day: float, timeout: float) -> dict[st
     _wait_live(bench, dispatches, started, timeout)
     bench.log(f"[intake] three articles live on every account in {time.time() - started:.1f}s")
 
+    cpu_at = meter.snapshot()
     alone_s, states = _withdraw(bench, items[1], timeout)
     result.withdraw_alone_s, result.withdraw_states["alone"] = alone_s, states
+    result.withdraw_cpu_s["alone"] = meter.since(cpu_at, meter.snapshot())
     bench.log(f"[intake] withdrawal alone: {alone_s}s {states}")
 
     # A day of comments: the commenters' clock moves, not the sandbox's (tokens and the city
@@ -111,8 +116,10 @@ def run_intake(bench: Bench, comments_per_day: float, timeout: float) -> dict[st
     phase_start, cpu_at, calls_at = _phase_marks(bench, meter)
     report = planner.plan(bench.runtime, redis)
     during.planned, during.jobs = report.planned, report.jobs
+    withdraw_cpu_at = meter.snapshot()
     with_s, states = _withdraw(bench, items[2], timeout)
     result.withdraw_with_intake_s, result.withdraw_states["with_intake"] = with_s, states
+    result.withdraw_cpu_s["with_intake"] = meter.since(withdraw_cpu_at, meter.snapshot())
     bench.log(f"[intake] withdrawal with {report.jobs} intake jobs queued: {with_s}s {states}")
     _finish_phase(bench, during, phase_start, sum(report.planned.values()), cpu_at, calls_at,
                   meter, timeout)
@@ -177,8 +184,12 @@ def _withdraw(bench: Bench, item: str, timeout: float) -> tuple[float | None, di
     clicked_at = time.time()
     withdrawal = bench._api("POST", f"/api/v1/items/{item}/withdraw",
                             {"reason": "基准测试撤稿"})["withdrawal_id"]
+    click_s = time.time() - clicked_at
     seconds, counts = bench._wait(Delivery.withdrawal_id, [withdrawal], WITHDRAW_OPEN_STATES,
                                   Delivery.withdrawn_at, clicked_at, timeout)
+    if seconds is not None:  # where the time went: the click, then 10/50/90/100 % done
+        counts = {**counts, "timeline": {"clicks_s": round(click_s, 3), **bench._timeline(
+            Delivery.withdrawal_id, [withdrawal], Delivery.withdrawn_at, clicked_at)}}
     return (round(seconds, 3) if seconds is not None else None), counts
 
 

@@ -34,7 +34,9 @@ def test_the_intake_bench_reports_a_clean_run(redis_server_url: str, tmp_path: P
     assert report["withdraw_ratio"] == intake["withdraw_ratio"] > 0
     for phase in ("alone", "with_intake"):
         states = intake["withdraw_states"][phase]
-        assert set(states) == {"withdrawn"}, (phase, states)
+        assert set(states) == {"withdrawn", "timeline"}, (phase, states)
+        assert 0 < states["timeline"]["clicks_s"] <= states["timeline"]["p100"], states
+        assert intake["withdraw_cpu_s"][phase]["machine_busy"] > 0
     during, alone = intake["intake_during_withdrawal"], intake["intake_alone"]
     assert intake["posts_polled"] > 10
     assert during["comments_taken"] > 10 * intake["posts_polled"]  # ~30 a post: a day's

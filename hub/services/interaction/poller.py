@@ -46,7 +46,7 @@ from .store import Place, is_duplicate, take_comments
 log = logging.getLogger("yunchu.intake")
 
 MAX_BUDGET_WAIT_S = 2.0  # longer: the post is due again when the budget allows
-WITHDRAW_CHECK_S = 0.2
+WITHDRAW_CHECK_S = 0.05
 PAUSE_S = 0.05
 _limiters: dict[int, Any] = {}
 
@@ -104,15 +104,20 @@ class _Yield:
         self.checked = 0.0
         self.waiting = False
 
+    async def waiting_now(self) -> bool:
+        """Whether a withdrawal job waits on its queue (asked at most every
+        WITHDRAW_CHECK_S)."""
+        if time.monotonic() - self.checked >= WITHDRAW_CHECK_S:
+            self.checked = time.monotonic()
+            try:
+                self.waiting = bool(await self.executor.redis.llen(WITHDRAW_QUEUE_KEY))
+            except Exception:  # noqa: BLE001 - only a courtesy: intake goes on
+                self.waiting = False
+        return self.waiting
+
     async def now(self) -> bool:
         while True:
-            if time.monotonic() - self.checked >= WITHDRAW_CHECK_S:
-                self.checked = time.monotonic()
-                try:
-                    self.waiting = bool(await self.executor.redis.llen(WITHDRAW_QUEUE_KEY))
-                except Exception:  # noqa: BLE001 - only a courtesy: intake goes on
-                    self.waiting = False
-            if self.waiting:
+            if await self.waiting_now():
                 return True
             if self.executor._load.get(Action.WITHDRAW, 0) <= 0:
                 return False
@@ -121,14 +126,18 @@ class _Yield:
 
 async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[str, int]:
     settings = executor.runtime.settings
+    gate = _Yield(executor)
+    report = PollReport()
+    if await gate.now():  # a withdrawal waits: nothing is loaded, the posts are due again
+        await asyncio.to_thread(_defer, executor, [(i, timedelta(0)) for i in ids])
+        report.deferred = len(ids)
+        return report.as_dict()
     rows = await asyncio.to_thread(_load, executor, ids)
     adapter = executor.adapters[platform]
     limiter = _limiters.get(id(executor))
     if limiter is None:
         limiter = _limiters[id(executor)] = intake_limiter(executor.redis)
     spec = executor._specs[platform]
-    report = PollReport()
-    gate = _Yield(executor)
     semaphore = asyncio.Semaphore(max(settings.intake_concurrency, 1))
     deferred: list[tuple[str, timedelta]] = []
     now = utcnow()
@@ -144,18 +153,53 @@ async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[st
             if await gate.now():
                 deferred.append((row.delivery_id, timedelta(0)))
                 return
-            wait = await _budget(limiter, platform, spec.app_of(row.ref.credentials), row.ref.id)
-            if wait > 0:
-                deferred.append((row.delivery_id, timedelta(seconds=wait)))
+            # Reading has no side effects: a withdrawal that comes meanwhile cancels it (the
+            # watcher below) and the post is due again. Writing what was read is not cut off.
+            reading = asyncio.create_task(_budget_and_read(
+                adapter, limiter, platform, spec, row, settings))
+            in_flight.add(reading)
+            try:
+                outcome = await reading
+            except asyncio.CancelledError:
+                if not reading.cancelled():
+                    raise
+                deferred.append((row.delivery_id, timedelta(0)))
                 return
-            result = await _read(adapter, limiter, platform, spec, row, settings)
-            await asyncio.to_thread(_write, executor, platform, result, report)
+            finally:
+                in_flight.discard(reading)
+            if isinstance(outcome, float):
+                deferred.append((row.delivery_id, timedelta(seconds=outcome)))
+                return
+            await asyncio.to_thread(_write, executor, platform, outcome, report)
 
-    await asyncio.gather(*(one(row) for row in rows))
+    in_flight: set[asyncio.Task] = set()
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(WITHDRAW_CHECK_S)
+            if await gate.waiting_now():
+                for task in list(in_flight):
+                    task.cancel()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await asyncio.gather(*(one(row) for row in rows))
+    finally:
+        watcher.cancel()
     if deferred:
         await asyncio.to_thread(_defer, executor, deferred)
         report.deferred = len(deferred)
     return report.as_dict()
+
+
+async def _budget_and_read(adapter: Any, limiter: Any, platform: str, spec: Any, row: _Row,
+                           settings: Any) -> _Result | float:
+    """The post's comments, or the seconds to wait for its budget."""
+    assert row.ref is not None
+    wait = await _budget(limiter, platform, spec.app_of(row.ref.credentials), row.ref.id)
+    if wait > 0:
+        return wait
+    return await _read(adapter, limiter, platform, spec, row, settings)
 
 
 async def _budget(limiter: Any, platform: str, app: str, account: str) -> float:
