@@ -127,3 +127,38 @@ def test_a_withdrawn_post_is_not_polled_again(rig):
         [cursor] = session.scalars(select(CommentCursor))
         assert cursor.next_poll_at is None  # withdrawn: never again
     assert rig.sandbox.stats()["weibo"]["requests"] == requests  # and no call was made
+
+
+def test_an_intake_job_gives_way_to_a_waiting_withdrawal(rig):
+    """With a withdrawal job on its queue, an intake job reads nothing and hands its posts back
+    (due at once); without one, it reads them."""
+    from hub.fanout.executor import WITHDRAW_QUEUE_KEY, Executor
+    from hub.fanout.loop import LoopThread
+    from hub.services.interaction import poller
+
+    rig.account("c1-k1", "weibo")
+    item = rig.item("c1-k1")
+    rig.pushed(item, {"orgs": ["c1-k1"]})
+    [delivery] = _published(rig, item)
+    chatter(rig.sandbox, comments_per_day=20, seed=3)
+    rig.sandbox.advance_clock(DAY)
+    planner.plan(rig.hub.runtime, rig.hub.runtime.redis)  # makes the cursor (its job unused)
+    calls = rig.sandbox.stats()["weibo"]["requests"]
+    redis = rig.hub.runtime.redis
+    loop = LoopThread()
+    executor = Executor(rig.hub.runtime, "w-intake-test")
+    try:
+        loop.run(executor.start())
+        redis.rpush(WITHDRAW_QUEUE_KEY, "a-withdrawal-job")
+        held = loop.run(poller.poll(executor, "weibo", [delivery.id]))
+        redis.delete(WITHDRAW_QUEUE_KEY)
+        assert held["deferred"] == 1 and held["polled"] == 0, held
+        assert rig.sandbox.stats()["weibo"]["requests"] == calls
+        with rig.hub.runtime.db.session() as session:
+            due = session.scalar(select(CommentCursor.next_poll_at))
+        assert due <= utcnow()  # due again at once
+        done = loop.run(poller.poll(executor, "weibo", [delivery.id]))
+        assert done["polled"] == 1 and done["new"] > 5, done
+    finally:
+        loop.run(executor.close(), timeout=10)
+        loop.stop()
