@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -149,6 +150,26 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class Interaction:
+    """What a platform lets us do with comments and users' messages by API (回应): drives
+    intake, and the limits the hub enforces before it sends a reply."""
+
+    list_comments: bool = False  # comments under a post can be polled
+    comment_page_max: int = 50  # the most comments one list call returns
+    receive_messages: bool = False  # users' messages reach the hub (pushed or polled)
+    can_reply_comment: bool = False
+    one_reply_per_comment: bool = False  # WeChat: a second reply is refused (88005)
+    reply_max_chars: int | None = None  # None: no documented limit
+    replies_per_hour: int | None = None  # per account; None: no documented limit
+    can_elect: bool = False  # WeChat 精选 (markelect)
+    can_hide: bool = False  # hide or delete a user's comment
+    can_send_message: bool = False  # answer a user's message (WeChat 客服消息)
+    # Hours after the user's last message in which an answer may be sent; None: no window.
+    message_reply_window_h: int | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What a platform lets us do by API; drives manual tasks and polling."""
 
@@ -160,6 +181,76 @@ class Capabilities:
     status_names_post: bool = False
     lookup: bool = True
     notes: str = ""
+    interaction: Interaction = Interaction()
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """A post yunchu published, as the comment calls need it."""
+
+    remote_id: str  # the delivery's remote_id
+    url: str | None = None
+    # The platform's comment key for the post when it differs from remote_id (WeChat
+    # "<msg_data_id>_<index>"); None until the adapter has found it (``CommentPage.post_key``).
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteReply:
+    """The account's own reply as the platform shows it under a comment."""
+
+    text: str
+    created_at: datetime
+    remote_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteComment:
+    """One user comment under a post. ``user_id`` is personal data: never log it."""
+
+    remote_id: str  # unique for the account (platform ids that are per post get the post key)
+    thread_id: str  # the top-level comment this one is under (itself when top level)
+    comment_id: str  # the id the platform's reply/elect/hide calls take
+    text: str
+    created_at: datetime
+    user_id: str | None = None
+    author_name: str | None = None
+    elected: bool = False
+    reply: RemoteReply | None = None
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    comments: tuple[RemoteComment, ...]
+    cursor: str | None  # where the next call starts (kept by the hub, opaque to it)
+    has_more: bool = False
+    post_key: str | None = None  # found for the post on this call (kept in PostRef.key)
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoteMessage:
+    """One message a user sent an account. ``user_id`` is personal data: never log it."""
+
+    remote_id: str
+    user_id: str
+    msg_type: str  # text | image | voice | video | location | link | event
+    text: str
+    created_at: datetime
+    author_name: str | None = None
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: tuple[RemoteMessage, ...]
+    cursor: str | None
+    has_more: bool = False
+
+
+@dataclass(frozen=True)
+class SentReply:
+    remote_id: str | None
+    sent_at: datetime
 
 
 class TokenCache(Protocol):
@@ -198,6 +289,64 @@ class Adapter(Protocol):
         """Does a post carrying ``marker`` exist on the platform? Used after a crash."""
         ...
 
+    # Interaction (回应): what ``capabilities.interaction`` says the platform allows. An adapter
+    # that cannot do one raises ``Unsupported``; ``NoInteraction`` is the default body.
+
+    async def list_comments(self, account: AccountRef, post: PostRef, cursor: str | None, *,
+                            count: int) -> CommentPage:
+        """Comments under ``post`` after ``cursor`` (None: from the start), oldest first."""
+        ...
+
+    async def list_messages(self, account: AccountRef, cursor: str | None) -> MessagePage:
+        """Users' messages after ``cursor``, for platforms that do not push them."""
+        ...
+
+    async def reply_comment(self, account: AccountRef, post: PostRef, comment_id: str,
+                            text: str) -> SentReply: ...
+
+    async def send_message(self, account: AccountRef, user_id: str, text: str) -> SentReply:
+        """Answer a user's message (WeChat 客服消息, within its window)."""
+        ...
+
+    async def elect_comment(self, account: AccountRef, post: PostRef, comment_id: str,
+                            elected: bool) -> None: ...
+
+    async def hide_comment(self, account: AccountRef, post: PostRef, comment_id: str) -> None:
+        """Hide or delete a user's comment where the platform allows it."""
+        ...
+
     # Optional: ``async def warm(self, accounts: Sequence[AccountRef]) -> None`` prepares for a
     # batch of calls to these accounts (say, reads their cached tokens in one round trip). The
     # engine calls it when the adapter has it; it must not raise for a single bad account.
+
+
+class NoInteraction:
+    """Interaction calls a platform adapter has not implemented (yet): each raises
+    ``NotImplementedError`` naming itself, so a missing piece is loud, never a silent no-op.
+    Calls the platform cannot make at all raise ``Unsupported`` in the adapter instead."""
+
+    platform: str
+
+    def _missing(self, call: str) -> NotImplementedError:
+        return NotImplementedError(f"{self.platform}: {call} is not implemented")
+
+    async def list_comments(self, account: AccountRef, post: PostRef, cursor: str | None, *,
+                            count: int) -> CommentPage:
+        raise self._missing("list_comments")
+
+    async def list_messages(self, account: AccountRef, cursor: str | None) -> MessagePage:
+        raise self._missing("list_messages")
+
+    async def reply_comment(self, account: AccountRef, post: PostRef, comment_id: str,
+                            text: str) -> SentReply:
+        raise self._missing("reply_comment")
+
+    async def send_message(self, account: AccountRef, user_id: str, text: str) -> SentReply:
+        raise self._missing("send_message")
+
+    async def elect_comment(self, account: AccountRef, post: PostRef, comment_id: str,
+                            elected: bool) -> None:
+        raise self._missing("elect_comment")
+
+    async def hide_comment(self, account: AccountRef, post: PostRef, comment_id: str) -> None:
+        raise self._missing("hide_comment")

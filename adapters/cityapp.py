@@ -47,6 +47,8 @@ from adapters.base import (
     AuthFailed,
     Capabilities,
     ContentRejected,
+    Interaction,
+    NoInteraction,
     RateLimited,
     Receipt,
     Retryable,
@@ -85,6 +87,13 @@ CAPABILITIES = Capabilities(
         "(signed Standard Webhooks; withdrawal is an article.withdrawn event; resends reuse the "
         "webhook-id and the receiver drops duplicates. Status and lookup need the sample "
         "backend's story listing; without it lookup answers None, which is safe to resend.)"
+    ),
+    interaction=Interaction(
+        receive_messages=True,
+        notes=(
+            "评论由城市客户端后台以签名 Webhook 推送到 /callbacks/cityapp/<account>/comments "
+            "(comments are pushed by the city app's backend as signed webhooks)"
+        ),
     ),
 )
 
@@ -165,7 +174,7 @@ class Endpoint:
 # ---------------------------------------------------------------- adapter
 
 
-class CityAppAdapter:
+class CityAppAdapter(NoInteraction):
     platform = PLATFORM
     capabilities = CAPABILITIES
     # Unix seconds for webhook-timestamp; replaceable in tests.
@@ -426,7 +435,8 @@ SPEC = PlatformSpec(
                  CredentialField("signing_secret")),
     identity=lambda c: endpoint_identity(c.get("webhook_url") or ""), external_id=app_name,
     app_budget=Rate(5000, 5000), account_budget=Rate(50, 50),
-    emulator="sandbox.cityapp", seed_share=0.10, seed_label="客户端",
+    emulator="sandbox.cityapp", callback="hub.web.cityapp_comments:comment_event",
+    seed_share=0.10, seed_label="客户端",
     seed_credentials=seed_credentials,
     # The sample receiver must know each app's signing secret before it accepts a webhook.
     sandbox_account=lambda c: (app_name(c) or "", {"signing_secret": c["signing_secret"]}),

@@ -24,6 +24,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -34,10 +35,15 @@ from adapters.base import (
     AdapterError,
     AuthFailed,
     Capabilities,
+    CommentPage,
     ContentRejected,
+    Interaction,
+    NoInteraction,
     OutcomeUnknown,
+    PostRef,
     RateLimited,
     Receipt,
+    RemoteComment,
     Retryable,
     TokenCache,
     Unsupported,
@@ -78,6 +84,14 @@ CAPABILITIES = Capabilities(
     notes="发布需 video.create.bind 权限并经平台异步审核；删除权限可能已收回，届时撤稿转人工 "
     "(publishing needs video.create.bind and passes async review; when delete is not granted, "
     "withdrawal becomes a manual task)",
+    interaction=Interaction(
+        list_comments=True, comment_page_max=50, can_reply_comment=True,
+        notes=(
+            "评论需 item.comment 权限并轮询（item/comment/list，每页最多50条）；未见删除用户评论的接口 "
+            "(comments need item.comment and are polled, at most 50 a page; no call to delete a "
+            "user's comment was found)"
+        ),
+    ),
 )
 
 # Douyin's error codes by what the hub does about them (docs/platforms/douyin.md)
@@ -143,7 +157,7 @@ def _optional_float(value: Any) -> float | None:
     return float(value)
 
 
-class DouyinAdapter:
+class DouyinAdapter(NoInteraction):
     platform = PLATFORM
     capabilities = CAPABILITIES
 
@@ -220,6 +234,22 @@ class DouyinAdapter:
             # Deleting a missing item is a parameter error (real code unconfirmed): already gone?
             if (await self.status(account, remote_id)).state != "deleted":
                 raise
+
+    async def list_comments(self, account: AccountRef, post: PostRef, cursor: str | None, *,
+                            count: int) -> CommentPage:
+        """``/item/comment/list/`` oldest first (``sort_type=time_asc``), paged by its cursor.
+        Needs the ``item.comment`` scope; the item id goes URL-encoded (it holds ``+/=``)."""
+        data = await self._api(account, "GET", "/item/comment/list/", params={
+            "item_id": post.remote_id, "cursor": cursor or "0",
+            "count": min(count, self.capabilities.interaction.comment_page_max),
+            "sort_type": "time_asc"})
+        raw = data.get("list") if isinstance(data.get("list"), list) else []
+        comments = tuple(douyin_comment(c) for c in raw
+                         if isinstance(c, Mapping) and c.get("comment_id"))
+        after = data.get("cursor")
+        return CommentPage(comments=comments,
+                           cursor=str(after) if after is not None else cursor,
+                           has_more=bool(data.get("has_more")) and bool(comments))
 
     async def lookup(self, account: AccountRef, marker: str) -> Receipt | None:
         pattern = re.compile(rf"\bd={re.escape(marker)}(?![\w-])")
@@ -498,6 +528,18 @@ def uploaded_id(data: dict[str, Any], kind: str, name: str) -> str:
     if not isinstance(value, str) or not value:
         raise Retryable(f"抖音上传未返回{name} (the upload answer lacks {kind}.{name})")
     return value
+
+
+def douyin_comment(raw: Mapping[str, Any]) -> RemoteComment:
+    cid = str(raw.get("comment_id"))
+    parent = str(raw.get("reply_comment_id") or "")
+    created = raw.get("create_time")
+    at = (datetime.fromtimestamp(int(created), UTC) if isinstance(created, int) and created > 0
+          else datetime.now(UTC))
+    return RemoteComment(remote_id=cid, thread_id=parent or cid, comment_id=cid,
+                         text=str(raw.get("content") or ""), created_at=at,
+                         user_id=str(raw.get("comment_user_id") or "") or None,
+                         author_name=str(raw.get("nick_name") or "") or None)
 
 
 def entries(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -45,6 +45,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -57,10 +58,16 @@ from adapters.base import (
     AdapterError,
     AuthFailed,
     Capabilities,
+    CommentPage,
     ContentRejected,
+    Interaction,
+    NoInteraction,
     OutcomeUnknown,
+    PostRef,
     RateLimited,
     Receipt,
+    RemoteComment,
+    RemoteReply,
     Retryable,
     TokenCache,
     Unsupported,
@@ -151,6 +158,18 @@ CAPABILITIES = Capabilities(
         "草稿+发布（freepublish），发布为异步，需轮询状态（每日100次）；撤稿为删除已发布文章"
         "（每日10次，未认证订阅号无权限时需人工操作） (draft + freepublish; asynchronous "
         "publish polled via freepublish/get, 100/day; withdrawal deletes the article, 10/day)"
+    ),
+    interaction=Interaction(
+        list_comments=True, comment_page_max=49, receive_messages=True,
+        can_reply_comment=True, one_reply_per_comment=True, can_elect=True, can_hide=True,
+        can_send_message=True, message_reply_window_h=48,
+        notes=(
+            "留言需认证账号且文章已开启留言，需轮询（comment/list，每页最多49条）；每条留言仅可回复一次；"
+            "用户消息由平台推送到消息服务器，客服消息须在用户最后一条消息后48小时内发送 "
+            "(comments need a verified account with comments open and are polled, at most 49 a page; "
+            "one reply per comment; users' messages are pushed to the message server and answered "
+            "by customer-service message within 48 h of the user's last one)"
+        ),
     ),
 )
 
@@ -257,7 +276,7 @@ def _app(appid: str, secret: str, base: str) -> App:
     return App(appid, secret, base)
 
 
-class WeChatAdapter:
+class WeChatAdapter(NoInteraction):
     platform = PLATFORM
     capabilities = CAPABILITIES
 
@@ -422,6 +441,38 @@ class WeChatAdapter:
             if len(items) < LOOKUP_PAGE_SIZE or offset + len(items) >= answer.get("total_count", 0):
                 break
         return None
+
+    # ------------------------------------------------------------ comments (留言)
+
+    async def list_comments(self, account: AccountRef, post: PostRef, cursor: str | None, *,
+                            count: int) -> CommentPage:
+        """``comment/list`` from offset ``cursor`` (WeChat pages by ``begin``), oldest first
+        as WeChat keeps them; the post is named by its msg_data_id and 0-based index."""
+        app = app_of(account)
+        key = post.key or comment_key_of(post.url)
+        if key is None:
+            article = await self._article_status(app, post.remote_id)
+            key = comment_key_of(article.url) if article.state != "deleted" else None
+        if key is None:
+            raise Unsupported("该文章没有可用于留言接口的 msg_data_id "
+                              "(the article's msg_data_id cannot be found)")
+        msg_data_id, _, index = key.partition("_")
+        begin = as_int(cursor, 0)
+        try:
+            answer = await self._call(app, "comment/list", json={
+                "msg_data_id": int(msg_data_id), "index": int(index), "begin": begin,
+                "count": min(count, self.capabilities.interaction.comment_page_max),
+                "type": 0})
+        except AdapterError as err:
+            if err.code in COMMENTS_CLOSED:
+                raise Unsupported(COMMENTS_CLOSED[int(err.code or 0)], code=err.code) from None
+            raise
+        comments = tuple(wechat_comment(key, c) for c in answer.get("comment") or []
+                         if isinstance(c, Mapping) and c.get("user_comment_id") is not None)
+        total = as_int(answer.get("total"), begin + len(comments))
+        after = begin + len(comments)
+        return CommentPage(comments=comments, cursor=str(after),
+                           has_more=bool(comments) and after < total, post_key=key, total=total)
 
     # ------------------------------------------------------------ calls
 
@@ -600,6 +651,48 @@ def answer_of(reply: HttpReply, path: str, *, creates_post: bool = False) -> dic
             raise OutcomeUnknown(reason)
         raise Retryable(reason)
     return reply.json
+
+
+# comment/list refusals that mean: this post's comments cannot be read (stop polling it).
+COMMENTS_CLOSED = {
+    88000: "该文章未开启留言或账号无留言权限 (comments are not open on this article)",
+    88001: "文章不存在或已删除 (the article no longer exists)",
+    88002: "文章因安全原因被限制 (the article is restricted for safety)",
+    48001: "该公众号无权调用留言接口（需认证） (the account may not use the comment API: "
+           "verified accounts only)",
+}
+
+
+def comment_key_of(url: str | None) -> str | None:
+    """``"<msg_data_id>_<0-based index>"`` from an article's long URL (``mid``, 1-based
+    ``idx``), or None when the URL does not carry them (a short link)."""
+    if not url:
+        return None
+    query = dict(parse_qsl(urlsplit(html.unescape(url)).query))
+    mid, idx = query.get("mid", ""), query.get("idx", "1")
+    if not mid.isdigit() or not idx.isdigit() or int(idx) < 1:
+        return None
+    return f"{mid}_{int(idx) - 1}"
+
+
+def wechat_comment(key: str, raw: Mapping[str, Any]) -> RemoteComment:
+    """One ``comment/list`` entry; ids are per article, so they carry the post's key."""
+    number = str(raw.get("user_comment_id"))
+    reply = raw.get("reply")
+    replied = None
+    if isinstance(reply, Mapping) and reply.get("content"):
+        replied = RemoteReply(text=str(reply.get("content")),
+                              created_at=from_unix(reply.get("create_time")))
+    return RemoteComment(
+        remote_id=f"{key}:{number}", thread_id=f"{key}:{number}", comment_id=number,
+        text=str(raw.get("content") or ""), created_at=from_unix(raw.get("create_time")),
+        user_id=str(raw.get("openid") or "") or None, elected=as_int(raw.get("comment_type"), 0)
+        == 1, reply=replied)
+
+
+def from_unix(value: Any) -> datetime:
+    seconds = as_int(value, 0)
+    return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else datetime.now(UTC)
 
 
 def errcode(body: Mapping[str, Any]) -> int:

@@ -45,6 +45,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -56,10 +57,15 @@ from adapters.base import (
     AdapterError,
     AuthFailed,
     Capabilities,
+    CommentPage,
     ContentRejected,
+    Interaction,
+    NoInteraction,
     OutcomeUnknown,
+    PostRef,
     RateLimited,
     Receipt,
+    RemoteComment,
     Retryable,
     TokenCache,
     Unsupported,
@@ -80,6 +86,7 @@ TIMELINE = "/2/statuses/user_timeline.json"
 WEB_BASE = "https://weibo.com"
 DEFAULT_RIP = "127.0.0.1"
 TIMELINE_PAGE_SIZE = 100
+COMMENTS_SHOW = "/2/comments/show.json"
 LOOKUP_PAGES = 2
 CONTENT_FREQUENCY_WAIT_S = 600.0
 
@@ -92,6 +99,15 @@ CAPABILITIES = Capabilities(
         "每个账号每小时最多发30条微博；删除接口需应用具备权限，未获授权时转为人工任务 "
         "(at most 30 posts per account per hour; deletion needs the app's permission, "
         "otherwise it becomes a manual task)"
+    ),
+    interaction=Interaction(
+        list_comments=True, comment_page_max=50, can_reply_comment=True, reply_max_chars=140,
+        replies_per_hour=60,
+        notes=(
+            "评论需轮询（comments/show）；回复不超过140字，每个账号每小时约60条；只能删除本账号发布的评论 "
+            "(comments are polled; replies at most 140 characters, about 60 an hour per account; "
+            "only the account's own comments can be deleted)"
+        ),
     ),
 )
 
@@ -158,7 +174,7 @@ AUTH_PREFIX = 213  # 213xx: OAuth errors not listed above
 GATEWAY_STATUSES = {502, 504}
 
 
-class WeiboAdapter:
+class WeiboAdapter(NoInteraction):
     platform = PLATFORM
 
     def __init__(
@@ -270,6 +286,34 @@ class WeiboAdapter:
             )
         raise failure(reply)
 
+    async def list_comments(self, account: AccountRef, post: PostRef, cursor: str | None, *,
+                            count: int) -> CommentPage:
+        """``comments/show`` answers newest first; ``since_id`` keeps the place. A pass that
+        finds more new comments than one page walks back with ``max_id``: the cursor is
+        ``"<since_id>"`` between passes and ``"<since_id>:<max_id>:<highest>"`` within one."""
+        since, max_id, highest = parse_weibo_cursor(cursor)
+        params: dict[str, Any] = {"access_token": access_token(account), "id": post.remote_id,
+                                  "since_id": since, "count": count, "page": 1}
+        if max_id:
+            params["max_id"] = max_id
+        reply = await call(self.session, "GET", endpoint(account, COMMENTS_SHOW),
+                           platform=PLATFORM, timeout=self.timeout, params=params)
+        if not reply.ok or has_error(reply):
+            if error_code(reply) == 20101:
+                raise Unsupported("微博已不存在 (the post no longer exists)", code=20101)
+            raise failure(reply)
+        body = reply.json if isinstance(reply.json, Mapping) else {}
+        raw = body.get("comments")
+        if not isinstance(raw, list):
+            raise Retryable("微博返回无法解析 (unreadable answer to comments/show.json)")
+        comments = [weibo_comment(c) for c in raw if isinstance(c, Mapping) and comment_id(c)]
+        ids = [int(c.comment_id) for c in comments]
+        highest = max([highest, *ids]) if ids else highest
+        if len(raw) >= count and ids:  # maybe more, older ones: walk back from the oldest
+            return CommentPage(tuple(reversed(comments)),
+                               cursor=f"{since}:{min(ids) - 1}:{highest}", has_more=True)
+        return CommentPage(tuple(reversed(comments)), cursor=str(max(highest, since)))
+
     async def lookup(self, account: AccountRef, marker: str) -> Receipt | None:
         token = access_token(account)
         pattern = marker_pattern(marker)
@@ -332,6 +376,38 @@ def marker_pattern(marker: str) -> re.Pattern[str]:
 
 
 # ---------------------------------------------------------------- answers
+
+
+def parse_weibo_cursor(cursor: str | None) -> tuple[int, int, int]:
+    parts = [int(p) if p.isdigit() else 0 for p in (cursor or "0").split(":")]
+    since = parts[0]
+    return since, (parts[1] if len(parts) > 1 else 0), (parts[2] if len(parts) > 2 else since)
+
+
+def comment_id(raw: Mapping[str, Any]) -> str:
+    value = str(raw.get("idstr") or raw.get("id") or "")
+    return value if value.isdigit() else ""
+
+
+def weibo_comment(raw: Mapping[str, Any]) -> RemoteComment:
+    """One Comment object. A reply to another comment joins that comment's thread."""
+    cid = comment_id(raw)
+    user = raw.get("user") if isinstance(raw.get("user"), Mapping) else {}
+    parent = raw.get("reply_comment")
+    thread = comment_id(parent) if isinstance(parent, Mapping) else ""
+    return RemoteComment(
+        remote_id=cid, thread_id=thread or cid, comment_id=cid, text=str(raw.get("text") or ""),
+        created_at=weibo_time(str(raw.get("created_at") or "")),
+        user_id=str(user.get("idstr") or user.get("id") or "") or None,
+        author_name=str(user.get("screen_name") or "") or None)
+
+
+def weibo_time(text: str) -> datetime:
+    """``Wed Jun 01 00:50:25 +0800 2011``; now when unreadable."""
+    try:
+        return datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
+    except ValueError:
+        return datetime.now(UTC)
 
 
 def has_error(reply: HttpReply) -> bool:

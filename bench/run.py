@@ -39,8 +39,8 @@ from .kill_worker import WorkerKiller
 
 WITHDRAW_OPEN_STATES = ("sending", "retry", "withdraw_queued", "withdrawing", "withdraw_retry",
                         "manual")
-BENCH_REDIS_DB = 9
-BACKGROUND_OFF = {"YUNCHU_REACH_INTERVAL_S": "0"}
+BENCH_REDIS_DB = int(os.environ.get("YUNCHU_BENCH_REDIS_DB", "9"))  # a private db per session
+BACKGROUND_OFF = {"YUNCHU_REACH_INTERVAL_S": "0", "YUNCHU_INTAKE_INTERVAL_S": "86400"}
 POLL_EVERY_S = 1.0  # how often the bench asks whether a phase is done
 
 

@@ -103,7 +103,8 @@ class WeChatChannel:
             "digest": digest_for(item, body_html),
             "content": content,
             "content_source_url": source_url_for(item),
-            "need_open_comment": 0,
+            # Comments open: answering them is part of the job (the inbox takes them in).
+            "need_open_comment": 1,
             "only_fans_can_comment": 0,
         }
         fields = {

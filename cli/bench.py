@@ -28,14 +28,32 @@ from cli.context import command_settings
               help="The emergency instead: click the withdrawal once this share of the push "
                    "is live; reports emergency_ratio against a standalone withdrawal of the "
                    "same posts.")
+@click.option("--intake", is_flag=True,
+              help="Comment intake instead (bench/intake.py): a day's comments under every "
+                   "post read by the maintenance queue, and a withdrawal timed alone and "
+                   "with intake running (withdraw_ratio).")
+@click.option("--comments-per-day", default=20.0, show_default=True, type=float,
+              help="With --intake: comments the sandbox writes under each post a day.")
 @click.pass_context
 def bench(ctx: click.Context, accounts: int, latency_ms: float, workers: int, baseline: bool,
           json_path: Path | None, timeout: float, baseline_timeout: float | None,
-          kill_worker_at: float | None, withdraw_at: float | None) -> None:
+          kill_worker_at: float | None, withdraw_at: float | None, intake: bool,
+          comments_per_day: float) -> None:
     """Measure push and withdrawal end to end against the sandbox (configured PostgreSQL/Redis)."""
     from bench.run import run
 
     command_settings(ctx)
+    if intake:
+        if baseline or kill_worker_at is not None or withdraw_at is not None:
+            raise click.BadParameter("--intake 单独运行 (runs alone)", param_hint="--intake")
+        from bench.intake import run_intake_bench
+
+        report = run_intake_bench(accounts=accounts, latency_ms=latency_ms, workers=workers,
+                                  json_path=json_path, timeout=timeout,
+                                  comments_per_day=comments_per_day,
+                                  log=lambda line: click.echo(line, err=True))
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
     if kill_worker_at is not None and workers < 2:
         raise click.BadParameter("需要至少两个工作进程 (needs --workers 2 or more: one is "
                                  "killed, the others finish)", param_hint="--kill-worker-at")

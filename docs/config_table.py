@@ -175,6 +175,14 @@ MEANINGS = {
     "reach_concurrency": "Accounts one reach collection job collects at once (its calls also "
                          "wait for the reach rate budget, `YUNCHU_REACH_RATE_<PLATFORM>_APP` / "
                          "`_ACCOUNT`, separate from fan-out's).",
+    "intake_interval_s": "Seconds between plans of comment intake (which posts' comments are "
+                         "due; jobs on the maintenance queue).",
+    "intake_batch": "Posts per comment-intake job.",
+    "intake_concurrency": "Posts one intake job reads at once.",
+    "intake_max_age_days": "Posts older than this many days are not polled for comments.",
+    "intake_poll_min_s": "A post with new comments is polled again after this many seconds.",
+    "intake_poll_max_s": "A quiet post's poll interval doubles up to this many seconds.",
+    "intake_pages": "Comment pages read per post per poll (the rest at the next poll).",
 }
 
 

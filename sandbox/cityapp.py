@@ -299,10 +299,14 @@ class Receiver:
 
 
 def build_app(state: SandboxState) -> web.Application:
+    from sandbox.cityapp_comments import CommentPusher
+
     receiver = Receiver(state)
+    comments = CommentPusher(state, secret_keys, signature)
     app = web.Application()
     app.add_routes(
         [
+            web.get("/_sandbox/comments", comments.report),
             web.post("/webhook/{app}", receiver.webhook),
             web.get("/webhook/{app}/stories", receiver.list_stories),
             web.get("/webhook/{app}/stats", receiver.stats),

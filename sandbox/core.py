@@ -350,6 +350,11 @@ class Accounts:
     def registered(self, platform: str, account: str) -> dict[str, Any] | None:
         return self._registered.get((platform, account))
 
+    def registrations(self, platform: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every registered account of ``platform`` with its settings."""
+        return [(account, data) for (p, account), data in self._registered.items()
+                if p == platform]
+
 
 # ---------------------------------------------------------------- tokens
 

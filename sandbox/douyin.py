@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from sandbox import consent, douyin_data
+from sandbox.comments import douyin_list
 from sandbox.core import SandboxState, fingerprint, shared, timeout_fault
 from sandbox.forms import PartMissing, media_type, read_form, stream_file_part
 
@@ -50,6 +51,7 @@ IMAGE_MAX_BYTES = 20 * MB  # Douyin's real limit is not documented
 BEIJING_OFFSET_S = 8 * 3600
 SCOPE_CREATE = "video.create.bind"
 SCOPE_DELETE = "video.delete"
+SCOPE_COMMENT = "item.comment"
 
 # Douyin's codes the sandbox answers with (docs/platforms/douyin.md, "Errors")
 OK = 0
@@ -101,7 +103,9 @@ class DouyinSettings:
     delete_enabled: bool = True  # False: delete answers 2100007 (permission withdrawn)
     new_style_expiry: bool = False  # expired access token as 28001008 instead of 2190008
     scopes: tuple[str, ...] = (SCOPE_CREATE, "video.data.bind", "video.list.bind", SCOPE_DELETE,
-                               "data.external.user", "data.external.item")
+                               "data.external.user", "data.external.item",
+                               SCOPE_COMMENT)
+    comment_page_max: int = 50
     access_ttl_s: float = 1_296_000  # 15 days
     refresh_ttl_s: float = 2_592_000  # 30 days
     renew_enabled: bool = True  # False: renew answers 10004 (app lacks the permission)
@@ -861,6 +865,41 @@ async def video_list(request: web.Request, world: World) -> web.Response:
     )
 
 
+async def comment_list(request: web.Request, world: World) -> web.Response:
+    """``/item/comment/list/`` (sandbox/comments.py): the item's comments, paged by cursor."""
+    state = request.app[STATE_KEY]
+    account, token = authenticate(state, world, request)
+    if SCOPE_COMMENT not in token.scopes:
+        raise DouyinError(NO_PERMISSION, f"scope {SCOPE_COMMENT} not granted")
+    query = request.query
+    cursor_raw, count_raw = query.get("cursor", "0"), query.get("count", "10")
+    if not cursor_raw.isdigit() or not count_raw.isdigit():
+        raise DouyinError(PARAMETER_ERROR, "cursor and count must be numbers")
+    count = int(count_raw)
+    if not 1 <= count <= world.settings.comment_page_max:
+        raise DouyinError(PARAMETER_ERROR, "count must be 1-50")
+    raw_item = request.raw_path.partition("?")[2]
+    if "+" in raw_query_value(raw_item, "item_id"):
+        raise DouyinError(PARAMETER_ERROR, "item_id must be URL-encoded")
+    item = world.items.get(query.get("item_id", ""))
+    if item is None or item.deleted or item.open_id != account.open_id:
+        raise DouyinError(PARAMETER_ERROR, "item_id not found")
+    post = state.ledger.get(PLATFORM, item.item_id)
+    if post is None:
+        raise DouyinError(PARAMETER_ERROR, "item_id not found")
+    ascending = query.get("sort_type") == "time_asc"
+    return content_reply(state, douyin_list(state, post, int(cursor_raw), count, ascending))
+
+
+def raw_query_value(raw_query: str, name: str) -> str:
+    """The raw (still encoded) value of ``name`` in a query string."""
+    for pair in raw_query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == name:
+            return value
+    return ""
+
+
 async def video_data(request: web.Request, world: World) -> web.Response:
     state = request.app[STATE_KEY]
     account, _ = authenticate(state, world, request)
@@ -942,6 +981,7 @@ def build_app(state: SandboxState) -> web.Application:
             web.post(f"{v1}/create_video/", business(state, create_video)),
             web.get(f"{v1}/video_list/", business(state, video_list)),
             web.post(f"{v1}/video_data/", business(state, video_data)),
+            web.get("/item/comment/list/", business(state, comment_list)),
             web.post("/video/delete/", business(state, delete_video)),
             web.get("/data/external/user/fans/", business(state, douyin_data.fans)),
             web.get("/data/external/item/base/", business(state, douyin_data.item_base)),

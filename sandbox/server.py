@@ -19,6 +19,7 @@ from aiohttp import web
 from hub.infra.eventloop import new_event_loop
 from hub.infra.gctune import SANDBOX_YOUNG_THRESHOLD, tune_gc
 from hub.platforms import specs as platform_specs
+from sandbox.chatter import routes as chatter_routes
 from sandbox.core import SandboxConfig, SandboxState
 from sandbox.reach import ReachModel, seed_history
 
@@ -73,6 +74,7 @@ def build_app(
     app = web.Application(middlewares=[_platform_middleware(state)])
     app[STATE_KEY] = state
     app.add_routes(_control_routes(state))
+    app.add_routes(chatter_routes(state))
     for platform, module in mounted.items():
         _mount(app, f"/{platform}", module.build_app(state))
     return app

@@ -30,6 +30,7 @@ Faults (``state.roll_fault``, once per business call, token calls excluded): ``b
 
 from __future__ import annotations
 
+import base64
 import heapq
 import html
 import itertools
@@ -43,6 +44,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from sandbox.comments import MSG_DATA_ID_BASE, wechat_list
 from sandbox.core import LedgerPost, SandboxState, fingerprint, shared, timeout_fault
 from sandbox.forms import read_part
 from sandbox.wechat_datacube import QUOTA_PER_DAY as datacube_quota
@@ -79,6 +81,8 @@ DAILY_QUOTAS: dict[str, int] = {
     "freepublish/batchget": 100,
     "clear_quota": 1_000_000,  # limited per month instead
     **{f"datacube/{name}": datacube_quota for name in DATACUBE_SPANS},
+    # No documented quota for the comment calls (a community claim only): generous.
+    "comment/list": 100_000,
 }
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -124,6 +128,9 @@ ERRMSG: dict[int, str] = {
     48001: "api unauthorized",
     48006: "forbid to clear quota because of reaching the limit",
     61003: "component is not authorized by this account",
+    88000: "without comment privilege",
+    88001: "msg_data is not exists",
+    88010: "count range error. cout <= 0 or count > 50",
     61007: "api is unauthorized to component",
     61500: "date format error",
     61501: "date range error",
@@ -293,8 +300,12 @@ class World:
         job.article_id = "art_" + self.new_id(24)
         job.published_at = now
         job.deleted = [False] * len(job.articles)
-        for article in job.articles:
-            article["url"] = "https://mp.weixin.qq.com/s/" + secrets.token_urlsafe(16)
+        biz = base64.b64encode(job.appid.encode()).decode()
+        for idx, article in enumerate(job.articles, start=1):
+            # The long form WeChat gives: ``mid`` is the msg_data_id the comment calls take.
+            article["url"] = (f"https://mp.weixin.qq.com/s?__biz={biz}"
+                              f"&mid={job.publish_id + MSG_DATA_ID_BASE}&idx={idx}"
+                              f"&sn={secrets.token_hex(16)}")
         self.articles[job.article_id] = job
         self.app(job.appid).published.append(job)
         first = job.articles[0]
@@ -373,6 +384,7 @@ class WeChatSandbox:
             ("POST", "freepublish/getarticle", self.publish_getarticle),
             ("POST", "freepublish/batchget", self.publish_batchget),
             ("POST", "clear_quota", self.clear_quota),
+            ("POST", "comment/list", self.comment_list),
         ]
         table = [
             web.get("/cgi-bin/token", self.classic_token),
@@ -670,7 +682,7 @@ class WeChatSandbox:
             "errcode": 0,
             "errmsg": "ok",
             "publish_id": str(job.publish_id),
-            "msg_data_id": job.publish_id + 1_000_000_000,
+            "msg_data_id": job.publish_id + MSG_DATA_ID_BASE,
         }
 
     def event_due_in(self, job: Publish) -> float | None:
@@ -770,6 +782,10 @@ class WeChatSandbox:
         post = self.state.ledger.get(PLATFORM, job.article_id or "")
         assert post is not None
         return post
+    # ------------------------------------------------------------ comments
+
+    async def comment_list(self, appid: str, request: web.Request) -> dict[str, Any]:
+        return wechat_list(self.state, self.world, appid, await json_body(request), WeChatError)
 
     # ------------------------------------------------------------ quota
 
@@ -860,10 +876,13 @@ def published_items(job: Publish, no_content: bool) -> list[dict[str, Any]]:
 
 def build_app(state: SandboxState) -> web.Application:
     from sandbox.wechat_component import ComponentSandbox
+    from sandbox.wechat_messages import MessagePusher
 
     app = web.Application(client_max_size=MAX_IMAGE_BYTES + 64 * 1024)
     wechat = WeChatSandbox(state)
-    app.add_routes(wechat.routes() + ComponentSandbox(state, wechat).routes()
-                   + Datacube(wechat).routes())
+    component = ComponentSandbox(state, wechat)
+    pusher = MessagePusher(state, component)
+    app.add_routes(wechat.routes() + component.routes() + Datacube(wechat).routes()
+                   + [web.get("/_sandbox/messages", pusher.report)])
     state.outside_posters[PLATFORM] = wechat.post_outside
     return app

@@ -117,6 +117,9 @@ class ComponentApp:
     token_daily_limit: int = 10_000
     revoked_errcode: int = 40001
     deny_redirect: bool = True
+    # 消息与事件接收URL (``$APPID$`` stands for the authorizer): users' messages are pushed
+    # there when the chatter makes them (sandbox/wechat_messages.py).
+    message_url: str = ""
     tickets: dict[str, float] = field(default_factory=dict)  # ticket -> issued at
     pushes: list[dict[str, Any]] = field(default_factory=list)
     token_day: int = -1
@@ -130,7 +133,7 @@ class ComponentApp:
 
 
 OPTIONS = {"push_interval_s": float, "preauth_ttl_s": int, "token_daily_limit": int,
-           "revoked_errcode": int, "deny_redirect": bool}
+           "revoked_errcode": int, "deny_redirect": bool, "message_url": str}
 
 
 class ComponentSandbox:

@@ -57,6 +57,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from sandbox import consent
+from sandbox.comments import weibo_show
 from sandbox.core import Ledger, LedgerPost, SandboxState, shared, timeout_fault
 from sandbox.forms import FilePart, read_form
 from sandbox.reach import ReachModel, china_day
@@ -66,6 +67,7 @@ SHARE = "/2/statuses/share.json"
 DESTROY = "/2/statuses/destroy.json"
 SHOW = "/2/statuses/show.json"
 TIMELINE = "/2/statuses/user_timeline.json"
+COMMENTS_SHOW = "/2/comments/show.json"
 ACCESS_TOKEN = "/oauth2/access_token"
 AUTHORIZE = "/oauth2/authorize"
 GET_TOKEN_INFO = "/oauth2/get_token_info"
@@ -239,6 +241,23 @@ class WeiboEmulator:
         except WeiboError as error:
             return envelope(SHOW, error)
         return json_response(status_of(post))
+
+    async def comments_show(self, request: web.Request) -> web.StreamResponse:
+        """Comments under a post (sandbox/comments.py), newest first."""
+        query = request.query
+        try:
+            uid = self.authenticate(request, None)
+            if (answer := await self.roll(COMMENTS_SHOW)) is not None:
+                return answer
+            self.limit(uid)
+            post = self.live_post(query.get("id", ""))
+            since_id = bounded_int(query.get("since_id"), default=0, low=0, high=2**63 - 1)
+            max_id = bounded_int(query.get("max_id"), default=0, low=0, high=2**63 - 1)
+            count = bounded_int(query.get("count"), default=50, low=1, high=200)
+            page = bounded_int(query.get("page"), default=1, low=1, high=10_000)
+        except WeiboError as error:
+            return envelope(COMMENTS_SHOW, error)
+        return json_response(weibo_show(self.state, post, since_id, max_id, count, page))
 
     async def user_timeline(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -606,6 +625,7 @@ def build_app(state: SandboxState, settings: WeiboSandboxSettings | None = None)
             web.post(DESTROY, emulator.destroy),
             web.get(SHOW, emulator.show),
             web.get(TIMELINE, emulator.user_timeline),
+            web.get(COMMENTS_SHOW, emulator.comments_show),
             web.get(AUTHORIZE, emulator.authorize),
             web.post(AUTHORIZE, emulator.authorize),
             web.post(ACCESS_TOKEN, emulator.access_token),

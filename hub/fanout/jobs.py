@@ -72,3 +72,25 @@ def collect_reach(platform: str, ids: Sequence[str]) -> dict[str, Any]:
     if report.collected or report.failed:
         log.info("reach %s: %s", platform, runner.summary(report))
     return runner.summary(report)
+def plan_intake() -> dict[str, Any]:
+    """Plan the comment polls that are due (hub/services/interaction/planner.py)."""
+    executor: Executor | None = _state.get("executor")
+    if executor is None:
+        raise RuntimeError("plan_intake must run inside `yunchu worker`")
+    from ..services.interaction import planner
+
+    report = planner.plan(executor.runtime, executor.runtime.redis)
+    if report.jobs:
+        log.info("intake: %s", report.as_dict())
+    return report.as_dict()
+
+
+def intake_comments(platform: str, ids: Sequence[str]) -> dict[str, Any]:
+    """Read new comments under a batch of posts (hub/services/interaction/poller.py)."""
+    executor: Executor | None = _state.get("executor")
+    loop: LoopThread | None = _state.get("loop")
+    if executor is None or loop is None:
+        raise RuntimeError("intake_comments must run inside `yunchu worker`")
+    from ..services.interaction import poller
+
+    return loop.run(poller.poll(executor, platform, ids))

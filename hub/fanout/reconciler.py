@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from ..infra.runtime import Runtime
 from ..models import Delivery, utcnow
 from ..security.audit_denials import flush_closed
+from ..services.interaction import planner as intake_planner
 from ..services.onboarding import refresher
 from ..services.reach import schedule as reach_schedule
 from . import claims, liveness, withdraw
@@ -118,6 +119,7 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
     flush_closed(runtime, time.time())  # anonymous denials counted in a minute that has ended
     refresher.schedule(runtime, connection)  # OAuth grants, once per interval
     reach_schedule.schedule(runtime, connection)  # platform figures, once per interval
+    intake_planner.schedule(runtime, connection)  # comment intake, once per interval
     return report
 
 

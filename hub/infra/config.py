@@ -170,6 +170,14 @@ class Settings:
     reach_interval_s: int = 3600  # reach collection starts this often (maintenance queue); 0: off
     reach_batch: int = 100  # accounts per reach collection job
     reach_concurrency: int = 16  # accounts collected at once by one job
+    # --- Interaction intake (comments and messages, docs/platforms/interaction.md) ---
+    intake_interval_s: int = 60  # how often due comment polls are planned (maintenance queue)
+    intake_batch: int = 50  # posts per intake job
+    intake_concurrency: int = 8  # posts one intake job reads at once
+    intake_max_age_days: int = 30  # posts older than this are not polled any more
+    intake_poll_min_s: int = 600  # a fresh post with new comments is polled this often
+    intake_poll_max_s: int = 86400  # a quiet post backs off to this
+    intake_pages: int = 5  # comment pages read per post per poll (the rest next time)
 
     @property
     def redis_embedded(self) -> bool:
@@ -217,7 +225,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
                       "concurrency", "lease_s", "retry_max_attempts", "interrupted_max",
                       "confirm_threshold", "oauth_attempt_ttl_s", "auth_expiring_days",
                       "auth_remind_days", "auth_refresh_interval_s", "auth_refresh_batch",
-                      "reach_batch", "reach_concurrency"}:
+                      "reach_batch", "reach_concurrency",
+                      "intake_interval_s", "intake_batch", "intake_concurrency",
+                      "intake_max_age_days", "intake_poll_min_s", "intake_poll_max_s",
+                      "intake_pages"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
         elif name in {"wechat_component_preauth_ttl_s", "reach_interval_s"}:
             values[name] = _int(var, value, minimum=0)

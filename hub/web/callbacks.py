@@ -20,8 +20,11 @@ plaintext body.
   is a claim, not proof: the delivery keeps its publish id and is marked ``needs_lookup``, so
   a withdrawal or a re-push still asks WeChat whether a copy is live. An event that arrives
   before the worker has recorded the publish is parked in Redis for the next status poll or
-  withdrawal. Every other event is acknowledged and ignored: WeChat wants an answer within
-  5 s, or it retries and tells the account's followers that the account cannot serve them.
+  withdrawal.
+- A user's message (text, image, voice, video, location, link) is stored in that user's
+  conversation with the account (hub/services/interaction/messages.py), once per ``MsgId``.
+- Every other event is acknowledged and ignored: WeChat wants an answer within 5 s, or it
+  retries and tells the account's followers that the account cannot serve them.
 
 The route is ``/callbacks/<platform>/<account id>`` for every platform whose spec
 (adapters/spec.py) names a ``callback`` view; WeChat's is ``wechat_event`` below.
@@ -52,6 +55,7 @@ from ..fanout.status import apply_changes, change_of
 from ..models import Account, Delivery
 from ..platforms import load
 from ..platforms import specs as platform_specs
+from ..services.interaction import messages as user_messages
 from .api.common import rt
 
 log = logging.getLogger("yunchu.callbacks")
@@ -97,12 +101,14 @@ def wechat_event(account_id: str):
         log.info("callback for account %s repeats a signed timestamp and nonce; ignored",
                  account_id)
         return Response("success", mimetype="text/plain")
-    if event.get("MsgType") == "event" and event.get("Event") == "PUBLISHJOBFINISH":
-        try:
+    try:
+        if event.get("MsgType") == "event" and event.get("Event") == "PUBLISHJOBFINISH":
             _publish_finished(runtime, account_id, event)
-        except Exception:
-            _forget_use(runtime, account_id)  # not acted on: WeChat's resend must still count
-            raise
+        elif user_messages.is_user_message(event):
+            user_messages.receive(runtime, account_id, event)
+    except Exception:
+        _forget_use(runtime, account_id)  # not acted on: WeChat's resend must still count
+        raise
     return Response("success", mimetype="text/plain")
 
 

@@ -4,6 +4,8 @@
   (``signature`` over token, timestamp and nonce; ``msg_signature`` over those and the
   ciphertext), always safe mode, the AES trailer must be the hub's component appid, each
   signed (timestamp, nonce) acted on once. The answer is exactly ``success``.
+- ``POST /wechat/component/<appid>/messages``: the 消息与事件接收URL (``$APPID$`` in the
+  registered URL): users' messages to each authorised account, verified the same way.
 - ``GET /oauth/wechat/callback``: where WeChat sends the admin's browser after the
   authorisation page (``auth_code``, ``expires_in``; ``k`` is the attempt's correlation key
   the hub put in the redirect URI, when WeChat keeps it). Answers a page for people.
@@ -24,6 +26,7 @@ from adapters.wechat_crypto import MessageCryptoError, decrypt, signature
 
 from ..errors import ApiError, bad_request, not_found
 from ..models import Account, Authorization
+from ..services.interaction import messages as user_messages
 from ..services.onboarding import attempts
 from ..services.wechat_component import events, grants
 from .api.common import rt
@@ -39,23 +42,7 @@ def component_event():
     settings = runtime.settings
     if not settings.wechat_component_appid:
         raise not_found("第三方平台", "wechat")
-    token = settings.wechat_component_token
-    _check_signature(token)
-    args = request.args
-    ciphertext = _parse_event(request.get_data(cache=False)).get("Encrypt") or ""
-    if not ciphertext:
-        raise bad_request("授权事件缺少 Encrypt (an authorisation event must be encrypted)")
-    expected = signature(token, args.get("timestamp", ""), args.get("nonce", ""), ciphertext)
-    if not hmac.compare_digest(expected, args.get("msg_signature", "")):
-        raise ApiError(403, "消息签名校验失败 (msg_signature does not match)",
-                       code="bad_signature")
-    try:
-        plain = decrypt(settings.wechat_component_aes_key, settings.wechat_component_appid,
-                        ciphertext)
-    except MessageCryptoError:
-        raise bad_request("授权事件无法解密 (the event cannot be decrypted with the "
-                          "component's key and appid)") from None
-    event = _parse_event(plain)
+    event = _parse_event(_opened(settings))
     seen = _seen_key()
     if not runtime.redis.set(seen, b"1", nx=True, ex=REPLAY_MEMORY_S):
         log.info("component event repeats a signed timestamp and nonce; ignored")
@@ -74,10 +61,61 @@ def component_event():
     return Response("success", mimetype="text/plain")
 
 
-def _seen_key() -> str:
+def _opened(settings) -> bytes:
+    """The push's plaintext: signature, then ``msg_signature`` over the ciphertext, then AES
+    with the component's key (the trailer must be the component's appid)."""
+    token = settings.wechat_component_token
+    _check_signature(token)
+    args = request.args
+    ciphertext = _parse_event(request.get_data(cache=False)).get("Encrypt") or ""
+    if not ciphertext:
+        raise bad_request("授权事件缺少 Encrypt (an authorisation event must be encrypted)")
+    expected = signature(token, args.get("timestamp", ""), args.get("nonce", ""), ciphertext)
+    if not hmac.compare_digest(expected, args.get("msg_signature", "")):
+        raise ApiError(403, "消息签名校验失败 (msg_signature does not match)",
+                       code="bad_signature")
+    try:
+        return decrypt(settings.wechat_component_aes_key, settings.wechat_component_appid,
+                       ciphertext)
+    except MessageCryptoError:
+        raise bad_request("授权事件无法解密 (the event cannot be decrypted with the "
+                          "component's key and appid)") from None
+
+
+def _seen_key(appid: str = "") -> str:
     args = request.args
     digest = hashlib.sha256(f"{args.get('timestamp', '')}\n{args.get('nonce', '')}".encode())
-    return f"{SEEN_PREFIX}wechat-component:{digest.hexdigest()[:32]}"
+    scope = f"wechat-component:{appid}:" if appid else "wechat-component:"
+    return f"{SEEN_PREFIX}{scope}{digest.hexdigest()[:32]}"
+
+
+@wechat_component.route("/wechat/component/<appid>/messages", methods=["POST"])
+def authorizer_message(appid: str):
+    """The 消息与事件接收URL (``…/$APPID$/messages``): what users send the accounts authorised
+    to the hub, signed and encrypted like the authorisation events. Users' messages are
+    stored (hub/services/interaction/messages.py); everything else is acknowledged."""
+    runtime = rt()
+    settings = runtime.settings
+    if not settings.wechat_component_appid:
+        raise not_found("第三方平台", "wechat")
+    event = _parse_event(_opened(settings))
+    with runtime.db.session() as session:
+        account_id = session.scalar(select(Account.id).where(
+            Account.platform == "wechat", Account.auth_mode == "component",
+            Account.external_id == appid[:200]).limit(1))
+    if account_id is None:  # not (or no longer) held: acknowledged, so WeChat stops resending
+        log.info("message for an appid no component account holds; ignored")
+        return Response("success", mimetype="text/plain")
+    seen = _seen_key(appid[:64])
+    if not runtime.redis.set(seen, b"1", nx=True, ex=REPLAY_MEMORY_S):
+        return Response("success", mimetype="text/plain")
+    try:
+        if user_messages.is_user_message(event):
+            user_messages.receive(runtime, account_id, event)
+    except Exception:
+        runtime.redis.delete(seen)  # not stored: WeChat's resend must count
+        raise
+    return Response("success", mimetype="text/plain")
 
 
 @wechat_component.route("/oauth/wechat/callback", methods=["GET"])

@@ -92,7 +92,7 @@ def test_the_event_confirms_the_post_without_a_status_poll(rig, live_hub, mode):
     [post] = rig.sandbox.posts(platform="wechat", state="live")
     assert delivery.state == "published", delivery.state
     assert delivery.remote_id == "article:" + post["remote_id"]
-    assert delivery.remote_url and delivery.remote_url.startswith("https://mp.weixin.qq.com/s/")
+    assert delivery.remote_url and delivery.remote_url.startswith("https://mp.weixin.qq.com/s?")
     assert _wechat_requests(rig) == calls  # no freepublish/get was needed
     assert rig.sweep().status_polls == 0
     # The withdrawal deletes by article id: one call, no freepublish/get first.

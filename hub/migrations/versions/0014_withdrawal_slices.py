@@ -1,7 +1,7 @@
 """withdrawals.scope_path, .queued_at: the click queues removals of posts at rest in slices
 
 Revision ID: 0014_withdrawal_slices
-Revises: 0012_reach
+Revises: 0013_interaction
 Create Date: 2026-12-03 18:20:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import hub.models.base
 
 revision = "0014_withdrawal_slices"
-down_revision = "0012_reach"
+down_revision = "0013_interaction"
 branch_labels = None
 depends_on = None
 

@@ -42,7 +42,7 @@ def test_publish_status_lookup_withdraw_round_trip(sandbox, account, redis_url):
     receipt, status, found, missing = run_with_adapter(redis_url, scenario)
     assert receipt.state == "pending_review" and receipt.remote_id.isdigit()
     assert status.state == "published"
-    assert status.url.startswith("https://mp.weixin.qq.com/s/")
+    assert status.url.startswith("https://mp.weixin.qq.com/s?")
     article_id = status.extra["article_id"]
     assert status.remote_id == f"article:{article_id}"  # the handle from now on
     assert status.extra["publish_id"] == receipt.remote_id

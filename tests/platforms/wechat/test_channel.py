@@ -80,7 +80,7 @@ def test_article_fields_follow_draft_add():
     assert art["author"] == "张三"
     assert art["digest"] == "会议部署了本周强降雨应对工作。"
     assert art["content_source_url"] == f"{HUB}/p/it_flood"
-    assert art["need_open_comment"] == 0 and art["only_fans_can_comment"] == 0
+    assert art["need_open_comment"] == 1 and art["only_fans_can_comment"] == 0
     assert "thumb_media_id" not in art  # the adapter fills it after uploading the cover
 
 

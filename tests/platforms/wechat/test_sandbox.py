@@ -233,7 +233,7 @@ def test_publish_is_asynchronous_on_the_sandbox_clock(sandbox, api):
     done = api.status(int(publish_id))
     assert done["publish_status"] == 0 and done["fail_idx"] == []
     [item] = done["article_detail"]["item"]
-    assert item["idx"] == 1 and item["article_url"].startswith("https://mp.weixin.qq.com/s/")
+    assert item["idx"] == 1 and item["article_url"].startswith("https://mp.weixin.qq.com/s?")
     [post] = sandbox.posts(platform="wechat", state="live")
     assert post["account"] == APPID and post["remote_id"] == done["article_id"]
     assert post["title"] == "市政府召开防汛工作会议" and post["text"] == "摘要"
