@@ -1,0 +1,334 @@
+"""Rankings of a period inside an org subtree: accounts (or orgs at one level) by 传播力
+index per platform with the change against the previous period, the period's hot articles,
+the pushed items' reach by city and platform, and the accounts with no reach at all.
+
+Everything is read from ``reach_post_days`` (per-day increments per post): a post's figures
+in the period are the sum of its days in the period, so an older post's late reads count
+toward the period it was read in. An account's index inputs are the sums over its posts, the
+best post's total (``*_max``) and ``posts`` = the posts that gained figures in the period
+(WCI counts the articles published in the period; the hub counts what was read, which also
+covers posts published just before the period). An org's index pools its accounts' figures
+on the platform as if they were one account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from ...errors import invalid
+from ...messages import Message
+from ...models import Account, ExternalPost, Item, ItemVersion, Org, PostDay
+from ...models.reach import FIGURES
+from ...security.auth import Principal
+from ...security.permissions import require
+from ..scoping import scope_path
+from . import index as index_service
+from .index import IndexSet, Totals
+from .periods import Period
+
+LEVELS = ("account", "county", "department", "city")
+TOP = 10  # hot articles and items shown
+
+
+def check_level(level: str | None) -> str:
+    level = level or "account"
+    if level not in LEVELS:
+        raise invalid("level", Message("rankings.level"), allowed=list(LEVELS))
+    return level
+
+
+def ranked_platforms(platform: str | None, indices: IndexSet | None = None) -> list[str]:
+    known = list((indices or index_service.current()).formulas)
+    if platform is None:
+        return known
+    if platform not in known:
+        raise invalid("platform", Message("fanout.unknown_platform"), allowed=known)
+    return [platform]
+
+
+@dataclass
+class Scope:
+    """The org subtree a ranking covers: its path (None: the province) and its orgs."""
+
+    path: str | None
+    orgs: dict[str, Org] = field(default_factory=dict)
+
+    def ancestor(self, org_id: str, kind: str) -> Org | None:
+        """The nearest org of ``kind`` at or above ``org_id`` inside the loaded orgs."""
+        org = self.orgs.get(org_id)
+        if org is None:
+            return None
+        for ancestor_id in reversed(org.path.strip("/").split("/")):
+            ancestor = self.orgs.get(ancestor_id)
+            if ancestor is not None and ancestor.kind == kind:
+                return ancestor
+        return None
+
+
+def load_scope(session: Session, principal: Principal, org_slug: str | None) -> Scope:
+    require(principal, "account.read")
+    path = scope_path(session, principal, "account.read", org_slug)
+    orgs = {org.id: org for org in session.scalars(_scope_query(path))}
+    return Scope(path, orgs)
+
+
+def _scope_query(path: str | None) -> Select:
+    """The subtree's orgs and its root's ancestors (so an account inside a county scope is
+    still placed in its city)."""
+    query = select(Org)
+    if path is None:
+        return query
+    ancestor_ids = [part for part in path.strip("/").split("/") if part]
+    return query.where(Org.path.startswith(path, autoescape=True) | Org.id.in_(ancestor_ids))
+
+
+def _in_subtree(scope: Scope) -> Any:
+    """The post-day rows of accounts in the scope's subtree."""
+    if scope.path is None:
+        return True
+    return PostDay.org_id.in_(select(Org.id).where(
+        Org.path.startswith(scope.path, autoescape=True)).scalar_subquery())
+
+
+def _period_rows(period: Period, platform: str, scope: Scope) -> Select:
+    return (select(PostDay.account_id, PostDay.post_id,
+                   *(func.sum(getattr(PostDay, f)).label(f) for f in FIGURES))
+            .where(PostDay.day >= period.start, PostDay.day <= period.end,
+                   PostDay.platform == platform, _in_subtree(scope))
+            .group_by(PostDay.account_id, PostDay.post_id))
+
+
+def account_totals(session: Session, period: Period, platform: str, scope: Scope
+                   ) -> dict[str, Totals]:
+    """Each account's index inputs in the period (accounts with figures only)."""
+    posts = _period_rows(period, platform, scope).subquery()
+    query = (select(posts.c.account_id, func.count().label("posts"),
+                    *(func.coalesce(func.sum(posts.c[f]), 0).label(f) for f in FIGURES),
+                    *(func.coalesce(func.max(posts.c[f]), 0).label(f"max_{f}")
+                      for f in FIGURES))
+             .group_by(posts.c.account_id))
+    return {row.account_id: Totals(
+        posts=int(row.posts), days=period.days,
+        sums={f: int(getattr(row, f)) for f in FIGURES},
+        best={f: int(getattr(row, f"max_{f}")) for f in FIGURES})
+        for row in session.execute(query)}
+
+
+def _pool(parts: list[Totals], days: int) -> Totals:
+    return Totals(posts=sum(p.posts for p in parts), days=days,
+                  sums={f: sum(p.sums.get(f, 0) for p in parts) for f in FIGURES},
+                  best={f: max((p.best.get(f, 0) for p in parts), default=0)
+                        for f in FIGURES})
+
+
+@dataclass
+class Entity:
+    """One ranked row: an account, or an org pooling its accounts."""
+
+    key: str
+    name: str
+    org: Org | None
+    totals: Totals
+    index: float = 0.0
+
+
+def _accounts(session: Session, platform: str, scope: Scope) -> list[Account]:
+    query = select(Account).where(Account.platform == platform)
+    if scope.path is not None:
+        query = query.join(Org, Org.id == Account.org_id).where(
+            Org.path.startswith(scope.path, autoescape=True))
+    return list(session.scalars(query.order_by(Account.name, Account.id)))
+
+
+def entities(accounts: list[Account], totals: dict[str, Totals], scope: Scope, level: str,
+             days: int) -> list[Entity]:
+    empty = Totals(posts=0, days=days, sums={}, best={})
+    if level == "account":
+        return [Entity(a.id, a.name, scope.orgs.get(a.org_id), totals.get(a.id, empty))
+                for a in accounts]
+    grouped: dict[str, list[Totals]] = {}
+    for account in accounts:
+        org = scope.ancestor(account.org_id, level)
+        if org is not None:
+            grouped.setdefault(org.id, []).append(totals.get(account.id, empty))
+    return [Entity(org_id, scope.orgs[org_id].name, scope.orgs[org_id],
+                   _pool(parts, days)) for org_id, parts in grouped.items()]
+
+
+def _views(totals: Totals) -> tuple[int, int]:
+    sums = totals.sums
+    return (sums.get("reads", 0) + sums.get("plays", 0),
+            sums.get("likes", 0) + sums.get("shares", 0) + sums.get("comments", 0))
+
+
+def _ranked(rows: list[Entity], indices: IndexSet, platform: str) -> list[Entity]:
+    for row in rows:
+        row.index = indices.compute(platform, row.totals)
+    reached = [r for r in rows if r.totals.posts > 0]
+    return sorted(reached, key=lambda r: (-r.index, *(-v for v in _views(r.totals)), r.name,
+                                          r.key))
+
+
+def platform_ranking(session: Session, period: Period, platform: str, scope: Scope,
+                     level: str, indices: IndexSet) -> dict[str, Any]:
+    accounts = _accounts(session, platform, scope)
+    previous = period.previous()
+    now = _ranked(entities(accounts, account_totals(session, period, platform, scope), scope,
+                           level, period.days), indices, platform)
+    before = _ranked(entities(accounts, account_totals(session, previous, platform, scope),
+                              scope, level, previous.days), indices, platform)
+    before_at = {row.key: (rank, row) for rank, row in enumerate(before, 1)}
+    ranking = []
+    for rank, row in enumerate(now, 1):
+        previous_rank, previous_row = before_at.get(row.key, (None, None))
+        ranking.append({
+            "rank": rank, "previous_rank": previous_rank,
+            "change": previous_rank - rank if previous_rank else None,
+            "id": row.key, "name": row.name,
+            "org": row.org.slug if row.org else None,
+            "org_name": row.org.name if row.org else None,
+            "index": row.index,
+            "previous_index": previous_row.index if previous_row else None,
+            "posts": row.totals.posts, **row.totals.sums,
+            **{f"max_{f}": v for f, v in row.totals.best.items()}})
+    reached = {row.key for row in now}
+    no_reach = [{"id": a.id, "name": a.name, "org": scope.orgs[a.org_id].slug,
+                 "org_name": scope.orgs[a.org_id].name, "status": a.status}
+                for a in accounts if a.id not in reached] if level == "account" else [
+        {"id": e.key, "name": e.name, "org": e.org.slug if e.org else None}
+        for e in entities(accounts, {}, scope, level, period.days)
+        if e.key not in reached]
+    return {"platform": platform, "index": indices.describe(platform),
+            "ranking": ranking, "no_reach": no_reach}
+
+
+def hot_posts(session: Session, period: Period, platforms: list[str], scope: Scope,
+              limit: int = TOP) -> list[dict[str, Any]]:
+    """The period's most read (or played) posts, yunchu's and outside ones alike."""
+    views = func.sum(PostDay.reads + PostDay.plays)
+    interactions = func.sum(PostDay.likes + PostDay.shares + PostDay.comments)
+    query = (select(PostDay.post_id, PostDay.item_id, PostDay.external_post_id,
+                    PostDay.delivery_id, PostDay.account_id, PostDay.org_id, PostDay.platform,
+                    *(func.sum(getattr(PostDay, f)).label(f) for f in FIGURES))
+             .where(PostDay.day >= period.start, PostDay.day <= period.end,
+                    PostDay.platform.in_(platforms), _in_subtree(scope))
+             .group_by(PostDay.post_id, PostDay.item_id, PostDay.external_post_id,
+                       PostDay.delivery_id, PostDay.account_id, PostDay.org_id,
+                       PostDay.platform)
+             .order_by(views.desc(), interactions.desc(), PostDay.post_id).limit(limit))
+    rows = list(session.execute(query))
+    titles = _titles(session, rows)
+    names = _account_names(session, {r.account_id for r in rows})
+    return [{"post": r.post_id, "item": r.item_id, "delivery": r.delivery_id,
+             "outside": r.external_post_id is not None,
+             "title": titles.get(r.item_id or r.external_post_id),
+             "account": r.account_id, "account_name": names.get(r.account_id),
+             "org": _slug(scope, r.org_id), "platform": r.platform,
+             **{f: int(getattr(r, f) or 0) for f in FIGURES}} for r in rows]
+
+
+def item_reach(session: Session, period: Period, platforms: list[str], scope: Scope,
+               limit: int = TOP) -> list[dict[str, Any]]:
+    """The period's most read pushed items, each broken down by city and by platform."""
+    views = func.sum(PostDay.reads + PostDay.plays)
+    base = [PostDay.day >= period.start, PostDay.day <= period.end,
+            PostDay.platform.in_(platforms), PostDay.item_id.is_not(None), _in_subtree(scope)]
+    top = [row.item_id for row in session.execute(
+        select(PostDay.item_id).where(*base).group_by(PostDay.item_id)
+        .order_by(views.desc(), PostDay.item_id).limit(limit))]
+    if not top:
+        return []
+    parts = session.execute(
+        select(PostDay.item_id, PostDay.org_id, PostDay.platform,
+               func.count(func.distinct(PostDay.account_id)).label("accounts"),
+               *(func.sum(getattr(PostDay, f)).label(f) for f in FIGURES))
+        .where(*base, PostDay.item_id.in_(top))
+        .group_by(PostDay.item_id, PostDay.org_id, PostDay.platform))
+    titles = item_titles(session, set(top))
+    out: dict[str, dict[str, Any]] = {item_id: {
+        "item": item_id, "title": titles.get(item_id), "accounts": 0,
+        "totals": dict.fromkeys(FIGURES, 0), "by_platform": {}, "by_city": {}}
+        for item_id in top}
+    for row in parts:
+        entry = out[row.item_id]
+        figures = {f: int(getattr(row, f) or 0) for f in FIGURES}
+        entry["accounts"] += int(row.accounts)
+        city = scope.ancestor(row.org_id, "city")
+        for bucket, key in ((entry["by_platform"], row.platform),
+                            (entry["by_city"], city.slug if city else None)):
+            into = bucket.setdefault(key, {**dict.fromkeys(FIGURES, 0),
+                                           "name": _city_name(city) if bucket is
+                                           entry["by_city"] else key})
+            for f in FIGURES:
+                into[f] += figures[f]
+        for f in FIGURES:
+            entry["totals"][f] += figures[f]
+    return [{**entry,
+             "by_platform": [{"platform": k, **{f: v[f] for f in FIGURES}}
+                             for k, v in sorted(entry["by_platform"].items())],
+             "by_city": [{"city": k, "name": v["name"], **{f: v[f] for f in FIGURES}}
+                         for k, v in sorted(entry["by_city"].items(),
+                                            key=lambda kv: (-kv[1]["reads"] - kv[1]["plays"],
+                                                            kv[0] or ""))]}
+            for entry in (out[item_id] for item_id in top)]
+
+
+def _city_name(city: Org | None) -> str | None:
+    return city.name if city else None
+
+
+def _slug(scope: Scope, org_id: str) -> str | None:
+    org = scope.orgs.get(org_id)
+    return org.slug if org else None
+
+
+def _titles(session: Session, rows: list[Any]) -> dict[str, str | None]:
+    items = {r.item_id for r in rows if r.item_id}
+    outside = {r.external_post_id for r in rows if r.external_post_id}
+    titles: dict[str, str | None] = {}
+    titles.update(item_titles(session, items))
+    if outside:
+        titles.update(session.execute(select(ExternalPost.id, ExternalPost.title)
+                                      .where(ExternalPost.id.in_(outside))).all())
+    return titles
+
+
+def item_titles(session: Session, ids: set[str]) -> dict[str, str]:
+    """Each item's title as pushed (the approved version, else the latest)."""
+    if not ids:
+        return {}
+    shown = func.coalesce(Item.approved_version, Item.version)
+    return dict(session.execute(
+        select(Item.id, ItemVersion.title)
+        .join(ItemVersion, (ItemVersion.item_id == Item.id) & (ItemVersion.version == shown))
+        .where(Item.id.in_(ids))).all())
+
+
+def _account_names(session: Session, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(Account.id, Account.name)
+                                .where(Account.id.in_(ids))).all())
+
+
+def rankings(session: Session, principal: Principal, *, period: Period,
+             org: str | None = None, platform: str | None = None,
+             level: str = "account") -> dict[str, Any]:
+    """The whole answer of ``GET /api/v1/rankings``."""
+    indices = index_service.current()
+    platforms = ranked_platforms(platform, indices)
+    scope = load_scope(session, principal, org)
+    root = next((o for o in scope.orgs.values() if o.path == scope.path), None)
+    return {
+        "period": {**period.as_dict(), "previous": period.previous().as_dict()},
+        "org": root.slug if root else None, "org_name": root.name if root else None,
+        "level": level, "label": index_service.ESTIMATE_LABEL,
+        "platforms": [platform_ranking(session, period, p, scope, level, indices)
+                      for p in platforms],
+        "hot": hot_posts(session, period, platforms, scope),
+        "items": item_reach(session, period, platforms, scope),
+    }
