@@ -332,3 +332,27 @@ def rankings(session: Session, principal: Principal, *, period: Period,
         "hot": hot_posts(session, period, platforms, scope),
         "items": item_reach(session, period, platforms, scope),
     }
+
+
+def daily_views(session: Session, period: Period, platform: str, scope: Scope, level: str,
+                keys: list[str]) -> dict[str, list[int]]:
+    """Each ranked row's reads + plays per day of the period (the rankings' sparklines)."""
+    if not keys:
+        return {}
+    column = PostDay.account_id if level == "account" else PostDay.org_id
+    query = (select(column.label("key"), PostDay.day,
+                    func.sum(PostDay.reads + PostDay.plays).label("views"))
+             .where(PostDay.day >= period.start, PostDay.day <= period.end,
+                    PostDay.platform == platform, _in_subtree(scope))
+             .group_by(column, PostDay.day))
+    if level == "account":
+        query = query.where(PostDay.account_id.in_(keys))
+    series = {key: [0] * period.days for key in keys}
+    for row in session.execute(query):
+        key = row.key
+        if level != "account":
+            org = scope.ancestor(row.key, level)
+            key = org.id if org else None
+        if key in series:
+            series[key][(row.day - period.start).days] += int(row.views or 0)
+    return series
