@@ -43,13 +43,14 @@ from hub.infra.db import make_engine
 from hub.models import Account, Item, ItemVersion, Org
 from hub.models.reach import month_start, next_month, partition_ddl
 from hub.security.auth import Principal
-from hub.services.reach import periods, rankings, stats
+from hub.services.reach import periods, rankings, rollup, stats
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("YUNCHU_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PLATFORM_SHARES = dict((("wechat", 50), ("weibo", 20), ("douyin", 20), ("cityapp", 10)))
 LAST_DAY = date(2026, 12, 4)  # the days end here, so any --days >= 70 covers the month
 MONTH = "2026-11"  # ranked (and 2026-10, its previous month)
+KEEP_ROLLUPS = 24 * 3600  # the queries read the rollups built (and timed) after the fill
 
 
 @contextmanager
@@ -206,6 +207,23 @@ def fill(engine: Engine, days: int, posts: int) -> dict[str, Any]:
     return timings
 
 
+def build_rollups(engine: Engine) -> dict[str, float]:
+    """Build the ranked month's and its previous month's rollups, as the first ranking of
+    each period does (and again when the build is older than the max age)."""
+    month = periods.parse(MONTH, datetime.now(UTC))
+    timings = {}
+    for period in (month.previous(), month):
+        t0 = time.perf_counter()
+        with Session(engine) as session:
+            rollup.refresh(session, period, datetime.now(UTC))
+            session.commit()
+        timings[period.id] = round(time.perf_counter() - t0, 1)
+        print(f"  rollup {period.id}: {timings[period.id]} s", flush=True)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE reach_period_accounts, reach_period_items, reach_period_hot"))
+    return timings
+
+
 def median_ms(action: Callable[[], Any], runs: int) -> dict[str, Any]:
     action()  # warm the cache once, as a server would be
     samples = []
@@ -234,10 +252,12 @@ def measure(engine: Engine, orgs: dict[str, Org], days: int, runs: int) -> dict[
                 "WHERE o.path LIKE :p"), {"p": (org.path if org else "/") + "%"}).scalar()
 
             def whole(session: Session = session, principal: Principal = principal) -> Any:
-                return rankings.rankings(session, principal, period=period)
+                return rankings.rankings(session, principal, period=period,
+                                         max_age_s=KEEP_ROLLUPS)
 
             def wechat(session: Session = session, principal: Principal = principal) -> Any:
-                return rankings.rankings(session, principal, period=period, platform="wechat")
+                return rankings.rankings(session, principal, period=period, platform="wechat",
+                                         max_age_s=KEEP_ROLLUPS)
 
             def item(session: Session = session) -> Any:
                 # The item belongs to the province: its stats are the province's to read.
@@ -287,6 +307,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "days", flush=True)
         result["fill"] = fill(engine, args.days, args.posts_per_day)
         print(f"  fill: {result['fill']['rows']} rows, {result['fill']['fill_s']} s", flush=True)
+        result["rollup_s"] = build_rollups(engine)
         result["queries"] = measure(engine, orgs, args.days, args.runs)
         engine.dispose()
     out = args.out or (REPO / "bench" / "results" / f"{date.today():%Y-%m-%d}"

@@ -175,6 +175,9 @@ MEANINGS = {
     "reach_concurrency": "Accounts one reach collection job collects at once (its calls also "
                          "wait for the reach rate budget, `YUNCHU_REACH_RATE_<PLATFORM>_APP` / "
                          "`_ACCOUNT`, separate from fan-out's).",
+    "reach_rollup_max_age_s": "Seconds a ranking period's rollup (per-account, per-item and "
+                              "hot-post totals) is used before a ranking rebuilds it, while the "
+                              "period's posts may still gain figures; older periods keep theirs.",
 }
 
 

@@ -31,8 +31,13 @@ def _query() -> dict[str, Any]:
             "level": rankings.check_level(request.args.get("level"))}
 
 
+def _ranked(db, query: dict[str, Any]) -> dict[str, Any]:
+    return rankings.rankings(db, g.principal, **query, now=utcnow(),
+                             max_age_s=runtime().settings.reach_rollup_max_age_s)
+
+
 def _answer(db, query: dict[str, Any], rows: int) -> dict[str, Any]:
-    answer = rankings.rankings(db, g.principal, **query)
+    answer = _ranked(db, query)
     scope = rankings.load_scope(db, g.principal, query["org"])
     for section in answer["platforms"]:
         section["more"] = max(len(section["ranking"]) - rows, 0)
@@ -62,7 +67,7 @@ def rankings_export() -> Response:
     fmt = request.args.get("format") or "xlsx"
     query = _query()
     with runtime().db.session() as db:
-        answer = rankings.rankings(db, g.principal, **query)
+        answer = _ranked(db, query)
     body = export.to_csv(answer) if fmt == "csv" else export.to_xlsx(answer)
     fmt = "csv" if fmt == "csv" else "xlsx"
     name = f"rankings-{answer['org'] or 'province'}-{query['period'].id}.{fmt}"

@@ -170,6 +170,8 @@ class Settings:
     reach_interval_s: int = 3600  # reach collection starts this often (maintenance queue)
     reach_batch: int = 100  # accounts per reach collection job
     reach_concurrency: int = 16  # accounts collected at once by one job
+    # A ranking period's rollup still within reach of collection is rebuilt when this old.
+    reach_rollup_max_age_s: int = 900
 
     @property
     def redis_embedded(self) -> bool:
@@ -217,7 +219,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
                       "concurrency", "lease_s", "retry_max_attempts", "interrupted_max",
                       "confirm_threshold", "oauth_attempt_ttl_s", "auth_expiring_days",
                       "auth_remind_days", "auth_refresh_interval_s", "auth_refresh_batch",
-                      "reach_interval_s", "reach_batch", "reach_concurrency"}:
+                      "reach_interval_s", "reach_batch", "reach_concurrency",
+                      "reach_rollup_max_age_s"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
         elif name == "wechat_component_preauth_ttl_s":
             values[name] = _int(var, value, minimum=0)

@@ -31,11 +31,13 @@ from .fanout import (
 from .org import ORG_KINDS, Org
 from .people import ROLES, ApiToken, Review, User
 from .reach import FIGURES, AccountDay, ExternalPost, PostDay
+from .reach_rollup import PeriodAccount, PeriodHot, PeriodItem, RollupPeriod
 
 __all__ = [
     "ACCOUNT_STATUSES", "FIGURES", "AUTHORIZATION_STATUSES", "AUTH_MODES", "AUTH_STATES", "DELIVERY_STATES", "ITEM_KINDS", "ITEM_STATUSES", "LIVE", "ORG_KINDS",
     "PUBLISH_DONE", "PUBLISH_OPEN", "ROLES", "WITHDRAW_DONE", "WITHDRAW_OPEN",
     "Account", "AccountDay", "ApiToken", "Authorization", "Asset", "AuditEntry", "AuditHead", "Base", "Delivery", "DeliveryAttempt",
-    "Dispatch", "ExternalPost", "Item", "ItemVersion", "Matrix", "MatrixAccount", "Org", "PlatformSecret", "PostDay", "Review", "SafetyList",
+    "Dispatch", "ExternalPost", "Item", "ItemVersion", "Matrix", "MatrixAccount", "Org", "PlatformSecret", "PeriodAccount", "PeriodHot", "PeriodItem", "PostDay", "Review", "RollupPeriod",
+    "SafetyList",
     "Task", "User", "Withdrawal", "utcnow",
 ]

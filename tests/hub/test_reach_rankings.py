@@ -114,3 +114,37 @@ def test_csv_and_xlsx_exports(hub) -> None:
     ranking = list(book["排行 ranking"].iter_rows(values_only=True))
     assert ranking[2][4] == "丁" and ranking[2][1] == 1
     assert list(book["无传播 no reach"].iter_rows(values_only=True))[2][1] == "静"
+
+
+def test_rollups_are_rebuilt_when_stale_and_kept_once_settled(hub) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from hub.models import PostDay
+    from hub.security.auth import Principal
+    from hub.services.reach import periods, rankings
+
+    data = seed(hub)
+    province = Principal(user_id="t", name="t", roles=("admin",), org_id=None, org_path=None)
+    november = periods.parse("2026-11", datetime.now(UTC))
+    now = datetime(2026, 11, 20, 4, tzinfo=UTC)
+
+    def leader(at: datetime) -> str:
+        with hub.runtime.db.session() as session:
+            answer = rankings.rankings(session, province, period=november,
+                                       platform="wechat", now=at, max_age_s=900)
+        return answer["platforms"][0]["ranking"][0]["name"]
+
+    assert leader(now) == "丁"
+    with hub.runtime.db.session() as session:  # 丙's post takes off
+        session.execute(PostDay.__table__.insert(), [{
+            "post_id": "p-c9", "day": date(2026, 11, 20), "account_id": data["accounts"]["丙"],
+            "org_id": data["rows"][4]["org_id"], "platform": "wechat", "reads": 90000,
+            "likes": 9000, "shares": 900, "comments": 90, "plays": 0, "final": True}])
+    assert leader(now + timedelta(seconds=600)) == "丁"  # the build is 10 minutes old
+    assert leader(now + timedelta(seconds=901)) == "丙"  # rebuilt
+    settled = datetime(2027, 1, 10, tzinfo=UTC)
+    assert leader(settled) == "丙"
+    with hub.runtime.db.session() as session:
+        session.execute(PostDay.__table__.delete().where(PostDay.post_id == "p-c9"))
+    # Built after the month settled: final, whatever its age.
+    assert leader(settled + timedelta(days=300)) == "丙"

@@ -2,7 +2,8 @@
 index per platform with the change against the previous period, the period's hot articles,
 the pushed items' reach by city and platform, and the accounts with no reach at all.
 
-Everything is read from ``reach_post_days`` (per-day increments per post): a post's figures
+Everything comes from ``reach_post_days`` (per-day increments per post), through the
+period's rollups (hub/models/reach_rollup.py, built by ``rollup.ensure``): a post's figures
 in the period are the sum of its days in the period, so an older post's late reads count
 toward the period it was read in. An account's index inputs are the sums over its posts, the
 best post's total (``*_max``) and ``posts`` = the posts that gained figures in the period
@@ -14,6 +15,7 @@ on the platform as if they were one account.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -21,17 +23,31 @@ from sqlalchemy.orm import Session
 
 from ...errors import invalid
 from ...messages import Message
-from ...models import Account, ExternalPost, Item, ItemVersion, Org, PostDay
+from ...models import (
+    Account,
+    ExternalPost,
+    Item,
+    ItemVersion,
+    Org,
+    PeriodAccount,
+    PeriodHot,
+    PeriodItem,
+    PostDay,
+    utcnow,
+)
 from ...models.reach import FIGURES
+from ...models.reach_rollup import HOT_PER_ORG
 from ...security.auth import Principal
 from ...security.permissions import require
 from ..scoping import scope_path
 from . import index as index_service
+from . import rollup
 from .index import IndexSet, Totals
 from .periods import Period
 
 LEVELS = ("account", "county", "department", "city")
 TOP = 10  # hot articles and items shown
+DEFAULT_ROLLUP_MAX_AGE_S = 900
 
 
 def check_level(level: str | None) -> str:
@@ -55,10 +71,17 @@ class Scope:
     """The org subtree a ranking covers: its path (None: the province) and its orgs."""
 
     path: str | None
-    orgs: dict[str, Org] = field(default_factory=dict)
+    orgs: dict[str, Any] = field(default_factory=dict)  # id -> row (id, slug, name, kind, path)
+    _found: dict[tuple[str, str], Any] = field(default_factory=dict)
 
-    def ancestor(self, org_id: str, kind: str) -> Org | None:
+    def ancestor(self, org_id: str, kind: str) -> Any:
         """The nearest org of ``kind`` at or above ``org_id`` inside the loaded orgs."""
+        key = (org_id, kind)
+        if key not in self._found:
+            self._found[key] = self._ancestor(org_id, kind)
+        return self._found[key]
+
+    def _ancestor(self, org_id: str, kind: str) -> Any:
         org = self.orgs.get(org_id)
         if org is None:
             return None
@@ -72,49 +95,43 @@ class Scope:
 def load_scope(session: Session, principal: Principal, org_slug: str | None) -> Scope:
     require(principal, "account.read")
     path = scope_path(session, principal, "account.read", org_slug)
-    orgs = {org.id: org for org in session.scalars(_scope_query(path))}
+    orgs = {org.id: org for org in session.execute(_scope_query(path))}
     return Scope(path, orgs)
 
 
 def _scope_query(path: str | None) -> Select:
     """The subtree's orgs and its root's ancestors (so an account inside a county scope is
     still placed in its city)."""
-    query = select(Org)
+    query = select(Org.id, Org.slug, Org.name, Org.kind, Org.path)
     if path is None:
         return query
     ancestor_ids = [part for part in path.strip("/").split("/") if part]
     return query.where(Org.path.startswith(path, autoescape=True) | Org.id.in_(ancestor_ids))
 
 
-def _in_subtree(scope: Scope) -> Any:
-    """The post-day rows of accounts in the scope's subtree."""
+def _in_subtree(scope: Scope, column: Any = PostDay.org_id) -> Any:
+    """Rows whose org lies in the scope's subtree."""
     if scope.path is None:
         return True
-    return PostDay.org_id.in_(select(Org.id).where(
+    return column.in_(select(Org.id).where(
         Org.path.startswith(scope.path, autoescape=True)).scalar_subquery())
 
 
-def _period_rows(period: Period, platform: str, scope: Scope) -> Select:
-    return (select(PostDay.account_id, PostDay.post_id,
-                   *(func.sum(getattr(PostDay, f)).label(f) for f in FIGURES))
-            .where(PostDay.day >= period.start, PostDay.day <= period.end,
-                   PostDay.platform == platform, _in_subtree(scope))
-            .group_by(PostDay.account_id, PostDay.post_id))
+def _of(model: Any, period: Period) -> list[Any]:
+    return [model.kind == period.kind, model.start == period.start]
 
 
 def account_totals(session: Session, period: Period, platform: str, scope: Scope
                    ) -> dict[str, Totals]:
-    """Each account's index inputs in the period (accounts with figures only)."""
-    posts = _period_rows(period, platform, scope).subquery()
-    query = (select(posts.c.account_id, func.count().label("posts"),
-                    *(func.coalesce(func.sum(posts.c[f]), 0).label(f) for f in FIGURES),
-                    *(func.coalesce(func.max(posts.c[f]), 0).label(f"max_{f}")
-                      for f in FIGURES))
-             .group_by(posts.c.account_id))
+    """Each account's index inputs in the period (accounts with figures only), from the
+    period's rollup (``rollup.ensure`` first)."""
+    query = select(*PeriodAccount.__table__.c).where(*_of(PeriodAccount, period),
+                                        PeriodAccount.platform == platform,
+                                        _in_subtree(scope, PeriodAccount.org_id))
     return {row.account_id: Totals(
-        posts=int(row.posts), days=period.days,
-        sums={f: int(getattr(row, f)) for f in FIGURES},
-        best={f: int(getattr(row, f"max_{f}")) for f in FIGURES})
+        posts=row.posts, days=period.days,
+        sums={f: getattr(row, f) for f in FIGURES},
+        best={f: getattr(row, f"max_{f}") for f in FIGURES})
         for row in session.execute(query)}
 
 
@@ -131,20 +148,21 @@ class Entity:
 
     key: str
     name: str
-    org: Org | None
+    org: Any  # the org row, None when unknown
     totals: Totals
     index: float = 0.0
 
 
-def _accounts(session: Session, platform: str, scope: Scope) -> list[Account]:
-    query = select(Account).where(Account.platform == platform)
+def _accounts(session: Session, platform: str, scope: Scope) -> list[Any]:
+    query = select(Account.id, Account.name, Account.org_id, Account.status).where(
+        Account.platform == platform)
     if scope.path is not None:
         query = query.join(Org, Org.id == Account.org_id).where(
             Org.path.startswith(scope.path, autoescape=True))
-    return list(session.scalars(query.order_by(Account.name, Account.id)))
+    return list(session.execute(query.order_by(Account.name, Account.id)))
 
 
-def entities(accounts: list[Account], totals: dict[str, Totals], scope: Scope, level: str,
+def entities(accounts: list[Any], totals: dict[str, Totals], scope: Scope, level: str,
              days: int) -> list[Entity]:
     empty = Totals(posts=0, days=days, sums={}, best={})
     if level == "account":
@@ -208,18 +226,15 @@ def platform_ranking(session: Session, period: Period, platform: str, scope: Sco
 
 def hot_posts(session: Session, period: Period, platforms: list[str], scope: Scope,
               limit: int = TOP) -> list[dict[str, Any]]:
-    """The period's most read (or played) posts, yunchu's and outside ones alike."""
-    views = func.sum(PostDay.reads + PostDay.plays)
-    interactions = func.sum(PostDay.likes + PostDay.shares + PostDay.comments)
-    query = (select(PostDay.post_id, PostDay.item_id, PostDay.external_post_id,
-                    PostDay.delivery_id, PostDay.account_id, PostDay.org_id, PostDay.platform,
-                    *(func.sum(getattr(PostDay, f)).label(f) for f in FIGURES))
-             .where(PostDay.day >= period.start, PostDay.day <= period.end,
-                    PostDay.platform.in_(platforms), _in_subtree(scope))
-             .group_by(PostDay.post_id, PostDay.item_id, PostDay.external_post_id,
-                       PostDay.delivery_id, PostDay.account_id, PostDay.org_id,
-                       PostDay.platform)
-             .order_by(views.desc(), interactions.desc(), PostDay.post_id).limit(limit))
+    """The period's most read (or played) posts, yunchu's and outside ones alike: the top
+    ``limit`` of the subtree is inside its orgs' rolled-up top ``HOT_PER_ORG``."""
+    assert limit <= HOT_PER_ORG
+    hot = PeriodHot
+    query = (select(*hot.__table__.c).where(*_of(hot, period), hot.platform.in_(platforms),
+                               _in_subtree(scope, hot.org_id))
+             .order_by((hot.reads + hot.plays).desc(),
+                       (hot.likes + hot.shares + hot.comments).desc(), hot.post_id)
+             .limit(limit))
     rows = list(session.execute(query))
     titles = _titles(session, rows)
     names = _account_names(session, {r.account_id for r in rows})
@@ -228,57 +243,51 @@ def hot_posts(session: Session, period: Period, platforms: list[str], scope: Sco
              "title": titles.get(r.item_id or r.external_post_id),
              "account": r.account_id, "account_name": names.get(r.account_id),
              "org": _slug(scope, r.org_id), "platform": r.platform,
-             **{f: int(getattr(r, f) or 0) for f in FIGURES}} for r in rows]
+             **{f: getattr(r, f) for f in FIGURES}} for r in rows]
 
 
 def item_reach(session: Session, period: Period, platforms: list[str], scope: Scope,
                limit: int = TOP) -> list[dict[str, Any]]:
     """The period's most read pushed items, each broken down by city and by platform."""
-    views = func.sum(PostDay.reads + PostDay.plays)
-    base = [PostDay.day >= period.start, PostDay.day <= period.end,
-            PostDay.platform.in_(platforms), PostDay.item_id.is_not(None), _in_subtree(scope)]
+    items = PeriodItem
+    base = [*_of(items, period), items.platform.in_(platforms),
+            _in_subtree(scope, items.org_id)]
     top = [row.item_id for row in session.execute(
-        select(PostDay.item_id).where(*base).group_by(PostDay.item_id)
-        .order_by(views.desc(), PostDay.item_id).limit(limit))]
+        select(items.item_id).where(*base).group_by(items.item_id)
+        .order_by(func.sum(items.reads + items.plays).desc(), items.item_id).limit(limit))]
     if not top:
         return []
-    parts = session.execute(
-        select(PostDay.item_id, PostDay.org_id, PostDay.platform,
-               func.count(func.distinct(PostDay.account_id)).label("accounts"),
-               *(func.sum(getattr(PostDay, f)).label(f) for f in FIGURES))
-        .where(*base, PostDay.item_id.in_(top))
-        .group_by(PostDay.item_id, PostDay.org_id, PostDay.platform))
+    def summed(*keys: Any) -> list[Any]:
+        return list(session.execute(
+            select(items.item_id, *keys, func.sum(items.accounts).label("accounts"),
+                   *(func.sum(getattr(items, f)).label(f) for f in FIGURES))
+            .where(*base, items.item_id.in_(top)).group_by(items.item_id, *keys)))
+
     titles = item_titles(session, set(top))
-    out: dict[str, dict[str, Any]] = {item_id: {
-        "item": item_id, "title": titles.get(item_id), "accounts": 0,
-        "totals": dict.fromkeys(FIGURES, 0), "by_platform": {}, "by_city": {}}
-        for item_id in top}
-    for row in parts:
+    out = {item_id: {"item": item_id, "title": titles.get(item_id), "accounts": 0,
+                     "totals": dict.fromkeys(FIGURES, 0), "by_platform": [], "by_city": {}}
+           for item_id in top}
+    for row in summed(items.platform):
         entry = out[row.item_id]
-        figures = {f: int(getattr(row, f) or 0) for f in FIGURES}
         entry["accounts"] += int(row.accounts)
-        city = scope.ancestor(row.org_id, "city")
-        for bucket, key in ((entry["by_platform"], row.platform),
-                            (entry["by_city"], city.slug if city else None)):
-            into = bucket.setdefault(key, {**dict.fromkeys(FIGURES, 0),
-                                           "name": _city_name(city) if bucket is
-                                           entry["by_city"] else key})
-            for f in FIGURES:
-                into[f] += figures[f]
+        figures = {f: int(getattr(row, f)) for f in FIGURES}
+        entry["by_platform"].append({"platform": row.platform, **figures})
         for f in FIGURES:
             entry["totals"][f] += figures[f]
-    return [{**entry,
-             "by_platform": [{"platform": k, **{f: v[f] for f in FIGURES}}
-                             for k, v in sorted(entry["by_platform"].items())],
-             "by_city": [{"city": k, "name": v["name"], **{f: v[f] for f in FIGURES}}
-                         for k, v in sorted(entry["by_city"].items(),
-                                            key=lambda kv: (-kv[1]["reads"] - kv[1]["plays"],
-                                                            kv[0] or ""))]}
-            for entry in (out[item_id] for item_id in top)]
-
-
-def _city_name(city: Org | None) -> str | None:
-    return city.name if city else None
+    for row in summed(items.org_id):
+        city = scope.ancestor(row.org_id, "city")
+        key = city.slug if city else None
+        into = out[row.item_id]["by_city"].get(key)
+        if into is None:
+            into = out[row.item_id]["by_city"][key] = {
+                "city": key, "name": city.name if city else None, **dict.fromkeys(FIGURES, 0)}
+        for f in FIGURES:
+            into[f] += int(getattr(row, f))
+    for entry in out.values():
+        entry["by_platform"].sort(key=lambda r: r["platform"])
+        entry["by_city"] = sorted(entry["by_city"].values(),
+                                  key=lambda r: (-r["reads"] - r["plays"], r["city"] or ""))
+    return [out[item_id] for item_id in top]
 
 
 def _slug(scope: Scope, org_id: str) -> str | None:
@@ -316,12 +325,15 @@ def _account_names(session: Session, ids: set[str]) -> dict[str, str]:
 
 
 def rankings(session: Session, principal: Principal, *, period: Period,
-             org: str | None = None, platform: str | None = None,
-             level: str = "account") -> dict[str, Any]:
+             org: str | None = None, platform: str | None = None, level: str = "account",
+             now: datetime | None = None,
+             max_age_s: int = DEFAULT_ROLLUP_MAX_AGE_S) -> dict[str, Any]:
     """The whole answer of ``GET /api/v1/rankings``."""
     indices = index_service.current()
     platforms = ranked_platforms(platform, indices)
     scope = load_scope(session, principal, org)
+    for each in (period, period.previous()):
+        rollup.ensure(session, each, now or utcnow(), max_age_s)
     root = next((o for o in scope.orgs.values() if o.path == scope.path), None)
     return {
         "period": {**period.as_dict(), "previous": period.previous().as_dict()},

@@ -10,7 +10,7 @@ from hub.models import utcnow
 from hub.services.reach import export, periods, rankings
 
 from . import api
-from .common import in_session
+from .common import in_session, rt
 
 FORMATS = {"json": None, "csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -30,7 +30,8 @@ def rankings_list():
     platform = request.args.get("platform") or None
     rankings.ranked_platforms(platform)
     answer = in_session(rankings.rankings, period=period, org=request.args.get("org") or None,
-                        platform=platform, level=level)
+                        platform=platform, level=level, now=utcnow(),
+                        max_age_s=rt().settings.reach_rollup_max_age_s)
     if fmt == "json":
         return jsonify(answer)
     body = export.to_csv(answer) if fmt == "csv" else export.to_xlsx(answer)
