@@ -38,12 +38,11 @@ def ranking_bars(section: dict[str, Any], top: int = 10) -> dict[str, Any]:
     }
 
 
-def item_over_time(days: list[str], per_platform: dict[str, list[dict[str, Any]]]
+def item_over_time(days: list[str], per_platform: dict[str, dict[str, int]]
                    ) -> dict[str, Any]:
     """Reads + plays per day, one stacked series per platform."""
     series = []
-    for platform, daily in sorted(per_platform.items()):
-        by_day = {d["day"]: d["reads"] + d["plays"] for d in daily}
+    for platform, by_day in sorted(per_platform.items()):
         series.append({"type": "line", "name": _platform(platform), "stack": "views",
                        "areaStyle": {}, "smooth": True, "showSymbol": False,
                        "data": [by_day.get(day, 0) for day in days]})

@@ -12,7 +12,7 @@ from flask import Response, g, render_template, request
 from hub.models import utcnow
 from hub.security.permissions import require
 from hub.services import org_actions
-from hub.services.reach import export, periods, rankings, stats
+from hub.services.reach import export, item_series, periods, rankings, stats
 from hub.services.reach.plan import china_day
 
 from .. import reach_charts
@@ -101,9 +101,8 @@ def item_reach(item_id: str) -> str:
     with runtime().db.session() as db:
         require(g.principal, "item.read")
         data = stats.item_stats(db, g.principal, item_id, start=start, end=end)
-        per_platform = {row["platform"]: stats.item_stats(
-            db, g.principal, item_id, start=start, end=end, platform=row["platform"])["daily"]
-            for row in data["by_platform"]}
+        per_platform = item_series.daily_views(db, g.principal, item_id, start=start,
+                                               end=end)
         title = rankings.item_titles(db, {item_id}).get(item_id) or item_id
     days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
     return render_template("admin/item_reach.html", data=data, title=title,
