@@ -14,6 +14,7 @@ from hub.security.permissions import require
 from hub.services import org_actions
 from hub.services.reach import export, item_series, periods, rankings, stats
 from hub.services.reach.plan import china_day
+from hub.web.api.rankings import stale
 
 from .. import reach_charts
 from ..blueprint import admin_blueprint
@@ -33,7 +34,8 @@ def _query() -> dict[str, Any]:
 
 def _ranked(db, query: dict[str, Any]) -> dict[str, Any]:
     return rankings.rankings(db, g.principal, **query, now=utcnow(),
-                             max_age_s=runtime().settings.reach_rollup_max_age_s)
+                             max_age_s=runtime().settings.reach_rollup_max_age_s,
+                             on_stale=stale)
 
 
 def _answer(db, query: dict[str, Any], rows: int) -> dict[str, Any]:

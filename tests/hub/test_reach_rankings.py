@@ -148,3 +148,49 @@ def test_rollups_are_rebuilt_when_stale_and_kept_once_settled(hub) -> None:
         session.execute(PostDay.__table__.delete().where(PostDay.post_id == "p-c9"))
     # Built after the month settled: final, whatever its age.
     assert leader(settled + timedelta(days=300)) == "丙"
+
+
+def test_a_stale_rollup_is_served_while_a_worker_rebuilds_it(hub, monkeypatch) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    import redis
+
+    from hub.fanout.queueing import MAINTENANCE_QUEUE, queue
+    from hub.models import PostDay
+    from hub.services.reach import periods, rollup
+
+    data = seed(hub)
+    november = periods.parse("2026-11", datetime.now(UTC))
+    built = datetime(2026, 11, 20, 4, tzinfo=UTC)
+    with hub.runtime.db.session() as session:
+        rollup.ensure(session, november, built, 900)
+        session.execute(PostDay.__table__.insert(), [{
+            "post_id": "p-c9", "day": date(2026, 11, 20), "account_id": data["accounts"]["丙"],
+            "org_id": data["rows"][4]["org_id"], "platform": "wechat", "reads": 90000,
+            "likes": 9000, "shares": 900, "comments": 90, "plays": 0, "final": True}])
+    connection = redis.Redis.from_url(hub.runtime.settings.redis_url)
+    connection.delete(rollup.REFRESH_KEY.format(kind="month", start="2026-11-01"))
+    queue(connection, MAINTENANCE_QUEUE).empty()
+    queued: list = []
+    with hub.runtime.db.session() as session:
+        rollup.ensure(session, november, built + timedelta(hours=1), 900,
+                      on_stale=lambda p: queued.append(
+                          rollup.enqueue_refresh(connection, p, 900)))
+        assert [r.reads for r in session.query(rollup.PeriodAccount).filter_by(
+            account_id=data["accounts"]["丙"])] == [200]  # served as it was
+    assert queued == [True]
+    jobs = queue(connection, MAINTENANCE_QUEUE).jobs
+    assert [(j.func_name, list(j.args)) for j in jobs] == [
+        (rollup.REFRESH_JOB, ["month", "2026-11-01"])]
+    # Another stale ranking within the max age enqueues nothing more.
+    assert rollup.enqueue_refresh(connection, november, 900) is False
+    # The job, as a worker runs it (its executor stands in with the hub's runtime).
+    from types import SimpleNamespace
+
+    from hub.fanout import jobs as job_functions
+
+    monkeypatch.setitem(job_functions._state, "executor", SimpleNamespace(runtime=hub.runtime))
+    assert job_functions.refresh_reach_rollup(*jobs[0].args) == {"period": "2026-11"}
+    with hub.runtime.db.session() as session:
+        assert [r.reads for r in session.query(rollup.PeriodAccount).filter_by(
+            account_id=data["accounts"]["丙"])] == [90200]

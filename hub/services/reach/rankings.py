@@ -14,6 +14,7 @@ on the platform as if they were one account.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -326,14 +327,14 @@ def _account_names(session: Session, ids: set[str]) -> dict[str, str]:
 
 def rankings(session: Session, principal: Principal, *, period: Period,
              org: str | None = None, platform: str | None = None, level: str = "account",
-             now: datetime | None = None,
-             max_age_s: int = DEFAULT_ROLLUP_MAX_AGE_S) -> dict[str, Any]:
+             now: datetime | None = None, max_age_s: int = DEFAULT_ROLLUP_MAX_AGE_S,
+             on_stale: Callable[[Period], None] | None = None) -> dict[str, Any]:
     """The whole answer of ``GET /api/v1/rankings``."""
     indices = index_service.current()
     platforms = ranked_platforms(platform, indices)
     scope = load_scope(session, principal, org)
     for each in (period, period.previous()):
-        rollup.ensure(session, each, now or utcnow(), max_age_s)
+        rollup.ensure(session, each, now or utcnow(), max_age_s, on_stale)
     root = next((o for o in scope.orgs.values() if o.path == scope.path), None)
     return {
         "period": {**period.as_dict(), "previous": period.previous().as_dict()},

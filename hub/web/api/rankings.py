@@ -7,13 +7,19 @@ from flask import Response, jsonify, request
 from hub.errors import invalid
 from hub.messages import Message
 from hub.models import utcnow
-from hub.services.reach import export, periods, rankings
+from hub.services.reach import export, periods, rankings, rollup
 
 from . import api
 from .common import in_session, rt
 
 FORMATS = {"json": None, "csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def stale(period: periods.Period) -> None:
+    """A stale rollup is served while a worker rebuilds it (hub/services/reach/rollup.py)."""
+    runtime = rt()
+    rollup.enqueue_refresh(runtime.redis, period, runtime.settings.reach_rollup_max_age_s)
 
 
 @api.get("/rankings")
@@ -31,7 +37,7 @@ def rankings_list():
     rankings.ranked_platforms(platform)
     answer = in_session(rankings.rankings, period=period, org=request.args.get("org") or None,
                         platform=platform, level=level, now=utcnow(),
-                        max_age_s=rt().settings.reach_rollup_max_age_s)
+                        max_age_s=rt().settings.reach_rollup_max_age_s, on_stale=stale)
     if fmt == "json":
         return jsonify(answer)
     body = export.to_csv(answer) if fmt == "csv" else export.to_xlsx(answer)
