@@ -183,6 +183,9 @@ MEANINGS = {
     "intake_poll_min_s": "A post with new comments is polled again after this many seconds.",
     "intake_poll_max_s": "A quiet post's poll interval doubles up to this many seconds.",
     "intake_pages": "Comment pages read per post per poll (the rest at the next poll).",
+    "reach_rollup_max_age_s": "Seconds a ranking period's rollup (per-account, per-item and "
+                              "hot-post totals) is used before a ranking rebuilds it, while the "
+                              "period's posts may still gain figures; older periods keep theirs.",
 }
 
 

@@ -21,6 +21,7 @@ def register_views() -> None:
         matrices,
         password,
         progress,
+        reach,
         safety,
         tasks,
         users,

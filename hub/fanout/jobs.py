@@ -57,6 +57,21 @@ def plan_reach() -> dict[str, Any]:
     return schedule.plan(executor.runtime, executor.runtime.redis)
 
 
+def refresh_reach_rollup(kind: str, start: str) -> dict[str, Any]:
+    """Rebuild one ranking period's rollups (hub/services/reach/rollup.py), maintenance
+    queue: enqueued by a ranking that found them stale."""
+    executor: Executor | None = _state.get("executor")
+    if executor is None:
+        raise RuntimeError("refresh_reach_rollup must run inside `yunchu worker`")
+    from ..models import utcnow
+    from ..services.reach import rollup
+
+    period = rollup.period_of(kind, start)
+    with executor.runtime.db.session() as session:
+        rollup.refresh(session, period, utcnow())
+    return {"period": period.id}
+
+
 def collect_reach(platform: str, ids: Sequence[str]) -> dict[str, Any]:
     """One reach collection job (hub/services/reach/collector.py), maintenance queue. The
     accounts it handed back because a withdrawal was waiting go back on the queue."""

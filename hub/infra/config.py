@@ -178,6 +178,8 @@ class Settings:
     intake_poll_min_s: int = 600  # a fresh post with new comments is polled this often
     intake_poll_max_s: int = 86400  # a quiet post backs off to this
     intake_pages: int = 5  # comment pages read per post per poll (the rest next time)
+    # A ranking period's rollup still within reach of collection is rebuilt when this old.
+    reach_rollup_max_age_s: int = 900
 
     @property
     def redis_embedded(self) -> bool:
@@ -228,7 +230,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
                       "reach_batch", "reach_concurrency",
                       "intake_interval_s", "intake_batch", "intake_concurrency",
                       "intake_max_age_days", "intake_poll_min_s", "intake_poll_max_s",
-                      "intake_pages"}:
+                      "intake_pages", "reach_rollup_max_age_s"}:
             values[name] = _int(var, value, minimum=0 if name == "workers" else 1)
         elif name in {"wechat_component_preauth_ttl_s", "reach_interval_s"}:
             values[name] = _int(var, value, minimum=0)

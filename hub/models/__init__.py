@@ -44,6 +44,7 @@ from .interaction import (
 from .org import ORG_KINDS, Org
 from .people import ROLES, ApiToken, Review, User
 from .reach import FIGURES, AccountDay, ExternalPost, PostDay
+from .reach_rollup import PeriodAccount, PeriodHot, PeriodItem, RollupPeriod
 
 __all__ = [
     "ACCOUNT_STATUSES",
@@ -83,6 +84,9 @@ __all__ = [
     "Org",
     "PUBLISH_DONE",
     "PUBLISH_OPEN",
+    "PeriodAccount",
+    "PeriodHot",
+    "PeriodItem",
     "PlatformSecret",
     "PostDay",
     "REPLY_STATES",
@@ -90,6 +94,7 @@ __all__ = [
     "Reply",
     "ReplyTemplate",
     "Review",
+    "RollupPeriod",
     "SafetyList",
     "WITHDRAW_DONE",
     "WITHDRAW_OPEN",

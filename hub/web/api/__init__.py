@@ -33,6 +33,7 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     matrices,
     openapi,
     orgs,
+    rankings,
     safety,
     stats,
     tasks,
@@ -40,4 +41,5 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
 )
 
 __all__ = ["api", "accounts", "assets", "fanout", "items", "library", "matrices", "openapi", "orgs",
-           "tasks", "users", "audit", "login", "safety", "authorizations", "stats"]
+           "tasks", "users", "audit", "login", "safety", "authorizations", "stats",
+           "rankings"]

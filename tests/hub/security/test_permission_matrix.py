@@ -218,6 +218,12 @@ EXPECTATIONS: dict[str, Expect] = {
                                    mutates=False),
     "GET /api/v1/inspection": Expect(READERS, lambda m, o: Call(
         "GET", f"/api/v1/inspection?org={o}"), mutates=False),
+    "GET /api/v1/rankings": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/rankings?org={o}&platform=wechat"), mutates=False),
+    "GET /api/v1/stats/accounts/<>": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/stats/accounts/{m.accounts[o]}"), mutates=False),
+    "GET /api/v1/stats/items/<>": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/stats/items/{m.item(o)}"), mutates=False),
     "GET /api/v1/accounts/<>": Expect(READERS, lambda m, o: Call(
         "GET", f"/api/v1/accounts/{m.accounts[o]}"), mutates=False),
     "PATCH /api/v1/accounts/<>": Expect(ADMINS, lambda m, o: Call(

@@ -1,0 +1,375 @@
+"""Rankings of a period inside an org subtree: accounts (or orgs at one level) by 传播力
+index per platform with the change against the previous period, the period's hot articles,
+the pushed items' reach by city and platform, and the accounts with no reach at all.
+
+Everything comes from ``reach_post_days`` (per-day increments per post), through the
+period's rollups (hub/models/reach_rollup.py, built by ``rollup.ensure``): a post's figures
+in the period are the sum of its days in the period, so an older post's late reads count
+toward the period it was read in. An account's index inputs are the sums over its posts, the
+best post's total (``*_max``) and ``posts`` = the posts that gained figures in the period
+(WCI counts the articles published in the period; the hub counts what was read, which also
+covers posts published just before the period). An org's index pools its accounts' figures
+on the platform as if they were one account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from ...errors import invalid
+from ...messages import Message
+from ...models import (
+    Account,
+    ExternalPost,
+    Item,
+    ItemVersion,
+    Org,
+    PeriodAccount,
+    PeriodHot,
+    PeriodItem,
+    PostDay,
+    utcnow,
+)
+from ...models.reach import FIGURES
+from ...models.reach_rollup import HOT_PER_ORG
+from ...security.auth import Principal
+from ...security.permissions import require
+from ..scoping import scope_path
+from . import index as index_service
+from . import rollup
+from .index import IndexSet, Totals
+from .periods import Period
+
+LEVELS = ("account", "county", "department", "city")
+TOP = 10  # hot articles and items shown
+DEFAULT_ROLLUP_MAX_AGE_S = 900
+
+
+def check_level(level: str | None) -> str:
+    level = level or "account"
+    if level not in LEVELS:
+        raise invalid("level", Message("rankings.level"), allowed=list(LEVELS))
+    return level
+
+
+def ranked_platforms(platform: str | None, indices: IndexSet | None = None) -> list[str]:
+    known = list((indices or index_service.current()).formulas)
+    if platform is None:
+        return known
+    if platform not in known:
+        raise invalid("platform", Message("fanout.unknown_platform"), allowed=known)
+    return [platform]
+
+
+@dataclass
+class Scope:
+    """The org subtree a ranking covers: its path (None: the province) and its orgs."""
+
+    path: str | None
+    orgs: dict[str, Any] = field(default_factory=dict)  # id -> row (id, slug, name, kind, path)
+    _found: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def ancestor(self, org_id: str, kind: str) -> Any:
+        """The nearest org of ``kind`` at or above ``org_id`` inside the loaded orgs."""
+        key = (org_id, kind)
+        if key not in self._found:
+            self._found[key] = self._ancestor(org_id, kind)
+        return self._found[key]
+
+    def _ancestor(self, org_id: str, kind: str) -> Any:
+        org = self.orgs.get(org_id)
+        if org is None:
+            return None
+        for ancestor_id in reversed(org.path.strip("/").split("/")):
+            ancestor = self.orgs.get(ancestor_id)
+            if ancestor is not None and ancestor.kind == kind:
+                return ancestor
+        return None
+
+
+def load_scope(session: Session, principal: Principal, org_slug: str | None) -> Scope:
+    require(principal, "account.read")
+    path = scope_path(session, principal, "account.read", org_slug)
+    orgs = {org.id: org for org in session.execute(_scope_query(path))}
+    return Scope(path, orgs)
+
+
+def _scope_query(path: str | None) -> Select:
+    """The subtree's orgs and its root's ancestors (so an account inside a county scope is
+    still placed in its city)."""
+    query = select(Org.id, Org.slug, Org.name, Org.kind, Org.path)
+    if path is None:
+        return query
+    ancestor_ids = [part for part in path.strip("/").split("/") if part]
+    return query.where(Org.path.startswith(path, autoescape=True) | Org.id.in_(ancestor_ids))
+
+
+def _in_subtree(scope: Scope, column: Any = PostDay.org_id) -> Any:
+    """Rows whose org lies in the scope's subtree."""
+    if scope.path is None:
+        return True
+    return column.in_(select(Org.id).where(
+        Org.path.startswith(scope.path, autoescape=True)).scalar_subquery())
+
+
+def _of(model: Any, period: Period) -> list[Any]:
+    return [model.kind == period.kind, model.start == period.start]
+
+
+def account_totals(session: Session, period: Period, platform: str, scope: Scope
+                   ) -> dict[str, Totals]:
+    """Each account's index inputs in the period (accounts with figures only), from the
+    period's rollup (``rollup.ensure`` first)."""
+    columns = [PeriodAccount.account_id, PeriodAccount.posts,
+               *(getattr(PeriodAccount, f) for f in FIGURES),
+               *(getattr(PeriodAccount, f"max_{f}") for f in FIGURES)]
+    query = select(*columns).where(*_of(PeriodAccount, period),
+                                   PeriodAccount.platform == platform,
+                                   _in_subtree(scope, PeriodAccount.org_id))
+    width = len(FIGURES)
+    # Positional rows: 10,000 accounts × 12 columns is where attribute access shows.
+    return {account_id: Totals(posts=posts, days=period.days,
+                               sums=dict(zip(FIGURES, rest[:width], strict=True)),
+                               best=dict(zip(FIGURES, rest[width:], strict=True)))
+            for account_id, posts, *rest in session.execute(query)}
+
+
+def _pool(parts: list[Totals], days: int) -> Totals:
+    return Totals(posts=sum(p.posts for p in parts), days=days,
+                  sums={f: sum(p.sums.get(f, 0) for p in parts) for f in FIGURES},
+                  best={f: max((p.best.get(f, 0) for p in parts), default=0)
+                        for f in FIGURES})
+
+
+@dataclass
+class Entity:
+    """One ranked row: an account, or an org pooling its accounts."""
+
+    key: str
+    name: str
+    org: Any  # the org row, None when unknown
+    totals: Totals
+    index: float = 0.0
+
+
+def _accounts(session: Session, platform: str, scope: Scope) -> list[Any]:
+    query = select(Account.id, Account.name, Account.org_id, Account.status).where(
+        Account.platform == platform)
+    if scope.path is not None:
+        query = query.join(Org, Org.id == Account.org_id).where(
+            Org.path.startswith(scope.path, autoescape=True))
+    return list(session.execute(query.order_by(Account.name, Account.id)))
+
+
+def entities(accounts: list[Any], totals: dict[str, Totals], scope: Scope, level: str,
+             days: int) -> list[Entity]:
+    empty = Totals(posts=0, days=days, sums={}, best={})
+    if level == "account":
+        return [Entity(a.id, a.name, scope.orgs.get(a.org_id), totals.get(a.id, empty))
+                for a in accounts]
+    grouped: dict[str, list[Totals]] = {}
+    for account in accounts:
+        org = scope.ancestor(account.org_id, level)
+        if org is not None:
+            grouped.setdefault(org.id, []).append(totals.get(account.id, empty))
+    return [Entity(org_id, scope.orgs[org_id].name, scope.orgs[org_id],
+                   _pool(parts, days)) for org_id, parts in grouped.items()]
+
+
+def _views(totals: Totals) -> tuple[int, int]:
+    sums = totals.sums
+    return (sums.get("reads", 0) + sums.get("plays", 0),
+            sums.get("likes", 0) + sums.get("shares", 0) + sums.get("comments", 0))
+
+
+def _ranked(rows: list[Entity], indices: IndexSet, platform: str) -> list[Entity]:
+    reached = [r for r in rows if r.totals.posts > 0]  # the others stay at 0 and unranked
+    for row in reached:
+        row.index = indices.compute(platform, row.totals)
+    return sorted(reached, key=lambda r: (-r.index, *(-v for v in _views(r.totals)), r.name,
+                                          r.key))
+
+
+def platform_ranking(session: Session, period: Period, platform: str, scope: Scope,
+                     level: str, indices: IndexSet) -> dict[str, Any]:
+    accounts = _accounts(session, platform, scope)
+    previous = period.previous()
+    now = _ranked(entities(accounts, account_totals(session, period, platform, scope), scope,
+                           level, period.days), indices, platform)
+    before = _ranked(entities(accounts, account_totals(session, previous, platform, scope),
+                              scope, level, previous.days), indices, platform)
+    before_at = {row.key: (rank, row) for rank, row in enumerate(before, 1)}
+    ranking = []
+    for rank, row in enumerate(now, 1):
+        previous_rank, previous_row = before_at.get(row.key, (None, None))
+        ranking.append({
+            "rank": rank, "previous_rank": previous_rank,
+            "change": previous_rank - rank if previous_rank else None,
+            "id": row.key, "name": row.name,
+            "org": row.org.slug if row.org else None,
+            "org_name": row.org.name if row.org else None,
+            "index": row.index,
+            "previous_index": previous_row.index if previous_row else None,
+            "posts": row.totals.posts, **row.totals.sums,
+            **{f"max_{f}": v for f, v in row.totals.best.items()}})
+    reached = {row.key for row in now}
+    no_reach = [{"id": a.id, "name": a.name, "org": scope.orgs[a.org_id].slug,
+                 "org_name": scope.orgs[a.org_id].name, "status": a.status}
+                for a in accounts if a.id not in reached] if level == "account" else [
+        {"id": e.key, "name": e.name, "org": e.org.slug if e.org else None}
+        for e in entities(accounts, {}, scope, level, period.days)
+        if e.key not in reached]
+    return {"platform": platform, "index": indices.describe(platform),
+            "ranking": ranking, "no_reach": no_reach}
+
+
+def hot_posts(session: Session, period: Period, platforms: list[str], scope: Scope,
+              limit: int = TOP) -> list[dict[str, Any]]:
+    """The period's most read (or played) posts, yunchu's and outside ones alike: the top
+    ``limit`` of the subtree is inside its orgs' rolled-up top ``HOT_PER_ORG``."""
+    assert limit <= HOT_PER_ORG
+    hot = PeriodHot
+    query = (select(*hot.__table__.c).where(*_of(hot, period), hot.platform.in_(platforms),
+                               _in_subtree(scope, hot.org_id))
+             .order_by((hot.reads + hot.plays).desc(),
+                       (hot.likes + hot.shares + hot.comments).desc(), hot.post_id)
+             .limit(limit))
+    rows = list(session.execute(query))
+    titles = _titles(session, rows)
+    names = _account_names(session, {r.account_id for r in rows})
+    return [{"post": r.post_id, "item": r.item_id, "delivery": r.delivery_id,
+             "outside": r.external_post_id is not None,
+             "title": titles.get(r.item_id or r.external_post_id),
+             "account": r.account_id, "account_name": names.get(r.account_id),
+             "org": _slug(scope, r.org_id), "platform": r.platform,
+             **{f: getattr(r, f) for f in FIGURES}} for r in rows]
+
+
+def item_reach(session: Session, period: Period, platforms: list[str], scope: Scope,
+               limit: int = TOP) -> list[dict[str, Any]]:
+    """The period's most read pushed items, each broken down by city and by platform."""
+    items = PeriodItem
+    base = [*_of(items, period), items.platform.in_(platforms),
+            _in_subtree(scope, items.org_id)]
+    top = [row.item_id for row in session.execute(
+        select(items.item_id).where(*base).group_by(items.item_id)
+        .order_by(func.sum(items.reads + items.plays).desc(), items.item_id).limit(limit))]
+    if not top:
+        return []
+    def summed(*keys: Any) -> list[Any]:
+        return list(session.execute(
+            select(items.item_id, *keys, func.sum(items.accounts).label("accounts"),
+                   *(func.sum(getattr(items, f)).label(f) for f in FIGURES))
+            .where(*base, items.item_id.in_(top)).group_by(items.item_id, *keys)))
+
+    titles = item_titles(session, set(top))
+    out = {item_id: {"item": item_id, "title": titles.get(item_id), "accounts": 0,
+                     "totals": dict.fromkeys(FIGURES, 0), "by_platform": [], "by_city": {}}
+           for item_id in top}
+    for row in summed(items.platform):
+        entry = out[row.item_id]
+        entry["accounts"] += int(row.accounts)
+        figures = {f: int(getattr(row, f)) for f in FIGURES}
+        entry["by_platform"].append({"platform": row.platform, **figures})
+        for f in FIGURES:
+            entry["totals"][f] += figures[f]
+    for row in summed(items.org_id):
+        city = scope.ancestor(row.org_id, "city")
+        key = city.slug if city else None
+        into = out[row.item_id]["by_city"].get(key)
+        if into is None:
+            into = out[row.item_id]["by_city"][key] = {
+                "city": key, "name": city.name if city else None, **dict.fromkeys(FIGURES, 0)}
+        for f in FIGURES:
+            into[f] += int(getattr(row, f))
+    for entry in out.values():
+        entry["by_platform"].sort(key=lambda r: r["platform"])
+        entry["by_city"] = sorted(entry["by_city"].values(),
+                                  key=lambda r: (-r["reads"] - r["plays"], r["city"] or ""))
+    return [out[item_id] for item_id in top]
+
+
+def _slug(scope: Scope, org_id: str) -> str | None:
+    org = scope.orgs.get(org_id)
+    return org.slug if org else None
+
+
+def _titles(session: Session, rows: list[Any]) -> dict[str, str | None]:
+    items = {r.item_id for r in rows if r.item_id}
+    outside = {r.external_post_id for r in rows if r.external_post_id}
+    titles: dict[str, str | None] = {}
+    titles.update(item_titles(session, items))
+    if outside:
+        titles.update(session.execute(select(ExternalPost.id, ExternalPost.title)
+                                      .where(ExternalPost.id.in_(outside))).all())
+    return titles
+
+
+def item_titles(session: Session, ids: set[str]) -> dict[str, str]:
+    """Each item's title as pushed (the approved version, else the latest)."""
+    if not ids:
+        return {}
+    shown = func.coalesce(Item.approved_version, Item.version)
+    return dict(session.execute(
+        select(Item.id, ItemVersion.title)
+        .join(ItemVersion, (ItemVersion.item_id == Item.id) & (ItemVersion.version == shown))
+        .where(Item.id.in_(ids))).all())
+
+
+def _account_names(session: Session, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(Account.id, Account.name)
+                                .where(Account.id.in_(ids))).all())
+
+
+def rankings(session: Session, principal: Principal, *, period: Period,
+             org: str | None = None, platform: str | None = None, level: str = "account",
+             now: datetime | None = None, max_age_s: int = DEFAULT_ROLLUP_MAX_AGE_S,
+             on_stale: Callable[[Period], None] | None = None) -> dict[str, Any]:
+    """The whole answer of ``GET /api/v1/rankings``."""
+    indices = index_service.current()
+    platforms = ranked_platforms(platform, indices)
+    scope = load_scope(session, principal, org)
+    for each in (period, period.previous()):
+        rollup.ensure(session, each, now or utcnow(), max_age_s, on_stale)
+    root = next((o for o in scope.orgs.values() if o.path == scope.path), None)
+    return {
+        "period": {**period.as_dict(), "previous": period.previous().as_dict()},
+        "org": root.slug if root else None, "org_name": root.name if root else None,
+        "level": level, "label": index_service.ESTIMATE_LABEL,
+        "platforms": [platform_ranking(session, period, p, scope, level, indices)
+                      for p in platforms],
+        "hot": hot_posts(session, period, platforms, scope),
+        "items": item_reach(session, period, platforms, scope),
+    }
+
+
+def daily_views(session: Session, period: Period, platform: str, scope: Scope, level: str,
+                keys: list[str]) -> dict[str, list[int]]:
+    """Each ranked row's reads + plays per day of the period (the rankings' sparklines)."""
+    if not keys:
+        return {}
+    column = PostDay.account_id if level == "account" else PostDay.org_id
+    query = (select(column.label("key"), PostDay.day,
+                    func.sum(PostDay.reads + PostDay.plays).label("views"))
+             .where(PostDay.day >= period.start, PostDay.day <= period.end,
+                    PostDay.platform == platform, _in_subtree(scope))
+             .group_by(column, PostDay.day))
+    if level == "account":
+        query = query.where(PostDay.account_id.in_(keys))
+    series = {key: [0] * period.days for key in keys}
+    for row in session.execute(query):
+        key = row.key
+        if level != "account":
+            org = scope.ancestor(row.key, level)
+            key = org.id if org else None
+        if key in series:
+            series[key][(row.day - period.start).days] += int(row.views or 0)
+    return series
