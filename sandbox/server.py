@@ -20,6 +20,7 @@ from hub.infra.gctune import SANDBOX_YOUNG_THRESHOLD, tune_gc
 from hub.platforms import specs as platform_specs
 from sandbox.chatter import routes as chatter_routes
 from sandbox.core import SandboxConfig, SandboxState
+from sandbox.replies import routes as reply_routes
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def build_app(
     app[STATE_KEY] = state
     app.add_routes(_control_routes(state))
     app.add_routes(chatter_routes(state))
+    app.add_routes(reply_routes(state))
     for platform, module in mounted.items():
         _mount(app, f"/{platform}", module.build_app(state))
     return app
