@@ -27,6 +27,7 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     audit,
     authorizations,
     fanout,
+    inbox,
     items,
     library,
     login,
@@ -38,5 +39,5 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     users,
 )
 
-__all__ = ["api", "accounts", "assets", "fanout", "items", "library", "matrices", "openapi", "orgs",
+__all__ = ["api", "accounts", "assets", "fanout", "inbox", "items", "library", "matrices", "openapi", "orgs",
            "tasks", "users", "audit", "login", "safety", "authorizations"]
