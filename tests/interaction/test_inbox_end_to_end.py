@@ -222,3 +222,35 @@ def _user_id(rig: ApiRig, name: str) -> str:
 
     with rig.hub.runtime.db.session() as session:
         return session.scalar(select(User.id).where(User.name == name))
+
+
+def test_elect_and_hide_where_the_platform_allows(rig):
+    rig.account("c1-k1", "wechat")
+    rig.account("c1-k1", "weibo")
+    item = rig.item("c1-k1")
+    rig.pushed(item, {"orgs": ["c1-k1"]})
+    _published(rig, item)
+    chatter(rig.sandbox, comments_per_day=3000, abusive_share=0.3, seed=21)
+    rig.sandbox.advance_clock(900)
+    _due_again(rig)
+    _intake(rig)
+    editor = rig.token("c1-k1", "editor")
+    seen = inbox(rig, editor)
+    good = next(c for c in seen if c["platform"] == "wechat" and not c["flagged"])
+    abusive = next(c for c in seen if c["platform"] == "wechat" and c["flagged"])
+    weibo = next(c for c in seen if c["platform"] == "weibo")
+    for conversation, action in ((good, "elect"), (abusive, "hide")):
+        r = rig.hub.post(f"/api/v1/conversations/{conversation['id']}/moderate",
+                         {"action": action}, token=editor)
+        assert r.status_code == 202, r.json
+    refused = rig.hub.post(f"/api/v1/conversations/{weibo['id']}/moderate", {"action": "hide"},
+                           token=editor)
+    assert refused.status_code == 422 and error_of(refused)["code"] == "moderation_unsupported"
+    rig.drain()
+    assert [e["action"] for e in book(rig.sandbox)["entries"]] == ["markelect", "delete"]
+    assert rig.hub.get(f"/api/v1/conversations/{good['id']}", token=editor).json["elected"]
+    hidden = rig.hub.get(f"/api/v1/conversations/{abusive['id']}", token=editor).json
+    assert hidden["hidden"]
+    r = rig.hub.post(f"/api/v1/conversations/{abusive['id']}/replies", {"text": "回复"},
+                     token=editor)
+    assert r.status_code == 409 and error_of(r)["code"] == "comment_hidden"
