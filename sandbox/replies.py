@@ -235,3 +235,28 @@ def routes(state: SandboxState) -> list[web.RouteDef]:
                                  dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
     return [web.get("/_sandbox/replies", listing)]
+
+
+# ---------------------------------------------------------------- Douyin
+
+
+def douyin_reply(state: SandboxState, post: Any, body: dict[str, Any], open_id: str,
+                 error: Any) -> dict[str, Any]:
+    """``/item/comment/reply/`` {item_id, comment_id, content} under a live video;
+    ``error(code, sub_description)`` is sandbox.douyin's DouyinError."""
+    from sandbox.comments import douyin_comment_id
+
+    book = book_of(state)
+    book.call("douyin", "reply")
+    content = body.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise error(2100005, "content is required")
+    cid = str(body.get("comment_id") or "")
+    comments = chatter_of(state).comments(post)
+    if not any(douyin_comment_id(post.remote_id, c.number) == cid for c in comments):
+        raise error(2100005, "comment_id not found")
+    now = state.clock.now()
+    new_id = f"@reply{len(book.entries) + 1}="
+    book.add(platform="douyin", action="reply", account=open_id, post=post.remote_id,
+             comment=cid, text=content, at=now, id=new_id)
+    return {"comment_id": new_id}

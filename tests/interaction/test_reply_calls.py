@@ -110,3 +110,23 @@ def test_weibo_reply_length_and_hourly_limit(sandbox):
     assert long == 20012 and limited == 10024 and sent.remote_id
     entries = book(sandbox, "weibo")["entries"]
     assert len(entries) == WEIBO_REPLIES_PER_HOUR and entries[0]["text"] == "感谢关注"
+
+
+def test_douyin_reply_to_a_comment(sandbox, redis_url):
+    from tests.platforms.douyin import support as dy
+    from tests.storage import samples
+
+    account = dy.account_for(sandbox.platform_url("douyin"))
+    chatter(sandbox, comments_per_day=30, seed=5)
+
+    async def scenario(adapter, cache):
+        receipt = await adapter.publish(account, dy.render_post(samples.video()), marker="dl_dr")
+        post = PostRef(receipt.remote_id)
+        sandbox.advance_clock(DAY)
+        page = await adapter.list_comments(account, post, None, count=10)
+        return await adapter.reply_comment(account, post, page.comments[0].comment_id,
+                                           "感谢关注"), page.comments[0].comment_id
+
+    sent, comment = dy.run_adapter(redis_url, scenario)
+    [entry] = book(sandbox, "douyin")["entries"]
+    assert sent.remote_id and (entry["comment"], entry["text"]) == (comment, "感谢关注")

@@ -22,6 +22,8 @@ from ..scoping import scope_path
 from . import deadlines
 
 UNANSWERED_DAYS = 90  # 留言三个月未回复
+WINDOW_DAYS = 90  # the indicator looks at conversations begun this recently
+MAX_WINDOW_DAYS = 366
 PROBLEM = "messages_unanswered"
 
 
@@ -57,45 +59,64 @@ def _hours_between(session: Session, start: Any, end: Any) -> ColumnElement[floa
     return (func.extract("epoch", end) - func.extract("epoch", start)) / 3600.0
 
 
-def per_account(session: Session, principal: Principal, *, org: str | None) -> dict[str, Any]:
-    """For each account of the subtree with conversations: how many, how many answered, the
-    median and mean hours to the first reply, the share answered within the deadline, how
-    many are open, overdue, and unanswered past three months."""
+def per_account(session: Session, principal: Principal, *, org: str | None,
+                days: int = WINDOW_DAYS) -> dict[str, Any]:
+    """For each account of the subtree with conversations begun in the last ``days``: how
+    many, how many answered, the mean hours to the first reply, the share answered within
+    the deadline (N working days from the first message, the org's rule), how many are
+    open and overdue; and whether a message has waited three months (any age)."""
     require(principal, "inbox.read")
     path = scope_path(session, principal, "inbox.read", org)
     deadlines.fill(session, path)
     now = utcnow()
+    since = now - timedelta(days=days)
     hours = _hours_between(session, Conversation.first_inbound_at, Conversation.first_reply_at)
-    on_time = and_(Conversation.first_reply_at.is_not(None),
-                   or_(Conversation.deadline_at.is_(None),
-                       Conversation.first_reply_at <= Conversation.deadline_at))
     owed = Conversation.state.in_(CONVERSATION_OPEN)
+    scope = [Conversation.state != "ignored", Conversation.first_inbound_at >= since]
+    if path is not None:
+        scope.append(Org.path.startswith(path, autoescape=True))
     query = (select(Account.id, Account.name, Account.platform, Org.slug,
                     func.count(Conversation.id),
                     func.sum(case((Conversation.first_reply_at.is_not(None), 1), else_=0)),
-                    func.sum(case((on_time, 1), else_=0)),
                     func.sum(case((owed, 1), else_=0)),
                     func.sum(case((and_(owed, Conversation.deadline_at < now), 1), else_=0)),
                     func.avg(case((Conversation.first_reply_at.is_not(None), hours))))
              .join(Conversation, Conversation.account_id == Account.id)
-             .join(Org, Org.id == Account.org_id)
-             .where(Conversation.state != "ignored")
+             .join(Org, Org.id == Account.org_id).where(*scope)
              .group_by(Account.id, Account.name, Account.platform, Org.slug)
              .order_by(Org.slug, Account.name))
-    if path is not None:
-        query = query.where(Org.path.startswith(path, autoescape=True))
     rows = session.execute(query).all()
+    in_time = _answered_in_time(session, scope)
     failing = set(session.scalars(select(Account.id).where(
         Account.id.in_([r[0] for r in rows]), condition(now)))) if rows else set()
     items = []
-    for account_id, name, platform, slug, total, answered, in_time, open_, overdue, mean in rows:
-        total, answered, in_time = int(total), int(answered or 0), int(in_time or 0)
+    for account_id, name, platform, slug, total, answered, open_, overdue, mean in rows:
+        total = int(total)
         items.append({
             "account": account_id, "name": name, "platform": platform, "org": slug,
-            "conversations": total, "answered": answered, "open": int(open_ or 0),
+            "conversations": total, "answered": int(answered or 0), "open": int(open_ or 0),
             "overdue": int(overdue or 0),
             "mean_hours_to_first_reply": round(float(mean), 2) if mean is not None else None,
-            "answered_in_time_share": round(in_time / total, 4) if total else None,
+            "answered_in_time_share": round(in_time.get(account_id, 0) / total, 4)
+            if total else None,
             "unanswered_3_months": account_id in failing,
         })
-    return {"unanswered_days": UNANSWERED_DAYS, "accounts": items}
+    return {"window_days": days, "unanswered_days": UNANSWERED_DAYS, "accounts": items}
+
+
+def _answered_in_time(session: Session, scope: list[Any]) -> dict[str, int]:
+    """Per account: conversations whose first reply came by the deadline of the first
+    message (working days by the org's rule at the time of asking)."""
+    answered = session.execute(
+        select(Conversation.account_id, Conversation.org_id, Conversation.first_inbound_at,
+               Conversation.first_reply_at)
+        .join(Org, Org.id == Conversation.org_id)
+        .where(*scope, Conversation.first_reply_at.is_not(None))).all()
+    rules: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for account_id, org_id, first_in, first_reply in answered:
+        if org_id not in rules:
+            rules[org_id] = deadlines.working_days_for(session, org_id)
+        if first_reply <= deadlines.due_at(first_in, rules[org_id]):
+            counts[account_id] = counts.get(account_id, 0) + 1
+    return counts

@@ -16,7 +16,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters.base import AdapterError, PostRef, RateLimited, Retryable, SentReply
+from adapters.base import (
+    AdapterError,
+    PostRef,
+    RateLimited,
+    Retryable,
+    SentReply,
+    Unsupported,
+)
 
 from ...errors import ApiError
 from ...fanout.executor import Executor
@@ -51,6 +58,10 @@ async def send(executor: Executor, reply_id: str) -> dict[str, Any]:
                                                           plan["comment_id"], plan["text"])
         else:
             sent = await adapter.send_message(plan["ref"], plan["user_id"], plan["text"])
+    except NotImplementedError as missing:  # an adapter without this call yet: say so
+        err = Unsupported(f"该平台暂不支持此操作 (not implemented: {missing})")
+        await asyncio.to_thread(_failed, executor, reply_id, err, False)
+        return {"reply": reply_id, "state": "failed", "error": err.reason[:200]}
     except AdapterError as err:
         retry = isinstance(err, Retryable | RateLimited) and not err.sent \
             and await _tries(executor, reply_id) < MAX_TRIES
@@ -172,6 +183,10 @@ async def moderate(executor: Executor, conversation_id: str, action: str) -> dic
         else:
             await adapter.elect_comment(plan["ref"], plan["post"], plan["comment_id"],
                                         action == "elect")
+    except NotImplementedError as missing:
+        err = Unsupported(f"该平台暂不支持此操作 (not implemented: {missing})")
+        await asyncio.to_thread(_moderation_done, executor, conversation_id, action, err)
+        return {"conversation": conversation_id, "error": err.reason[:200]}
     except AdapterError as err:
         await asyncio.to_thread(_moderation_done, executor, conversation_id, action, err)
         return {"conversation": conversation_id, "error": err.reason[:200]}

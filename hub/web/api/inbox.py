@@ -37,7 +37,11 @@ def inbox_summary():
 @api.get("/inbox/indicator")
 def inbox_indicator():
     """Per account: time to first reply, share answered in time, messages left 3 months."""
-    return jsonify(in_session(indicator.per_account, org=request.args.get("org")))
+    raw = request.args.get("days") or str(indicator.WINDOW_DAYS)
+    if not raw.isdigit() or not 1 <= int(raw) <= indicator.MAX_WINDOW_DAYS:
+        raise invalid("days", Message("inbox.days", max=indicator.MAX_WINDOW_DAYS))
+    return jsonify(in_session(indicator.per_account, org=request.args.get("org"),
+                              days=int(raw)))
 
 
 @api.get("/conversations/<conversation_id>")
