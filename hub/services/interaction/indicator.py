@@ -120,3 +120,17 @@ def _answered_in_time(session: Session, scope: list[Any]) -> dict[str, int]:
         if first_reply <= deadlines.due_at(first_in, rules[org_id]):
             counts[account_id] = counts.get(account_id, 0) + 1
     return counts
+
+
+def open_counts(session: Session, org_path: str | None) -> dict[str, int]:
+    """For the dashboard: conversations of a subtree still owed an answer, and those overdue
+    (deadlines as last set; the inbox sets missing ones when read)."""
+    now = utcnow()
+    query = (select(func.count(), func.coalesce(func.sum(case(
+        (Conversation.deadline_at < now, 1), else_=0)), 0))
+        .select_from(Conversation).join(Org, Org.id == Conversation.org_id)
+        .where(Conversation.state.in_(CONVERSATION_OPEN)))
+    if org_path is not None:
+        query = query.where(Org.path.startswith(org_path, autoescape=True))
+    total, overdue = session.execute(query).one()
+    return {"open": int(total), "overdue": int(overdue)}
