@@ -43,6 +43,13 @@ class ReplyBook:
     calls: dict[str, int] = field(default_factory=dict)
     deleted: set[tuple[str, int]] = field(default_factory=set)
     weibo_hours: dict[tuple[str, int], int] = field(default_factory=dict)
+    # (appid, openid) → when the user's last message was pushed: the 48 h window's start,
+    # kept when the chatter's settings change (its streams start over then).
+    last_heard: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def heard(self, appid: str, openid: str, at: float) -> None:
+        key = (appid, openid)
+        self.last_heard[key] = max(at, self.last_heard.get(key, at))
 
     def call(self, platform: str, action: str) -> None:
         key = f"{platform}:{action}"
@@ -56,6 +63,7 @@ class ReplyBook:
         self.calls.clear()
         self.deleted.clear()
         self.weibo_hours.clear()
+        self.last_heard.clear()
 
 
 def book_of(state: SandboxState) -> ReplyBook:
@@ -152,10 +160,14 @@ def wechat_delete(state: SandboxState, world: Any, appid: str, body: dict[str, A
 
 
 def last_message_at(state: SandboxState, appid: str, openid: str) -> float | None:
-    """When ``openid`` last wrote to ``appid`` (the chatter's message stream), if ever."""
-    # The stream the message pusher reads; grown only by it, read here.
+    """When ``openid`` last wrote to ``appid``: pushed messages (sandbox/wechat_messages.py),
+    and the chatter's current message stream (messages not pushed, e.g. no message server)."""
+    # The stream the message pusher reads; grown only by the chatter, read here.
     stream = chatter_of(state)._streams.get(("msg", appid))
     times = [m.at for m in (stream.items if stream else []) if "o" + m.user[:27] == openid]
+    pushed = book_of(state).last_heard.get((appid, openid))
+    if pushed is not None:
+        times.append(pushed)
     return max(times) if times else None
 
 

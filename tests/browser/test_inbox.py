@@ -59,8 +59,6 @@ def inbox_scene(up: Hub, sandbox_server):
                 break
             time.sleep(0.5)
         assert found, "no user message reached the inbox"
-        # (Left on until the end: a new chatter setting starts its streams over, and the
-        # customer-service window is judged from them.)
         yield found
     finally:
         _sandbox(sandbox_server, "POST", "/_sandbox/chatter", {"messages_per_day": 0})

@@ -171,7 +171,9 @@ def test_inbox_replies_review_and_the_inspection_verdict(rig, live_hub):
     rig.drain()
     assert [e["platform"] for e in book(rig.sandbox)["entries"]] == ["wechat", "weibo"]
 
-    # A user's message answered by customer-service message, within the window.
+    # A user's message answered by customer-service message, within the window (which runs
+    # from what was pushed, also once the sandbox's users stop writing).
+    chatter(rig.sandbox, messages_per_day=0)
     message = next(c for c in inbox(rig, editor, kind="message") if not c["flagged"])
     r = rig.hub.post(f"/api/v1/conversations/{message['id']}/replies",
                      {"text": "您好，已收到您的消息。"}, token=editor)
