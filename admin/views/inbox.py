@@ -141,7 +141,46 @@ def reply_reject(reply_id: str) -> Response:
 
 @admin_blueprint.post("/reply-templates")
 def reply_template_create() -> Response:
-    conversation_id = request.form.get("conversation") or ""
-    return _act(conversation_id, template_service.create_template,
-                {"org": request.form.get("org") or None, "title": request.form.get("title"),
-                 "text": request.form.get("text")}, done="done.template")
+    try:
+        with runtime().db.session() as db:
+            template_service.create_template(db, g.principal, {
+                "org": request.form.get("org") or None, "title": request.form.get("title"),
+                "text": request.form.get("text")})
+    except ApiError as err:
+        if err.status in (401, 404):
+            raise
+        flash(refused(err), "error")
+    else:
+        flash(i18n.t("done.template"), "ok")
+    return redirect(url_for("admin.reply_templates"), 303)  # type: ignore[return-value]
+
+
+@admin_blueprint.get("/reply-templates")
+def reply_templates() -> str:
+    with runtime().db.session() as db:
+        rows = template_service.list_templates(db, g.principal, org=None)
+    return render_template("admin/reply_templates.html", rows=rows)
+
+
+@admin_blueprint.post("/reply-templates/<template_id>/delete")
+def reply_template_delete(template_id: str) -> Response:
+    try:
+        with runtime().db.session() as db:
+            template_service.delete_template(db, g.principal, template_id)
+    except ApiError as err:
+        if err.status in (401, 404):
+            raise
+        flash(refused(err), "error")
+    else:
+        flash(i18n.t("done.template_deleted"), "ok")
+    return redirect(url_for("admin.reply_templates"), 303)  # type: ignore[return-value]
+
+
+@admin_blueprint.get("/replies/pending")
+def replies_pending() -> str:
+    """Replies waiting for a reviewer, in the user's subtree."""
+    with runtime().db.session() as db:
+        rows, next_cursor = reply_service.list_page(db, g.principal, state="pending_approval",
+                                                    org=None, limit=PAGE,
+                                                    cursor=request.args.get("cursor"))
+    return render_template("admin/replies_pending.html", rows=rows, next_cursor=next_cursor)

@@ -64,6 +64,8 @@ def test_triage_through_the_pages(newsroom):
     assert "48小时" in operator.follow(response)
 
     reviewer = newsroom.browser("reviewer1")
+    pending = reviewer.text("/admin/replies/pending")
+    assert f'data-reply="{reply.id}"' in pending and "operator" in pending
     assert 'data-action="approve"' in reviewer.text(f"/admin/conversations/{recent}")
     response = reviewer.post(f"/admin/replies/{reply.id}/approve", {"conversation": recent})
     assert "回复已批准，正在发送" in reviewer.follow(response)
@@ -77,3 +79,23 @@ def test_triage_through_the_pages(newsroom):
     outsider = newsroom.browser("other_operator")
     assert "请问社保卡" not in outsider.text("/admin/inbox")
     assert outsider.get(f"/admin/conversations/{recent}").status_code == 403
+
+
+def test_reply_templates_page(newsroom):
+    editor = newsroom.browser("editor")  # of c1
+    assert "还没有常用回复" in editor.text("/admin/reply-templates")
+    response = editor.post("/admin/reply-templates", {"title": "办理指引", "text": "请携带身份证办理。"})
+    page = editor.follow(response)
+    assert "常用回复已保存" in page and "请携带身份证办理。" in page
+    response = editor.post("/admin/reply-templates", {"title": "", "text": "空标题"})
+    assert "常用回复已保存" not in editor.follow(response)
+    from hub.models import ReplyTemplate
+
+    with newsroom.hub.runtime.db.session() as session:
+        [template] = session.scalars(select(ReplyTemplate))
+        template_id = template.id
+    assert "请携带身份证办理。" in newsroom.browser("operator").text("/admin/reply-templates")
+    assert "请携带身份证办理。" not in newsroom.browser("other_operator").text(
+        "/admin/reply-templates")
+    response = editor.post(f"/admin/reply-templates/{template_id}/delete", {})
+    assert "常用回复已删除" in editor.follow(response)
