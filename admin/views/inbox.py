@@ -22,7 +22,7 @@ from ..web import runtime
 
 PAGE = 100
 TABS = ("open", "new", "assigned", "replied", "closed", "ignored")
-FILTERS = ("platform", "account", "kind", "overdue", "flagged")
+FILTERS = ("platform", "account", "item", "kind", "overdue", "flagged")
 
 
 def _args() -> dict[str, Any]:
@@ -30,6 +30,8 @@ def _args() -> dict[str, Any]:
     args: dict[str, Any] = {"state": state if state in TABS else "open"}
     for name in FILTERS:
         args[name] = request.args.get(name) or None
+    args["assignee"] = g.principal.user_id if request.args.get("mine") else None
+    args["mine"] = bool(request.args.get("mine"))
     return args
 
 

@@ -51,6 +51,9 @@ def test_triage_through_the_pages(newsroom):
     assert "用户消息，不在文章下" in view and "您好，已收到您的留言。" in view
     response = operator.post(f"/admin/conversations/{recent}/assign", {"user": "me"})
     assert "已分派" in operator.follow(response)
+    mine = operator.text("/admin/inbox?mine=1")
+    assert f'data-id="{recent}"' in mine and f'data-id="{old}"' not in mine
+    assert f'data-id="{old}"' in operator.text(f"/admin/inbox?account={account}")
     response = operator.post(f"/admin/conversations/{recent}/reply",
                              {"text": "您好，已收到您的留言。"})
     assert "回复已提交" in operator.follow(response)
