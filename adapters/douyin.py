@@ -45,6 +45,7 @@ from adapters.base import (
     Receipt,
     RemoteComment,
     Retryable,
+    SentReply,
     TokenCache,
     Unsupported,
     go_ahead,
@@ -250,6 +251,16 @@ class DouyinAdapter(NoInteraction):
         return CommentPage(comments=comments,
                            cursor=str(after) if after is not None else cursor,
                            has_more=bool(data.get("has_more")) and bool(comments))
+
+    async def reply_comment(self, account: AccountRef, post: PostRef, comment_id: str,
+                            text: str) -> SentReply:
+        """``POST /item/comment/reply/`` {item_id, comment_id, content} (scope
+        ``item.comment``)."""
+        data = await self._api(account, "POST", "/item/comment/reply/", json={
+            "item_id": post.remote_id, "comment_id": comment_id, "content": text},
+            mutating=True, action="comment reply")
+        new_id = data.get("comment_id")
+        return SentReply(remote_id=str(new_id) if new_id else None, sent_at=datetime.now(UTC))
 
     async def lookup(self, account: AccountRef, marker: str) -> Receipt | None:
         pattern = re.compile(rf"\bd={re.escape(marker)}(?![\w-])")

@@ -69,6 +69,7 @@ from adapters.base import (
     RemoteComment,
     RemoteReply,
     Retryable,
+    SentReply,
     TokenCache,
     Unsupported,
     go_ahead,
@@ -474,6 +475,46 @@ class WeChatAdapter(NoInteraction):
         return CommentPage(comments=comments, cursor=str(after),
                            has_more=bool(comments) and after < total, post_key=key, total=total)
 
+    async def reply_comment(self, account: AccountRef, post: PostRef, comment_id: str,
+                            text: str) -> SentReply:
+        """``comment/reply/add``: WeChat keeps one author reply per comment (88005)."""
+        await self._comment_call(account, post, "comment/reply/add", comment_id,
+                                 content=text)
+        return SentReply(remote_id=None, sent_at=datetime.now(UTC))
+
+    async def elect_comment(self, account: AccountRef, post: PostRef, comment_id: str,
+                            elected: bool) -> None:
+        path = "comment/markelect" if elected else "comment/unmarkelect"
+        await self._comment_call(account, post, path, comment_id)
+
+    async def hide_comment(self, account: AccountRef, post: PostRef, comment_id: str) -> None:
+        """``comment/delete``: removes the user's comment from the article."""
+        await self._comment_call(account, post, "comment/delete", comment_id)
+
+    async def send_message(self, account: AccountRef, user_id: str, text: str) -> SentReply:
+        """A text customer-service message (客服消息): only within 48 h of the user's last
+        message (45015 after)."""
+        try:
+            await self._call(app_of(account), "message/custom/send", json={
+                "touser": user_id, "msgtype": "text", "text": {"content": text}})
+        except AdapterError as err:
+            raise _reply_refusal(err) from None
+        return SentReply(remote_id=None, sent_at=datetime.now(UTC))
+
+    async def _comment_call(self, account: AccountRef, post: PostRef, path: str,
+                            comment_id: str, **extra: Any) -> None:
+        key = post.key or comment_key_of(post.url)
+        if key is None or "_" not in key:
+            raise Unsupported("该文章没有可用于留言接口的 msg_data_id "
+                              "(the article's msg_data_id cannot be found)")
+        msg_data_id, _, index = key.partition("_")
+        try:
+            await self._call(app_of(account), path, json={
+                "msg_data_id": int(msg_data_id), "index": int(index),
+                "user_comment_id": int(comment_id), **extra})
+        except AdapterError as err:
+            raise _reply_refusal(err) from None
+
     # ------------------------------------------------------------ calls
 
     async def _article_status(self, app: App, remote_id: str) -> Receipt:
@@ -661,6 +702,29 @@ COMMENTS_CLOSED = {
     48001: "该公众号无权调用留言接口（需认证） (the account may not use the comment API: "
            "verified accounts only)",
 }
+
+
+# Refusals of the reply, 精选, delete and customer-service calls: final for this reply.
+REPLY_REFUSED = {
+    45015: "已超过48小时回复时限或用户已取消关注 (more than 48 h since the user's last message, "
+           "or the user unfollowed)",
+    45047: "客服消息下发条数超过上限 (too many customer-service messages to this user)",
+    87009: "该留言没有回复 (the comment has no reply)",
+    88003: "精选留言数已达上限 (the limit of elected comments is reached)",
+    88004: "留言已被用户删除 (the user deleted the comment)",
+    88005: "该留言已回复过，微信每条留言只能回复一次 (the comment already has a reply: one reply "
+           "per comment)",
+    88007: "回复内容为空或超长 (the reply is empty or too long)",
+    88008: "留言不存在 (the comment does not exist)",
+    **COMMENTS_CLOSED,
+}
+
+
+def _reply_refusal(err: AdapterError) -> AdapterError:
+    code = err.code if isinstance(err.code, int) else None
+    if code in REPLY_REFUSED and isinstance(err, Retryable):
+        return ContentRejected(REPLY_REFUSED[code], code=code)
+    return err
 
 
 def comment_key_of(url: str | None) -> str | None:

@@ -67,6 +67,7 @@ from adapters.base import (
     Receipt,
     RemoteComment,
     Retryable,
+    SentReply,
     TokenCache,
     Unsupported,
 )
@@ -87,6 +88,15 @@ WEB_BASE = "https://weibo.com"
 DEFAULT_RIP = "127.0.0.1"
 TIMELINE_PAGE_SIZE = 100
 COMMENTS_SHOW = "/2/comments/show.json"
+COMMENTS_REPLY = "/2/comments/reply.json"
+# Refusals of a reply that are final for it.
+REPLY_REFUSED = {
+    20012: ("回复超过140字", "more than 140 characters"),
+    20201: ("评论不存在", "the comment does not exist"),
+    20202: ("评论不合法", "illegal comment"),
+    20204: ("评论编号为空", "no comment id"),
+    20101: ("微博已不存在", "the post no longer exists"),
+}
 LOOKUP_PAGES = 2
 CONTENT_FREQUENCY_WAIT_S = 600.0
 
@@ -314,6 +324,26 @@ class WeiboAdapter(NoInteraction):
                                cursor=f"{since}:{min(ids) - 1}:{highest}", has_more=True)
         return CommentPage(tuple(reversed(comments)), cursor=str(max(highest, since)))
 
+    async def reply_comment(self, account: AccountRef, post: PostRef, comment_id: str,
+                            text: str) -> SentReply:
+        """``comments/reply.json``: at most 140 characters, counted against the user's
+        hourly comment limit (10024). ``without_mention``: the reply does not start with
+        "回复@用户名"."""
+        form = {"access_token": access_token(account), "cid": comment_id, "id": post.remote_id,
+                "comment": quote(text, safe=""), "without_mention": "1", "comment_ori": "0",
+                "rip": account.credentials.get("rip") or self.rip}
+        reply = await call(self.session, "POST", endpoint(account, COMMENTS_REPLY),
+                           platform=PLATFORM, timeout=self.timeout, data=form)
+        if not reply.ok or has_error(reply):
+            code = error_code(reply)
+            if code in REPLY_REFUSED:
+                zh, en = REPLY_REFUSED[code]
+                raise ContentRejected(f"微博拒绝回复：{zh} (Weibo refused the reply: {en})",
+                                      code=code)
+            raise failure(reply)
+        body = reply.json if isinstance(reply.json, Mapping) else {}
+        return SentReply(remote_id=comment_id_of(body) or None, sent_at=datetime.now(UTC))
+
     async def lookup(self, account: AccountRef, marker: str) -> Receipt | None:
         token = access_token(account)
         pattern = marker_pattern(marker)
@@ -382,6 +412,10 @@ def parse_weibo_cursor(cursor: str | None) -> tuple[int, int, int]:
     parts = [int(p) if p.isdigit() else 0 for p in (cursor or "0").split(":")]
     since = parts[0]
     return since, (parts[1] if len(parts) > 1 else 0), (parts[2] if len(parts) > 2 else since)
+
+
+def comment_id_of(raw: Mapping[str, Any]) -> str:
+    return comment_id(raw) if raw else ""
 
 
 def comment_id(raw: Mapping[str, Any]) -> str:

@@ -891,6 +891,29 @@ async def comment_list(request: web.Request, world: World) -> web.Response:
     return content_reply(state, douyin_list(state, post, int(cursor_raw), count, ascending))
 
 
+async def comment_reply(request: web.Request, world: World) -> web.Response:
+    """``POST /item/comment/reply/`` (sandbox/replies.py): the account answers a comment."""
+    from sandbox.replies import douyin_reply
+
+    state = request.app[STATE_KEY]
+    account, token = authenticate(state, world, request)
+    if SCOPE_COMMENT not in token.scopes:
+        raise DouyinError(NO_PERMISSION, f"scope {SCOPE_COMMENT} not granted")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise DouyinError(PARAMETER_ERROR, "body must be JSON") from None
+    if not isinstance(body, dict):
+        raise DouyinError(PARAMETER_ERROR, "body must be a JSON object")
+    item = world.items.get(str(body.get("item_id") or ""))
+    if item is None or item.deleted or item.open_id != account.open_id:
+        raise DouyinError(PARAMETER_ERROR, "item_id not found")
+    post = state.ledger.get(PLATFORM, item.item_id)
+    if post is None:
+        raise DouyinError(PARAMETER_ERROR, "item_id not found")
+    return content_reply(state, douyin_reply(state, post, body, account.open_id, DouyinError))
+
+
 def raw_query_value(raw_query: str, name: str) -> str:
     """The raw (still encoded) value of ``name`` in a query string."""
     for pair in raw_query.split("&"):
@@ -982,6 +1005,7 @@ def build_app(state: SandboxState) -> web.Application:
             web.get(f"{v1}/video_list/", business(state, video_list)),
             web.post(f"{v1}/video_data/", business(state, video_data)),
             web.get("/item/comment/list/", business(state, comment_list)),
+            web.post("/item/comment/reply/", business(state, comment_reply)),
             web.post("/video/delete/", business(state, delete_video)),
             web.get("/data/external/user/fans/", business(state, douyin_data.fans)),
             web.get("/data/external/item/base/", business(state, douyin_data.item_base)),

@@ -22,6 +22,7 @@ from hub.platforms import specs as platform_specs
 from sandbox.chatter import routes as chatter_routes
 from sandbox.core import SandboxConfig, SandboxState
 from sandbox.reach import ReachModel, seed_history
+from sandbox.replies import routes as reply_routes
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def build_app(
     app[STATE_KEY] = state
     app.add_routes(_control_routes(state))
     app.add_routes(chatter_routes(state))
+    app.add_routes(reply_routes(state))
     for platform, module in mounted.items():
         _mount(app, f"/{platform}", module.build_app(state))
     return app

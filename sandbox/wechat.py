@@ -44,6 +44,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from sandbox import replies
 from sandbox.comments import MSG_DATA_ID_BASE, wechat_list
 from sandbox.core import LedgerPost, SandboxState, fingerprint, shared, timeout_fault
 from sandbox.forms import read_part
@@ -83,6 +84,12 @@ DAILY_QUOTAS: dict[str, int] = {
     **{f"datacube/{name}": datacube_quota for name in DATACUBE_SPANS},
     # No documented quota for the comment calls (a community claim only): generous.
     "comment/list": 100_000,
+    "comment/reply/add": 100_000,
+    "comment/reply/delete": 100_000,
+    "comment/markelect": 100_000,
+    "comment/unmarkelect": 100_000,
+    "comment/delete": 100_000,
+    "message/custom/send": 500_000,
 }
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -134,6 +141,7 @@ ERRMSG: dict[int, str] = {
     61007: "api is unauthorized to component",
     61500: "date format error",
     61501: "date range error",
+    **replies.WECHAT_ERRMSG,
 }
 
 _UNICODE_ESCAPE_RE = re.compile(r"(?<!\\)((?:\\\\)*)\\u")
@@ -385,6 +393,12 @@ class WeChatSandbox:
             ("POST", "freepublish/batchget", self.publish_batchget),
             ("POST", "clear_quota", self.clear_quota),
             ("POST", "comment/list", self.comment_list),
+            ("POST", "comment/reply/add", self.answer(replies.wechat_reply_add)),
+            ("POST", "comment/reply/delete", self.answer(replies.wechat_reply_delete)),
+            ("POST", "comment/markelect", self.answer(replies.wechat_elect, True)),
+            ("POST", "comment/unmarkelect", self.answer(replies.wechat_elect, False)),
+            ("POST", "comment/delete", self.answer(replies.wechat_delete)),
+            ("POST", "message/custom/send", self.answer(replies.wechat_custom_send)),
         ]
         table = [
             web.get("/cgi-bin/token", self.classic_token),
@@ -786,6 +800,15 @@ class WeChatSandbox:
 
     async def comment_list(self, appid: str, request: web.Request) -> dict[str, Any]:
         return wechat_list(self.state, self.world, appid, await json_body(request), WeChatError)
+
+    def answer(self, call: Callable[..., dict[str, Any]], *extra: Any) -> Handler:
+        """A handler for one of sandbox/replies.py's calls (replies, 精选, customer service)."""
+
+        async def handler(appid: str, request: web.Request) -> dict[str, Any]:
+            body = await json_body(request)
+            return call(self.state, self.world, appid, body, WeChatError, *extra)
+
+        return handler
 
     # ------------------------------------------------------------ quota
 

@@ -27,6 +27,7 @@ from aiohttp import web
 from adapters.wechat_crypto import encrypt, signature
 from sandbox.chatter import SimComment, chatter_of
 from sandbox.core import SandboxState
+from sandbox.replies import book_of
 from sandbox.wechat_events import _cdata
 
 log = logging.getLogger("sandbox.wechat.messages")
@@ -108,6 +109,8 @@ class MessagePusher:
             msg_id = MSG_ID_BASE + spread * 10**6 + number
             await self._deliver(session, target, message_xml(target.appid, message, msg_id))
             self._pushed[target.appid] = number
+            # The customer-service window (sandbox/replies.py) runs from what users sent.
+            book_of(self.state).heard(target.appid, "o" + message.user[:27], message.at)
 
     async def _deliver(self, session: aiohttp.ClientSession, target: Target,
                        event: bytes) -> None:

@@ -61,6 +61,7 @@ from sandbox.comments import weibo_show
 from sandbox.core import Ledger, LedgerPost, SandboxState, shared, timeout_fault
 from sandbox.forms import FilePart, read_form
 from sandbox.reach import ReachModel, china_day
+from sandbox.replies import weibo_reply
 
 PLATFORM = "weibo"
 SHARE = "/2/statuses/share.json"
@@ -68,6 +69,7 @@ DESTROY = "/2/statuses/destroy.json"
 SHOW = "/2/statuses/show.json"
 TIMELINE = "/2/statuses/user_timeline.json"
 COMMENTS_SHOW = "/2/comments/show.json"
+COMMENTS_REPLY = "/2/comments/reply.json"
 ACCESS_TOKEN = "/oauth2/access_token"
 AUTHORIZE = "/oauth2/authorize"
 GET_TOKEN_INFO = "/oauth2/get_token_info"
@@ -258,6 +260,25 @@ class WeiboEmulator:
         except WeiboError as error:
             return envelope(COMMENTS_SHOW, error)
         return json_response(weibo_show(self.state, post, since_id, max_id, count, page))
+
+    async def comments_reply(self, request: web.Request) -> web.StreamResponse:
+        """Reply to a comment under a live post (sandbox/replies.py)."""
+        try:
+            form = await read_form(request)
+        except ValueError:
+            return envelope(COMMENTS_REPLY, malformed_body())
+        try:
+            uid = self.authenticate(request, form)
+            if (answer := await self.roll(COMMENTS_REPLY)) is not None:
+                return answer
+            self.limit(uid)
+            if not form.get("rip"):
+                raise WeiboError(400, 10016, "Miss required parameter (rip)")
+            post = self.live_post(str(form.get("id") or ""))
+            comment = weibo_reply(self.state, uid, post, form, WeiboError)
+        except WeiboError as error:
+            return envelope(COMMENTS_REPLY, error)
+        return json_response(comment)
 
     async def user_timeline(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -626,6 +647,7 @@ def build_app(state: SandboxState, settings: WeiboSandboxSettings | None = None)
             web.get(SHOW, emulator.show),
             web.get(TIMELINE, emulator.user_timeline),
             web.get(COMMENTS_SHOW, emulator.comments_show),
+            web.post(COMMENTS_REPLY, emulator.comments_reply),
             web.get(AUTHORIZE, emulator.authorize),
             web.post(AUTHORIZE, emulator.authorize),
             web.post(ACCESS_TOKEN, emulator.access_token),

@@ -16,6 +16,7 @@ def register_views() -> None:
         dashboard,
         failures,
         imports,
+        inbox,
         items,
         library,
         matrices,

@@ -109,3 +109,25 @@ def intake_comments(platform: str, ids: Sequence[str]) -> dict[str, Any]:
     from ..services.interaction import poller
 
     return loop.run(poller.poll(executor, platform, ids))
+
+
+def send_reply(reply_id: str) -> dict[str, Any]:
+    """Send one approved reply (hub/services/interaction/sending.py)."""
+    executor: Executor | None = _state.get("executor")
+    loop: LoopThread | None = _state.get("loop")
+    if executor is None or loop is None:
+        raise RuntimeError("send_reply must run inside `yunchu worker`")
+    from ..services.interaction import sending
+
+    return loop.run(sending.send(executor, reply_id))
+
+
+def moderate_comment(conversation_id: str, action: str) -> dict[str, Any]:
+    """精选 on/off or hide a conversation's comment (hub/services/interaction/sending.py)."""
+    executor: Executor | None = _state.get("executor")
+    loop: LoopThread | None = _state.get("loop")
+    if executor is None or loop is None:
+        raise RuntimeError("moderate_comment must run inside `yunchu worker`")
+    from ..services.interaction import sending
+
+    return loop.run(sending.moderate(executor, conversation_id, action))

@@ -33,6 +33,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "safety.read": ("admin", "editor", "reviewer", "auditor"),
     "safety.manage": ("admin",),
     "safety.rescan": ("admin", "auditor"),
+    # Interaction (回应): the inbox, triage, replies and their review.
+    "inbox.read": ("admin", "editor", "reviewer", "operator", "auditor"),
+    "inbox.triage": ("admin", "editor", "operator"),
+    "inbox.manage": ("admin",),
+    "reply.write": ("admin", "editor", "operator"),
+    "reply.review": ("admin", "reviewer"),
 }
 
 

@@ -29,6 +29,7 @@ from ..models import (
 from ..security.auth import Principal
 from ..security.permissions import may, require
 from . import inspection
+from .interaction.indicator import open_counts
 from .item_overview import finished
 from .scoping import in_scope
 
@@ -42,6 +43,7 @@ class Dashboard:
     in_progress: dict[str, int] = field(default_factory=dict)
     failed: int = 0
     open_tasks: int | None = None
+    inbox: dict[str, int] | None = None  # conversations owed an answer, and overdue
     inspection: dict[str, Any] | None = None
     accounts: dict[str, dict[str, int]] = field(default_factory=dict)
     recent_dispatches: list[dict[str, Any]] = field(default_factory=list)
@@ -75,6 +77,8 @@ def build(db: Session, principal: Principal) -> Dashboard:
         board.open_tasks = db.execute(in_scope(
             select(func.count()).select_from(Task).join(Org, Org.id == Task.org_id), principal)
             .where(Task.state == "open")).scalar_one()
+    if may(principal, "inbox.read"):
+        board.inbox = open_counts(db, principal.org_path)
     board.recent_dispatches = _recent(db, principal, Dispatch)
     board.recent_withdrawals = _recent(db, principal, Withdrawal)
     return board

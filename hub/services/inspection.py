@@ -11,6 +11,9 @@ longer post there until it is authorised again). Closed accounts are not inspect
 account made directly on the platform, which reach collection lists (hub/services/reach/store.py
 moves ``last_published_at`` when it finds one). An account that never posted counts from when it
 entered the ledger, so a new account has one window's grace.
+
+A message (comment or user message) left unanswered three months also fails it outright
+(留言三个月未回复: hub/services/interaction/indicator.py).
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Account, Org
+from .interaction import indicator as unanswered
 
 WINDOW_DAYS = 14
 ZOMBIE_DAYS = 90
 MAX_WINDOW_DAYS = 366
 LEDGER_FIELDS = ("responsible_person", "chief_editor", "managing_department", "filing_number")
 PROBLEMS = ("not_updated", "zombie", "ledger_incomplete", "credentials_rejected",
-            "authorization_lost")
+            "authorization_lost", "messages_unanswered")
 # The hub's authorisation ran out or the holder withdrew it (auth_health.LOST): nothing can be
 # published until someone authorises again.
 AUTH_LOST = ("expired", "revoked")
@@ -50,6 +54,8 @@ def problems(account: Account, now: datetime, window_days: int = WINDOW_DAYS) ->
         found.append("credentials_rejected")
     if account.auth_state in AUTH_LOST:
         found.append("authorization_lost")
+    if unanswered.fails(account, now):  # 留言三个月未回复
+        found.append("messages_unanswered")
     return found
 
 
@@ -69,6 +75,7 @@ def conditions(now: datetime, window_days: int = WINDOW_DAYS) -> dict[str, Colum
         "ledger_incomplete": or_(*blank),
         "credentials_rejected": Account.flagged_reason.is_not(None),
         "authorization_lost": Account.auth_state.in_(AUTH_LOST),
+        "messages_unanswered": unanswered.condition(now),
     }
 
 

@@ -87,7 +87,8 @@ def test_the_list_filters_on_the_verdict_and_the_summary_counts_a_subtree(hub):
                       "failing": 5, "problems": {"not_updated": 3, "zombie": 1,
                                                  "ledger_incomplete": 1,
                                                  "credentials_rejected": 1,
-                                                 "authorization_lost": 0}}
+                                                 "authorization_lost": 0,
+                                                 "messages_unanswered": 0}}
     county = hub.get("/api/v1/inspection?org=c1-k1&window_days=30").json
     assert (county["inspected"], county["failing"], county["problems"]["not_updated"]) == (3, 1, 1)
     province = hub.get("/api/v1/inspection").json  # the caller's whole scope: c2 too

@@ -27,6 +27,7 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     audit,
     authorizations,
     fanout,
+    inbox,
     items,
     library,
     login,
@@ -40,6 +41,6 @@ from . import (  # noqa: E402  (route modules register on the blueprint)
     users,
 )
 
-__all__ = ["api", "accounts", "assets", "fanout", "items", "library", "matrices", "openapi", "orgs",
-           "tasks", "users", "audit", "login", "safety", "authorizations", "stats",
-           "rankings"]
+__all__ = ["api", "accounts", "assets", "fanout", "inbox", "items", "library", "matrices",
+           "openapi", "orgs", "tasks", "users", "audit", "login", "safety", "authorizations",
+           "stats", "rankings"]

@@ -17,12 +17,14 @@ ERROR_SCHEMA = {
         "details": {"type": "object"}}}},
 }
 SUCCESS = {"post": "201", "get": "200", "patch": "200", "put": "200", "delete": "204"}
-ACCEPTED = {"api.push_item", "api.withdraw_item", "api.retry_dispatch"}
+ACCEPTED = {"api.push_item", "api.withdraw_item", "api.retry_dispatch",
+            "api.moderate_conversation"}
 # POSTs and DELETEs that answer 200 with a body rather than 201 / 204.
 OK_ANSWERS = {"api.import_orgs", "api.import_accounts", "api.submit_item", "api.review_item",
               "api.task_done", "api.login", "api.rescan_safety", "api.revoke",
               "api.change_password", "api.preview_withdraw", "api.preview_push",
-              "api.logout", "api.delete_matrix"}
+              "api.logout", "api.delete_matrix", "api.assign_conversation",
+              "api.conversation_state", "api.approve_reply", "api.reject_reply"}
 
 
 @api.get("/openapi.json")

@@ -138,6 +138,40 @@ class Matrix:
             session.add(task)
         return task.id
 
+    def conversation(self, org: str) -> str:
+        """A WeChat comment conversation with one message, on the org's account."""
+        from hub.models import Conversation, InteractionMessage, utcnow
+
+        now = utcnow()
+        with self.hub.runtime.db.session() as session:
+            org_id = session.query(Org.id).filter(Org.slug == org).scalar()
+            key = self.unique("100_0:")
+            conversation = Conversation(
+                id=new_id("cv"), org_id=org_id, account_id=self.accounts[org], platform="wechat",
+                kind="comment", thread_key=key, remote_post_id="100_0",
+                remote_comment_id="1", state="new", first_inbound_at=now, last_inbound_at=now)
+            session.add(conversation)
+            session.flush()
+            session.add(InteractionMessage(
+                id=new_id("im"), conversation_id=conversation.id, account_id=self.accounts[org],
+                platform="wechat", direction="in", remote_id=key, text="请问", created_at=now))
+        return conversation.id
+
+    def reply(self, org: str) -> str:
+        """A reply waiting for a reviewer (written by no caller of the matrix)."""
+        from hub.models import Reply
+
+        conversation = self.conversation(org)
+        with self.hub.runtime.db.session() as session:
+            reply = Reply(id=new_id("rp"), conversation_id=conversation, text="感谢留言",
+                          state="pending_approval")
+            session.add(reply)
+        return reply.id
+
+    def template(self, org: str) -> str:
+        return self.ok(self.hub.post("/api/v1/reply-templates", {
+            "org": org, "title": self.unique("模板"), "text": "感谢您的留言"}))["id"]
+
     def matrix(self, org: str) -> str:
         slug = self.unique(f"mx-{org}-")
         self.ok(self.hub.post("/api/v1/matrices", {"slug": slug, "name": "矩阵", "orgs": [org]},
@@ -286,6 +320,38 @@ EXPECTATIONS: dict[str, Expect] = {
                                    mutates=False, scoped=False),
     "DELETE /api/v1/matrices/<>": Expect(ADMINS, lambda m, o: Call(
         "DELETE", f"/api/v1/matrices/{m.matrix(o)}")),
+    "GET /api/v1/inbox": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/inbox?org={o}"), mutates=False),
+    "GET /api/v1/inbox/summary": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/inbox/summary?org={o}"), mutates=False),
+    "GET /api/v1/inbox/indicator": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/inbox/indicator?org={o}"), mutates=False),
+    "GET /api/v1/conversations/<>": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/conversations/{m.conversation(o)}"), mutates=False),
+    "POST /api/v1/conversations/<>/assign": Expect(WRITERS, lambda m, o: Call(
+        "POST", f"/api/v1/conversations/{m.conversation(o)}/assign", {"user": None})),
+    "POST /api/v1/conversations/<>/state": Expect(WRITERS, lambda m, o: Call(
+        "POST", f"/api/v1/conversations/{m.conversation(o)}/state", {"state": "closed"})),
+    "POST /api/v1/conversations/<>/moderate": Expect(WRITERS, lambda m, o: Call(
+        "POST", f"/api/v1/conversations/{m.conversation(o)}/moderate", {"action": "elect"})),
+    "POST /api/v1/conversations/<>/replies": Expect(WRITERS, lambda m, o: Call(
+        "POST", f"/api/v1/conversations/{m.conversation(o)}/replies", {"text": "感谢留言"})),
+    "GET /api/v1/replies": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/replies?org={o}"), mutates=False),
+    "POST /api/v1/replies/<>/approve": Expect(ADMINS | REVIEWERS, lambda m, o: Call(
+        "POST", f"/api/v1/replies/{m.reply(o)}/approve", {})),
+    "POST /api/v1/replies/<>/reject": Expect(ADMINS | REVIEWERS, lambda m, o: Call(
+        "POST", f"/api/v1/replies/{m.reply(o)}/reject", {"note": "请改"})),
+    "GET /api/v1/reply-templates": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/reply-templates?org={o}"), mutates=False),
+    "POST /api/v1/reply-templates": Expect(WRITERS, lambda m, o: Call(
+        "POST", "/api/v1/reply-templates", {"org": o, "title": "模板", "text": "感谢"})),
+    "DELETE /api/v1/reply-templates/<>": Expect(WRITERS, lambda m, o: Call(
+        "DELETE", f"/api/v1/reply-templates/{m.template(o)}")),
+    "GET /api/v1/interaction-settings/<>": Expect(READERS, lambda m, o: Call(
+        "GET", f"/api/v1/interaction-settings/{o}"), mutates=False),
+    "PUT /api/v1/interaction-settings/<>": Expect(ADMINS, lambda m, o: Call(
+        "PUT", f"/api/v1/interaction-settings/{o}", {"deadline_working_days": 4})),
     "GET /api/v1/tasks": Expect(READERS, lambda m, o: Call(
         "GET", f"/api/v1/tasks?org={o}"), mutates=False),
     "POST /api/v1/tasks/<>/done": Expect(TASK_DOERS, lambda m, o: Call(
