@@ -25,7 +25,9 @@ def template_json(template: ReplyTemplate, org_slug: str) -> dict[str, Any]:
             "created_at": rfc3339(template.created_at)}
 
 
-def _org(session: Session, principal: Principal, slug: str | None) -> Org:
+def _org(session: Session, principal: Principal, slug: Any) -> Org:
+    if slug is not None and not isinstance(slug, str):
+        raise ApiError(422, Message("templates.org"), code="invalid", details={"field": "org"})
     if slug:
         return get_by_slug(session, slug)
     if principal.org_id is None:
