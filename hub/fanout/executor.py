@@ -17,7 +17,6 @@ from typing import Any
 import aiohttp
 import redis
 import redis.asyncio as aioredis
-from rq import Queue
 from sqlalchemy import Row
 
 from adapters.base import (
@@ -42,10 +41,11 @@ from . import claims, parked, policy
 from .batch import Batch
 from .claims import Claimed, Outcome
 from .heartbeat import Heartbeat
-from .queueing import MARK_PREFIX, WITHDRAW_QUEUE
+from .queueing import MARK_PREFIX
 from .ratelimit import Limiter
 from .render import RenderCache, public_base
 from .vocabulary import Action, DeliveryState, Step
+from .withdrawal_gate import WITHDRAW_QUEUE_KEY, Marker
 
 log = logging.getLogger("yunchu.fanout")
 
@@ -61,7 +61,6 @@ FIRST_POLL_S = 1.0
 # until it returns, and a withdrawal must not wait for a push batch to end (withdraw wins).
 WITHDRAW_WATCH_S = 0.05
 PUBLISH_OVERFLOW = 3  # claimed publishes at most this many times ``concurrency`` (normally 2)
-WITHDRAW_QUEUE_KEY = Queue.redis_queue_namespace_prefix + WITHDRAW_QUEUE
 
 
 @dataclass
@@ -97,6 +96,8 @@ class Executor:
         self._load = dict.fromkeys(Action, 0)
         self._freed: asyncio.Event | None = None
         self._polls: set[asyncio.Task] = set()  # see ``_poll_soon``
+        self._withdrawing = Marker()  # background work pauses while this worker withdraws
+        self._marks: set[asyncio.Task] = set()
         self.heartbeat = Heartbeat(runtime, owner)
 
     async def start(self) -> None:
@@ -166,6 +167,9 @@ class Executor:
         if prepared is None:
             return BatchReport(action=action, platform=platform)
         size = len(prepared.claimed)
+        if action is Action.WITHDRAW:
+            assert self.redis is not None
+            await self._withdrawing.renew(self.redis)
         self._load[action] += size
         task = asyncio.create_task(self._process(prepared))
         self._running.add(task)
@@ -197,6 +201,11 @@ class Executor:
         self._load[action] -= size
         assert self._freed is not None
         self._freed.set()
+        if action is Action.WITHDRAW and self.redis is not None:
+            # The mark outlives this worker's last withdrawal batch by its HOLD_S.
+            mark = asyncio.ensure_future(self._withdrawing.renew(self.redis))
+            self._marks.add(mark)
+            mark.add_done_callback(self._marks.discard)
         if not task.cancelled() and task.exception() is not None:
             log.error("batch failed; its leases will expire and the reconciler re-drives it",
                       exc_info=task.exception())

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import invalid, not_found
-from ..fanout import confirm
+from ..fanout import confirm, withdrawal_gate
 from ..fanout import push as push_service
 from ..fanout import withdraw as withdraw_service
 from ..fanout.fence import FENCE_PREFIX, FENCE_TTL_S, HOLD_TTL_S, hold_keys
@@ -178,6 +178,7 @@ def withdraw(runtime: Runtime, principal: Principal, item_id: str,
     if it covers exactly that many deliveries (else 409)."""
     reason = withdraw_service.parse_reason(body)
     expected = confirm.expected_total(body)
+    _mark_withdrawing(runtime)
     held = _hold(runtime, principal, item_id)
     try:
         for attempt in range(3):
@@ -200,6 +201,15 @@ def withdraw(runtime: Runtime, principal: Principal, item_id: str,
         log.warning("withdrawal %s: queueing its removals stopped (%s); the reconciler "
                     "finishes it", withdrawal_id, type(err).__name__)
     return {"withdrawal_id": withdrawal_id, "total": result.total}
+
+
+def _mark_withdrawing(runtime: Runtime) -> None:
+    """Background work (comment intake) pauses from now: the click's own queries and the
+    first removals meet a quiet database."""
+    try:
+        withdrawal_gate.mark(runtime.redis)
+    except Exception as err:  # noqa: BLE001 - a courtesy; the withdrawal never waits on it
+        log.warning("withdrawal mark not set (%s)", type(err).__name__)
 
 
 def queue_in_slices(runtime: Runtime, withdrawal_id: str, at_rest: list[str]) -> int:

@@ -148,3 +148,22 @@ def test_a_slice_that_fails_leaves_the_rest_to_the_reconciler(rig, monkeypatch, 
     rig.drain()
     assert rig.live_posts() == 0
     assert fanout_actions.SLICE_BATCHES >= 1
+
+
+def test_the_click_and_the_workers_mark_the_withdrawal_for_background_work(rig):
+    """Comment intake pauses while a withdrawal runs anywhere (hub/fanout/withdrawal_gate.py):
+    the click marks it before touching the database, and a worker withdrawing renews the mark
+    until a few seconds after its last batch."""
+    from hub.fanout import withdrawal_gate
+
+    item = _published(rig)
+    connection = redis.Redis.from_url(rig.hub.runtime.settings.redis_url)
+    connection.delete(withdrawal_gate.ACTIVE_KEY)
+    done = rig.hub.post(f"/api/v1/items/{item}/withdraw", {"reason": "数据有误"})
+    assert done.status_code == 202, done.json
+    assert 0 < connection.ttl(withdrawal_gate.ACTIVE_KEY) <= withdrawal_gate.HOLD_S
+    connection.delete(withdrawal_gate.ACTIVE_KEY)
+    rig.drain()
+    assert rig.live_posts() == 0
+    assert 0 < connection.ttl(withdrawal_gate.ACTIVE_KEY) <= withdrawal_gate.HOLD_S
+    connection.delete(withdrawal_gate.ACTIVE_KEY)

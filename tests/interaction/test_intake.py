@@ -162,3 +162,52 @@ def test_an_intake_job_gives_way_to_a_waiting_withdrawal(rig):
     finally:
         loop.run(executor.close(), timeout=10)
         loop.stop()
+
+
+def test_an_intake_job_pauses_while_a_withdrawal_runs_anywhere(rig):
+    """A withdrawal running on another worker (its mark in Redis, nothing on the queue): the
+    intake job reads nothing while the mark lives and reads the post once it lapses; the
+    reconciler plans no intake meanwhile."""
+    import threading
+
+    from hub.fanout import withdrawal_gate
+    from hub.fanout.executor import Executor
+    from hub.fanout.loop import LoopThread
+    from hub.services.interaction import poller
+
+    rig.account("c1-k1", "weibo")
+    item = rig.item("c1-k1")
+    rig.pushed(item, {"orgs": ["c1-k1"]})
+    [delivery] = _published(rig, item)
+    chatter(rig.sandbox, comments_per_day=20, seed=4)
+    rig.sandbox.advance_clock(DAY)
+    planner.plan(rig.hub.runtime, rig.hub.runtime.redis)
+    redis = rig.hub.runtime.redis
+    redis.delete(planner.DUE_KEY)
+    withdrawal_gate.mark(redis)
+    assert planner.schedule(rig.hub.runtime, redis) is False  # no plan while it runs
+    calls = rig.sandbox.stats()["weibo"]["requests"]
+    loop = LoopThread()
+    executor = Executor(rig.hub.runtime, "w-intake-pause")
+    seen_while_marked: list[int] = []
+    lapse = threading.Event()
+
+    def watch() -> None:  # what the platform saw while the mark lived, then the mark lapses
+        for _ in range(10):
+            seen_while_marked.append(rig.sandbox.stats()["weibo"]["requests"])
+            lapse.wait(0.1)
+        redis.delete(withdrawal_gate.ACTIVE_KEY)
+
+    try:
+        loop.run(executor.start())
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        done = loop.run(poller.poll(executor, "weibo", [delivery.id]), timeout=30)
+        watcher.join()
+        assert seen_while_marked and set(seen_while_marked) == {calls}, seen_while_marked
+        assert done["polled"] == 1 and done["new"] > 5, done
+        assert planner.schedule(rig.hub.runtime, redis) is True
+    finally:
+        redis.delete(withdrawal_gate.ACTIVE_KEY)
+        loop.run(executor.close(), timeout=10)
+        loop.stop()

@@ -6,7 +6,8 @@ post yunchu published on a platform whose comments can be polled a cursor row, t
 cursors that are due, oldest first, pushes their due time out by a lease (so the next plan
 does not take them again while their job waits), and enqueues them in per-platform batches of
 ``YUNCHU_INTAKE_BATCH`` as ``intake_comments`` jobs. Workers take the maintenance queue only
-after withdrawals and pushes, and an intake job gives way to a withdrawal (poller.py).
+after withdrawals and pushes, no plan is made while a withdrawal runs, and an intake job gives
+way to a withdrawal (poller.py, hub/fanout/withdrawal_gate.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from ...fanout import withdrawal_gate
 from ...infra.runtime import Runtime
 from ...models import CommentCursor, Delivery, utcnow
 from ...platforms import specs as platform_specs
@@ -47,6 +49,8 @@ def polled_platforms() -> list[str]:
 def schedule(runtime: Runtime, connection: Any) -> bool:
     """One planning job per interval (called by every reconciler sweep; the first wins)."""
     interval = runtime.settings.intake_interval_s
+    if withdrawal_gate.active(connection):  # planned once the withdrawal is done
+        return False
     if not connection.set(DUE_KEY, 1, nx=True, ex=max(interval, 1)):
         return False
     from rq import Queue

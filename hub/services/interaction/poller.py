@@ -8,16 +8,16 @@ with new comments is polled again after ``YUNCHU_INTAKE_POLL_MIN_S``; a quiet on
 longer live, or whose platform refuses its comments for good (``Unsupported``) is not polled
 again.
 
-A withdrawal always goes first: while one runs on this worker or waits on its queue, the job
-starts no further post (those it did not read are due again at once) and returns, so the
-worker's RQ loop takes the withdrawal.
+A withdrawal always goes first (hub/fanout/withdrawal_gate.py): while one runs anywhere, reads
+in flight are cancelled (reading has no side effects; the post is due again) and the job
+starts no further post; when a withdrawal job waits on the queue, the job hands its unread
+posts back (due again at once) and returns, so the worker's RQ loop takes the withdrawal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,8 +37,9 @@ from adapters.base import (
     Unsupported,
 )
 
-from ...fanout.executor import WITHDRAW_QUEUE_KEY, Executor
+from ...fanout.executor import Executor
 from ...fanout.vocabulary import Action
+from ...fanout.withdrawal_gate import CHECK_S, Gate
 from ...models import Account, CommentCursor, Delivery, utcnow
 from .budget import intake_limiter
 from .store import Place, is_duplicate, take_comments
@@ -46,8 +47,6 @@ from .store import Place, is_duplicate, take_comments
 log = logging.getLogger("yunchu.intake")
 
 MAX_BUDGET_WAIT_S = 2.0  # longer: the post is due again when the budget allows
-WITHDRAW_CHECK_S = 0.05
-PAUSE_S = 0.05
 _limiters: dict[int, Any] = {}
 
 
@@ -93,40 +92,9 @@ class PollReport:
         return dict(self.__dict__)
 
 
-class _Yield:
-    """A withdrawal goes first. One waiting on its queue: the job stops (``now`` is True) so
-    the worker's RQ loop takes it. One running on this worker's loop: the job pauses until it
-    is done, starting nothing meanwhile (giving the posts back and taking the next intake job
-    would only churn). Redis is asked at most every WITHDRAW_CHECK_S."""
-
-    def __init__(self, executor: Executor) -> None:
-        self.executor = executor
-        self.checked = 0.0
-        self.waiting = False
-
-    async def waiting_now(self) -> bool:
-        """Whether a withdrawal job waits on its queue (asked at most every
-        WITHDRAW_CHECK_S)."""
-        if time.monotonic() - self.checked >= WITHDRAW_CHECK_S:
-            self.checked = time.monotonic()
-            try:
-                self.waiting = bool(await self.executor.redis.llen(WITHDRAW_QUEUE_KEY))
-            except Exception:  # noqa: BLE001 - only a courtesy: intake goes on
-                self.waiting = False
-        return self.waiting
-
-    async def now(self) -> bool:
-        while True:
-            if await self.waiting_now():
-                return True
-            if self.executor._load.get(Action.WITHDRAW, 0) <= 0:
-                return False
-            await asyncio.sleep(PAUSE_S)
-
-
 async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[str, int]:
     settings = executor.runtime.settings
-    gate = _Yield(executor)
+    gate = Gate(executor.redis, lambda: executor._load.get(Action.WITHDRAW, 0))  # noqa: SLF001
     report = PollReport()
     if await gate.now():  # a withdrawal waits: nothing is loaded, the posts are due again
         await asyncio.to_thread(_defer, executor, [(i, timedelta(0)) for i in ids])
@@ -176,8 +144,8 @@ async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[st
 
     async def watch() -> None:
         while True:
-            await asyncio.sleep(WITHDRAW_CHECK_S)
-            if await gate.waiting_now():
+            await asyncio.sleep(CHECK_S)
+            if await gate.busy_now():
                 for task in list(in_flight):
                     task.cancel()
 
