@@ -74,3 +74,40 @@ def test_a_platform_limit_leaves_the_account_for_the_next_collection(rig: ApiRig
     assert report.errors == {"rate_limited": 1} and report.deferred == []
     assert report.collected == 0 and report.failed == 1
     assert rig.sandbox.stats()["weibo"]["requests"] == 1  # no retry storm
+
+
+@pytest.mark.parametrize("rig", ["postgres"], indirect=True)
+def test_a_withdrawal_running_elsewhere_pauses_collection(rig: ApiRig):
+    """A withdrawal on another worker (its Redis mark, nothing on the queue): collection asks
+    the platform nothing while the mark lives, and collects once it lapses."""
+    import threading
+
+    from hub.fanout import withdrawal_gate
+
+    account = rig.account("c1-k1", "weibo")
+    redis = rig.hub.runtime.redis
+    withdrawal_gate.mark(redis)
+    seen: list[int] = []
+    lapse = threading.Event()
+
+    def watch() -> None:
+        for _ in range(8):
+            seen.append(rig.sandbox.stats()["weibo"]["requests"])
+            lapse.wait(0.1)
+        redis.delete(withdrawal_gate.ACTIVE_KEY)
+
+    loop = LoopThread()
+    executor = Executor(rig.hub.runtime, "reach-paused")
+    loop.run(executor.start())
+    try:
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        report = loop.run(runner.run(executor, "weibo", [account]), timeout=30)
+        watcher.join()
+    finally:
+        redis.delete(withdrawal_gate.ACTIVE_KEY)
+        loop.run(executor.close())
+        loop.stop()
+    assert seen and set(seen) == {0}, seen
+    assert report.deferred == [] and report.collected == 1 and sum(report.calls.values()) > 0
+    assert rig.sandbox.stats()["weibo"]["requests"] > 0

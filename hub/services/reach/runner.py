@@ -10,6 +10,8 @@ from adapters.reach import ReachClient
 from adapters.tokens import RedisTokenCache
 
 from ...fanout.executor import Executor
+from ...fanout.vocabulary import Action
+from ...fanout.withdrawal_gate import Gate
 from ...platforms import load, specs
 from .budget import ReachBudget
 from .collector import Context, Report, collect
@@ -46,11 +48,11 @@ async def run(executor: Executor, platform: str, ids: list[str], *,
     if client is None:
         return Report(platform)
 
-    async def withdrawal_waiting() -> bool:
-        return await executor._withdrawal_waiting(True)  # noqa: SLF001 - the one shared check
-
+    # A withdrawal waiting on the queue takes the worker back; one running anywhere pauses
+    # the collection between accounts (hub/fanout/withdrawal_gate.py).
+    gate = Gate(executor.redis, lambda: executor._load.get(Action.WITHDRAW, 0))  # noqa: SLF001
     ctx = Context(runtime=executor.runtime, client=client, ref_of=executor.ref_of,
-                  budget=ReachBudget(executor.redis, platform), yield_now=withdrawal_waiting,
+                  budget=ReachBudget(executor.redis, platform), yield_now=gate.now,
                   concurrency=executor.settings.reach_concurrency)
     return await collect(ctx, platform, ids, now=now)
 

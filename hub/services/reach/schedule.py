@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ...fanout import withdrawal_gate
 from ...infra.runtime import Runtime
 from ...models import Account
 from ...platforms import specs
@@ -28,7 +29,9 @@ def schedule(runtime: Runtime, connection: Any) -> bool:
     """Called by every reconciler sweep; the first after the interval enqueues the plan
     (never when the interval is 0)."""
     interval = runtime.settings.reach_interval_s
-    if interval <= 0 or not connection.set(DUE_KEY, 1, nx=True, ex=interval):
+    if interval <= 0 or withdrawal_gate.active(connection):  # after the withdrawal, then
+        return False
+    if not connection.set(DUE_KEY, 1, nx=True, ex=interval):
         return False
     _enqueue(connection, [(PLAN_JOB, ())])
     return True
