@@ -6,9 +6,12 @@ monthly partitions by post (1.5 M rows a month at 5 posts a day): seconds, not t
 sub-second a ranking page needs. The rollups hold that work's result, per period
 (``kind`` week|month, ``start``):
 
-``reach_period_accounts`` — one row per account with figures: posts, sums, and each
-figure's best single post (the index's ``*_max``). A subtree's ranking reads its accounts'
-rows (≤ 10,000 a period).
+``reach_period_accounts`` — one row per account with figures: posts, sums, each figure's
+best single post (the index's ``*_max``), and the account's 传播力 index computed from them
+when the rollup was built (``reach_index``, with the ``index_version`` and ``index_formula``
+it was computed with; migration 0016). A subtree's ranking reads its accounts' rows (≤ 10,000
+a period) and their stored indices; a row whose version is not the current one (or NULL) has
+its index computed on the fly.
 
 ``reach_period_items`` — per pushed item, org and platform: accounts and sums, so an item's
 reach by city and platform in any subtree is a small GROUP BY.
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Index, Integer, PrimaryKeyConstraint, String
+from sqlalchemy import Date, Float, Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -66,6 +69,9 @@ class PeriodAccount(Base):
     max_shares: Mapped[int] = _figure()
     max_comments: Mapped[int] = _figure()
     max_plays: Mapped[int] = _figure()
+    reach_index: Mapped[float | None] = mapped_column(Float)
+    index_version: Mapped[str | None] = mapped_column(String(16))
+    index_formula: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (
         PrimaryKeyConstraint("kind", "start", "account_id"),
         Index("ix_reach_period_accounts_platform_org", "kind", "start", "platform", "org_id"),

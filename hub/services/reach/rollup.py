@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from ...models import PeriodAccount, PeriodHot, PeriodItem, PostDay, RollupPeriod
 from ...models.reach import FIGURES, POST_WINDOW_DAYS
 from ...models.reach_rollup import HOT_PER_ORG
+from . import index as index_service
+from .index import Totals
 from .periods import Period, month_of, week_of
 from .plan import china_day
 
@@ -88,6 +90,32 @@ HOT_COLUMNS = ("kind", "start", "post_id", "org_id", "platform", "account_id", "
                "external_post_id", "delivery_id", *FIGURES)
 
 
+def _insert_accounts(session: Session, period: Period) -> None:
+    """The period's account rows, each with its index computed once here (the current
+    formula version), so that a ranking reads the index instead of computing it."""
+    indices = index_service.current()
+    width = len(FIGURES)
+    rows = []
+    for kind, start, account_id, org_id, platform, *numbers in session.connection().execute(
+            _accounts(period)):
+        # Sums of sums are NUMERIC on PostgreSQL: the integers the columns store.
+        posts, *figures = (int(n) for n in numbers)
+        row = dict(zip(ACCOUNT_COLUMNS, (kind, start, account_id, org_id, platform, posts,
+                                         *figures), strict=True))
+        if platform in indices.formulas:
+            totals = Totals(posts=posts, days=period.days,
+                            sums=dict(zip(FIGURES, figures[:width], strict=True)),
+                            best=dict(zip(FIGURES, figures[width:], strict=True)))
+            row.update(reach_index=indices.compute(platform, totals),
+                       index_version=indices.version,
+                       index_formula=indices.formula(platform).id)
+        else:
+            row.update(reach_index=None, index_version=None, index_formula=None)
+        rows.append(row)
+    if rows:
+        session.connection().execute(PeriodAccount.__table__.insert(), rows)
+
+
 def refresh(session: Session, period: Period, now: datetime) -> None:
     """Replace the period's rollups with what reach_post_days holds now."""
     if session.get_bind().dialect.name == "postgresql":
@@ -96,8 +124,7 @@ def refresh(session: Session, period: Period, now: datetime) -> None:
     for model in (PeriodAccount, PeriodItem, PeriodHot):
         session.execute(delete(model).where(model.kind == period.kind,
                                             model.start == period.start))
-    session.execute(PeriodAccount.__table__.insert().from_select(ACCOUNT_COLUMNS,
-                                                                 _accounts(period)))
+    _insert_accounts(session, period)
     session.execute(PeriodItem.__table__.insert().from_select(ITEM_COLUMNS, _items(period)))
     session.execute(PeriodHot.__table__.insert().from_select(HOT_COLUMNS, _hot(period)))
     marker = session.get(RollupPeriod, (period.kind, period.start))
