@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from ...errors import invalid
@@ -223,9 +223,95 @@ def _computed(indices: IndexSet, platform: str, side: tuple, days: int) -> float
         best=dict(zip(FIGURES, side[1 + _WIDTH:1 + 2 * _WIDTH], strict=True))))
 
 
+def _stored_index(side: Any, version: str, formula_id: str) -> Any:
+    """A rollup row's index when stored for the current version and formula, else NULL."""
+    return case((and_(side.index_version == version, side.index_formula == formula_id),
+                 side.reach_index))
+
+
+def _needs_index(side: Any, version: str, formula_id: str) -> Any:
+    """A rollup row with figures and no stored index of the current version and formula."""
+    return and_(side.posts > 0, or_(side.reach_index.is_(None),
+                                    side.index_version.is_distinct_from(version),
+                                    side.index_formula.is_distinct_from(formula_id)))
+
+
+def _rank(session: Session, side: Any, index: Any, name: Any, key: Any) -> Any:
+    """row_number() over the accounts with figures in the period: index, then reads + plays,
+    then likes + shares + comments, descending; then name and id in code point order (as
+    Python's sort did: PostgreSQL's "C" collation, SQLite's default BINARY)."""
+    if session.get_bind().dialect.name == "postgresql":
+        name, key = name.collate("C"), key.collate("C")
+    reached = func.coalesce(side.posts, 0) > 0
+    return case((reached, func.row_number().over(partition_by=reached, order_by=(
+        index.desc(), (side.reads + side.plays).desc(),
+        (side.likes + side.shares + side.comments).desc(), name, key))))
+
+
 def account_ranking(session: Session, period: Period, platform: str, scope: Scope,
                     indices: IndexSet) -> dict[str, Any]:
-    """The account-level ranking: one query (the platform's accounts in the subtree, LEFT
+    """The account-level ranking as one query: the platform's accounts in the subtree, LEFT
+    JOIN this period's and the previous period's rollup rows, each ranked by its stored index
+    in SQL (window functions); Python only builds the answer's rows. A rollup row without
+    the current version's index (built before 0016, or under another version) sends the
+    whole ranking to ``account_ranking_computed``, which computes them."""
+    previous = period.previous()
+    version, formula_id = indices.version, indices.formula(platform).id
+    (now_side, now_on), _ = _side_columns(period, platform, scope)
+    (before_side, before_on), _ = _side_columns(previous, platform, scope)
+    accounts: Any = Account.__table__
+    if scope.path is not None:
+        accounts = accounts.join(Org, Org.id == Account.org_id)
+    now_index = _stored_index(now_side, version, formula_id)
+    before_index = _stored_index(before_side, version, formula_id)
+    query = (select(
+        Account.id, Account.name, Account.org_id, Account.status,
+        case((or_(_needs_index(now_side, version, formula_id),
+                  _needs_index(before_side, version, formula_id)), 1), else_=0),
+        _rank(session, now_side, now_index, Account.name, Account.id),
+        _rank(session, before_side, before_index, Account.name, Account.id),
+        before_index, now_index, now_side.posts,
+        *(getattr(now_side, f) for f in FIGURES),
+        *(getattr(now_side, f"max_{f}") for f in FIGURES))
+        .select_from(accounts.outerjoin(now_side, now_on).outerjoin(before_side, before_on))
+        .where(Account.platform == platform))
+    if scope.path is not None:
+        query = query.where(Org.path.startswith(scope.path, autoescape=True))
+    rows = session.connection().execute(query).all()
+    if any(row[4] for row in rows):
+        return account_ranking_computed(session, period, platform, scope, indices)
+    orgs = scope.orgs
+    ranked: list[Any] = [None] * sum(1 for row in rows if row[5] is not None)
+    no_reach = []
+    # Positional and inline: this loop runs 10,000 times for the province (FIGURES' order).
+    for (account_id, name, org_id, status, _, rank, previous_rank, previous_index, index,
+         posts, reads, likes, shares, comments, plays, max_reads, max_likes, max_shares,
+         max_comments, max_plays) in rows:
+        org = orgs.get(org_id)
+        if rank is None:
+            no_reach.append({"id": account_id, "name": name, "org": org.slug,
+                             "org_name": org.name, "status": status})
+            continue
+        ranked[rank - 1] = {
+            "rank": rank, "previous_rank": previous_rank,
+            "change": previous_rank - rank if previous_rank else None,
+            "id": account_id, "name": name,
+            "org": org.slug if org else None, "org_name": org.name if org else None,
+            "index": index, "previous_index": previous_index if previous_rank else None,
+            "posts": posts, "reads": reads, "likes": likes, "shares": shares,
+            "comments": comments, "plays": plays, "max_reads": max_reads,
+            "max_likes": max_likes, "max_shares": max_shares, "max_comments": max_comments,
+            "max_plays": max_plays}
+    # Unranked accounts by name and id in code point order, as the ranking's ties (not
+    # sorted by the database: the rows are wide, and the list is short).
+    no_reach.sort(key=lambda a: (a["name"], a["id"]))
+    return {"platform": platform, "index": indices.describe(platform),
+            "ranking": ranked, "no_reach": no_reach}
+
+
+def account_ranking_computed(session: Session, period: Period, platform: str, scope: Scope,
+                             indices: IndexSet) -> dict[str, Any]:
+    """The account-level ranking with indices computed here where not stored: one query (the platform's accounts in the subtree, LEFT
     JOIN this period's and the previous period's rollup rows with their stored indices) and
     plain tuples from there; the same order, ranks and rows as ``entities``/``_ranked``
     (index, then reads + plays, then likes + shares + comments, descending; name, id)."""
@@ -357,17 +443,30 @@ def item_reach(session: Session, period: Period, platforms: list[str], scope: Sc
         .order_by(func.sum(items.reads + items.plays).desc(), items.item_id).limit(limit))]
     if not top:
         return []
-    def summed(*keys: Any) -> list[Any]:
-        return session.connection().execute(
-            select(items.item_id, *keys, func.sum(items.accounts).label("accounts"),
-                   *(func.sum(getattr(items, f)).label(f) for f in FIGURES))
-            .where(*base, items.item_id.in_(top)).group_by(items.item_id, *keys)).all()
+    sums = (func.sum(items.accounts), *(func.sum(getattr(items, f)) for f in FIGURES))
+    if session.get_bind().dialect.name == "postgresql":
+        # Both breakdowns in one pass over the top items' rows (platform and org are never
+        # NULL in the table: the NULL one says which grouping a row belongs to).
+        rows = session.connection().execute(
+            select(items.item_id, items.platform, items.org_id, *sums)
+            .where(*base, items.item_id.in_(top))
+            .group_by(func.grouping_sets(tuple_(items.item_id, items.platform),
+                                         tuple_(items.item_id, items.org_id)))).all()
+        by_platform = [(r[0], r[1], *r[3:]) for r in rows if r[2] is None]
+        by_org = [(r[0], r[2], *r[3:]) for r in rows if r[1] is None]
+    else:
+        def summed(key: Any) -> list[Any]:
+            return session.connection().execute(
+                select(items.item_id, key, *sums).where(*base, items.item_id.in_(top))
+                .group_by(items.item_id, key)).all()
+
+        by_platform, by_org = summed(items.platform), summed(items.org_id)
 
     titles = item_titles(session, set(top))
     out = {item_id: {"item": item_id, "title": titles.get(item_id), "accounts": 0,
                      "totals": dict.fromkeys(FIGURES, 0), "by_platform": [], "by_city": {}}
            for item_id in top}
-    for item_id, platform, accounts, *numbers in summed(items.platform):
+    for item_id, platform, accounts, *numbers in by_platform:
         entry = out[item_id]
         entry["accounts"] += int(accounts)
         figures = dict(zip(FIGURES, map(int, numbers), strict=True))
@@ -376,7 +475,7 @@ def item_reach(session: Session, period: Period, platforms: list[str], scope: Sc
             entry["totals"][f] += figures[f]
     # Positional rows summed per city column-wise (an item's rows are one per org).
     per_city: dict[tuple[str, str | None], list[Any]] = {}
-    for item_id, org_id, _count, *numbers in summed(items.org_id):
+    for item_id, org_id, _count, *numbers in by_org:
         city = scope.ancestor(org_id, "city")
         per_city.setdefault((item_id, city.id if city else None), []).append(numbers)
     for (item_id, city_id), rows in per_city.items():
