@@ -16,6 +16,10 @@ its index computed on the fly.
 ``reach_period_items`` — per pushed item, org and platform: accounts and sums, so an item's
 reach by city and platform in any subtree is a small GROUP BY.
 
+``reach_period_item_totals`` — per pushed item and platform over the whole province
+(migration 0016): the province's most read items are a GROUP BY over a few hundred rows, not
+over every (item, org, platform) row of the period; a subtree's read ``reach_period_items``.
+
 ``reach_period_hot`` — per org and platform, that org's ``HOT_PER_ORG`` most read posts of
 the period. A subtree's top N (N ≤ HOT_PER_ORG) is always inside the union of its orgs' top
 N, so hot articles are exact for any subtree.
@@ -96,6 +100,18 @@ class PeriodItem(Base):
         PrimaryKeyConstraint("kind", "start", "item_id", "org_id", "platform"),
         Index("ix_reach_period_items_org", "kind", "start", "org_id"),
     )
+
+
+class PeriodItemTotal(Base):
+    __tablename__ = "reach_period_item_totals"
+
+    kind: Mapped[str] = mapped_column(String(8))
+    start: Mapped[date] = mapped_column(Date)
+    item_id: Mapped[str] = mapped_column(String(40))
+    platform: Mapped[str] = mapped_column(String(16))
+    reads: Mapped[int] = _figure()
+    plays: Mapped[int] = _figure()
+    __table_args__ = (PrimaryKeyConstraint("kind", "start", "item_id", "platform"),)
 
 
 class PeriodHot(Base):

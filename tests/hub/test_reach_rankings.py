@@ -198,12 +198,13 @@ def test_a_stale_rollup_is_served_while_a_worker_rebuilds_it(hub, monkeypatch) -
 
 def test_the_rollup_stores_each_accounts_index_and_a_ranking_reads_it(hub) -> None:
     """The build computes each account's index once, with the version and formula; a row with
-    none (built before 0016) or another version's is computed on the fly, to the same answer."""
+    none (built before 0016) or another version's is computed on the fly, and a rollup without
+    item totals (before 0016) ranks items from its item rows: the same answer."""
     from datetime import UTC, datetime
 
-    from sqlalchemy import update
+    from sqlalchemy import delete, update
 
-    from hub.models import PeriodAccount
+    from hub.models import PeriodAccount, PeriodItemTotal
     from hub.security.auth import Principal
     from hub.services.reach import index, periods, rankings
 
@@ -230,7 +231,9 @@ def test_the_rollup_stores_each_accounts_index_and_a_ranking_reads_it(hub) -> No
     assert wechat["index"] == {"version": current.version, "formula": "wci-2.0",
                                "name": current.formula("wechat").name, "label": "估算",
                                "confirmed": False}
-    with hub.runtime.db.session() as session:  # a stale version, and none at all
+    assert first["items"]  # the province's top items, from the per-item totals
+    with hub.runtime.db.session() as session:  # a stale version, none at all, no item totals
+        session.execute(delete(PeriodItemTotal))
         session.execute(update(PeriodAccount).where(PeriodAccount.account_id == leader.account_id)
                         .values(reach_index=999999.0, index_version="1999.01-1"))
         session.execute(update(PeriodAccount).where(

@@ -33,6 +33,7 @@ from ...models import (
     PeriodAccount,
     PeriodHot,
     PeriodItem,
+    PeriodItemTotal,
     PostDay,
     utcnow,
 )
@@ -438,9 +439,20 @@ def item_reach(session: Session, period: Period, platforms: list[str], scope: Sc
     items = PeriodItem
     base = [*_of(items, period), items.platform.in_(platforms),
             _in_subtree(scope, items.org_id)]
-    top = [row.item_id for row in session.execute(
-        select(items.item_id).where(*base).group_by(items.item_id)
-        .order_by(func.sum(items.reads + items.plays).desc(), items.item_id).limit(limit))]
+    def top_of(ranked: Any) -> list[str]:
+        return list(session.scalars(
+            select(ranked.item_id)
+            .where(*_of(ranked, period), ranked.platform.in_(platforms),
+                   *(base if ranked is items else ()))
+            .group_by(ranked.item_id)
+            .order_by(func.sum(ranked.reads + ranked.plays).desc(), ranked.item_id)
+            .limit(limit)))
+
+    # The province's top items from the per-item totals (a few rows per item; none in a
+    # rollup built before 0016), a subtree's from its orgs' item rows.
+    top = top_of(PeriodItemTotal) if scope.path is None else []
+    if not top:
+        top = top_of(items)
     if not top:
         return []
     sums = (func.sum(items.accounts), *(func.sum(getattr(items, f)) for f in FIGURES))

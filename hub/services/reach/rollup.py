@@ -19,7 +19,14 @@ from typing import Any
 from sqlalchemy import Select, delete, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from ...models import PeriodAccount, PeriodHot, PeriodItem, PostDay, RollupPeriod
+from ...models import (
+    PeriodAccount,
+    PeriodHot,
+    PeriodItem,
+    PeriodItemTotal,
+    PostDay,
+    RollupPeriod,
+)
 from ...models.reach import FIGURES, POST_WINDOW_DAYS
 from ...models.reach_rollup import HOT_PER_ORG
 from . import index as index_service
@@ -70,6 +77,16 @@ def _items(period: Period) -> Select:
             .group_by(PostDay.item_id, PostDay.org_id, PostDay.platform))
 
 
+def _item_totals(period: Period) -> Select:
+    """Each item's reads and plays per platform over the province, from the period's item
+    rows just inserted."""
+    items = PeriodItem
+    return (select(items.kind, items.start, items.item_id, items.platform,
+                   func.sum(items.reads), func.sum(items.plays))
+            .where(items.kind == period.kind, items.start == period.start)
+            .group_by(items.kind, items.start, items.item_id, items.platform))
+
+
 def _hot(period: Period) -> Select:
     posts = _per_post(period).subquery()
     views = posts.c.reads + posts.c.plays
@@ -86,6 +103,7 @@ def _hot(period: Period) -> Select:
 ACCOUNT_COLUMNS = ("kind", "start", "account_id", "org_id", "platform", "posts", *FIGURES,
                    *(f"max_{f}" for f in FIGURES))
 ITEM_COLUMNS = ("kind", "start", "item_id", "org_id", "platform", "accounts", *FIGURES)
+ITEM_TOTAL_COLUMNS = ("kind", "start", "item_id", "platform", "reads", "plays")
 HOT_COLUMNS = ("kind", "start", "post_id", "org_id", "platform", "account_id", "item_id",
                "external_post_id", "delivery_id", *FIGURES)
 
@@ -121,11 +139,13 @@ def refresh(session: Session, period: Period, now: datetime) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # The per-post grouping of a month (1.5 M rows at 10,000 accounts) sorts in memory.
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-    for model in (PeriodAccount, PeriodItem, PeriodHot):
+    for model in (PeriodAccount, PeriodItem, PeriodItemTotal, PeriodHot):
         session.execute(delete(model).where(model.kind == period.kind,
                                             model.start == period.start))
     _insert_accounts(session, period)
     session.execute(PeriodItem.__table__.insert().from_select(ITEM_COLUMNS, _items(period)))
+    session.execute(PeriodItemTotal.__table__.insert().from_select(
+        ITEM_TOTAL_COLUMNS, _item_totals(period)))
     session.execute(PeriodHot.__table__.insert().from_select(HOT_COLUMNS, _hot(period)))
     marker = session.get(RollupPeriod, (period.kind, period.start))
     if marker is None:
