@@ -223,7 +223,8 @@ def build_rollups(engine: Engine) -> dict[str, float]:
         timings[period.id] = round(time.perf_counter() - t0, 1)
         print(f"  rollup {period.id}: {timings[period.id]} s", flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE reach_period_accounts, reach_period_items, reach_period_hot"))
+        conn.execute(text("ANALYZE reach_period_accounts, reach_period_items, "
+                          "reach_period_item_totals, reach_period_hot"))
     return timings
 
 

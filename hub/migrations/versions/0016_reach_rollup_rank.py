@@ -35,8 +35,9 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(length=16), nullable=False),
         sa.Column("reads", sa.Integer(), server_default="0", nullable=False),
         sa.Column("plays", sa.Integer(), server_default="0", nullable=False),
-        sa.PrimaryKeyConstraint("kind", "start", "item_id", "platform",
-                                name=op.f("pk_reach_period_item_totals")),
+        sa.PrimaryKeyConstraint(
+            "kind", "start", "item_id", "platform", name=op.f("pk_reach_period_item_totals")
+        ),
     )
 
 
