@@ -44,7 +44,7 @@ from .interaction import (
 from .org import ORG_KINDS, Org
 from .people import ROLES, ApiToken, Review, User
 from .reach import FIGURES, AccountDay, ExternalPost, PostDay
-from .reach_rollup import PeriodAccount, PeriodHot, PeriodItem, RollupPeriod
+from .reach_rollup import PeriodAccount, PeriodHot, PeriodItem, PeriodItemTotal, RollupPeriod
 
 __all__ = [
     "ACCOUNT_STATUSES",
@@ -87,6 +87,7 @@ __all__ = [
     "PeriodAccount",
     "PeriodHot",
     "PeriodItem",
+    "PeriodItemTotal",
     "PlatformSecret",
     "PostDay",
     "REPLY_STATES",

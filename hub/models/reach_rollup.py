@@ -6,12 +6,19 @@ monthly partitions by post (1.5 M rows a month at 5 posts a day): seconds, not t
 sub-second a ranking page needs. The rollups hold that work's result, per period
 (``kind`` week|month, ``start``):
 
-``reach_period_accounts`` — one row per account with figures: posts, sums, and each
-figure's best single post (the index's ``*_max``). A subtree's ranking reads its accounts'
-rows (≤ 10,000 a period).
+``reach_period_accounts`` — one row per account with figures: posts, sums, each figure's
+best single post (the index's ``*_max``), and the account's 传播力 index computed from them
+when the rollup was built (``reach_index``, with the ``index_version`` and ``index_formula``
+it was computed with; migration 0016). A subtree's ranking reads its accounts' rows (≤ 10,000
+a period) and their stored indices; a row whose version is not the current one (or NULL) has
+its index computed on the fly.
 
 ``reach_period_items`` — per pushed item, org and platform: accounts and sums, so an item's
 reach by city and platform in any subtree is a small GROUP BY.
+
+``reach_period_item_totals`` — per pushed item and platform over the whole province
+(migration 0016): the province's most read items are a GROUP BY over a few hundred rows, not
+over every (item, org, platform) row of the period; a subtree's read ``reach_period_items``.
 
 ``reach_period_hot`` — per org and platform, that org's ``HOT_PER_ORG`` most read posts of
 the period. A subtree's top N (N ≤ HOT_PER_ORG) is always inside the union of its orgs' top
@@ -26,7 +33,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Index, Integer, PrimaryKeyConstraint, String
+from sqlalchemy import Date, Float, Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -66,6 +73,9 @@ class PeriodAccount(Base):
     max_shares: Mapped[int] = _figure()
     max_comments: Mapped[int] = _figure()
     max_plays: Mapped[int] = _figure()
+    reach_index: Mapped[float | None] = mapped_column(Float)
+    index_version: Mapped[str | None] = mapped_column(String(16))
+    index_formula: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (
         PrimaryKeyConstraint("kind", "start", "account_id"),
         Index("ix_reach_period_accounts_platform_org", "kind", "start", "platform", "org_id"),
@@ -90,6 +100,18 @@ class PeriodItem(Base):
         PrimaryKeyConstraint("kind", "start", "item_id", "org_id", "platform"),
         Index("ix_reach_period_items_org", "kind", "start", "org_id"),
     )
+
+
+class PeriodItemTotal(Base):
+    __tablename__ = "reach_period_item_totals"
+
+    kind: Mapped[str] = mapped_column(String(8))
+    start: Mapped[date] = mapped_column(Date)
+    item_id: Mapped[str] = mapped_column(String(40))
+    platform: Mapped[str] = mapped_column(String(16))
+    reads: Mapped[int] = _figure()
+    plays: Mapped[int] = _figure()
+    __table_args__ = (PrimaryKeyConstraint("kind", "start", "item_id", "platform"),)
 
 
 class PeriodHot(Base):

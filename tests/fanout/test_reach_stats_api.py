@@ -65,10 +65,10 @@ def test_item_and_account_figures_within_the_callers_subtree(rig: ApiRig):
 
     city = rig.token("c1", "editor")
     assert get(rig, f"/api/v1/stats/items/{item}", token=city).json["totals"]["reads"] == 330
-    # Other orgs: a county cannot read its city's item, another city not at all.
-    for org in ("c1-k1", "c2"):
-        r = get(rig, f"/api/v1/stats/items/{item}", token=rig.token(org, "editor"))
-        assert r.status_code == 403, r.json
+    # Another city, whose accounts did not carry the item, cannot read it at all.
+    r = get(rig, f"/api/v1/stats/items/{item}", token=rig.token("c2", "editor"))
+    assert r.status_code == 403, r.json
+    assert r.json["error"]["code"]
     county = rig.token("c1-k1", "editor")
     mine = get(rig, f"/api/v1/stats/accounts/{accounts['c1-k1']}", token=county)
     assert mine.status_code == 200, mine.json
@@ -91,3 +91,22 @@ def test_bad_input_is_a_4xx(rig: ApiRig):
     assert r.status_code == 422
     assert get(rig, "/api/v1/stats/items/itm_nope").status_code == 404
     assert get(rig, "/api/v1/stats/accounts/acc_nope").status_code == 404
+
+
+def test_a_county_sees_an_item_from_above_on_its_own_accounts_only(rig: ApiRig):
+    """A city's item pushed to two counties: each county (no item.read on the city) sees the
+    item's reach on its own accounts, never the other county's; the chart likewise."""
+    item, accounts = seed(rig)
+    for org, n in (("c1-k1", 1), ("c1-k2", 2)):
+        for role in ("editor", "operator"):
+            r = get(rig, f"/api/v1/stats/items/{item}", token=rig.token(org, role))
+            assert r.status_code == 200, (org, role, r.json)
+            assert r.json["totals"]["reads"] == 110 * n
+            assert r.json["totals"]["accounts"] == 1
+            assert [o["org"] for o in r.json["by_org"]] == [org]
+            assert [a["account"] for a in r.json["by_account"]] == [accounts[org]]
+            assert [p["reads"] for p in r.json["by_platform"]] == [110 * n]
+            assert [d["reads"] for d in r.json["daily"]] == [100 * n, 10 * n]
+    # A county none of whose accounts carried it: 403, as for another city.
+    r = get(rig, f"/api/v1/stats/items/{item}", token=rig.token("c1-empty", "editor"))
+    assert r.status_code == 403, r.json

@@ -194,3 +194,49 @@ def test_a_stale_rollup_is_served_while_a_worker_rebuilds_it(hub, monkeypatch) -
     with hub.runtime.db.session() as session:
         assert [r.reads for r in session.query(rollup.PeriodAccount).filter_by(
             account_id=data["accounts"]["丙"])] == [90200]
+
+
+def test_the_rollup_stores_each_accounts_index_and_a_ranking_reads_it(hub) -> None:
+    """The build computes each account's index once, with the version and formula; a row with
+    none (built before 0016) or another version's is computed on the fly, and a rollup without
+    item totals (before 0016) ranks items from its item rows: the same answer."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete, update
+
+    from hub.models import PeriodAccount, PeriodItemTotal
+    from hub.security.auth import Principal
+    from hub.services.reach import index, periods, rankings
+
+    data = seed(hub)
+    province = Principal(user_id="t", name="t", roles=("admin",), org_id=None, org_path=None)
+    november = periods.parse("2026-11", datetime.now(UTC))
+    now = datetime(2026, 11, 20, 4, tzinfo=UTC)
+
+    def answer() -> dict:
+        with hub.runtime.db.session() as session:
+            return rankings.rankings(session, province, period=november, now=now,
+                                     max_age_s=900)
+
+    first = answer()
+    current = index.current()
+    with hub.runtime.db.session() as session:
+        stored = {r.account_id: r for r in session.query(PeriodAccount).filter_by(
+            kind="month", start=november.start)}
+    leader = stored[data["accounts"]["丁"]]
+    assert (leader.index_version, leader.index_formula) == (current.version, "wci-2.0")
+    assert leader.reach_index == wci({"p-d1": (5000, 300), "p-d2": (2000, 100)})
+    wechat = next(p for p in first["platforms"] if p["platform"] == "wechat")
+    assert wechat["ranking"][0]["index"] == leader.reach_index
+    assert wechat["index"] == {"version": current.version, "formula": "wci-2.0",
+                               "name": current.formula("wechat").name, "label": "估算",
+                               "confirmed": False}
+    assert first["items"]  # the province's top items, from the per-item totals
+    with hub.runtime.db.session() as session:  # a stale version, none at all, no item totals
+        session.execute(delete(PeriodItemTotal))
+        session.execute(update(PeriodAccount).where(PeriodAccount.account_id == leader.account_id)
+                        .values(reach_index=999999.0, index_version="1999.01-1"))
+        session.execute(update(PeriodAccount).where(
+            PeriodAccount.account_id != leader.account_id).values(
+            reach_index=None, index_version=None, index_formula=None))
+    assert answer() == first

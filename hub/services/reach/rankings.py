@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, case, func, or_, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
 from ...errors import invalid
 from ...messages import Message
@@ -33,6 +33,7 @@ from ...models import (
     PeriodAccount,
     PeriodHot,
     PeriodItem,
+    PeriodItemTotal,
     PostDay,
     utcnow,
 )
@@ -114,8 +115,9 @@ def _in_subtree(scope: Scope, column: Any = PostDay.org_id) -> Any:
     """Rows whose org lies in the scope's subtree."""
     if scope.path is None:
         return True
+    # Never correlated: the outer query may have orgs in its FROM (the account ranking).
     return column.in_(select(Org.id).where(
-        Org.path.startswith(scope.path, autoescape=True)).scalar_subquery())
+        Org.path.startswith(scope.path, autoescape=True)).correlate(None).scalar_subquery())
 
 
 def _of(model: Any, period: Period) -> list[Any]:
@@ -196,8 +198,188 @@ def _ranked(rows: list[Entity], indices: IndexSet, platform: str) -> list[Entity
                                           r.key))
 
 
+# The account ranking's columns of one period's rollup row, in this order (see ``_side``).
+_SIDE = ("posts", *FIGURES, *(f"max_{f}" for f in FIGURES), "reach_index", "index_version",
+         "index_formula")
+_WIDTH = len(FIGURES)
+# ``account_ranking`` and ``_side`` unpack the figures positionally in this order.
+assert FIGURES == ("reads", "likes", "shares", "comments", "plays")
+
+
+def _side_columns(period: Period, platform: str, scope: Scope) -> tuple[Any, list[Any]]:
+    """A period's rollup rows of the platform in the subtree, as a LEFT JOIN of accounts."""
+    side = aliased(PeriodAccount)
+    on = and_(side.kind == period.kind, side.start == period.start,
+              side.account_id == Account.id, side.platform == platform)
+    if scope.path is not None:
+        on = and_(on, _in_subtree(scope, side.org_id))
+    return (side, on), [getattr(side, c) for c in _SIDE]
+
+
+def _computed(indices: IndexSet, platform: str, side: tuple, days: int) -> float:
+    """The index of a rollup row that has none stored for the current version and formula
+    (a rollup built before 0016, or under another version): computed as it always was."""
+    return indices.compute(platform, Totals(
+        posts=side[0], days=days, sums=dict(zip(FIGURES, side[1:1 + _WIDTH], strict=True)),
+        best=dict(zip(FIGURES, side[1 + _WIDTH:1 + 2 * _WIDTH], strict=True))))
+
+
+def _stored_index(side: Any, version: str, formula_id: str) -> Any:
+    """A rollup row's index when stored for the current version and formula, else NULL."""
+    return case((and_(side.index_version == version, side.index_formula == formula_id),
+                 side.reach_index))
+
+
+def _needs_index(side: Any, version: str, formula_id: str) -> Any:
+    """A rollup row with figures and no stored index of the current version and formula."""
+    return and_(side.posts > 0, or_(side.reach_index.is_(None),
+                                    side.index_version.is_distinct_from(version),
+                                    side.index_formula.is_distinct_from(formula_id)))
+
+
+def _rank(session: Session, side: Any, index: Any, name: Any, key: Any) -> Any:
+    """row_number() over the accounts with figures in the period: index, then reads + plays,
+    then likes + shares + comments, descending; then name and id in code point order (as
+    Python's sort did: PostgreSQL's "C" collation, SQLite's default BINARY)."""
+    if session.get_bind().dialect.name == "postgresql":
+        name, key = name.collate("C"), key.collate("C")
+    reached = func.coalesce(side.posts, 0) > 0
+    return case((reached, func.row_number().over(partition_by=reached, order_by=(
+        index.desc(), (side.reads + side.plays).desc(),
+        (side.likes + side.shares + side.comments).desc(), name, key))))
+
+
+def account_ranking(session: Session, period: Period, platform: str, scope: Scope,
+                    indices: IndexSet) -> dict[str, Any]:
+    """The account-level ranking as one query: the platform's accounts in the subtree, LEFT
+    JOIN this period's and the previous period's rollup rows, each ranked by its stored index
+    in SQL (window functions); Python only builds the answer's rows. A rollup row without
+    the current version's index (built before 0016, or under another version) sends the
+    whole ranking to ``account_ranking_computed``, which computes them."""
+    previous = period.previous()
+    version, formula_id = indices.version, indices.formula(platform).id
+    (now_side, now_on), _ = _side_columns(period, platform, scope)
+    (before_side, before_on), _ = _side_columns(previous, platform, scope)
+    accounts: Any = Account.__table__
+    if scope.path is not None:
+        accounts = accounts.join(Org, Org.id == Account.org_id)
+    now_index = _stored_index(now_side, version, formula_id)
+    before_index = _stored_index(before_side, version, formula_id)
+    query = (select(
+        Account.id, Account.name, Account.org_id, Account.status,
+        case((or_(_needs_index(now_side, version, formula_id),
+                  _needs_index(before_side, version, formula_id)), 1), else_=0),
+        _rank(session, now_side, now_index, Account.name, Account.id),
+        _rank(session, before_side, before_index, Account.name, Account.id),
+        before_index, now_index, now_side.posts,
+        *(getattr(now_side, f) for f in FIGURES),
+        *(getattr(now_side, f"max_{f}") for f in FIGURES))
+        .select_from(accounts.outerjoin(now_side, now_on).outerjoin(before_side, before_on))
+        .where(Account.platform == platform))
+    if scope.path is not None:
+        query = query.where(Org.path.startswith(scope.path, autoescape=True))
+    rows = session.connection().execute(query).all()
+    if any(row[4] for row in rows):
+        return account_ranking_computed(session, period, platform, scope, indices)
+    orgs = scope.orgs
+    ranked: list[Any] = [None] * sum(1 for row in rows if row[5] is not None)
+    no_reach = []
+    # Positional and inline: this loop runs 10,000 times for the province (FIGURES' order).
+    for (account_id, name, org_id, status, _, rank, previous_rank, previous_index, index,
+         posts, reads, likes, shares, comments, plays, max_reads, max_likes, max_shares,
+         max_comments, max_plays) in rows:
+        org = orgs.get(org_id)
+        if rank is None:
+            no_reach.append({"id": account_id, "name": name, "org": org.slug,
+                             "org_name": org.name, "status": status})
+            continue
+        ranked[rank - 1] = {
+            "rank": rank, "previous_rank": previous_rank,
+            "change": previous_rank - rank if previous_rank else None,
+            "id": account_id, "name": name,
+            "org": org.slug if org else None, "org_name": org.name if org else None,
+            "index": index, "previous_index": previous_index if previous_rank else None,
+            "posts": posts, "reads": reads, "likes": likes, "shares": shares,
+            "comments": comments, "plays": plays, "max_reads": max_reads,
+            "max_likes": max_likes, "max_shares": max_shares, "max_comments": max_comments,
+            "max_plays": max_plays}
+    # Unranked accounts by name and id in code point order, as the ranking's ties (not
+    # sorted by the database: the rows are wide, and the list is short).
+    no_reach.sort(key=lambda a: (a["name"], a["id"]))
+    return {"platform": platform, "index": indices.describe(platform),
+            "ranking": ranked, "no_reach": no_reach}
+
+
+def account_ranking_computed(session: Session, period: Period, platform: str, scope: Scope,
+                             indices: IndexSet) -> dict[str, Any]:
+    """The account-level ranking with indices computed here where not stored: one query (the platform's accounts in the subtree, LEFT
+    JOIN this period's and the previous period's rollup rows with their stored indices) and
+    plain tuples from there; the same order, ranks and rows as ``entities``/``_ranked``
+    (index, then reads + plays, then likes + shares + comments, descending; name, id)."""
+    previous = period.previous()
+    (now_side, now_on), now_columns = _side_columns(period, platform, scope)
+    (before_side, before_on), before_columns = _side_columns(previous, platform, scope)
+    accounts: Any = Account.__table__
+    if scope.path is not None:
+        accounts = accounts.join(Org, Org.id == Account.org_id)
+    query = (select(Account.id, Account.name, Account.org_id, Account.status, *now_columns,
+                    *before_columns)
+             .select_from(accounts.outerjoin(now_side, now_on)
+                          .outerjoin(before_side, before_on))
+             .where(Account.platform == platform)
+             .order_by(Account.name, Account.id))
+    if scope.path is not None:
+        query = query.where(Org.path.startswith(scope.path, autoescape=True))
+    version, formula_id = indices.version, indices.formula(platform).id
+    days_now, days_before = period.days, previous.days
+    width = len(_SIDE)
+    orgs = scope.orgs
+    now, before, no_reach = [], [], []
+    # Positional and inline: this loop runs 10,000 times for the province (FIGURES' order:
+    # reads, likes, shares, comments, plays; then the max_ columns; then index, version,
+    # formula).
+    for row in session.connection().execute(query).all():
+        account_id, name, org_id, status = row[:4]
+        r = row[4:4 + width]
+        if r[0]:
+            index = r[11] if r[12] == version and r[13] == formula_id and r[11] is not None \
+                else _computed(indices, platform, r, days_now)
+            now.append((-index, -r[1] - r[5], -r[2] - r[3] - r[4], name, account_id, index,
+                        org_id, r))
+        else:
+            org = orgs[org_id]
+            no_reach.append({"id": account_id, "name": name, "org": org.slug,
+                             "org_name": org.name, "status": status})
+        p = row[4 + width:]
+        if p[0]:
+            index = p[11] if p[12] == version and p[13] == formula_id and p[11] is not None \
+                else _computed(indices, platform, p, days_before)
+            before.append((-index, -p[1] - p[5], -p[2] - p[3] - p[4], name, account_id, index))
+    now.sort()  # the account id (unique) decides before the tuple's tail is reached
+    before.sort()
+    before_at = {key[4]: (rank, key[5]) for rank, key in enumerate(before, 1)}
+    ranking = []
+    for rank, (*_, name, account_id, index, org_id, r) in enumerate(now, 1):
+        previous_rank, previous_index = before_at.get(account_id, (None, None))
+        org = orgs.get(org_id)
+        # A literal, not zips: 10,000 of these per province answer.
+        ranking.append({
+            "rank": rank, "previous_rank": previous_rank,
+            "change": previous_rank - rank if previous_rank else None,
+            "id": account_id, "name": name,
+            "org": org.slug if org else None, "org_name": org.name if org else None,
+            "index": index, "previous_index": previous_index, "posts": r[0],
+            "reads": r[1], "likes": r[2], "shares": r[3], "comments": r[4], "plays": r[5],
+            "max_reads": r[6], "max_likes": r[7], "max_shares": r[8], "max_comments": r[9],
+            "max_plays": r[10]})
+    return {"platform": platform, "index": indices.describe(platform),
+            "ranking": ranking, "no_reach": no_reach}
+
+
 def platform_ranking(session: Session, period: Period, platform: str, scope: Scope,
                      level: str, indices: IndexSet) -> dict[str, Any]:
+    if level == "account":
+        return account_ranking(session, period, platform, scope, indices)
     accounts = _accounts(session, platform, scope)
     previous = period.previous()
     now = _ranked(entities(accounts, account_totals(session, period, platform, scope), scope,
@@ -257,37 +439,63 @@ def item_reach(session: Session, period: Period, platforms: list[str], scope: Sc
     items = PeriodItem
     base = [*_of(items, period), items.platform.in_(platforms),
             _in_subtree(scope, items.org_id)]
-    top = [row.item_id for row in session.execute(
-        select(items.item_id).where(*base).group_by(items.item_id)
-        .order_by(func.sum(items.reads + items.plays).desc(), items.item_id).limit(limit))]
+    def top_of(ranked: Any) -> list[str]:
+        return list(session.scalars(
+            select(ranked.item_id)
+            .where(*_of(ranked, period), ranked.platform.in_(platforms),
+                   *(base if ranked is items else ()))
+            .group_by(ranked.item_id)
+            .order_by(func.sum(ranked.reads + ranked.plays).desc(), ranked.item_id)
+            .limit(limit)))
+
+    # The province's top items from the per-item totals (a few rows per item; none in a
+    # rollup built before 0016), a subtree's from its orgs' item rows.
+    top = top_of(PeriodItemTotal) if scope.path is None else []
+    if not top:
+        top = top_of(items)
     if not top:
         return []
-    def summed(*keys: Any) -> list[Any]:
-        return list(session.execute(
-            select(items.item_id, *keys, func.sum(items.accounts).label("accounts"),
-                   *(func.sum(getattr(items, f)).label(f) for f in FIGURES))
-            .where(*base, items.item_id.in_(top)).group_by(items.item_id, *keys)))
+    sums = (func.sum(items.accounts), *(func.sum(getattr(items, f)) for f in FIGURES))
+    if session.get_bind().dialect.name == "postgresql":
+        # Both breakdowns in one pass over the top items' rows (platform and org are never
+        # NULL in the table: the NULL one says which grouping a row belongs to).
+        rows = session.connection().execute(
+            select(items.item_id, items.platform, items.org_id, *sums)
+            .where(*base, items.item_id.in_(top))
+            .group_by(func.grouping_sets(tuple_(items.item_id, items.platform),
+                                         tuple_(items.item_id, items.org_id)))).all()
+        by_platform = [(r[0], r[1], *r[3:]) for r in rows if r[2] is None]
+        by_org = [(r[0], r[2], *r[3:]) for r in rows if r[1] is None]
+    else:
+        def summed(key: Any) -> list[Any]:
+            return session.connection().execute(
+                select(items.item_id, key, *sums).where(*base, items.item_id.in_(top))
+                .group_by(items.item_id, key)).all()
+
+        by_platform, by_org = summed(items.platform), summed(items.org_id)
 
     titles = item_titles(session, set(top))
     out = {item_id: {"item": item_id, "title": titles.get(item_id), "accounts": 0,
                      "totals": dict.fromkeys(FIGURES, 0), "by_platform": [], "by_city": {}}
            for item_id in top}
-    for row in summed(items.platform):
-        entry = out[row.item_id]
-        entry["accounts"] += int(row.accounts)
-        figures = {f: int(getattr(row, f)) for f in FIGURES}
-        entry["by_platform"].append({"platform": row.platform, **figures})
+    for item_id, platform, accounts, *numbers in by_platform:
+        entry = out[item_id]
+        entry["accounts"] += int(accounts)
+        figures = dict(zip(FIGURES, map(int, numbers), strict=True))
+        entry["by_platform"].append({"platform": platform, **figures})
         for f in FIGURES:
             entry["totals"][f] += figures[f]
-    for row in summed(items.org_id):
-        city = scope.ancestor(row.org_id, "city")
+    # Positional rows summed per city column-wise (an item's rows are one per org).
+    per_city: dict[tuple[str, str | None], list[Any]] = {}
+    for item_id, org_id, _count, *numbers in by_org:
+        city = scope.ancestor(org_id, "city")
+        per_city.setdefault((item_id, city.id if city else None), []).append(numbers)
+    for (item_id, city_id), rows in per_city.items():
+        city = scope.orgs[city_id] if city_id is not None else None
         key = city.slug if city else None
-        into = out[row.item_id]["by_city"].get(key)
-        if into is None:
-            into = out[row.item_id]["by_city"][key] = {
-                "city": key, "name": city.name if city else None, **dict.fromkeys(FIGURES, 0)}
-        for f in FIGURES:
-            into[f] += int(getattr(row, f))
+        out[item_id]["by_city"][key] = {
+            "city": key, "name": city.name if city else None,
+            **dict(zip(FIGURES, (int(sum(c)) for c in zip(*rows, strict=True)), strict=True))}
     for entry in out.values():
         entry["by_platform"].sort(key=lambda r: r["platform"])
         entry["by_city"] = sorted(entry["by_city"].values(),

@@ -19,9 +19,18 @@ from typing import Any
 from sqlalchemy import Select, delete, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from ...models import PeriodAccount, PeriodHot, PeriodItem, PostDay, RollupPeriod
+from ...models import (
+    PeriodAccount,
+    PeriodHot,
+    PeriodItem,
+    PeriodItemTotal,
+    PostDay,
+    RollupPeriod,
+)
 from ...models.reach import FIGURES, POST_WINDOW_DAYS
 from ...models.reach_rollup import HOT_PER_ORG
+from . import index as index_service
+from .index import Totals
 from .periods import Period, month_of, week_of
 from .plan import china_day
 
@@ -68,6 +77,16 @@ def _items(period: Period) -> Select:
             .group_by(PostDay.item_id, PostDay.org_id, PostDay.platform))
 
 
+def _item_totals(period: Period) -> Select:
+    """Each item's reads and plays per platform over the province, from the period's item
+    rows just inserted."""
+    items = PeriodItem
+    return (select(items.kind, items.start, items.item_id, items.platform,
+                   func.sum(items.reads), func.sum(items.plays))
+            .where(items.kind == period.kind, items.start == period.start)
+            .group_by(items.kind, items.start, items.item_id, items.platform))
+
+
 def _hot(period: Period) -> Select:
     posts = _per_post(period).subquery()
     views = posts.c.reads + posts.c.plays
@@ -84,8 +103,35 @@ def _hot(period: Period) -> Select:
 ACCOUNT_COLUMNS = ("kind", "start", "account_id", "org_id", "platform", "posts", *FIGURES,
                    *(f"max_{f}" for f in FIGURES))
 ITEM_COLUMNS = ("kind", "start", "item_id", "org_id", "platform", "accounts", *FIGURES)
+ITEM_TOTAL_COLUMNS = ("kind", "start", "item_id", "platform", "reads", "plays")
 HOT_COLUMNS = ("kind", "start", "post_id", "org_id", "platform", "account_id", "item_id",
                "external_post_id", "delivery_id", *FIGURES)
+
+
+def _insert_accounts(session: Session, period: Period) -> None:
+    """The period's account rows, each with its index computed once here (the current
+    formula version), so that a ranking reads the index instead of computing it."""
+    indices = index_service.current()
+    width = len(FIGURES)
+    rows = []
+    for kind, start, account_id, org_id, platform, *numbers in session.connection().execute(
+            _accounts(period)):
+        # Sums of sums are NUMERIC on PostgreSQL: the integers the columns store.
+        posts, *figures = (int(n) for n in numbers)
+        row = dict(zip(ACCOUNT_COLUMNS, (kind, start, account_id, org_id, platform, posts,
+                                         *figures), strict=True))
+        if platform in indices.formulas:
+            totals = Totals(posts=posts, days=period.days,
+                            sums=dict(zip(FIGURES, figures[:width], strict=True)),
+                            best=dict(zip(FIGURES, figures[width:], strict=True)))
+            row.update(reach_index=indices.compute(platform, totals),
+                       index_version=indices.version,
+                       index_formula=indices.formula(platform).id)
+        else:
+            row.update(reach_index=None, index_version=None, index_formula=None)
+        rows.append(row)
+    if rows:
+        session.connection().execute(PeriodAccount.__table__.insert(), rows)
 
 
 def refresh(session: Session, period: Period, now: datetime) -> None:
@@ -93,12 +139,13 @@ def refresh(session: Session, period: Period, now: datetime) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # The per-post grouping of a month (1.5 M rows at 10,000 accounts) sorts in memory.
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-    for model in (PeriodAccount, PeriodItem, PeriodHot):
+    for model in (PeriodAccount, PeriodItem, PeriodItemTotal, PeriodHot):
         session.execute(delete(model).where(model.kind == period.kind,
                                             model.start == period.start))
-    session.execute(PeriodAccount.__table__.insert().from_select(ACCOUNT_COLUMNS,
-                                                                 _accounts(period)))
+    _insert_accounts(session, period)
     session.execute(PeriodItem.__table__.insert().from_select(ITEM_COLUMNS, _items(period)))
+    session.execute(PeriodItemTotal.__table__.insert().from_select(
+        ITEM_TOTAL_COLUMNS, _item_totals(period)))
     session.execute(PeriodHot.__table__.insert().from_select(HOT_COLUMNS, _hot(period)))
     marker = session.get(RollupPeriod, (period.kind, period.start))
     if marker is None:
