@@ -42,6 +42,8 @@ class Report:
     failed: int = 0
     deferred: list[str] = field(default_factory=list)  # accounts handed back (withdrawal)
     calls: dict[str, int] = field(default_factory=dict)
+    # interface -> the most calls one account of the job made (against per-account quotas)
+    calls_max: dict[str, int] = field(default_factory=dict)
     outside_posts: int = 0
     post_days: int = 0
     account_days: int = 0
@@ -122,6 +124,7 @@ async def collect(ctx: Context, platform: str, account_ids: Sequence[str], *,
             finally:
                 for name, n in out.calls.items():
                     report.calls[name] = report.calls.get(name, 0) + n
+                    report.calls_max[name] = max(report.calls_max.get(name, 0), n)
             results.append((plan, out))
             pending.append((plan, out))
             if len(pending) >= WRITE_EVERY:
