@@ -35,14 +35,18 @@ class Figures:
     comments: int = 0
     plays: int = 0
 
+    # Spelled out, not looped over FIGURES: a first collection differences a million of these.
     def minus(self, other: Figures) -> Figures:
-        return Figures(*(getattr(self, n) - getattr(other, n) for n in FIGURES))
+        return Figures(self.reads - other.reads, self.likes - other.likes,
+                       self.shares - other.shares, self.comments - other.comments,
+                       self.plays - other.plays)
 
     def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in FIGURES}
+        return {"reads": self.reads, "likes": self.likes, "shares": self.shares,
+                "comments": self.comments, "plays": self.plays}
 
     def __bool__(self) -> bool:
-        return any(getattr(self, n) for n in FIGURES)
+        return bool(self.reads or self.likes or self.shares or self.comments or self.plays)
 
 
 @dataclass(frozen=True, slots=True)

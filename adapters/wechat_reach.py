@@ -143,17 +143,18 @@ def article_days(body: dict[str, Any], by_url: dict[str, str]) -> list[DayFigure
         if remote_id is None:
             continue
         details = sorted(entry.get("detail_list") or [], key=lambda d: str(d.get("stat_date")))
-        before = Figures()
+        last = len(details) - 1
+        reads0 = likes0 = shares0 = comments0 = 0  # the running totals of the day before
         for n, detail in enumerate(details):
-            now = Figures(reads=_int(detail.get("read_user")),
-                          likes=_int(detail.get("zaikan_user")) + _int(detail.get("like_user")),
-                          shares=_int(detail.get("share_user")),
-                          comments=_int(detail.get("comment_count")))
-            gained = now.minus(before)
-            before = now
-            final = not (delayed and n == len(details) - 1)
+            reads = _int(detail.get("read_user"))
+            likes = _int(detail.get("zaikan_user")) + _int(detail.get("like_user"))
+            shares = _int(detail.get("share_user"))
+            comments = _int(detail.get("comment_count"))
+            gained = Figures(reads - reads0, likes - likes0, shares - shares0,
+                             comments - comments0)
+            reads0, likes0, shares0, comments0 = reads, likes, shares, comments
             found.append(DayFigures(remote_id, date.fromisoformat(detail["stat_date"]),
-                                    gained, final))
+                                    gained, not (delayed and n == last)))
     return found
 
 

@@ -160,6 +160,7 @@ def summarise(reports: list[Any], wall: float) -> dict[str, Any]:
     for report in reports:
         mine = by_platform.setdefault(report.platform, {
             "accounts": 0, "collected": 0, "failed": 0, "deferred": 0, "calls": Counter(),
+            "calls_max_one_account": {},
             "post_days": 0, "account_days": 0, "outside_posts": 0, "errors": Counter(),
             "seconds": Counter()})
         for key in ("accounts", "collected", "failed", "post_days", "account_days",
@@ -167,6 +168,9 @@ def summarise(reports: list[Any], wall: float) -> dict[str, Any]:
             mine[key] += getattr(report, key)
         mine["deferred"] += len(report.deferred)
         mine["calls"].update(report.calls)
+        most = mine["calls_max_one_account"]
+        for name, n in report.calls_max.items():
+            most[name] = max(most.get(name, 0), n)
         mine["errors"].update(report.errors)
         mine["seconds"].update(report.seconds)
     for mine in by_platform.values():
@@ -176,8 +180,55 @@ def summarise(reports: list[Any], wall: float) -> dict[str, Any]:
         mine["calls"] = dict(mine["calls"])
         mine["errors"] = dict(mine["errors"])
         mine["seconds"] = {k: round(v, 2) for k, v in mine["seconds"].items()}
-    return {"wall_s": round(wall, 2), "platforms": by_platform,
-            "calls_total": sum(p["calls_total"] for p in by_platform.values())}
+    calls_total = sum(p["calls_total"] for p in by_platform.values())
+    return {"wall_s": round(wall, 2), "platforms": by_platform, "calls_total": calls_total,
+            "calls_per_s": round(calls_total / wall, 1) if wall else None,
+            "against_quotas": against_quotas(by_platform, wall)}
+
+
+# Per interface: (the platform's limit as a number, what it counts, per account or per app).
+LIMITS = {
+    "wechat": {"freepublish/batchget": (100, "day", "account"),
+               "datacube/*": (5000, "day", "account (sandbox; per interface)"),
+               "*": (1000, "minute", "account")},
+    "weibo": {"*": (150, "hour", "account"), "*app": (30000, "hour", "app")},
+    "douyin": {"*": (100, "second", "account")},
+}
+
+
+def against_quotas(by_platform: dict[str, Any], wall: float) -> dict[str, Any]:
+    """Each interface's calls against its quota: the most one account made in the run, and for
+    app-wide quotas the run's total (the run is shorter than the quota's period unless said)."""
+    found: dict[str, Any] = {}
+    for platform, mine in by_platform.items():
+        limits = LIMITS.get(platform, {})
+        rows = {}
+        for name, total in sorted(mine["calls"].items()):
+            most = mine["calls_max_one_account"].get(name, 0)
+            key = name if name in limits else ("datacube/*" if name.startswith("datacube/")
+                                               and "datacube/*" in limits else "*")
+            limit = limits.get(key)
+            rows[name] = {"calls": total, "per_account": mine["calls_per_account"].get(name),
+                          "most_one_account": most,
+                          "quota": None if limit is None else f"{limit[0]} / {limit[1]} per "
+                                                                f"{limit[2]}",
+                          # A per-second or per-minute quota is the reach budget's to keep
+                          # (YUNCHU_REACH_RATE_*_ACCOUNT); a run's count is no rate.
+                          "most_share_of_quota": None if limit is None
+                          or limit[1] in ("second", "minute") else round(most / limit[0], 3)}
+        every = sum(mine["calls_max_one_account"].values())
+        summary: dict[str, Any] = {"interfaces": rows,
+                                   "most_one_account_all_interfaces": every}
+        if "*" in limits:
+            summary["all_interfaces_quota"] = f"{limits['*'][0]} / {limits['*'][1]} per account"
+        if "*app" in limits:
+            limit = limits["*app"]
+            summary["app_calls"] = mine["calls_total"]
+            summary["app_quota"] = f"{limit[0]} / {limit[1]} per app"
+            summary["app_share_of_quota"] = round(mine["calls_total"] / limit[0], 3)
+            summary["run_fits_in_one_hour"] = wall <= 3600
+        found[platform] = summary
+    return found
 
 
 def sandbox_clock(sandbox: str) -> float:
@@ -238,6 +289,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             sandbox_stats = requests.get(f"{sandbox}/_sandbox/stats", timeout=30).json()
         finally:
             runtime.close()
+    import resource
+
+    peak = {"worker_bench_process_mb": round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "sandbox_process_mb": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
     return {
         "bench": "reach", "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": {"python": host_platform.python_version(), "cpus": os.cpu_count()},
@@ -249,6 +306,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "sandbox_requests": {p: v["requests"] for p, v in sandbox_stats.items()},
         "sandbox_errors": {p: v["errors"] for p, v in sandbox_stats.items()},
         "quotas": QUOTAS,
+        # Linux ru_maxrss: the bench process is the worker (both jobs, executor, plan, writes);
+        # the sandbox is its largest child.
+        "peak_rss": peak,
     }
 
 

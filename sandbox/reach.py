@@ -100,32 +100,44 @@ class ReachModel:
 
     def total(self, post: LedgerPost, at: float | None = None) -> Figures:
         """The post's running totals at ``at`` (default now), frozen once it was deleted."""
+        return self.totals(post, [at])[0]
+
+    def totals(self, post: LedgerPost, ats: list[float | None]) -> list[Figures]:
+        """``total`` at each of ``ats``, the post's constants worked out once (a datacube
+        answer asks for a month of days of every article)."""
         now = self.state.clock.now()
-        at = now if at is None else min(at, now)
-        if post.deleted_at is not None:
-            at = min(at, post.deleted_at)
-        age = at - post.created_at
-        if age <= 0:
-            return ZERO
         key = (post.platform, post.account, post.remote_id)
-        ceiling = self.tier(post.platform, post.account) * 1000 * (0.3 + 1.7 * unit("v", *key))
-        views = math.floor(ceiling * (1 - math.exp(-age / TAU_S)))
-        likes = math.floor(views * (0.02 + 0.04 * unit("l", *key)))
-        shares = math.floor(views * (0.01 + 0.02 * unit("s", *key)))
-        comments = math.floor(views * (0.002 + 0.008 * unit("c", *key)))
-        target = VIEWS_AS.get(post.platform, "reads")
-        return Figures(
-            reads=views if target == "reads" else 0,
-            likes=likes,
-            shares=shares,
-            comments=comments,
-            plays=views if target == "plays" else 0,
-        )
+        constants = None
+        found = []
+        for at in ats:
+            at = now if at is None else min(at, now)
+            if post.deleted_at is not None:
+                at = min(at, post.deleted_at)
+            age = at - post.created_at
+            if age <= 0:
+                found.append(ZERO)
+                continue
+            if constants is None:
+                constants = (
+                    self.tier(post.platform, post.account) * 1000 * (0.3 + 1.7 * unit("v", *key)),
+                    0.02 + 0.04 * unit("l", *key), 0.01 + 0.02 * unit("s", *key),
+                    0.002 + 0.008 * unit("c", *key), VIEWS_AS.get(post.platform, "reads"))
+            ceiling, lf, sf, cf, target = constants
+            views = math.floor(ceiling * (1 - math.exp(-age / TAU_S)))
+            found.append(Figures(
+                reads=views if target == "reads" else 0,
+                likes=math.floor(views * lf),
+                shares=math.floor(views * sf),
+                comments=math.floor(views * cf),
+                plays=views if target == "plays" else 0,
+            ))
+        return found
 
     def on_day(self, post: LedgerPost, day: date) -> Figures:
         """What the post gained on China day ``day`` (up to now when the day is today)."""
         start = day_start(day)
-        return self.total(post, start + 86400).minus(self.total(post, start))
+        before, after = self.totals(post, [start, start + 86400])
+        return after.minus(before)
 
     def days(self, post: LedgerPost) -> dict[str, dict[str, int]]:
         """Every day with a change, up to now: ``{"2026-12-03": {...}}``."""

@@ -117,9 +117,10 @@ class Datacube:
         last = min(published + timedelta(days=WINDOW_DAYS - 1),
                    china_day(self.wechat.state.clock.now()) - timedelta(days=1))
         details = []
-        stat = published
-        while stat <= last:
-            total = self.reach.total(post, day_start(stat + timedelta(days=1)))
+        stats = [published + timedelta(days=n) for n in range((last - published).days + 1)]
+        end_of_first = day_start(published + timedelta(days=1))  # China days: 86,400 s each
+        totals = self.reach.totals(post, [end_of_first + 86400 * n for n in range(len(stats))])
+        for stat, total in zip(stats, totals, strict=True):
             if stat == last and scale != 1.0:
                 total = type(total)(*(math.floor(v * scale) for v in total.as_dict().values()))
             zaikan = total.likes // 2
@@ -127,7 +128,6 @@ class Datacube:
                             "share_user": total.shares, "zaikan_user": zaikan,
                             "like_user": total.likes - zaikan,
                             "comment_count": total.comments})
-            stat += timedelta(days=1)
         return {"ref_date": published.isoformat(),
                 "msgid": f"{job.publish_id + 1_000_000_000}_1",
                 "title": job.articles[0]["title"], "url": job.articles[0].get("url"),

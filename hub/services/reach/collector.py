@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -25,7 +25,9 @@ from adapters.reach import Collected, ReachClient
 from ...infra.runtime import Runtime
 from ...models import Account
 from .plan import AccountPlan, plan_batch
-from .store import write
+from .store import Written, write
+
+T = TypeVar("T")
 
 log = logging.getLogger("yunchu.reach")
 
@@ -40,6 +42,8 @@ class Report:
     failed: int = 0
     deferred: list[str] = field(default_factory=list)  # accounts handed back (withdrawal)
     calls: dict[str, int] = field(default_factory=dict)
+    # interface -> the most calls one account of the job made (against per-account quotas)
+    calls_max: dict[str, int] = field(default_factory=dict)
     outside_posts: int = 0
     post_days: int = 0
     account_days: int = 0
@@ -73,12 +77,17 @@ async def collect(ctx: Context, platform: str, account_ids: Sequence[str], *,
     started = time.perf_counter()
     latest = ctx.client.latest_day(now)
     totals = running_totals(platform)
-    with ctx.runtime.db.session() as session:
-        accounts = list(session.scalars(select(Account).where(
-            Account.id.in_(list(account_ids)), Account.platform == platform,
-            Account.status == "active")))
-        plans = plan_batch(session, accounts, now=now, latest=latest, running_totals=totals)
-        session.expunge_all()
+
+    def planned() -> list[AccountPlan]:
+        with ctx.runtime.db.session() as session:
+            accounts = list(session.scalars(select(Account).where(
+                Account.id.in_(list(account_ids)), Account.platform == platform,
+                Account.status == "active")))
+            found = plan_batch(session, accounts, now=now, latest=latest, running_totals=totals)
+            session.expunge_all()
+            return found
+
+    plans = await _off_loop(ctx, planned)
     report.accounts = len(plans)
     report.seconds["plan"] = round(time.perf_counter() - started, 3)
     started = time.perf_counter()
@@ -115,21 +124,56 @@ async def collect(ctx: Context, platform: str, account_ids: Sequence[str], *,
             finally:
                 for name, n in out.calls.items():
                     report.calls[name] = report.calls.get(name, 0) + n
+                    report.calls_max[name] = max(report.calls_max.get(name, 0), n)
             results.append((plan, out))
+            pending.append((plan, out))
+            if len(pending) >= WRITE_EVERY:
+                writes.append(asyncio.create_task(flush(pending[:])))
+                pending.clear()
 
-    await asyncio.gather(*(one(plan) for plan in plans))
-    report.seconds["calls"] = round(time.perf_counter() - started, 3)
-    started = time.perf_counter()
+    # What came back is written while the other accounts are still being asked, a few dozen
+    # accounts a transaction, one write at a time, off the event loop.
+    pending: list[tuple[AccountPlan, Collected]] = []
+    writes: list[asyncio.Task] = []
+    writing = asyncio.Lock()
+    report.seconds["write"] = 0.0
+
+    async def flush(batch: list[tuple[AccountPlan, Collected]]) -> None:
+        async with writing:
+            began = time.perf_counter()
+
+            def written_now() -> Written:
+                with ctx.runtime.db.session() as session:
+                    return write(session, batch, now=now, running_totals=totals)
+
+            written = await _off_loop(ctx, written_now)
+            report.outside_posts += written.outside_posts
+            report.post_days += written.post_days
+            report.account_days += written.account_days
+            report.seconds["write"] = round(report.seconds["write"] + time.perf_counter()
+                                            - began, 3)
+
+    try:
+        await asyncio.gather(*(one(plan) for plan in plans))
+    finally:
+        report.seconds["calls"] = round(time.perf_counter() - started, 3)
+        if pending:
+            writes.append(asyncio.create_task(flush(pending[:])))
+        await asyncio.gather(*writes)
     report.collected = len(results)
     report.failed = report.accounts - report.collected - len(report.deferred)  # errors
-    if results:
-        with ctx.runtime.db.session() as session:
-            written = write(session, results, now=now, running_totals=totals)
-        report.outside_posts = written.outside_posts
-        report.post_days = written.post_days
-        report.account_days = written.account_days
-    report.seconds["write"] = round(time.perf_counter() - started, 3)
     return report
+
+
+WRITE_EVERY = 25  # accounts whose answers are written together
+
+
+async def _off_loop(ctx: Context, work: Callable[[], T]) -> T:
+    """Run blocking database work in a thread on PostgreSQL (the loop goes on with the calls
+    meanwhile); SQLite's in-memory databases are one per thread, so there it runs inline."""
+    if ctx.runtime.db.engine.dialect.name == "postgresql":
+        return await asyncio.to_thread(work)
+    return work()
 
 
 def _error(report: Report, kind: str) -> None:

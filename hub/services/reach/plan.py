@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -58,15 +59,16 @@ def plan_batch(session: Session, accounts: list[Account], *, now: datetime, late
     ids = [a.id for a in accounts]
     since = now - timedelta(days=POST_WINDOW_DAYS)
     posts = _deliveries(session, ids, since)
-    for external in session.scalars(select(ExternalPost).where(
+    for external_id, account_id, remote_id, url, published_at in session.execute(select(
+            ExternalPost.id, ExternalPost.account_id, ExternalPost.remote_id, ExternalPost.url,
+            ExternalPost.published_at).where(
             ExternalPost.account_id.in_(ids), ExternalPost.published_at >= since)):
-        posts[external.account_id].append(Post(
-            post_id=external.id, remote_id=external.remote_id, url=external.url,
-            published_at=external.published_at, external_post_id=external.id))
+        posts[account_id].append(Post(
+            post_id=external_id, remote_id=remote_id, url=url, published_at=published_at,
+            external_post_id=external_id))
     post_ids = [p.post_id for group in posts.values() for p in group]
     first_day = china_day(since) - timedelta(days=1)
-    collected = _collected(session, post_ids, first_day)
-    booked = _booked(session, post_ids, first_day, china_day(now)) if running_totals else {}
+    collected, booked = _held(session, post_ids, first_day, china_day(now), running_totals)
     stored = _account_days(session, ids, latest - timedelta(days=ACCOUNT_DAYS_BACK - 1))
     plans = []
     for account in accounts:
@@ -118,25 +120,38 @@ def _deliveries(session: Session, account_ids: list[str], since: datetime
     return found
 
 
-def _collected(session: Session, post_ids: list[str], first_day: date) -> dict[str, date]:
-    """The newest day held per post (posts with none are left out)."""
+def _held(session: Session, post_ids: list[str], first_day: date, today: date,
+          running_totals: bool) -> tuple[dict[str, date], dict[str, tuple[int, ...]]]:
+    """One query for what the hub holds of these posts: the newest day held per post (posts
+    with none are left out) and, for running totals, the figures booked before today."""
     if not post_ids:
-        return {}
-    return dict(session.execute(select(PostDay.post_id, func.max(PostDay.day)).where(
-        PostDay.post_id.in_(post_ids), PostDay.day >= first_day)
-        .group_by(PostDay.post_id)).all())
-
-
-def _booked(session: Session, post_ids: list[str], first_day: date, today: date
-            ) -> dict[str, tuple[int, ...]]:
-    if not post_ids:
-        return {}
-    rows = session.execute(select(
-        PostDay.post_id, func.sum(PostDay.reads), func.sum(PostDay.likes),
-        func.sum(PostDay.shares), func.sum(PostDay.comments), func.sum(PostDay.plays)).where(
-        PostDay.post_id.in_(post_ids), PostDay.day >= first_day, PostDay.day < today)
+        return {}, {}
+    before = PostDay.day < today
+    figures = ((func.sum(PostDay.reads).filter(before), func.sum(PostDay.likes).filter(before),
+                func.sum(PostDay.shares).filter(before),
+                func.sum(PostDay.comments).filter(before),
+                func.sum(PostDay.plays).filter(before)) if running_totals else ())
+    rows = session.execute(select(PostDay.post_id, func.max(PostDay.day), *figures).where(
+        any_of(session, PostDay.post_id, post_ids), PostDay.day >= first_day)
         .group_by(PostDay.post_id))
-    return {row[0]: tuple(int(v or 0) for v in row[1:]) for row in rows}
+    collected: dict[str, date] = {}
+    booked: dict[str, tuple[int, ...]] = {}
+    for post_id, newest, *sums in rows:
+        collected[post_id] = newest
+        if running_totals:
+            booked[post_id] = tuple(int(v or 0) for v in sums)
+    return collected, booked
+
+
+def any_of(session: Session, column: Any, values: list[str]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one parameter however
+    many values (a batch's posts are thousands)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    from sqlalchemy import String, any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == any_(bindparam(None, list(values), unique=True, type_=ARRAY(String)))
 
 
 def _account_days(session: Session, account_ids: list[str], first: date

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import String, Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters.reach import FIGURES, AccountFigures, Collected, Figures
@@ -34,13 +34,11 @@ def write(session: Session, results: list[tuple[AccountPlan, Collected]], *, now
     post_rows: list[dict[str, Any]] = []
     account_parts: dict[tuple[str, date], list[AccountFigures]] = defaultdict(list)
     posted: dict[tuple[str, date], int] = defaultdict(int)
-    plans = {}
+    plans = {plan.account.id: plan for plan, _ in results}
+    written.outside_posts = _outside(session, results, now)
     for plan, got in results:
         account = plan.account
-        plans[account.id] = plan
         by_remote = {p.remote_id: p for p in plan.posts}
-        outside = _outside(session, plan, got, by_remote, now)
-        written.outside_posts += outside
         recent = plan.request.latest - timedelta(days=ACCOUNT_DAYS_BACK - 1)
         for post in by_remote.values():
             day = china_day(post.published_at)
@@ -111,37 +109,84 @@ def _post_row(plan: AccountPlan, post: Post, day: date, figures: Figures, final:
             "collected_at": now}
 
 
-def _outside(session: Session, plan: AccountPlan, got: Collected, by_remote: dict[str, Post],
+def _outside(session: Session, results: list[tuple[AccountPlan, Collected]],
              now: datetime) -> int:
-    """Store the listed posts that are neither a delivery nor known; add them to ``by_remote``."""
-    new = [listed for listed in got.listed
-           if listed.remote_id not in by_remote and listed.marker is None]
-    if not new:
+    """Store the listed posts that are neither a delivery nor known, for the whole batch in a
+    few statements; add them to their plan's ``posts``."""
+    rows: list[dict[str, Any]] = []
+    for plan, got in results:
+        known = {p.remote_id for p in plan.posts}
+        account = plan.account
+        new = {listed.remote_id: listed for listed in got.listed
+               if listed.remote_id not in known and listed.marker is None}
+        rows += [{"id": new_id("xp"), "account_id": account.id, "org_id": account.org_id,
+                  "platform": account.platform, "remote_id": listed.remote_id,
+                  "title": (listed.title or "")[:500] or None, "url": listed.url,
+                  "published_at": listed.published_at, "first_seen_at": now}
+                 for listed in new.values()]
+    if not rows:
         return 0
-    account = plan.account
-    rows = [{"id": new_id("xp"), "account_id": account.id, "org_id": account.org_id,
-             "platform": account.platform, "remote_id": listed.remote_id,
-             "title": (listed.title or "")[:500] or None, "url": listed.url,
-             "published_at": listed.published_at, "first_seen_at": now}
-            for listed in {listed.remote_id: listed for listed in new}.values()]
-    _insert_new(session, ExternalPost.__table__, rows, ("account_id", "remote_id"))
-    stored = session.execute(select(ExternalPost.id, ExternalPost.remote_id, ExternalPost.url,
-                                    ExternalPost.published_at).where(
-        ExternalPost.account_id == account.id,
-        ExternalPost.remote_id.in_([r["remote_id"] for r in rows])))
-    for post_id, remote_id, url, published_at in stored:
-        post = Post(post_id=post_id, remote_id=remote_id, url=url, published_at=published_at,
-                    external_post_id=post_id)
-        by_remote[remote_id] = post
-        plan.posts.append(post)
+    table = ExternalPost.__table__
+    _insert_new(session, table, rows, ("account_id", "remote_id"))
+    wanted = {(r["account_id"], r["remote_id"]) for r in rows}
+    columns = (ExternalPost.id, ExternalPost.account_id, ExternalPost.remote_id,
+               ExternalPost.url, ExternalPost.published_at)
+    if _postgresql(session):
+        # The rows as stored (a post listed before keeps its id): one lookup by the pairs.
+        pairs = select(func.unnest(_array([r["account_id"] for r in rows])).label("a"),
+                       func.unnest(_array([r["remote_id"] for r in rows])).label("r")
+                       ).subquery()
+        stored = session.execute(select(*columns).join(pairs, and_(
+            ExternalPost.account_id == pairs.c.a, ExternalPost.remote_id == pairs.c.r)))
+    else:
+        stored = session.execute(select(*columns).where(
+            ExternalPost.account_id.in_(sorted({a for a, _ in wanted})),
+            ExternalPost.remote_id.in_(sorted({r for _, r in wanted}))))
+    plans = {plan.account.id: plan for plan, _ in results}
+    for post_id, account_id, remote_id, url, published_at in stored:
+        if (account_id, remote_id) not in wanted:
+            continue
+        wanted.discard((account_id, remote_id))
+        plans[account_id].posts.append(Post(
+            post_id=post_id, remote_id=remote_id, url=url, published_at=published_at,
+            external_post_id=post_id))
     # The account was updated, even if not through yunchu: the inspection's 超期未更新 check
     # (services/inspection.py) reads last_published_at.
-    newest = max(r["published_at"] for r in rows)
-    session.execute(update(Account).where(
-        Account.id == account.id,
-        or_(Account.last_published_at.is_(None), Account.last_published_at < newest))
-        .values(last_published_at=newest))
+    newest: dict[str, datetime] = {}
+    for row in rows:
+        if row["account_id"] not in newest or newest[row["account_id"]] < row["published_at"]:
+            newest[row["account_id"]] = row["published_at"]
+    if _postgresql(session):
+        from sqlalchemy import DateTime, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        ordered = sorted(newest.items())
+        at = bindparam(None, [a for _, a in ordered], unique=True,
+                       type_=ARRAY(DateTime(timezone=True)))
+        v = select(func.unnest(_array([i for i, _ in ordered])).label("id"),
+                   func.unnest(at).label("at")).subquery()
+        session.execute(update(Account).where(
+            Account.id == v.c.id,
+            or_(Account.last_published_at.is_(None), Account.last_published_at < v.c.at))
+            .values(last_published_at=v.c.at))
+        return len(rows)
+    for account_id, at in sorted(newest.items()):
+        session.execute(update(Account).where(
+            Account.id == account_id,
+            or_(Account.last_published_at.is_(None), Account.last_published_at < at))
+            .values(last_published_at=at))
     return len(rows)
+
+
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _array(values: list[Any]) -> Any:
+    from sqlalchemy import bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return bindparam(None, values, type_=ARRAY(String), unique=True)
 
 
 def _post_sums(session: Session, keys: list[tuple[str, date]]
@@ -167,9 +212,12 @@ def _insert(session: Session):  # noqa: ANN202 - the dialect's insert construct
 
 def _insert_new(session: Session, table: Table, rows: list[dict[str, Any]],
                 keys: tuple[str, ...]) -> None:
-    if rows:
-        session.execute(_insert(session)(table).on_conflict_do_nothing(index_elements=keys),
-                        rows)
+    if not rows:
+        return
+    if _postgresql(session):
+        _from_arrays(session, table, rows, keys, ())
+        return
+    session.execute(_insert(session)(table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
 def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...],
@@ -177,10 +225,44 @@ def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], keys: tu
     if not rows:
         return
     rows = list({tuple(row[k] for k in keys): row for row in rows}.values())  # last one wins
+    if _postgresql(session):
+        _from_arrays(session, table, rows, keys, columns, keep_if_null)
+        return
     statement = _insert(session)(table)
     update = {c: (func.coalesce(statement.excluded[c], table.c[c]) if c in keep_if_null
                   else statement.excluded[c]) for c in columns}
     session.execute(statement.on_conflict_do_update(index_elements=keys, set_=update), rows)
+
+
+CHUNK = 20_000  # rows per statement
+
+
+def _from_arrays(session: Session, table: Table, rows: list[dict[str, Any]],
+                 keys: tuple[str, ...], columns: tuple[str, ...],
+                 keep_if_null: tuple[str, ...] = ()) -> None:
+    """PostgreSQL: ``INSERT INTO table (…) SELECT * FROM unnest(<one array per column>) ON
+    CONFLICT …``, the arrays sent in binary, one statement per ``CHUNK`` rows (dicts with the
+    same keys) instead of one per row. ``columns``: updated from the new row on conflict
+    (kept when the new value is NULL for ``keep_if_null``); none: conflicting rows are left."""
+    connection = session.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(rows[0])
+    types = [table.c[name].type.compile(dialect=dialect) for name in names]
+    target = quote(table.name)
+    if columns:
+        sets = ", ".join(
+            f"{quote(c)} = coalesce(EXCLUDED.{quote(c)}, {target}.{quote(c)})"
+            if c in keep_if_null else f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns)
+        conflict = f"DO UPDATE SET {sets}"
+    else:
+        conflict = "DO NOTHING"
+    sql = (f"INSERT INTO {target} ({', '.join(quote(n) for n in names)}) "
+           f"SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in types)}) "
+           f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) {conflict}")
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        connection.exec_driver_sql(sql, tuple([row[name] for row in chunk] for name in names))
 
 
 def _ensure_partitions(session: Session, days: set[date]) -> None:
