@@ -281,6 +281,11 @@ def measure(engine: Engine, orgs: dict[str, Org], days: int, runs: int) -> dict[
                 "items_reach": median_ms(items, runs),
             }
             if org is None:
+                for level in ("city", "county", "department"):  # orgs ranked, not accounts
+                    def by_level(session: Session = session, level: str = level) -> Any:
+                        return rankings.rankings(session, province, period=period, level=level,
+                                                 max_age_s=KEEP_ROLLUPS)
+                    out[label][f"ranking_level_{level}"] = median_ms(by_level, runs)
                 out[label]["item_stats"] = median_ms(item, runs)
                 out[label]["item_stats_accounts"] = item()["totals"]["accounts"]
         print(f"  {label}: {out[label]}", flush=True)
