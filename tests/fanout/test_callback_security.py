@@ -23,6 +23,7 @@ from .test_publish_events import (
     _send,
     _signed,
     _signed_sealed,
+    no_early_poll,  # noqa: F401 - autouse here too
 )
 
 DEAD_URL = "http://127.0.0.1:9"  # the sandbox's own events go nowhere: only ours arrive

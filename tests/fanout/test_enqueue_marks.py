@@ -4,6 +4,8 @@ waited it out: in the cluster rig a withdrawal after a Redis restart took 64 s i
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import select
 
 from hub.fanout.queueing import MARK_PREFIX
@@ -21,8 +23,10 @@ def test_claiming_a_row_spends_its_enqueue_mark(rig):
     assert len(ids) == 3
     for delivery_id in ids:  # as if a sweep had just enqueued them
         connection.set(MARK_PREFIX + delivery_id, 1, ex=60)
-    connection.set(MARK_PREFIX + "dl_other", 1, ex=60)  # a row no worker claimed keeps its mark
+    # A row no worker claimed keeps its mark (a name of its own: tests share Redis).
+    other = MARK_PREFIX + "dl_other_" + secrets.token_hex(6)
+    connection.set(other, 1, ex=60)
     rig.drain()
     assert [connection.exists(MARK_PREFIX + d) for d in ids] == [0, 0, 0]
-    assert connection.exists(MARK_PREFIX + "dl_other") == 1
-    connection.delete(MARK_PREFIX + "dl_other")
+    assert connection.exists(other) == 1
+    connection.delete(other)

@@ -26,6 +26,16 @@ TOKEN = "Callback0Token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # an EncodingAESKey: 43 characters
 
 
+@pytest.fixture(autouse=True)
+def no_early_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests answer a publish by WeChat's event, or by the sweep's status poll; the
+    worker's own poll a second after the batch (``Executor._poll_soon``) would race them
+    whenever the burst worker outlives that second on a slow machine."""
+    from hub.fanout import executor
+
+    monkeypatch.setattr(executor, "FIRST_POLL_S", 3600.0)
+
+
 @pytest.fixture
 def live_hub(rig: ApiRig) -> Iterator[str]:
     """The rig's hub served over real HTTP, for the sandbox to call."""
