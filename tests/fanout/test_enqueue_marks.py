@@ -22,10 +22,10 @@ def test_claiming_a_row_spends_its_enqueue_mark(rig):
         ids = list(session.execute(select(Delivery.id).where(Delivery.item_id == item)).scalars())
     assert len(ids) == 3
     for delivery_id in ids:  # as if a sweep had just enqueued them
-        connection.set(MARK_PREFIX + delivery_id, 1, ex=60)
+        connection.set(MARK_PREFIX + delivery_id, 1, ex=3600)  # outlives a slow drain
     # A row no worker claimed keeps its mark (a name of its own: tests share Redis).
     other = MARK_PREFIX + "dl_other_" + secrets.token_hex(6)
-    connection.set(other, 1, ex=60)
+    connection.set(other, 1, ex=3600)
     rig.drain()
     assert [connection.exists(MARK_PREFIX + d) for d in ids] == [0, 0, 0]
     assert connection.exists(other) == 1
