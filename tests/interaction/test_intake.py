@@ -129,6 +129,19 @@ def test_a_withdrawn_post_is_not_polled_again(rig):
     assert rig.sandbox.stats()["weibo"]["requests"] == requests  # and no call was made
 
 
+def _a_day_of_comments_under_a_weibo_post(rig, *, seed: int) -> Delivery:
+    """One live Weibo post with a day of comments under it, and its cursor (the plan's job is
+    left unused: the tests run the poll themselves)."""
+    rig.account("c1-k1", "weibo")
+    item = rig.item("c1-k1")
+    rig.pushed(item, {"orgs": ["c1-k1"]})
+    [delivery] = _published(rig, item)
+    chatter(rig.sandbox, comments_per_day=20, seed=seed)
+    rig.sandbox.advance_clock(DAY)
+    planner.plan(rig.hub.runtime, rig.hub.runtime.redis)
+    return delivery
+
+
 def test_an_intake_job_gives_way_to_a_waiting_withdrawal(rig):
     """With a withdrawal job on its queue, an intake job reads nothing and hands its posts back
     (due at once); without one, it reads them."""
@@ -136,13 +149,7 @@ def test_an_intake_job_gives_way_to_a_waiting_withdrawal(rig):
     from hub.fanout.loop import LoopThread
     from hub.services.interaction import poller
 
-    rig.account("c1-k1", "weibo")
-    item = rig.item("c1-k1")
-    rig.pushed(item, {"orgs": ["c1-k1"]})
-    [delivery] = _published(rig, item)
-    chatter(rig.sandbox, comments_per_day=20, seed=3)
-    rig.sandbox.advance_clock(DAY)
-    planner.plan(rig.hub.runtime, rig.hub.runtime.redis)  # makes the cursor (its job unused)
+    delivery = _a_day_of_comments_under_a_weibo_post(rig, seed=3)
     calls = rig.sandbox.stats()["weibo"]["requests"]
     redis = rig.hub.runtime.redis
     loop = LoopThread()
@@ -175,13 +182,7 @@ def test_an_intake_job_pauses_while_a_withdrawal_runs_anywhere(rig):
     from hub.fanout.loop import LoopThread
     from hub.services.interaction import poller
 
-    rig.account("c1-k1", "weibo")
-    item = rig.item("c1-k1")
-    rig.pushed(item, {"orgs": ["c1-k1"]})
-    [delivery] = _published(rig, item)
-    chatter(rig.sandbox, comments_per_day=20, seed=4)
-    rig.sandbox.advance_clock(DAY)
-    planner.plan(rig.hub.runtime, rig.hub.runtime.redis)
+    delivery = _a_day_of_comments_under_a_weibo_post(rig, seed=4)
     redis = rig.hub.runtime.redis
     redis.delete(planner.DUE_KEY)
     withdrawal_gate.mark(redis)
