@@ -36,6 +36,7 @@ from hub.models import PUBLISH_OPEN, Delivery, utcnow
 from .cpumeter import CpuMeter, calibrate, calibrate_memory, process_cpu_s
 from .floor import FloorResult, measure_floor
 from .kill_worker import WorkerKiller
+from .profile import PhaseProfiler
 
 WITHDRAW_OPEN_STATES = ("sending", "retry", "withdraw_queued", "withdrawing", "withdraw_retry",
                         "manual")
@@ -109,8 +110,9 @@ def _sandbox_post(url: str, path: str, body: dict[str, Any]) -> Any:
 
 class Bench:
     def __init__(self, settings: Settings, *, accounts: int, latency_ms: float, workers: int,
-                 log=print):
+                 log=print, profile_dir: Path | None = None):
         self.base_settings = settings
+        self.profile_dir = profile_dir
         self.accounts = accounts
         # Weibo's per-app (per-IP) hourly budget is 30,000 calls; a push and a withdrawal cost
         # two per Weibo account, so above ~50,000 accounts one app cannot serve the run within
@@ -382,6 +384,12 @@ class Bench:
         requests_after_push = sum(v["requests"] for v in stats.values())
         self.log(f"[{design}] push: {result.push_s}s {counts}")
 
+        profiler = None
+        if self.profile_dir is not None and kill_at is None:
+            profiler = PhaseProfiler(self.profile_dir, f"withdraw-{design}", self.log)
+            profiler.start({"sandbox": self.processes[0].pid, "bench_and_api": os.getpid(),
+                            **{f"worker{i}": p.pid for i, p in enumerate(workers)}})
+            time.sleep(0.5)  # attached before the click
         cpu_at_withdraw = meter.snapshot()
         withdrawals = []
         clicked_at = time.time()
@@ -400,6 +408,8 @@ class Bench:
         withdraw_s, wcounts = self._wait(Delivery.withdrawal_id, withdrawals,
                                          WITHDRAW_OPEN_STATES, Delivery.withdrawn_at,
                                          clicked_at, timeout)
+        if profiler is not None:
+            profiler.stop()
         if killer is not None:
             killer.stopping.set()
             killer.join()
@@ -493,9 +503,10 @@ def approve(api, item: str, tokens: list[str]) -> None:
 def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | None,
         workers: int = 2, timeout: float = 1800, baseline_timeout: float | None = None,
         kill_worker_at: float | None = None, withdraw_at: float | None = None,
-        log=print) -> dict[str, Any]:
+        log=print, profile_dir: Path | None = None) -> dict[str, Any]:
     settings = load_settings()
-    bench = Bench(settings, accounts=accounts, latency_ms=latency_ms, workers=workers, log=log)
+    bench = Bench(settings, accounts=accounts, latency_ms=latency_ms, workers=workers, log=log,
+                  profile_dir=profile_dir)
     try:
         bench.setup()
         if withdraw_at is not None:

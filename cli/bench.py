@@ -34,11 +34,15 @@ from cli.context import command_settings
                    "with intake running (withdraw_ratio).")
 @click.option("--comments-per-day", default=20.0, show_default=True, type=float,
               help="With --intake: comments the sandbox writes under each post a day.")
+@click.option("--profile", "profile_dir", default=None,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Record py-spy profiles of the withdrawal (workers, sandbox, API) here "
+                   "(bench/profile.py).")
 @click.pass_context
 def bench(ctx: click.Context, accounts: int, latency_ms: float, workers: int, baseline: bool,
           json_path: Path | None, timeout: float, baseline_timeout: float | None,
           kill_worker_at: float | None, withdraw_at: float | None, intake: bool,
-          comments_per_day: float) -> None:
+          comments_per_day: float, profile_dir: Path | None) -> None:
     """Measure push and withdrawal end to end against the sandbox (configured PostgreSQL/Redis)."""
     from bench.run import run
 
@@ -63,5 +67,6 @@ def bench(ctx: click.Context, accounts: int, latency_ms: float, workers: int, ba
     report = run(accounts=accounts, latency_ms=latency_ms, baseline=baseline,
                  json_path=json_path, workers=workers, timeout=timeout,
                  baseline_timeout=baseline_timeout, kill_worker_at=kill_worker_at,
-                 withdraw_at=withdraw_at, log=lambda line: click.echo(line, err=True))
+                 withdraw_at=withdraw_at, log=lambda line: click.echo(line, err=True),
+                 profile_dir=profile_dir)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
