@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Boolean,
     Integer,
@@ -189,8 +189,8 @@ def record(session: Session, action: Action, owner: str,
 CLOCK_START, CLOCK_KEEP, CLOCK_STOP = "start", "keep", "stop"
 
 
-# The outcome columns, in the order of ``unnest``'s arrays and their PostgreSQL types.
-_OUTCOME_ARRAYS = (
+# The outcome columns and their PostgreSQL types, as ``json_to_recordset`` reads them.
+_OUTCOME_COLUMNS = (
     ("b_id", "text"), ("b_state", "text"), ("b_wstate", "text"), ("b_kind", "text"),
     ("b_error", "text"), ("b_remote_id", "text"), ("b_remote_url", "text"),
     ("b_retry", "timestamptz"), ("b_lookup", "boolean"), ("b_published", "timestamptz"),
@@ -213,30 +213,25 @@ _SET_UPDATE = text(
     "   WHEN 'start' THEN coalesce(d.transient_since, CAST(:now AS timestamptz))"
     "   WHEN 'keep' THEN d.transient_since ELSE NULL END,"
     " lease_owner = NULL, lease_expires_at = NULL, updated_at = CAST(:now AS timestamptz)"
-    " FROM unnest(" + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _OUTCOME_ARRAYS)
-    + ") AS v(" + ", ".join(name for name, _ in _OUTCOME_ARRAYS) + ")"
+    " FROM json_to_recordset(CAST(:rows AS json)) AS v("
+    + ", ".join(f"{name} {kind}" for name, kind in _OUTCOME_COLUMNS) + ")"
     " WHERE d.id = v.b_id AND d.lease_owner = :owner AND d.state = :in_flight")
 
 
 def _write_outcomes_as_set(session: Session, owner: str, in_flight: str, now: datetime,
                            params: list[dict[str, Any]]) -> None:
-    """PostgreSQL: every outcome in one UPDATE from arrays, with the same conditions as the
-    row-by-row form (lease owner, in-flight state). Two hundred single-row UPDATEs cost the
-    worker 8 % of its CPU in parameter handling alone; fourteen arrays cost a fraction.
+    """PostgreSQL: every outcome in one UPDATE from one JSON parameter, with the same
+    conditions as the row-by-row form (lease owner, in-flight state). Two hundred single-row
+    UPDATEs cost the worker 8 % of its CPU in parameter handling alone; fourteen arrays
+    still cost a third of the write in psycopg's per-element array dumping; orjson writes
+    the rows in one C call (enums as their values, times in RFC 3339).
 
     The rows are locked first, in id order, by one SELECT: the UPDATE's join visits them in
     whatever order its plan likes, and every other writer (claims, the withdrawal click)
     takes delivery locks in id order, so no deadlock can form."""
-    ids = [p["b_id"] for p in params]
-    _lock_owned(session, ids)
-    arrays = {name: [_plain(p[name]) for p in params] for name, _ in _OUTCOME_ARRAYS}
-    session.execute(_SET_UPDATE, {**arrays, "now": now, "owner": owner,
-                                  "in_flight": str(in_flight)})
-
-
-def _plain(value: Any) -> Any:
-    """An enum member as its value: psycopg would send a bare enum by its name."""
-    return value.value if isinstance(value, Enum) else value
+    _lock_owned(session, [p["b_id"] for p in params])
+    session.execute(_SET_UPDATE, {"rows": orjson.dumps(params).decode(), "now": now,
+                                  "owner": owner, "in_flight": str(in_flight)})
 
 
 def _lock_owned(session: Session, ids: Sequence[str]) -> None:

@@ -220,13 +220,13 @@ class Executor:
     async def _prepare(self, action: Action, platform: str,
                        ids: Sequence[str]) -> _Prepared | None:
         lapses = self.heartbeat.lapses  # before the claim: a lapse during it voids it too
-        claimed = await asyncio.to_thread(self._claim, action, ids)
+        claimed, accounts = await asyncio.to_thread(self._claim, action, ids)
         if not claimed:
             return None
         self.heartbeat.hold(c.id for c in claimed)
         await self._unmark(claimed)
         try:
-            prepared = await self._load_batch(action, platform, claimed)
+            prepared = await self._load_batch(action, platform, claimed, accounts)
             prepared.lapses = lapses
             return prepared
         except BaseException:
@@ -242,9 +242,8 @@ class Executor:
         with contextlib.suppress(redis.RedisError, OSError):  # else they run out on their own
             await self.redis.delete(*(MARK_PREFIX + c.id for c in claimed))
 
-    async def _load_batch(self, action: Action, platform: str,
-                          claimed: list[Claimed]) -> _Prepared:
-        accounts = await asyncio.to_thread(self._accounts, claimed)
+    async def _load_batch(self, action: Action, platform: str, claimed: list[Claimed],
+                          accounts: dict[str, Account]) -> _Prepared:
         await self._warm(platform, accounts)
         posts: dict[tuple[str, int], Post | CannotRender] = {}
         early: dict[str, Receipt] = {}
@@ -332,7 +331,7 @@ class Executor:
         return account_id, datetime.fromtimestamp(expires_at, UTC)
 
     async def _warm(self, platform: str,
-                    accounts: dict[str, tuple[AccountRow, AccountRef | None]]) -> None:
+                    accounts: dict[str, Account]) -> None:
         warm = getattr(self.adapters[platform], "warm", None)
         if warm is None:
             return
@@ -343,15 +342,16 @@ class Executor:
             log.warning("warming %s for %d accounts failed (%s)", platform, len(refs),
                         type(err).__name__)
 
-    def _claim(self, action: Action, ids: Sequence[str]) -> list[Claimed]:
+    def _claim(self, action: Action, ids: Sequence[str]
+               ) -> tuple[list[Claimed], dict[str, Account]]:
+        """Claim, and read the claimed rows' accounts in the same transaction (one trip to
+        a thread and one transaction a batch, not two)."""
         with self.runtime.db.session() as session:
-            return claims.claim(session, action, ids, self.owner, self.settings.lease_s)
-
-    def _accounts(self, claimed: Sequence[Claimed]
-                  ) -> dict[str, tuple[AccountRow, AccountRef | None]]:
-        with self.runtime.db.session() as session:
+            claimed = claims.claim(session, action, ids, self.owner, self.settings.lease_s)
+            if not claimed:
+                return [], {}
             rows = claims.accounts_of(session, [c.account_id for c in claimed]).values()
-        return {account.id: (account, self.ref_of(account)) for account in rows}
+        return claimed, {account.id: (account, self.ref_of(account)) for account in rows}
 
     def ref_of(self, account: AccountRow) -> AccountRef | None:
         """The account as its adapter needs it; None when its credentials cannot be read.
@@ -504,7 +504,7 @@ class _Prepared:
     action: Action
     platform: str
     claimed: list[Claimed]
-    accounts: dict[str, tuple[AccountRow, AccountRef | None]]
+    accounts: dict[str, Account]
     posts: dict[tuple[str, int], Post | CannotRender]
     early: dict[str, Receipt]  # withdrawals: parked platform answers, by delivery id
     lapses: int = 0  # the heartbeat's lapses when the batch was claimed
