@@ -198,7 +198,9 @@ _OUTCOME_COLUMNS = (
     ("b_wclock", "text"),
 )
 _SET_UPDATE = text(
-    "UPDATE deliveries AS d SET"
+    "WITH v AS MATERIALIZED (SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS v("
+    + ", ".join(f"{name} {kind}" for name, kind in _OUTCOME_COLUMNS) + "))"
+    " UPDATE deliveries AS d SET"
     " state = CASE WHEN d.withdrawal_id IS NULL THEN v.b_state ELSE v.b_wstate END,"
     " error_kind = v.b_kind, error = v.b_error,"
     " remote_id = coalesce(v.b_remote_id, d.remote_id),"
@@ -213,9 +215,11 @@ _SET_UPDATE = text(
     "   WHEN 'start' THEN coalesce(d.transient_since, CAST(:now AS timestamptz))"
     "   WHEN 'keep' THEN d.transient_since ELSE NULL END,"
     " lease_owner = NULL, lease_expires_at = NULL, updated_at = CAST(:now AS timestamptz)"
-    " FROM json_to_recordset(CAST(:rows AS json)) AS v("
-    + ", ".join(f"{name} {kind}" for name, kind in _OUTCOME_COLUMNS) + ")"
-    " WHERE d.id = v.b_id AND d.lease_owner = :owner AND d.state = :in_flight")
+    # The rows by primary key (``id = ANY``, an index scan of this flush's ids): joined to
+    # the JSON alone, the planner hashed it against a scan of every delivery row, so each
+    # flush cost as much as the table was large (0.1 ms a row at 10,000 deliveries).
+    " FROM v WHERE d.id = ANY(ARRAY(SELECT b_id FROM v)) AND d.id = v.b_id"
+    " AND d.lease_owner = :owner AND d.state = :in_flight")
 
 
 def _write_outcomes_as_set(session: Session, owner: str, in_flight: str, now: datetime,
