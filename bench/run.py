@@ -299,11 +299,11 @@ class Bench:
             return {}
         ends = sorted(max(0.0, at.timestamp() - clicked_at) for _, at in rows)
         shares = {f"p{share}": round(ends[min(len(ends) - 1, len(ends) * share // 100)], 2)
-                  for share in (10, 50, 90, 99)}
+                  for share in (1, 10, 50, 90, 99)}
         last: dict[str, float] = {}
         for platform, at in rows:
             last[platform] = max(last.get(platform, 0.0), at.timestamp() - clicked_at)
-        return {**shares, "p100": round(ends[-1], 2),
+        return {"first": round(ends[0], 2), **shares, "p100": round(ends[-1], 2),
                 "last_by_platform": {k: round(v, 2) for k, v in sorted(last.items())}}
 
     def _start_workers(self, command: list[str]) -> list[subprocess.Popen]:
