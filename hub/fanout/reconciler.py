@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from ..infra.runtime import Runtime
 from ..models import Delivery, utcnow
@@ -32,6 +33,11 @@ log = logging.getLogger("yunchu.reconciler")
 
 LOCK_KEY = "yunchu:reconciler"
 STALE_QUEUED = timedelta(seconds=60)
+# While jobs are flowing, rows queued longer than STALE_QUEUED are looked for this often: the
+# query reads every queued row (100,000 during a large push or withdrawal), and at every
+# sweep it was most of PostgreSQL's growth in time per post from 10,000 to 100,000 accounts.
+STALE_CHECK_EVERY = timedelta(seconds=15)
+STALE_CHECK_KEY = "yunchu:reconciler:stale-check"
 POLL_PENDING_EVERY = timedelta(seconds=10)
 MAX_ROWS = 50_000
 # A click still slicing is left alone this long (100,000 posts take a few seconds).
@@ -88,20 +94,11 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
             enqueue_batches(connection, action, _unmarked(connection, rows, force=True), batch)
             report.enqueued[action] = len(rows)
     queues_empty = pending_jobs(connection) == 0
+    look_for_stale = not queues_empty and _stale_check_due(connection)
     with runtime.db.session() as session:
         for action in (Action.WITHDRAW, Action.PUBLISH):
-            query = (select(Delivery.id, Delivery.platform)
-                     .where(Delivery.state.in_(action.claimable),
-                            or_(Delivery.next_attempt_at.is_(None),
-                                Delivery.next_attempt_at <= now)))
-            if not queues_empty:
-                # Work is flowing: only re-drive retries that fell due and rows that waited
-                # too long (not the thousands a push just enqueued); a short-lived mark in
-                # Redis keeps one row from piling up jobs.
-                query = query.where(or_(Delivery.next_attempt_at.is_not(None),
-                                        Delivery.updated_at < now - STALE_QUEUED))
-            rows = session.execute(query.limit(MAX_ROWS)).all()
-            due = _unmarked(connection, [(r[0], r[1]) for r in rows], force=queues_empty)
+            rows = _due(session, action, now, queues_empty, look_for_stale)
+            due = _unmarked(connection, rows, force=queues_empty)
             if due:
                 enqueue_batches(connection, action, due, batch)
                 report.enqueued[action] = report.enqueued.get(action, 0) + len(due)
@@ -121,6 +118,40 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
     reach_schedule.schedule(runtime, connection)  # platform figures, once per interval
     intake_planner.schedule(runtime, connection)  # comment intake, once per interval
     return report
+
+
+def _due(session: Session, action: Action, now: datetime, queues_empty: bool,
+         look_for_stale: bool) -> list[tuple[str, str]]:
+    """The rows of ``action`` owed a job: all that are due when the queues are empty; while
+    work is flowing, only retries that fell due (not the thousands a push or a withdrawal
+    just enqueued) and, when ``look_for_stale``, rows queued longer than ``STALE_QUEUED``. A
+    short-lived mark in Redis keeps one row from piling up jobs."""
+    waiting = Delivery.state.in_(action.claimable)
+    if queues_empty:
+        queries = [select(Delivery.id, Delivery.platform).where(
+            waiting, or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))]
+    else:
+        # Retries: a range of the (state, next_attempt_at) index.
+        queries = [select(Delivery.id, Delivery.platform).where(
+            waiting, Delivery.next_attempt_at <= now)]
+        if look_for_stale:
+            # Reads every queued row (no index has their age): not at every sweep.
+            queries.append(select(Delivery.id, Delivery.platform).where(
+                waiting, Delivery.next_attempt_at.is_(None),
+                Delivery.updated_at < now - STALE_QUEUED))
+    rows: list[tuple[str, str]] = []
+    for query in queries:
+        rows += [(r[0], r[1]) for r in session.execute(query.limit(MAX_ROWS - len(rows)))]
+    return rows
+
+
+def _stale_check_due(connection: redis.Redis) -> bool:
+    """At most once per ``STALE_CHECK_EVERY`` across the deployment's reconcilers."""
+    try:
+        return bool(connection.set(STALE_CHECK_KEY, 1, nx=True,
+                                   ex=int(STALE_CHECK_EVERY.total_seconds())))
+    except redis.RedisError:
+        return True
 
 
 def _finish_slicing(runtime: Runtime, connection: redis.Redis, now: datetime) -> None:
