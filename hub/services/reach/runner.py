@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from adapters.reach import ReachClient
 from adapters.tokens import RedisTokenCache
@@ -16,12 +17,15 @@ from ...platforms import load, specs
 from .budget import ReachBudget
 from .collector import Context, Report, collect
 
-_clients: dict[int, dict[str, ReachClient]] = {}
+# By the executor itself, weakly: keyed by ``id(executor)``, a second executor born at the
+# address of a closed one (the reach bench makes one per run) was handed its clients, whose
+# HTTP session was closed.
+_clients: WeakKeyDictionary[Executor, dict[str, ReachClient]] = WeakKeyDictionary()
 
 
 def clients(executor: Executor) -> dict[str, ReachClient]:
     """One reach client per platform for this executor, built like its adapters."""
-    found = _clients.get(id(executor))
+    found = _clients.get(executor)
     if found is not None:
         return found
     tokens = RedisTokenCache(executor.redis)
@@ -36,8 +40,7 @@ def clients(executor: Executor) -> dict[str, ReachClient]:
             if hasattr(publisher, "component"):
                 client.component = publisher.component
         found[name] = client
-    _clients.clear()  # one executor per worker process
-    _clients[id(executor)] = found
+    _clients[executor] = found
     return found
 
 
