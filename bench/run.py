@@ -253,11 +253,15 @@ class Bench:
 
     # ----------------------------------------------------------------- measuring
 
-    def _counts(self, column, keys: list[str]) -> dict[str, int]:
+    def _counts(self, column, keys: list[str], states: tuple[str, ...] | None = None
+                ) -> dict[str, int]:
+        """Rows per state (of ``states`` only, when given)."""
         assert self.runtime is not None
+        query = select(Delivery.state, func.count()).where(column.in_(keys))
+        if states is not None:
+            query = query.where(Delivery.state.in_(states))
         with self.runtime.db.session() as session:
-            rows = session.execute(select(Delivery.state, func.count()).where(
-                column.in_(keys)).group_by(Delivery.state)).all()
+            rows = session.execute(query.group_by(Delivery.state)).all()
         return {state: n for state, n in rows}
 
     def _wait(self, column, keys: list[str], open_states: tuple[str, ...], finished_column,
@@ -267,12 +271,13 @@ class Bench:
         The end is read from the rows' own timestamps once polling sees nothing open, so the
         polling can be slow (once a second): counting 100,000 rows is itself work for
         the database the run is measuring, and it would otherwise be part of the result."""
-        counts: dict[str, int] = {}
         while time.time() - clicked_at < timeout:
             asked = time.perf_counter()
-            counts = self._counts(column, keys)
-            if not any(counts.get(s) for s in open_states):
+            # Only the open rows: counting every row each second was, at 100,000 rows,
+            # 3 s of PostgreSQL's time during the withdrawal it measured.
+            if not self._counts(column, keys, open_states):
                 polled_s = time.time() - clicked_at
+                counts = self._counts(column, keys)
                 last = self._last_change(column, keys, finished_column)
                 if last is None:
                     return polled_s, counts
@@ -280,7 +285,7 @@ class Bench:
             # Once a second, as the progress endpoints are meant to be polled (docs/contract.md): polling
             # faster adds the bench's own queries to the load it measures.
             time.sleep(max(POLL_EVERY_S, 10 * (time.perf_counter() - asked)))
-        return None, counts
+        return None, self._counts(column, keys)
 
     def _last_change(self, column, keys: list[str], finished_column) -> float | None:
         assert self.runtime is not None
