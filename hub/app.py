@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, redirect, request, url_for
 
 from .errors import register_error_handlers
 from .infra.config import Settings, load_settings
@@ -53,6 +54,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         admin_blueprint = None
     if admin_blueprint is not None:
         app.register_blueprint(admin_blueprint)
+
+        @app.get("/")
+        def _front_door() -> Any:
+            # `yunchu up` prints the site's address: a newcomer who opens it lands on the
+            # sign-in page, not on a 404.
+            return redirect(url_for("admin.dashboard"), code=302)
 
     @app.before_request
     def _remember_source() -> None:
