@@ -8,19 +8,14 @@ import pytest
 import redis
 
 from hub.fanout.queueing import PUSH_QUEUE, WITHDRAW_QUEUE, enqueue_batches, queue
+from tests.plugins.services import private_redis_db
 
 QUEUE_REDIS_DB = 8  # private to this file
 
 
 @pytest.fixture
 def connection(redis_server_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server_url.rsplit("/", 1)[0] + f"/{QUEUE_REDIS_DB}")
-    client.flushdb()
-    try:
-        yield client
-    finally:
-        client.flushdb()
-        client.close()
+    yield from private_redis_db(redis_server_url, QUEUE_REDIS_DB)
 
 
 def waiting(connection: redis.Redis) -> list[tuple[str, str]]:

@@ -14,19 +14,14 @@ from sqlalchemy import select, update
 from hub.fanout.reconciler import STALE_CHECK_EVERY, STALE_QUEUED, _due, _stale_check_due
 from hub.fanout.vocabulary import Action
 from hub.models import Delivery, utcnow
+from tests.plugins.services import private_redis_db
 
 STALE_CHECK_REDIS_DB = 7  # private to this file
 
 
 @pytest.fixture
 def connection(redis_server_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server_url.rsplit("/", 1)[0] + f"/{STALE_CHECK_REDIS_DB}")
-    client.flushdb()
-    try:
-        yield client
-    finally:
-        client.flushdb()
-        client.close()
+    yield from private_redis_db(redis_server_url, STALE_CHECK_REDIS_DB)
 
 
 def test_while_work_flows_stale_rows_are_looked_for_only_when_asked(rig):

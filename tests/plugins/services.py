@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -75,6 +76,20 @@ def redis_server_url() -> Iterator[str]:
         yield f"redis://127.0.0.1:{server.port}/0"
     finally:
         server.stop()
+
+
+def private_redis_db(redis_server_url: str, db: int) -> Iterator[Any]:
+    """A client on database ``db`` of the test Redis, flushed before and after: for a test
+    file that needs a keyspace of its own (pass a number no other file uses)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server_url.rsplit("/", 1)[0] + f"/{db}")
+    client.flushdb()
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture
