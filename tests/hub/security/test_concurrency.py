@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hub.models import AuditEntry
 from hub.security.audit import verify
-from hub.security.audit_denials import denial_counter
+from hub.security.audit_denials import WINDOW_S, _iso, denial_counter
 from tests.hub.helpers import make_tree
 
 from .support import create_item, make_user, newsroom, submit
@@ -65,8 +65,14 @@ def test_an_anonymous_flood_is_counted_not_logged_entry_by_entry(hub):
     before = len(_denials(hub))
     calls = [("GET", "/api/v1/orgs", None, f"yc_wrong_{n}") for n in range(40)]
     calls += [("GET", f"/api/v1/items/it_{n}", None, "yc_wrong") for n in range(20)]
+    started = time.time()
     assert _in_parallel(hub, calls) == [401] * 60
-    assert len(_denials(hub)) == before  # nothing written while the minute lasts
+    during = _denials(hub)[before:]
+    if int(started // WINDOW_S) == int(time.time() // WINDOW_S):
+        assert during == []  # nothing written while the minute lasts
+    else:  # the minute turned mid-flood: its first denial summarised the minute that closed
+        assert all(e.details["window_end"] == _iso(int(started // WINDOW_S) * WINDOW_S
+                                                   + WINDOW_S) for e in during)
     denial_counter(hub.runtime).flush(hub.runtime.db, now=time.time(), include_current=True)
     summaries = _denials(hub)[before:]
     assert 2 <= len(summaries) <= 4  # one per route (two if the minute turned meanwhile)
