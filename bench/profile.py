@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -30,7 +31,9 @@ TOP = 25
 class PhaseProfiler:
     def __init__(self, directory: Path, phase: str, log=print):
         self.directory, self.phase, self.log = directory, phase, log
-        self.py_spy = shutil.which("py-spy")
+        # The environment's own copy first: ``.venv/bin/yunchu`` run without activating it.
+        self.py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or \
+            shutil.which("py-spy")
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, pids: dict[str, int]) -> None:
