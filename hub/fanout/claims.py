@@ -403,19 +403,14 @@ INTERRUPTED = {
 }
 
 
-def in_flight_owners(session: Session) -> list[str]:
-    """The workers that hold claims now."""
-    return list(session.execute(select(Delivery.lease_owner).where(
-        Delivery.state.in_(tuple(INTERRUPTED)), Delivery.lease_owner.is_not(None))
-        .distinct()).scalars())
-
-
 def stale_leases(session: Session, *, interrupted_max: int | None = None,
-                 dead_owners: Sequence[str] = ()) -> dict[str, list[tuple[str, str]]]:
+                 dead_owners: Sequence[str] = (), expired: bool = True
+                 ) -> dict[str, list[tuple[str, str]]]:
     """In-flight rows whose worker died: a send may have happened, so look before resending.
 
-    A row is taken back when its lease ran out, or at once when its owner is among
-    ``dead_owners`` (workers whose alive key is gone).
+    A row is taken back when its lease ran out (unless ``expired`` is False: the reconciler
+    looks for those every third of a lease, not at every sweep), or at once when its owner is
+    among ``dead_owners`` (workers whose alive key is gone).
 
     Each lost claim is counted in ``interrupted`` and written to the history with the worker
     that held it. A withdrawal never gives up, but one that has lost ``interrupted_max``
@@ -423,9 +418,12 @@ def stale_leases(session: Session, *, interrupted_max: int | None = None,
     the released rows by the action that takes them next, (id, platform) each: no job holds
     them any more (the dead worker had consumed it), so they are owed one now."""
     now = utcnow()
-    gone = Delivery.lease_expires_at < now
+    reasons = [Delivery.lease_expires_at < now] if expired else []
     if dead_owners:
-        gone = or_(gone, Delivery.lease_owner.in_(list(dead_owners)))
+        reasons.append(Delivery.lease_owner.in_(list(dead_owners)))
+    if not reasons:
+        return {action: [] for action in Action}
+    gone = or_(*reasons)
     lost = session.execute(
         select(Delivery.id, Delivery.state, Delivery.lease_owner)
         .where(Delivery.state.in_(tuple(INTERRUPTED)), gone)

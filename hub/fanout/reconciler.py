@@ -3,8 +3,10 @@ the queues whenever a worker died, a retry fell due, a schedule arrived or Redis
 
 It runs every ``YUNCHU_RECONCILE_INTERVAL_S`` (1 s) in one worker at a time, the one holding a
 Redis lock whose TTL is two intervals and which is renewed while a sweep runs: a dead holder
-blocks the others for at most that long, and not at all once its alive key is gone. A worker that died is seen at the first sweep after
-its alive key ran out (``YUNCHU_WORKER_ALIVE_S``, 3 s), not when its leases do.
+blocks the others for at most that long, and not at all once its alive key is gone. A worker
+that died is seen at the first sweep after its alive key ran out (``YUNCHU_WORKER_ALIVE_S``,
+3 s), not when its leases do; leases that ran out (a worker Redis knows nothing of) are looked
+for every third of ``YUNCHU_LEASE_S``.
 """
 
 from __future__ import annotations
@@ -73,15 +75,20 @@ class SweepReport:
     status_polls: int = 0
 
 
-def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
+def sweep(runtime: Runtime, connection: redis.Redis, *,
+          check_leases: bool = True) -> SweepReport:
+    """One pass. ``check_leases``: also look for claims whose lease ran out (a scan of the
+    in-flight rows); the reconciler does that every third of a lease, and takes back the
+    claims of workers found dead at every sweep."""
     report = SweepReport()
     now = utcnow()
     batch = runtime.settings.batch_size
+    silent = liveness.silent(connection)
+    report.dead_workers = sorted(silent)
     with runtime.db.session() as session:
-        report.dead_workers = liveness.dead(connection, claims.in_flight_owners(session))
         released = claims.stale_leases(
             session, interrupted_max=runtime.settings.interrupted_max,
-            dead_owners=report.dead_workers)
+            dead_owners=report.dead_workers, expired=check_leases)
         report.expired_leases = sum(len(rows) for rows in released.values())
         report.scheduled_released = session.execute(
             update(Delivery).where(Delivery.state == DeliveryState.SCHEDULED,
@@ -89,6 +96,10 @@ def sweep(runtime: Runtime, connection: redis.Redis) -> SweepReport:
             .values(state=DeliveryState.QUEUED, next_attempt_at=now,
                     updated_at=now)  # due: enqueue now
             .execution_options(synchronize_session=False)).rowcount
+    # Looked at until every lease they held has run out: a claim skipped above (another
+    # transaction held its row) is taken back at a later sweep.
+    settled = time.time() - runtime.settings.lease_s - 2 * runtime.settings.worker_alive_s
+    liveness.forget(connection, {w: beat for w, beat in silent.items() if beat < settled})
     for action, rows in released.items():
         if rows:  # owed a job now: the one they were in died with its worker
             enqueue_batches(connection, action, _unmarked(connection, rows, force=True), batch)
@@ -215,6 +226,10 @@ class Reconciler(threading.Thread):
         self.stopping = threading.Event()
         self.ttl_ms = int(lock_ttl_s(interval) * 1000)
         self._sweep_started: float | None = None
+        # Expired leases are looked for this often (a scan of the in-flight rows); a dead
+        # worker's claims are taken back at the first sweep after its alive key ran out.
+        self.lease_check_every = max(interval, runtime.settings.lease_s / 3)
+        self._leases_checked: float | None = None
         self._keeper = threading.Thread(target=self._keep_lock, name="yunchu-reconciler-lock",
                                         daemon=True)
 
@@ -227,11 +242,15 @@ class Reconciler(threading.Thread):
             try:
                 if not self._hold(connection):
                     continue
-                self._sweep_started = time.monotonic()
+                self._sweep_started = started = time.monotonic()
+                check_leases = (self._leases_checked is None
+                                or started - self._leases_checked >= self.lease_check_every)
                 try:
-                    report = sweep(self.runtime, connection)
+                    report = sweep(self.runtime, connection, check_leases=check_leases)
                 finally:
                     self._sweep_started = None
+                if check_leases:
+                    self._leases_checked = started
                 if (report.expired_leases or report.enqueued or report.scheduled_released
                         or report.dead_workers):
                     log.info("sweep: %s", report)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.fanout import claims, liveness, reconciler
 from hub.fanout.reconciler import LOCK_KEY, Reconciler, lock_ttl_s
 from hub.infra.config import Settings
-from hub.models import Delivery, DeliveryAttempt
+from hub.models import Delivery, DeliveryAttempt, utcnow
 
 from .support import ApiRig
 
@@ -70,6 +71,56 @@ def test_a_dead_workers_claims_are_taken_back_at_once_and_a_live_ones_never(rig)
     assert _states(rig, alive)[alive[0]][0] == "sending"
 
 
+def test_a_dead_worker_is_looked_at_until_its_leases_ran_out_then_forgotten(rig):
+    connection = rig.hub.runtime.redis
+    liveness.beat(connection, "host:9:gone", alive_s=0.2)
+    ids = _claimed_by(rig, "host:9:gone")
+    time.sleep(0.3)
+    report = rig.sweep()
+    assert report.dead_workers == ["host:9:gone"] and report.expired_leases == 1, report
+    assert rig.sweep().dead_workers == ["host:9:gone"]  # its leases may still run
+    assert _states(rig, ids)[ids[0]][0] == "retry"
+    # Its last beat is now older than a lease and two alive periods: forgotten.
+    long_ago = time.time() - Settings().lease_s - 2 * Settings().worker_alive_s - 1
+    connection.zadd(liveness.WORKERS_KEY, {"host:9:gone": long_ago})
+    assert rig.sweep().dead_workers == ["host:9:gone"]  # taken back (nothing left), forgotten
+    assert rig.sweep().dead_workers == []
+    assert connection.zscore(liveness.WORKERS_KEY, "host:9:gone") is None
+    liveness.beat(connection, "host:9:gone", alive_s=0.2)  # it was only frozen: known again
+    time.sleep(0.3)
+    assert rig.sweep().dead_workers == ["host:9:gone"]
+
+
+def test_expired_leases_are_looked_for_when_asked_and_by_the_reconciler_every_third_of_one(
+        rig, monkeypatch):
+    connection = rig.hub.runtime.redis
+    ids = _claimed_by(rig, "host:10:never-beat")  # Redis knows nothing of it: leases only
+    with rig.hub.runtime.db.session() as session:
+        session.execute(update(Delivery).where(Delivery.id.in_(ids))
+                        .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    assert reconciler.sweep(rig.hub.runtime, connection, check_leases=False).expired_leases == 0
+    assert _states(rig, ids)[ids[0]][0] == "sending"
+    assert reconciler.sweep(rig.hub.runtime, connection).expired_leases == 1
+    assert _states(rig, ids)[ids[0]][0] == "retry"
+
+    asked: list[bool] = []
+    monkeypatch.setattr(reconciler, "sweep",
+                        lambda runtime, conn, check_leases: asked.append(check_leases)
+                        or reconciler.SweepReport())
+    connection.delete(LOCK_KEY)
+    sweeper = Reconciler(rig.hub.runtime, "host:11:sweeper", 0.02)
+    assert sweeper.lease_check_every == Settings().lease_s / 3
+    sweeper.start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(asked) < 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        sweeper.stopping.set()
+        sweeper.join(timeout=2)
+    assert len(asked) >= 10 and asked[0] is True and not any(asked[1:10]), asked
+
+
 def test_a_worker_that_stops_cleanly_frees_what_it_still_holds(rig):
     connection = rig.hub.runtime.redis
     liveness.beat(connection, "host:4:leaving", alive_s=30)
@@ -92,7 +143,7 @@ def test_the_reconciler_lock_outlives_a_long_sweep_but_not_a_dead_holder(rig, mo
     held_during: list[bytes | None] = []
     swept = threading.Event()
 
-    def long_sweep(runtime, conn):
+    def long_sweep(runtime, conn, **_):
         time.sleep(ttl * 1.5)  # longer than the lock lives unless renewed
         held_during.append(conn.get(LOCK_KEY))
         swept.set()
