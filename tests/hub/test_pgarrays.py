@@ -1,0 +1,57 @@
+"""Id lists reach PostgreSQL as one text-array literal (``pgarrays``): every element comes back
+as it went, whatever characters it holds, and ``among`` finds the same rows as psycopg's own
+list parameter did."""
+
+from __future__ import annotations
+
+from sqlalchemy import String, bindparam, column, select, table, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from hub.infra.db import make_engine
+from hub.infra.idsets import among
+from hub.infra.pgarrays import IdArray, IdArrayDumper
+
+AWKWARD = ["dlv_01", 'say "hi"', "back\\slash", "a,b", "{braces}", "NULL", "", " padded ",
+           "日本語", "tab\tand\nnewline", "\\\"", "x" * 500]
+
+
+def test_the_literal_quotes_every_element():
+    assert IdArrayDumper(IdArray).dump(IdArray(['a"b', "c\\d", "e,f"])) == \
+        b'{"a\\"b","c\\\\d","e,f"}'
+    assert IdArrayDumper(IdArray).dump(IdArray()) == b"{}"
+
+
+def test_every_element_comes_back_as_it_went(pg_database_url):
+    engine = make_engine(pg_database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT x FROM unnest(:ids) WITH ORDINALITY AS t(x, n) ORDER BY n")
+                .bindparams(bindparam("ids", type_=ARRAY(String))),
+                {"ids": IdArray(AWKWARD)}).scalars().all()
+            empty = connection.execute(
+                text("SELECT cardinality(:ids)").bindparams(bindparam("ids", type_=ARRAY(String))),
+                {"ids": IdArray()}).scalar_one()
+    finally:
+        engine.dispose()
+    assert rows == AWKWARD and empty == 0
+
+
+def test_among_matches_what_a_plain_list_matched(pg_database_url):
+    engine = make_engine(pg_database_url)
+    values = table("v", column("id", String))
+    try:
+        with Session(engine) as session:
+            session.execute(text("CREATE TEMP TABLE v (id text)"))
+            session.execute(text("INSERT INTO v VALUES " + ", ".join(
+                f"(:v{i})" for i in range(len(AWKWARD)))), {f"v{i}": v for i, v in enumerate(AWKWARD)})
+            wanted = AWKWARD[1:9] + ["not there"]
+            found = set(session.execute(select(values.c.id).where(
+                among(session, values.c.id, iter(wanted)))).scalars())
+            plain = set(session.execute(select(values.c.id).where(
+                values.c.id == bindparam("p", list(wanted), type_=ARRAY(String)).any_())
+            ).scalars())
+    finally:
+        engine.dispose()
+    assert found == plain == set(AWKWARD[1:9])
