@@ -142,3 +142,28 @@ def test_a_redis_failure_reaches_every_waiter(redis_url, rates):
 
     results = run(redis_url, body)
     assert all(isinstance(r, Exception) for r in results)
+
+
+def test_reserve_many_answers_what_one_by_one_would_in_one_trip_per_five_hundred(
+        redis_url, rates):
+    wanted = [("cityapp", "app", f"acc-{i % 4}") for i in range(12)] + \
+        [("cityapp", "app", f"other-{i}") for i in range(990)]
+
+    async def body(client, prefix):
+        one_by_one = Limiter(client, prefix + "a:", clock=Clock())
+        singly = [await one_by_one.reserve(*w) for w in wanted]
+        many = Limiter(client, prefix + "b:", clock=Clock())
+        trips = []
+        ask = many._ask
+
+        async def counted(trip):
+            trips.append(len(trip))
+            return await ask(trip)
+
+        many._ask = counted
+        return singly, await many.reserve_many(wanted), trips
+
+    singly, together, trips = run(redis_url, body)
+    assert together == pytest.approx(singly)
+    assert singly[:10] == [0.0] * 10 and singly[10] > 0  # the app's burst, then its rate
+    assert trips == [500, 500, 2]
