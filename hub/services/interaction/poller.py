@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select, update
 
@@ -47,7 +48,17 @@ from .store import Place, is_duplicate, take_comments
 log = logging.getLogger("yunchu.intake")
 
 MAX_BUDGET_WAIT_S = 2.0  # longer: the post is due again when the budget allows
-_limiters: dict[int, Any] = {}
+# One intake budget per executor (its Redis client), kept as long as the executor lives: keyed
+# by id(), a later executor born at a closed one's address got a limiter on a closed client.
+_limiters: WeakKeyDictionary[Executor, Any] = WeakKeyDictionary()
+
+
+def limiter_of(executor: Executor) -> Any:
+    """The executor's intake budget (on its Redis client), built at its first poll."""
+    limiter = _limiters.get(executor)
+    if limiter is None:
+        limiter = _limiters[executor] = intake_limiter(executor.redis)
+    return limiter
 
 
 @dataclass
@@ -102,9 +113,7 @@ async def poll(executor: Executor, platform: str, ids: Sequence[str]) -> dict[st
         return report.as_dict()
     rows = await asyncio.to_thread(_load, executor, ids)
     adapter = executor.adapters[platform]
-    limiter = _limiters.get(id(executor))
-    if limiter is None:
-        limiter = _limiters[id(executor)] = intake_limiter(executor.redis)
+    limiter = limiter_of(executor)
     spec = executor._specs[platform]
     semaphore = asyncio.Semaphore(max(settings.intake_concurrency, 1))
     deferred: list[tuple[str, timedelta]] = []
