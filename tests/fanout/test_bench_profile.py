@@ -35,10 +35,21 @@ def test_an_empty_profile_has_no_shares(tmp_path: Path):
 
 
 def test_without_py_spy_the_phase_runs_unprofiled(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))  # no py-spy on it
+    monkeypatch.setenv("PATH", str(tmp_path))  # no py-spy on it ...
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python"))  # ... nor beside Python
     said: list[str] = []
     profiler = PhaseProfiler(tmp_path / "profiles", "withdraw", said.append)
     profiler.start({"worker0": 1})
     assert profiler.stop() == {}
     assert "py-spy" in said[0]
     assert not (tmp_path / "profiles").exists()
+
+
+def test_py_spy_beside_the_running_python_is_found_without_path(tmp_path: Path, monkeypatch):
+    """``.venv/bin/yunchu bench`` run without activating the environment."""
+    spy = tmp_path / "py-spy"
+    spy.write_text("#!/bin/sh\n")
+    spy.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "elsewhere"))
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python"))
+    assert PhaseProfiler(tmp_path / "profiles", "withdraw").py_spy == str(spy)
