@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import any_, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from .pgarrays import IdArray
+from .pgarrays import IdArray, IdArrayType
 
 T = TypeVar("T")
 
@@ -32,7 +31,7 @@ def among(session: Session, column: Any, values: Iterable[str]) -> ColumnElement
     array is an ``IdArray``, written in one join (``pgarrays``).
     On SQLite keep ``values`` to ``CHUNK`` or fewer (see ``chunks``)."""
     if on_postgres(session):
-        return column == any_(bindparam(None, IdArray(values), type_=ARRAY(String)))
+        return column == any_(bindparam(None, IdArray(values), type_=IdArrayType()))
     return column.in_(list(values))
 
 

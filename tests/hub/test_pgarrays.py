@@ -1,6 +1,6 @@
 """Id lists reach PostgreSQL as one text-array literal (``pgarrays``): every element comes back
-as it went, whatever characters it holds, and ``among`` finds the same rows as psycopg's own
-list parameter did."""
+as it went, whatever characters it holds, and ``among`` binds its ids that way (SQLAlchemy's
+own ARRAY type hands psycopg a plain list) and finds the same rows as a plain list did."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.infra.db import make_engine
 from hub.infra.idsets import among
-from hub.infra.pgarrays import IdArray, IdArrayDumper
+from hub.infra.pgarrays import IdArray, IdArrayDumper, IdArrayType
 
 AWKWARD = ["dlv_01", 'say "hi"', "back\\slash", "a,b", "{braces}", "NULL", "", " padded ",
            "日本語", "tab\tand\nnewline", "\\\"", "x" * 500]
@@ -28,17 +28,22 @@ def test_every_element_comes_back_as_it_went(pg_database_url):
         with engine.connect() as connection:
             rows = connection.execute(
                 text("SELECT x FROM unnest(:ids) WITH ORDINALITY AS t(x, n) ORDER BY n")
-                .bindparams(bindparam("ids", type_=ARRAY(String))),
+                .bindparams(bindparam("ids", type_=IdArrayType())),
                 {"ids": IdArray(AWKWARD)}).scalars().all()
             empty = connection.execute(
-                text("SELECT cardinality(:ids)").bindparams(bindparam("ids", type_=ARRAY(String))),
+                text("SELECT cardinality(:ids)").bindparams(bindparam("ids", type_=IdArrayType())),
                 {"ids": IdArray()}).scalar_one()
     finally:
         engine.dispose()
     assert rows == AWKWARD and empty == 0
 
 
-def test_among_matches_what_a_plain_list_matched(pg_database_url):
+def test_among_matches_what_a_plain_list_matched_and_writes_it_in_one_join(
+        pg_database_url, monkeypatch):
+    dumped: list[int] = []
+    dump = IdArrayDumper.dump
+    monkeypatch.setattr(IdArrayDumper, "dump", lambda self, obj: dumped.append(len(obj))
+                        or dump(self, obj))
     engine = make_engine(pg_database_url)
     values = table("v", column("id", String))
     try:
@@ -55,3 +60,4 @@ def test_among_matches_what_a_plain_list_matched(pg_database_url):
     finally:
         engine.dispose()
     assert found == plain == set(AWKWARD[1:9])
+    assert dumped == [len(wanted)]  # the plain list went through psycopg's own dumper

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.reach import CollectRequest, KnownPost
 
+from ...infra.idsets import among
 from ...models import Account, Delivery, Dispatch, ExternalPost
 from ...models.reach import POST_WINDOW_DAYS, AccountDay, PostDay
 
@@ -132,7 +132,7 @@ def _held(session: Session, post_ids: list[str], first_day: date, today: date,
                 func.sum(PostDay.comments).filter(before),
                 func.sum(PostDay.plays).filter(before)) if running_totals else ())
     rows = session.execute(select(PostDay.post_id, func.max(PostDay.day), *figures).where(
-        any_of(session, PostDay.post_id, post_ids), PostDay.day >= first_day)
+        among(session, PostDay.post_id, post_ids), PostDay.day >= first_day)
         .group_by(PostDay.post_id))
     collected: dict[str, date] = {}
     booked: dict[str, tuple[int, ...]] = {}
@@ -141,17 +141,6 @@ def _held(session: Session, post_ids: list[str], first_day: date, today: date,
         if running_totals:
             booked[post_id] = tuple(int(v or 0) for v in sums)
     return collected, booked
-
-
-def any_of(session: Session, column: Any, values: list[str]) -> Any:
-    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one parameter however
-    many values (a batch's posts are thousands)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return column.in_(values)
-    from sqlalchemy import String, any_, bindparam
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    return column == any_(bindparam(None, list(values), unique=True, type_=ARRAY(String)))
 
 
 def _account_days(session: Session, account_ids: list[str], first: date
