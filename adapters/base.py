@@ -137,6 +137,19 @@ class AccountRef:
     platform: str
     api_base: str
     credentials: dict[str, str] = field(repr=False)
+    # Values an adapter derives from the credentials (token cache keys, a parsed webhook
+    # endpoint), kept with the ref: a worker keeps one ref per account and credentials
+    # (``Executor.ref_of``), and deriving them on every call was ~2 % of its CPU. Not an
+    # __init__ argument: ``dataclasses.replace`` (new credentials) starts an empty one.
+    memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def derived(self, name: str, compute: Callable[[AccountRef], Any]) -> Any:
+        """``compute(self)``, once per ref (an error is raised again each time, not kept)."""
+        try:
+            return self.memo[name]
+        except KeyError:
+            value = self.memo[name] = compute(self)
+            return value
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,7 @@ class CityAppAdapter(NoInteraction):
         self.tokens = tokens  # unused: webhooks are signed, there is no token
 
     async def publish(self, account: AccountRef, post: Post, *, marker: str) -> Receipt:
-        endpoint = Endpoint.of(account)
+        endpoint = account.derived("cityapp.endpoint", Endpoint.of)
         data = {**post.fields, "delivery_id": marker}
         article_id, revision = str(data["article_id"]), int(data["revision"])
         msg_id = event_id(PUBLISHED, marker, revision)
@@ -206,14 +206,14 @@ class CityAppAdapter(NoInteraction):
         )
 
     async def withdraw(self, account: AccountRef, remote_id: str) -> None:
-        endpoint = Endpoint.of(account)
+        endpoint = account.derived("cityapp.endpoint", Endpoint.of)
         article_id, revision = parse_remote_id(remote_id)
         data = {"article_id": article_id, "revision": revision, "reason": WITHDRAW_REASON}
         # 409 (receiver holds a newer revision) and "never seen" both count as done.
         await self._deliver(endpoint, event_id(WITHDRAWN, article_id, revision), WITHDRAWN, data)
 
     async def status(self, account: AccountRef, remote_id: str) -> Receipt:
-        endpoint = Endpoint.of(account)
+        endpoint = account.derived("cityapp.endpoint", Endpoint.of)
         article_id, _ = parse_remote_id(remote_id)
         reply = await self._query(endpoint, endpoint.stories_url(article_id))
         if reply.status == 404 and error_code(reply) == "story_not_found":
@@ -231,7 +231,7 @@ class CityAppAdapter(NoInteraction):
         return receipt_of(story, remote_id=remote_id)
 
     async def lookup(self, account: AccountRef, marker: str) -> Receipt | None:
-        endpoint = Endpoint.of(account)
+        endpoint = account.derived("cityapp.endpoint", Endpoint.of)
         url = f"{endpoint.stories_url()}?delivery_id={quote(marker, safe='')}"
         reply = await self._query(endpoint, url)
         if reply.status in EXTENSION_MISSING and error_code(reply) != "unknown_app":

@@ -380,7 +380,7 @@ class DouyinAdapter(NoInteraction):
         Refreshes a token due to expire within a day, renews a refresh token due within a week,
         under the cache's lock so one worker does it for all.
         """
-        key = cache_key(account)
+        key = account.derived("douyin.cache_key", cache_key)
         current = await self._cached(account, key)
         if refused is None and not self._due(current):
             return current.access_token

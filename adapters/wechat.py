@@ -257,6 +257,10 @@ class App:
 
 
 def app_of(account: AccountRef) -> App:
+    return account.derived("wechat.app", _app_of)
+
+
+def _app_of(account: AccountRef) -> App:
     appid = (account.credentials.get("appid") or "").strip()
     refresh_token = (account.credentials.get("authorizer_refresh_token") or "").strip()
     if appid and refresh_token:

@@ -9,6 +9,7 @@ engine passed to ``register`` know it; other lists keep psycopg's own dumper.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from psycopg import postgres
@@ -34,6 +35,10 @@ class IdArrayType(TypeDecorator):
         return IdArray
 
 
+# Elements that need no quotes in an array literal, joined by commas (none of them empty).
+_PLAIN = re.compile(r"[A-Za-z0-9_.:-]+(?:,[A-Za-z0-9_.:-]+)*")
+
+
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -43,6 +48,10 @@ class IdArrayDumper(Dumper):
     oid = postgres.types["text"].array_oid
 
     def dump(self, obj: Any) -> bytes:
+        joined = ",".join(obj)
+        if (_PLAIN.fullmatch(joined) and joined.count(",") == len(obj) - 1
+                and "NULL" not in joined.upper()):
+            return ("{" + joined + "}").encode()  # ids: letters, digits, "_", "-", ".", ":"
         # Quoted, so commas, braces, spaces and NULL-like words stay part of an element.
         return ("{" + ",".join(map(_quoted, obj)) + "}").encode()
 

@@ -12,7 +12,7 @@ from hub.infra.db import make_engine
 from hub.infra.idsets import among
 from hub.infra.pgarrays import IdArray, IdArrayDumper, IdArrayType
 
-AWKWARD = ["dlv_01", 'say "hi"', "back\\slash", "a,b", "{braces}", "NULL", "", " padded ",
+AWKWARD = ["dlv_01", "NuLl", "plain_id-1.2:3", 'say "hi"', "back\\slash", "a,b", "{braces}", "NULL", "", " padded ",
            "日本語", "tab\tand\nnewline", "\\\"", "x" * 500]
 
 
@@ -20,6 +20,11 @@ def test_the_literal_quotes_every_element():
     assert IdArrayDumper(IdArray).dump(IdArray(['a"b', "c\\d", "e,f"])) == \
         b'{"a\\"b","c\\\\d","e,f"}'
     assert IdArrayDumper(IdArray).dump(IdArray()) == b"{}"
+    # Plain ids go unquoted; a NULL among them, or an empty one, does not.
+    assert IdArrayDumper(IdArray).dump(IdArray(["dlv_01", "acc-2.x:y"])) == b"{dlv_01,acc-2.x:y}"
+    assert IdArrayDumper(IdArray).dump(IdArray(["a", "null"])) == b'{"a","null"}'
+    assert IdArrayDumper(IdArray).dump(IdArray(["a", ""])) == b'{"a",""}'
+    assert IdArrayDumper(IdArray).dump(IdArray(["a,b", "c"])) == b'{"a,b","c"}'
 
 
 def test_every_element_comes_back_as_it_went(pg_database_url):
