@@ -526,9 +526,11 @@ def run(*, accounts: int, latency_ms: float, baseline: bool, json_path: Path | N
         batched = bench.run_design("batched", timeout)
         results = {"batched": asdict(batched)}
         if batched.withdraw_calls and batched.withdraw_s:
-            floor = measure_floor(batched.withdraw_calls, latency_ms,
-                                  workers * settings.concurrency)
-            results["floor"] = floor_summary(batched, floor)
+            in_flight = workers * settings.concurrency
+            floor = measure_floor(batched.withdraw_calls, latency_ms, in_flight)
+            same_loop = measure_floor(batched.withdraw_calls, latency_ms, in_flight,
+                                      loop="uvloop")
+            results["floor"] = floor_summary(batched, floor, same_loop)
             log(floor_line(results["floor"]))
         if kill_worker_at is not None:
             killed = bench.run_design("batched", timeout, kill_at=kill_worker_at)
@@ -584,18 +586,29 @@ def _report(bench: Bench, settings: Settings, results: dict[str, Any], json_path
     return report
 
 
-def floor_summary(withdrawal: DesignResult, floor: FloorResult) -> dict[str, Any]:
-    """The withdrawal against the bare floor for the same calls: wall time and CPU per call."""
+def floor_summary(withdrawal: DesignResult, floor: FloorResult,
+                  same_loop: FloorResult | None = None) -> dict[str, Any]:
+    """The withdrawal against the bare floor for the same calls: wall time and CPU per call.
+    ``floor`` runs on asyncio's own loop (the floor the targets were set against);
+    ``same_loop``, when given, on uvloop like the workers and the sandbox (``uvloop_*``)."""
     withdraw_cpu = withdrawal.cpu_s_by_phase.get("withdraw", {})
     worker_cpu_s = sum(v for k, v in withdraw_cpu.items() if k.startswith("worker"))
     worker_per_call_ms = round(worker_cpu_s / withdrawal.withdraw_calls * 1000, 4)
-    return {**asdict(floor), "withdraw_s": withdrawal.withdraw_s,
-            "withdraw_floor_ratio": _ratio(withdrawal.withdraw_s, floor.floor_s, 2),
-            "worker_cpu_s": round(worker_cpu_s, 2),
-            "worker_cpu_per_call_ms": worker_per_call_ms,
-            "floor_client_cpu_per_call_ms": floor.client_cpu_per_call_ms,
-            "worker_client_cpu_ratio": _ratio(worker_per_call_ms,
-                                              floor.client_cpu_per_call_ms, 2)}
+    summary = {**asdict(floor), "withdraw_s": withdrawal.withdraw_s,
+               "withdraw_floor_ratio": _ratio(withdrawal.withdraw_s, floor.floor_s, 2),
+               "worker_cpu_s": round(worker_cpu_s, 2),
+               "worker_cpu_per_call_ms": worker_per_call_ms,
+               "floor_client_cpu_per_call_ms": floor.client_cpu_per_call_ms,
+               "worker_client_cpu_ratio": _ratio(worker_per_call_ms,
+                                                 floor.client_cpu_per_call_ms, 2)}
+    if same_loop is not None:
+        summary |= {
+            "uvloop_floor_s": same_loop.floor_s,
+            "withdraw_uvloop_floor_ratio": _ratio(withdrawal.withdraw_s, same_loop.floor_s, 2),
+            "uvloop_client_cpu_per_call_ms": same_loop.client_cpu_per_call_ms,
+            "worker_uvloop_client_cpu_ratio": _ratio(worker_per_call_ms,
+                                                     same_loop.client_cpu_per_call_ms, 2)}
+    return summary
 
 
 def floor_line(floor: dict[str, Any]) -> str:
@@ -604,7 +617,12 @@ def floor_line(floor: dict[str, Any]) -> str:
             f"{floor['withdraw_s']}s = {floor['withdraw_floor_ratio']}x the floor; CPU per call: "
             f"workers {floor['worker_cpu_per_call_ms']} ms, bare client "
             f"{floor['floor_client_cpu_per_call_ms']} ms "
-            f"({floor['worker_client_cpu_ratio']}x)")
+            f"({floor['worker_client_cpu_ratio']}x)" + (
+                f"; on uvloop: floor {floor['uvloop_floor_s']}s "
+                f"({floor['withdraw_uvloop_floor_ratio']}x), bare client "
+                f"{floor['uvloop_client_cpu_per_call_ms']} ms "
+                f"({floor['worker_uvloop_client_cpu_ratio']}x)"
+                if "uvloop_floor_s" in floor else ""))
 
 
 def kill_summary(undisturbed: DesignResult, killed: DesignResult) -> dict[str, Any]:

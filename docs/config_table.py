@@ -83,9 +83,10 @@ MEANINGS = {
     "concurrency": "Platform calls in flight per worker process, for pushes and for withdrawals each (withdrawals never wait behind pushes); a worker holds up to twice this many claimed deliveries.",
     "lease_s": "Seconds a worker's claim on a delivery lasts unless renewed; a live worker's "
                "heartbeat renews all its claims every third of it, whatever the platform's "
-               "latency. An expired lease is re-driven by the reconciler after asking the "
-               "platform whether the post exists (the fallback when a worker's death cannot "
-               "be seen sooner, e.g. Redis lost its keys).",
+               "latency. An expired lease is re-driven by the reconciler (which looks for "
+               "them every third of a lease) after asking the platform whether the post "
+               "exists: the fallback when a worker's death cannot be seen sooner, e.g. Redis "
+               "lost its keys.",
     "worker_alive_s": "Seconds a worker's Redis alive key (`yunchu:alive:<worker>`) lives; the "
                       "heartbeat refreshes it every third of it. Once it is gone the next sweep "
                       "re-drives that worker's claims without waiting for the lease; a worker "

@@ -56,7 +56,30 @@ def test_floor_summary_sets_the_withdrawal_against_the_floor():
     assert summary["floor_client_cpu_per_call_ms"] == 0.2
     assert summary["worker_client_cpu_ratio"] == pytest.approx(2.12, abs=0.01)
     line = floor_line(summary)
-    assert "2.0x the floor" in line and "0.425 ms" in line
+    assert "2.0x the floor" in line and "0.425 ms" in line and "uvloop" not in line
+
+    same_loop = FloorResult(calls=8000, latency_ms=100.0, concurrency=600, floor_s=2.0,
+                            client_cpu_s=1.2, client_cpu_per_call_ms=0.15, answered=8000,
+                            served=8000)
+    both = floor_summary(withdrawal, floor, same_loop)
+    assert both["withdraw_floor_ratio"] == 2.0  # the first floor's figures stay as they were
+    assert both["uvloop_floor_s"] == 2.0 and both["withdraw_uvloop_floor_ratio"] == 2.2
+    assert both["uvloop_client_cpu_per_call_ms"] == 0.15
+    assert both["worker_uvloop_client_cpu_ratio"] == pytest.approx(2.83, abs=0.01)
+    assert "on uvloop: floor 2.0s (2.2x)" in floor_line(both)
+
+
+@pytest.mark.timeout(120)
+def test_the_floor_runs_on_the_loop_asked_for():
+    """``--loop uvloop``: both processes on the loop the workers use, every call answered."""
+    floor = measure_floor(200, 5.0, 20, loop="uvloop")
+    assert floor.answered == floor.served == 200, floor
+    out = subprocess.run([sys.executable, "-c",
+                          "import sys; sys.argv = ['floor', '--loop', 'uvloop'];"
+                          "from bench.floor import _new_loop; print(type(_new_loop('uvloop')))"],
+                         capture_output=True, text=True, cwd=Path(__file__).parents[2],
+                         check=True).stdout
+    assert "uvloop" in out
 
 
 def _children(pid: int) -> list[int]:
