@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -184,6 +185,18 @@ class ApiRig:
         r = self.push(item, targets, **extra)
         assert r.status_code == 202, r.json
         return r.json
+
+    def live_everywhere(self, orgs: Sequence[str], platforms: Sequence[str]) -> str:
+        """An article of c1 pushed to c1 and c2, with one account per platform on each of
+        ``orgs`` (all within them), and sent: every copy live."""
+        for org in orgs:
+            for platform in platforms:
+                self.account(org, platform)
+        item = self.item("c1")
+        self.pushed(item, {"orgs": ["c1", "c2"]})
+        self.drain()
+        assert self.live_posts() == len(orgs) * len(platforms)
+        return item
 
     def delete(self, path: str, *, token: str | None = None):
         return self.hub.client.delete(

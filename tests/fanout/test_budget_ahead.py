@@ -13,14 +13,7 @@ ORGS = ("c1-k1", "c1-k2", "c2-k1", "c2")
 
 
 def _published(rig) -> str:
-    for org in ORGS:
-        rig.account(org, "weibo")
-        rig.account(org, "wechat")
-    item = rig.item("c1")
-    rig.pushed(item, {"orgs": ["c1", "c2"]})
-    rig.drain()
-    assert rig.live_posts() == 2 * len(ORGS)
-    return item
+    return rig.live_everywhere(ORGS, ("weibo", "wechat"))
 
 
 def _count_trips(monkeypatch) -> dict[str, list[int]]:

@@ -23,14 +23,7 @@ ACCOUNTS = ("c1-k1", "c1-k2", "c2-k1", "c2")
 
 
 def _published(rig) -> str:
-    for org in ACCOUNTS:
-        rig.account(org)
-        rig.account(org, "weibo")
-    item = rig.item("c1")
-    rig.pushed(item, {"orgs": ["c1", "c2"]})
-    rig.drain()
-    assert rig.live_posts() == 2 * len(ACCOUNTS)
-    return item
+    return rig.live_everywhere(ACCOUNTS, ("wechat", "weibo"))
 
 
 def _batches_of_one(rig, monkeypatch) -> None:

@@ -30,5 +30,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("delivery_attempts") as batch_op:
         batch_op.create_foreign_key(FK, "deliveries", ["delivery_id"], ["id"])
-
-
